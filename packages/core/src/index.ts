@@ -1,0 +1,55 @@
+export { createGate, DEFAULT_LIMITS } from './gate.js'
+export type { Gate, CustomHandlerOptions } from './gate.js'
+export { compose } from './compose.js'
+export { GateContext } from './context.js'
+export {
+  GateError,
+  BadRequestError,
+  UnauthorizedError,
+  ForbiddenError,
+  NotFoundError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  RateLimitedError,
+  NotReadyError,
+  BackendError,
+  BadGatewayError,
+  GatewayTimeoutError,
+  errorResponse,
+  statusOf,
+} from './errors.js'
+export { decodeInferRequest, encodeInferResponse, encodeModelMetadata } from './oip.js'
+export type { InferRequest, InferResponseJson, DecodeLimits } from './oip.js'
+export { DATATYPES, isDatatype, allocate, elementCount, readElement, toJsonArray } from './datatypes.js'
+export { readBodyLimited, parseJsonSafe, isPlainObject } from './json.js'
+export { FeatureSchema } from './schema.js'
+export type { FeatureGroup } from './schema.js'
+export { MicroBatcher } from './batcher.js'
+export { ModelHandle, ModelRegistry } from './registry.js'
+export { matchRoute } from './router.js'
+export type { RouteMatch } from './router.js'
+export { MemoryStore } from './stores.js'
+export type { KeyValueStore, RateLimitStore, TokenBucket, TakeResult } from './stores.js'
+export type {
+  Datatype,
+  TensorData,
+  ParameterValue,
+  Parameters,
+  Tensor,
+  TensorMetadata,
+  ModelMetadata,
+  InferOptions,
+  ModelBackend,
+  FeatureSpec,
+  FeatureSchemaDefinition,
+  ModelEntry,
+  BatchingOptions,
+  Principal,
+  Operation,
+  RouteKind,
+  Route,
+  GateLimits,
+  Plugin,
+  GateOptions,
+} from './types.js'
