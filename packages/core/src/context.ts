@@ -160,7 +160,8 @@ export class GateContext {
     const v2 = {
       inputs: [{ name: input.name, datatype: input.datatype, shape: nestedShape(records), data: records }],
     }
-    return { ...decodeInferRequest(v2, { ...metadata, inputs: [input] }, limits), ...request }
+    request.inputs = decodeInferRequest(v2, { ...metadata, inputs: [input] }, limits).inputs
+    return request
   }
 
   /** The route's model; 404 when the route names none or an unknown one. */
