@@ -2,7 +2,7 @@ import { BackendError, BadRequestError, GateError, NotFoundError, UnsupportedMed
 import { isPlainObject, parseJsonSafe, readBodyLimited } from './json.js'
 import { decodeInferRequest, type InferRequest } from './oip.js'
 import type { ModelHandle } from './registry.js'
-import type { GateLimits, InferOptions, Operation, Principal, Route, Tensor } from './types.js'
+import type { AccessDecision, GateLimits, InferOptions, Operation, Principal, Route, Tensor } from './types.js'
 
 const encoder = new TextEncoder()
 
@@ -35,6 +35,8 @@ export class GateContext {
   readonly model: ModelHandle | undefined
   /** Set by an authentication plugin. */
   principal: Principal | undefined
+  /** Set by an authorization plugin. */
+  decision: AccessDecision | undefined
   /** Response status, headers and body; `body` is JSON-serialised unless it is bytes or a string. */
   status = 200
   readonly headers = new Headers()

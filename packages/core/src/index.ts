@@ -41,6 +41,8 @@ export type {
   ModelMetadata,
   InferOptions,
   ModelBackend,
+  GradientOptions,
+  AccessDecision,
   FeatureSpec,
   FeatureSchemaDefinition,
   ModelEntry,

@@ -147,6 +147,42 @@ export interface ModelBackend {
   infer(inputs: Tensor[], options?: InferOptions): Promise<Tensor[]>
   /** Releases native resources. */
   close?(): Promise<void>
+  /**
+   * Gradients of one output (summed over its elements, or one element column when `outputIndex`
+   * is given) with respect to every floating-point input, per row. Backends that can
+   * differentiate (TF.js) implement it; gradient-based explainers need it.
+   */
+  gradients?(inputs: Tensor[], options: GradientOptions): Promise<Tensor[]>
+}
+
+/**
+ * What {@link ModelBackend.gradients} differentiates.
+ *
+ * @example
+ * ```ts
+ * const grads = await backend.gradients!(inputs, { output: 'probability', outputIndex: 0 })
+ * ```
+ */
+export interface GradientOptions {
+  output: string
+  /** Column of the output's last dimension; all columns summed when absent. */
+  outputIndex?: number
+}
+
+/**
+ * The outcome of an authorization plugin, read by later plugins (masking reads `unmask`).
+ *
+ * @example
+ * ```ts
+ * const d: AccessDecision = { allow: true, reasons: ['rule underwriters-predict'], unmask: ['email'] }
+ * ```
+ */
+export interface AccessDecision {
+  allow: boolean
+  /** Which rules decided, for audit records and debugging; never secrets. */
+  reasons: string[]
+  /** Fields this principal may see unmasked (`*` for all); empty when none. */
+  unmask: string[]
 }
 
 /**
