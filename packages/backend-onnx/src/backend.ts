@@ -51,14 +51,14 @@ interface Loaded {
 export function createOnnxBackend(options: OnnxBackendOptions): ModelBackend {
   const opts = checkOptions(options)
   const runtime = opts.runtime ?? 'node'
+  const pkg = RUNTIME_PACKAGES[runtime]
   const source = opts.path !== undefined ? `"${opts.path}"` : `(${opts.model!.byteLength} bytes)`
   let loading: Promise<Loaded> | undefined
   let loaded: Loaded | undefined
   let closed = false
 
   async function open(): Promise<Loaded> {
-    const ort =
-      runtime === 'web' ? await importWebRuntime() : await importRuntime(RUNTIME_PACKAGES.node)
+    const ort = runtime === 'web' ? await importWebRuntime() : await importRuntime(pkg)
     const sessionOptions: Record<string, unknown> = {
       executionProviders: opts.executionProviders ?? [runtime === 'web' ? 'wasm' : 'cpu'],
       graphOptimizationLevel: 'all',
@@ -78,12 +78,9 @@ export function createOnnxBackend(options: OnnxBackendOptions): ModelBackend {
     try {
       session = await ort.InferenceSession.create(model, sessionOptions)
     } catch (error) {
-      throw new Error(
-        `backend-onnx: cannot load ONNX model ${source} with ${RUNTIME_PACKAGES[runtime]}: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      )
+      const reason = messageOf(error)
+      const message = `backend-onnx: cannot load ONNX model ${source} with ${pkg}: ${reason}`
+      throw new Error(message, { cause: error })
     }
     try {
       const inputs = (session.inputMetadata ?? []).map((m) => toTensorMetadata(m, 'input'))
@@ -93,7 +90,7 @@ export function createOnnxBackend(options: OnnxBackendOptions): ModelBackend {
         outputs.length !== session.outputNames.length
       ) {
         throw new Error(
-          `backend-onnx: ${RUNTIME_PACKAGES[runtime]} does not report input/output metadata (needs >= 1.20)`,
+          `backend-onnx: ${pkg} does not report input/output metadata (needs >= 1.20)`,
         )
       }
       const state: Loaded = {
@@ -191,10 +188,9 @@ export function createOnnxBackend(options: OnnxBackendOptions): ModelBackend {
       try {
         results = await state.session.run(feeds, [...new Set(fetches)])
       } catch (error) {
-        throw new Error(
-          `backend-onnx: ${RUNTIME_PACKAGES[runtime]} inference failed: ${messageOf(error)}`,
-          { cause: error },
-        )
+        throw new Error(`backend-onnx: ${pkg} inference failed: ${messageOf(error)}`, {
+          cause: error,
+        })
       }
       return fetches.map((name) => {
         const value = results![name]

@@ -135,42 +135,49 @@ describe('gate readiness and failures', () => {
     }
   })
 
-  it('turns an onnxruntime failure into a generic 500 and keeps the message for the logs', async () => {
-    await expect(createOnnxBackend({ path: ownFixture('pairs.onnx') }).load!()).rejects.toThrow(
-      /warm-up inference of model ".*pairs\.onnx" failed \(set warmup: false to skip it\)/,
-    )
-    const logged: unknown[] = []
-    const gate = createGate({
-      models: [
-        {
-          name: 'pairs',
-          backend: createOnnxBackend({ path: ownFixture('pairs.onnx'), warmup: false }),
-        },
-      ],
-      onError: (error) => logged.push(error),
-    })
-    try {
-      await gate.ready()
-      const x = (n: number) => ({
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [n], data: Array(n).fill(1) }],
+  it.each<OnnxRuntime>(['node', 'web'])(
+    'turns an onnxruntime-%s failure into a generic 500, message kept for logs',
+    async (runtime) => {
+      await expect(
+        createOnnxBackend({ path: ownFixture('pairs.onnx'), runtime }).load!(),
+      ).rejects.toThrow(
+        /warm-up inference of model ".*pairs\.onnx" failed \(set warmup: false to skip it\)/,
+      )
+      const logged: unknown[] = []
+      const gate = createGate({
+        models: [
+          {
+            name: 'pairs',
+            backend: createOnnxBackend({ path: ownFixture('pairs.onnx'), runtime, warmup: false }),
+          },
+        ],
+        onError: (error) => logged.push(error),
       })
-      const res = await post(gate, 'pairs', x(3))
-      expect(res.status).toBe(500)
-      const text = await res.text()
-      expect(JSON.parse(text)).toEqual({ error: 'inference failed', code: 'backend_error' })
-      expect(text).not.toMatch(/reshape|onnxruntime/i)
-      expect(logged).toHaveLength(1)
-      expect((logged[0] as Error).message).toMatch(/onnxruntime-node inference failed: .*reshape/i)
-      const ok = await post(gate, 'pairs', x(4))
-      expect(ok.status).toBe(200)
-      expect((await ok.json()).outputs[0]).toEqual({
-        name: 'y',
-        datatype: 'FP32',
-        shape: [2, 2],
-        data: [1, 1, 1, 1],
-      })
-    } finally {
-      await gate.close()
-    }
-  })
+      try {
+        await gate.ready()
+        const x = (n: number) => ({
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [n], data: Array(n).fill(1) }],
+        })
+        const res = await post(gate, 'pairs', x(3))
+        expect(res.status).toBe(500)
+        const text = await res.text()
+        expect(JSON.parse(text)).toEqual({ error: 'inference failed', code: 'backend_error' })
+        expect(text).not.toMatch(/reshape|onnxruntime/i)
+        expect(logged).toHaveLength(1)
+        expect((logged[0] as Error).message).toMatch(
+          new RegExp(`onnxruntime-${runtime} inference failed: .*reshape`, 'i'),
+        )
+        const ok = await post(gate, 'pairs', x(4))
+        expect(ok.status).toBe(200)
+        expect((await ok.json()).outputs[0]).toEqual({
+          name: 'y',
+          datatype: 'FP32',
+          shape: [2, 2],
+          data: [1, 1, 1, 1],
+        })
+      } finally {
+        await gate.close()
+      }
+    },
+  )
 })
