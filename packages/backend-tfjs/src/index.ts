@@ -1,1 +1,10 @@
-export {}
+export { createTfjsBackend } from './backend.js'
+export { activeTfjsBackend, useTfjsBackend } from './runtime.js'
+export { fileIOHandler, fileSaveHandler, registerFileLoader } from './file-io.js'
+export type {
+  TfjsBackendOptions,
+  TfjsBackendName,
+  TfjsBackendChoice,
+  TfjsBackendLoaders,
+  WasmBackendModule,
+} from './types.js'
