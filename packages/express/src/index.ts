@@ -1,1 +1,5 @@
-export {}
+export { gateHandler } from './handler.js'
+export { protect } from './protect.js'
+export { createExpressApp } from './app.js'
+export { peerCertificateOf, PEER_CERTIFICATE } from './peer.js'
+export type { ExpressAppOptions, FetchTarget, ProtectOptions } from './types.js'

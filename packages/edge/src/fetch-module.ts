@@ -1,0 +1,30 @@
+import { errorResponse } from '@modelgate/core'
+import type { ExecutionContextLike, FetchHandler, FetchModule } from './types.js'
+
+/**
+ * Wraps a gate as a fetch module: the default export Cloudflare Workers, Deno and Bun expect.
+ * It uses Web APIs only. Anything thrown past the gate becomes a JSON 500, never an HTML page.
+ *
+ * @example
+ * ```ts
+ * import { createGate } from '@modelgate/core'
+ * import { toFetchModule } from '@modelgate/edge'
+ *
+ * const gate = createGate({ models: [{ name: 'credit', backend }] })
+ * export default toFetchModule(gate)
+ * ```
+ */
+export function toFetchModule(gate: FetchHandler): FetchModule {
+  if (!gate || typeof gate.fetch !== 'function') {
+    throw new TypeError('toFetchModule needs an object with a fetch(request) method')
+  }
+  return {
+    async fetch(request: Request, _env?: unknown, _ctx?: ExecutionContextLike): Promise<Response> {
+      try {
+        return await gate.fetch(request)
+      } catch (error) {
+        return errorResponse(error)
+      }
+    },
+  }
+}

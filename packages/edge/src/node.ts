@@ -1,0 +1,218 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { errorResponse } from '@modelgate/core'
+import type { FetchHandler, NodeServer, ServeNodeOptions } from './types.js'
+
+/**
+ * A `node:http` request listener serving a fetch handler: the request becomes a Web `Request`
+ * (headers as sent, body streamed on demand, `signal` aborted when the client goes away) and the
+ * `Response` is streamed back with every header (repeated `set-cookie` included). A body the
+ * handler never read is drained for keep-alive, or the connection is closed when the response
+ * says `connection: close` (as the gate's 413 does), so a refused upload is not buffered.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { nodeListener, toFetchModule } from '@modelgate/edge'
+ *
+ * createServer(nodeListener(toFetchModule(gate))).listen(8080)
+ * ```
+ */
+export function nodeListener(handler: FetchHandler): RequestListener {
+  if (!handler || typeof handler.fetch !== 'function') {
+    throw new TypeError('nodeListener needs an object with a fetch(request) method')
+  }
+  return (req, res) => {
+    void serve(handler, req, res)
+  }
+}
+
+async function serve(
+  handler: FetchHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  let response: Response
+  try {
+    response = await handler.fetch(toRequest(req, res))
+  } catch (error) {
+    response = errorResponse(error)
+  }
+  try {
+    await writeResponse(response, req, res)
+  } catch {
+    if (!res.headersSent)
+      await writeResponse(errorResponse(new Error('bridge')), req, res).catch(() => res.destroy())
+    else res.destroy()
+  }
+}
+
+function toRequest(req: IncomingMessage, res: ServerResponse): Request {
+  const abort = new AbortController()
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort()
+  })
+  const headers = new Headers()
+  const raw = req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!raw[i]!.startsWith(':')) headers.append(raw[i]!, raw[i + 1]!)
+  }
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  return new Request(urlOf(req), {
+    method,
+    headers,
+    signal: abort.signal,
+    ...(hasBody ? { body: bodyStream(req), duplex: 'half' } : {}),
+  } as RequestInit)
+}
+
+function urlOf(req: IncomingMessage): string {
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  let path = req.url ?? '/'
+  if (!path.startsWith('/')) {
+    try {
+      const absolute = new URL(path)
+      path = absolute.pathname + absolute.search
+    } catch {
+      path = `/${path}`
+    }
+  }
+  const host = req.headers.host
+  try {
+    return new URL(`${scheme}://${host ?? 'localhost'}${path}`).href
+  } catch {
+    return new URL(`${scheme}://localhost${path}`).href
+  }
+}
+
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  const chunks = req.iterator({ destroyOnReturn: false })
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { value, done } = await chunks.next()
+        if (done) controller.close()
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+      },
+      async cancel() {
+        await chunks.return?.()
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+async function writeResponse(
+  response: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  res.statusCode = response.status
+  for (const [name, value] of response.headers)
+    if (name !== 'set-cookie') res.setHeader(name, value)
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+  if (!req.complete) {
+    if (response.headers.get('connection')?.toLowerCase() === 'close') lingerBeforeClose(req)
+    else res.once('finish', () => req.destroyed || req.resume())
+  }
+  if (!response.body) {
+    res.end()
+    return
+  }
+  const reader = response.body.getReader()
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (res.destroyed) {
+        await reader.cancel()
+        return
+      }
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve)
+          res.once('close', resolve)
+        })
+      }
+    }
+    res.end()
+  } finally {
+    reader.releaseLock()
+  }
+}
+
+/**
+ * Serves a fetch handler over `node:http` and resolves once it listens. `close()` is graceful:
+ * it stops accepting, closes idle keep-alive connections, waits for requests in flight (up to
+ * `closeTimeoutMs`) and then cuts whatever is left.
+ *
+ * @example
+ * ```ts
+ * import { serveNode, toFetchModule } from '@modelgate/edge'
+ *
+ * const server = await serveNode(toFetchModule(gate), { port: 8080, host: '0.0.0.0' })
+ * process.on('SIGTERM', () => server.close())
+ * ```
+ */
+export async function serveNode(
+  handler: FetchHandler,
+  options: ServeNodeOptions = {},
+): Promise<NodeServer> {
+  const port = options.port ?? 8080
+  const host = options.host ?? '127.0.0.1'
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TypeError('port must be an integer 0-65535')
+  if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0)
+    throw new TypeError('closeTimeoutMs must be >= 0')
+  const { createServer } = await import('node:http')
+  const server = createServer(nodeListener(handler))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  let closing: Promise<void> | undefined
+  return {
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    port: address.port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), closeTimeoutMs)
+        timer.unref()
+        server.close(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      return closing
+    },
+  }
+}
+
+const LINGER_MS = 2000
+
+/**
+ * Node closes a `connection: close` socket as soon as the response is out; with request bytes
+ * still arriving, that close is a TCP reset which can destroy the response before the client
+ * reads it. Instead, half-close, discard what still arrives (nothing is buffered) and close once
+ * the client does, or after LINGER_MS.
+ */
+function lingerBeforeClose(req: IncomingMessage): void {
+  const socket = req.socket as Socket
+  socket.destroySoon = function destroySoonLingering(this: Socket): void {
+    if (this.writable) this.end()
+    req.resume()
+    const timer = setTimeout(() => this.destroy(), LINGER_MS)
+    timer.unref()
+    this.once('close', () => clearTimeout(timer))
+  }
+}

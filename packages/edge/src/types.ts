@@ -1,0 +1,74 @@
+/**
+ * Anything with a Web-standard `fetch(request)` method: a gate, or the module made by
+ * {@link toFetchModule}.
+ *
+ * @example
+ * ```ts
+ * const app: FetchHandler = { fetch: async () => new Response('ok') }
+ * ```
+ */
+export interface FetchHandler {
+  fetch(request: Request): Response | Promise<Response>
+}
+
+/**
+ * The part of a Workers `ExecutionContext` the module may use; other runtimes pass nothing.
+ *
+ * @example
+ * ```ts
+ * const ctx: ExecutionContextLike = { waitUntil: (p) => void p }
+ * ```
+ */
+export interface ExecutionContextLike {
+  waitUntil?(promise: Promise<unknown>): void
+  passThroughOnException?(): void
+}
+
+/**
+ * A module whose default export Workers, Deno (`deno serve`) and Bun serve as they are.
+ *
+ * @example
+ * ```ts
+ * const mod: FetchModule = toFetchModule(gate)
+ * export default mod
+ * ```
+ */
+export interface FetchModule {
+  fetch(request: Request, env?: unknown, ctx?: ExecutionContextLike): Promise<Response>
+}
+
+/**
+ * Options of {@link serveNode}.
+ *
+ * @example
+ * ```ts
+ * const opts: ServeNodeOptions = { port: 0, host: '127.0.0.1' }
+ * ```
+ */
+export interface ServeNodeOptions {
+  /** TCP port; `0` picks a free one. Default 8080. */
+  port?: number
+  /** Interface to bind. Default `127.0.0.1`; use `0.0.0.0` or `::` to accept outside traffic. */
+  host?: string
+  /** How long `close()` waits for requests in flight before cutting connections. Default 10,000 ms. */
+  closeTimeoutMs?: number
+}
+
+/**
+ * A running Node server made by {@link serveNode}.
+ *
+ * @example
+ * ```ts
+ * const { url, close } = await serveNode(toFetchModule(gate), { port: 0 })
+ * await fetch(`${url}/v2/health/live`)
+ * await close()
+ * ```
+ */
+export interface NodeServer {
+  server: import('node:http').Server
+  /** `http://host:port`, without a trailing slash. */
+  url: string
+  port: number
+  /** Stops accepting connections, lets requests in flight finish, then resolves. */
+  close(): Promise<void>
+}

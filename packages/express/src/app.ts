@@ -1,0 +1,60 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
+import { errorResponse, GateError, NotFoundError } from '@modelgate/core'
+import { gateHandler, sendResponse } from './handler.js'
+import type { ExpressAppOptions, FetchTarget } from './types.js'
+
+/**
+ * An Express 5 app serving a gate: `x-powered-by` off, the gate mounted at `basePath`, a JSON 404
+ * for paths outside it and a JSON error handler for anything your own middleware (from `setup`)
+ * throws. Errors never come out as HTML or with a stack.
+ *
+ * @example
+ * ```ts
+ * import { createExpressApp } from '@modelgate/express'
+ *
+ * const app = createExpressApp(gate)
+ * const server = app.listen(8080)
+ * ```
+ */
+export function createExpressApp(gate: FetchTarget, options: ExpressAppOptions = {}): Express {
+  const basePath = options.basePath ?? '/'
+  if (!basePath.startsWith('/')) throw new TypeError('basePath must start with "/"')
+  const app = express()
+  app.disable('x-powered-by')
+  options.setup?.(app)
+  app.use(basePath, gateHandler(gate))
+  const notFound: RequestHandler = (req, res) => {
+    void sendResponse(errorResponse(new NotFoundError('no such route')), req, res)
+  }
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    void sendResponse(errorResponse(exposed(error)), req, res)
+  }
+  app.use(notFound)
+  app.use(onError)
+  return app
+}
+
+function exposed(error: unknown): unknown {
+  if (error instanceof GateError || typeof error !== 'object' || error === null) return error
+  const e = error as {
+    status?: unknown
+    statusCode?: unknown
+    expose?: unknown
+    message?: unknown
+    type?: unknown
+  }
+  const status = typeof e.status === 'number' ? e.status : e.statusCode
+  if (typeof status !== 'number' || status < 400 || status > 499 || e.expose === false) return error
+  const code = typeof e.type === 'string' ? e.type.replace(/\W+/g, '_') : 'bad_request'
+  const headers: Record<string, string> = status === 413 ? { connection: 'close' } : {}
+  return new GateError(
+    code,
+    status,
+    typeof e.message === 'string' ? e.message : 'bad request',
+    headers,
+  )
+}
