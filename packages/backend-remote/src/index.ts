@@ -1,1 +1,4 @@
-export {}
+export { createRemoteBackend } from './remote.js'
+export { ClientClosedError } from './upstream.js'
+export type { RemoteBackendOptions, RemoteProtocol } from './types.js'
+export * as testing from './testing/index.js'
