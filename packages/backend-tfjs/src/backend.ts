@@ -11,7 +11,8 @@ type ModelFormat = 'layers-model' | 'graph-model'
 interface Port {
   name: string
   internal: string
-  dtype: tf.DataType
+  /** Undefined for graph outputs whose dtype the graph does not state, until a first run tells. */
+  dtype: tf.DataType | undefined
   meta: TensorMetadata
 }
 
@@ -63,7 +64,10 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
       const source = await open(options)
       try {
         const model = describe(source, options, platform)
-        if (warmup) await run(model, zeros(model.inputs), model.outputs)
+        if (warmup || model.outputs.some((p) => p.dtype === undefined)) {
+          const results = await run(model, zeros(model.inputs), model.outputs)
+          model.outputs.forEach((port, i) => (port.meta.datatype = results[i]!.datatype))
+        }
         loaded = model
         return model
       } catch (error) {
@@ -80,7 +84,7 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
       model.inputs.map((port) => {
         const tensor = byName.get(port.name)
         if (!tensor) throw new BadRequestError(`missing input "${port.name}"`)
-        return toTfTensor(tensor, port.dtype, `input "${port.name}"`)
+        return toTfTensor(tensor, port.dtype!, `input "${port.name}"`)
       })
     let results: tf.Tensor[]
     if (model.format === 'layers-model') {
@@ -239,7 +243,7 @@ function formatOfModel(model: unknown): ModelFormat | undefined {
 }
 
 function describe(source: Source, options: TfjsBackendOptions, platform: string): Loaded {
-  let inputs: Array<Omit<Port, 'name' | 'meta'> & { shape: number[]; datatype: Datatype }>
+  let inputs: Array<Omit<Port, 'name' | 'meta'> & { shape: number[]; datatype: Datatype | undefined }>
   let outputs: typeof inputs
   if (source.format === 'layers-model') {
     const model = source.model as tf.LayersModel
@@ -256,13 +260,16 @@ function describe(source: Source, options: TfjsBackendOptions, platform: string)
   } else {
     const model = source.model as tf.GraphModel
     const declared = int64Names(source.signature, source.topology)
-    const port = (t: { name: string; shape?: number[]; dtype: tf.DataType }) => ({
+    const port = (t: { name: string; shape?: number[]; dtype: tf.DataType | undefined }) => ({
       internal: t.name,
       dtype: t.dtype,
       shape: t.shape ? t.shape.map((d) => (d === null || d < 0 ? -1 : d)) : [-1],
-      datatype: t.dtype === 'int32' && declared.has(t.name) ? ('INT64' as const) : datatypeOf(t.dtype),
+      datatype:
+        t.dtype === undefined ? undefined : t.dtype === 'int32' && declared.has(t.name) ? ('INT64' as const) : datatypeOf(t.dtype),
     })
     inputs = model.inputs.map(port)
+    const untyped = inputs.find((p) => p.dtype === undefined)
+    if (untyped) throw new Error(`graph input "${untyped.internal}" has no dtype`)
     outputs = model.outputs.map(port)
   }
   const name = (list: string[] | undefined, kind: 'inputNames' | 'outputNames', count: number) => {
@@ -276,7 +283,12 @@ function describe(source: Source, options: TfjsBackendOptions, platform: string)
   const ports = (list: typeof inputs, names: string[] | undefined): Port[] =>
     list.map((p, i) => {
       const exposed = names?.[i] ?? p.internal
-      return { name: exposed, internal: p.internal, dtype: p.dtype, meta: { name: exposed, datatype: p.datatype, shape: p.shape } }
+      return {
+        name: exposed,
+        internal: p.internal,
+        dtype: p.dtype,
+        meta: { name: exposed, datatype: p.datatype ?? 'FP32', shape: p.shape },
+      }
     })
   const inputPorts = ports(inputs, inputNames)
   const outputPorts = ports(outputs, outputNames)
