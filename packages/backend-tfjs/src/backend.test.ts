@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs'
 import { createGate } from '@modelgate/core'
 import type { Gate, Tensor } from '@modelgate/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildMlp, graphReference, saveMlp, writeGraphModel } from '../test/fixtures.js'
+import { GRAPH_B, GRAPH_W, buildMlp, graphReference, saveMlp, writeGraphModel } from '../test/fixtures.js'
 import { activeTfjsBackend, createTfjsBackend, useTfjsBackend } from './index.js'
 
 const rows = [
@@ -128,6 +128,50 @@ describe('a layers model from disk', () => {
   })
 })
 
+/** The MLP's forward pass in float64 JavaScript, from its weights. */
+function mlpReference(model: tf.Sequential): (row: number[]) => number[] {
+  const weights = model.getWeights().map((w) => Array.from(w.dataSync()))
+  const shapes = model.getWeights().map((w) => w.shape)
+  return (row) => {
+    let h = row
+    for (let l = 0; l < weights.length; l += 2) {
+      const m = shapes[l]![1]!
+      const out = Array.from({ length: m }, (_, j) => h.reduce((s, v, i) => s + v * weights[l]![i * m + j]!, 0) + weights[l + 1]![j]!)
+      h = l + 2 === weights.length ? out.map((v) => 1 / (1 + Math.exp(-v))) : out.map((v) => Math.max(0, v))
+    }
+    return h
+  }
+}
+
+describe('gradients', () => {
+  it('match central differences of the layers model, per row and per output column', async () => {
+    const backend = createTfjsBackend({ path: mlpPath, inputNames: ['features'], outputNames: ['score'] })
+    const reference = mlpReference(mlp)
+    const h = 1e-4
+    for (const outputIndex of [undefined, 1]) {
+      const [grad] = await backend.gradients!([features()], { output: 'score', ...(outputIndex === undefined ? {} : { outputIndex }) })
+      expect(grad).toMatchObject({ name: 'features', datatype: 'FP32', shape: [3, 4] })
+      const objective = (row: number[]) => {
+        const y = reference(row)
+        return outputIndex === undefined ? y.reduce((a, b) => a + b, 0) : y[outputIndex]!
+      }
+      const numeric = rows.flatMap((row) =>
+        row.map((_, i) => {
+          const up = row.map((v, j) => (j === i ? v + h : v))
+          const down = row.map((v, j) => (j === i ? v - h : v))
+          return (objective(up) - objective(down)) / (2 * h)
+        }),
+      )
+      expectClose(grad!.data as Float32Array, numeric, 1e-4)
+    }
+    await expect(backend.gradients!([features()], { output: 'score', outputIndex: 2 })).rejects.toThrow(/outputIndex/)
+    const before = tf.memory().numTensors
+    await backend.gradients!([features()], { output: 'score' })
+    expect(tf.memory().numTensors).toBe(before)
+    await backend.close!()
+  })
+})
+
 describe('a graph model', () => {
   let graphPath: string
   beforeAll(async () => {
@@ -159,6 +203,14 @@ describe('a graph model', () => {
     expect(outputs.map((o) => o.name)).toEqual(['z', 'y_out'])
     expectClose(outputs[0]!.data as Float32Array, reference.z.flat())
     expectClose(outputs[1]!.data as Float32Array, reference.y.flat())
+
+    const [dx] = await backend.gradients!(inputs, { output: 'z' })
+    expect(dx).toMatchObject({ name: 'x', shape: [2, 3] })
+    const analytic = x.flatMap((row, r) => {
+      const pre = [0, 1].map((j) => row.reduce((s, v, i) => s + v * GRAPH_W[i * 2 + j]!, 0) + GRAPH_B[j]!)
+      return row.map((_, i) => [0, 1].reduce((s, j) => s + (pre[j]! > 0 ? GRAPH_W[i * 2 + j]! * k[r]! : 0), 0))
+    })
+    expectClose(dx!.data as Float32Array, analytic)
 
     const tooBig: Tensor = { name: 'k', datatype: 'INT64', shape: [2, 1], data: BigInt64Array.from([1n, 2n ** 40n]) }
     await expect(backend.infer([inputs[0]!, tooBig])).rejects.toThrow(/int32 range/)

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs'
 import { BadRequestError, NotReadyError, allocate } from '@modelgate/core'
-import type { Datatype, InferOptions, ModelBackend, ModelMetadata, Tensor, TensorMetadata } from '@modelgate/core'
+import type {
+  Datatype,
+  GradientOptions,
+  InferOptions,
+  ModelBackend,
+  ModelMetadata,
+  Tensor,
+  TensorMetadata,
+} from '@modelgate/core'
 import { datatypeOf, fromTfTensor, toTfTensor } from './convert.js'
 import { fileIOHandler } from './file-io.js'
 import { ensureTfjsBackend, isTfjsBackendChoice } from './runtime.js'
@@ -36,8 +44,9 @@ interface Loaded {
  *
  * Inputs are converted to the model's dtypes; `INT64` data goes into TF.js `int32` tensors after a
  * range check (TF.js has no 64-bit integers), and outputs a graph model's signature declares as
- * `DT_INT64` come back as `INT64`. Bad options throw a `TypeError` here; load failures reject
- * `load()`.
+ * `DT_INT64` come back as `INT64`. `gradients()` differentiates one output (or one column of
+ * it) with respect to every `float32` input. Bad options throw a `TypeError` here; load failures
+ * reject `load()`.
  *
  * @example
  * ```ts
@@ -79,13 +88,7 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
   }
 
   async function run(model: Loaded, inputs: Tensor[], wanted: Port[]): Promise<Tensor[]> {
-    const byName = new Map(inputs.map((t) => [t.name, t]))
-    const feed = (): tf.Tensor[] =>
-      model.inputs.map((port) => {
-        const tensor = byName.get(port.name)
-        if (!tensor) throw new BadRequestError(`missing input "${port.name}"`)
-        return toTfTensor(tensor, port.dtype!, `input "${port.name}"`)
-      })
+    const feed = feeder(model, inputs)
     let results: tf.Tensor[]
     if (model.format === 'layers-model') {
       const layers = model.model as tf.LayersModel
@@ -138,20 +141,15 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
       if (closed) throw new NotReadyError('the TF.js model is closed')
       const model = await load()
       inferOptions.signal?.throwIfAborted()
-      for (const t of inputs) {
-        if (!model.inputs.some((p) => p.name === t.name)) {
-          throw new BadRequestError(`unknown input "${String(t.name).slice(0, 128)}"`)
-        }
-      }
-      const wanted = inferOptions.outputs?.length
-        ? inferOptions.outputs.map((name) => {
-            const port = model.outputs.find((p) => p.name === name)
-            if (!port) throw new BadRequestError(`unknown output "${String(name).slice(0, 128)}"`)
-            return port
-          })
-        : model.outputs
-      for (const input of inputs) checkShape(input, model.inputs.find((p) => p.name === input.name)!.meta)
+      checkInputs(model, inputs)
+      const wanted = inferOptions.outputs?.length ? inferOptions.outputs.map((name) => outputPort(model, name)) : model.outputs
       return run(model, inputs, wanted)
+    },
+    async gradients(inputs: Tensor[], gradientOptions: GradientOptions) {
+      if (closed) throw new NotReadyError('the TF.js model is closed')
+      const model = await load()
+      checkInputs(model, inputs)
+      return gradients(model, inputs, gradientOptions)
     },
     async close() {
       closed = true
@@ -160,6 +158,73 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
       loaded = undefined
     },
   }
+}
+
+async function gradients(model: Loaded, inputs: Tensor[], options: GradientOptions): Promise<Tensor[]> {
+  const port = outputPort(model, options?.output)
+  const column = options.outputIndex
+  const last = port.meta.shape[port.meta.shape.length - 1]
+  if (column !== undefined && (!Number.isSafeInteger(column) || column < 0 || (last !== undefined && last >= 0 && column >= last))) {
+    throw new BadRequestError(`outputIndex must be a column of output "${port.name}"`)
+  }
+  const wrt = model.inputs.flatMap((p, i) => (p.dtype === 'float32' ? [i] : []))
+  if (wrt.length === 0) throw new BadRequestError('the model has no floating-point input to differentiate')
+  const position = model.outputs.indexOf(port)
+  const feed = feeder(model, inputs)
+  const grads = tf.tidy(() => {
+    const fed = feed()
+    const objective = (...xs: tf.Tensor[]): tf.Scalar => {
+      const all = [...fed]
+      wrt.forEach((j, i) => (all[j] = xs[i]!))
+      let y = forward(model, all)[position]!
+      if (column !== undefined) {
+        const begin = y.shape.map((_, d) => (d === y.rank - 1 ? column : 0))
+        const size = y.shape.map((_, d) => (d === y.rank - 1 ? 1 : -1))
+        y = tf.slice(y, begin, size)
+      }
+      return tf.sum(y)
+    }
+    return tf.grads(objective)(wrt.map((j) => fed[j]!))
+  })
+  try {
+    return await Promise.all(grads.map((g, i) => fromTfTensor(g, model.inputs[wrt[i]!]!.name)))
+  } finally {
+    tf.dispose(grads)
+  }
+}
+
+/** Differentiable forward pass, all outputs in model order. */
+function forward(model: Loaded, tensors: tf.Tensor[]): tf.Tensor[] {
+  if (model.format === 'layers-model') {
+    const layers = model.model as tf.LayersModel
+    return toArray(layers.apply(tensors.length === 1 ? tensors[0]! : tensors, { training: false }) as tf.Tensor | tf.Tensor[])
+  }
+  const named = Object.fromEntries(model.inputs.map((p, i) => [p.internal, tensors[i]!]))
+  return toArray((model.model as tf.GraphModel).execute(named, model.outputs.map((p) => p.internal)))
+}
+
+function feeder(model: Loaded, inputs: Tensor[]): () => tf.Tensor[] {
+  const byName = new Map(inputs.map((t) => [t.name, t]))
+  return () =>
+    model.inputs.map((port) => {
+      const tensor = byName.get(port.name)
+      if (!tensor) throw new BadRequestError(`missing input "${port.name}"`)
+      return toTfTensor(tensor, port.dtype!, `input "${port.name}"`)
+    })
+}
+
+function checkInputs(model: Loaded, inputs: Tensor[]): void {
+  for (const input of inputs) {
+    const port = model.inputs.find((p) => p.name === input.name)
+    if (!port) throw new BadRequestError(`unknown input "${String(input.name).slice(0, 128)}"`)
+    checkShape(input, port.meta)
+  }
+}
+
+function outputPort(model: Loaded, name: string): Port {
+  const port = model.outputs.find((p) => p.name === name)
+  if (!port) throw new BadRequestError(`unknown output "${String(name).slice(0, 128)}"`)
+  return port
 }
 
 function validate(options: TfjsBackendOptions): void {
