@@ -7,7 +7,7 @@ import {
   parseJsonSafe,
   toJsonArray,
 } from '@modelgate/core'
-import type { ModelMetadata, Tensor, TensorMetadata } from '@modelgate/core'
+import type { ModelBackend, ModelMetadata, Tensor, TensorMetadata } from '@modelgate/core'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { RemoteProtocol } from '../types.js'
@@ -56,6 +56,11 @@ export interface StandInOptions {
   metadata?: ModelMetadata
   /** Default: {@link linearCompute}. */
   compute?: StandInCompute
+  /**
+   * Serve any modelgate backend instead (its metadata and its `infer`), for example an ONNX
+   * model, so a gate over a remote backend can be checked against the same model served directly.
+   */
+  backend?: ModelBackend
   /** Delay before every inference answer. Default 0. */
   delayMs?: number
   /** Faults for the next inference calls, in order. */
@@ -145,8 +150,15 @@ export async function startStandInServer(options: StandInOptions): Promise<Stand
   const http = await import('node:http')
   const model = options.model ?? 'linear'
   const version = options.version
-  const metadata = options.metadata ?? LINEAR_MODEL.metadata
-  const compute = options.compute ?? linearCompute
+  if (options.backend && (options.metadata || options.compute)) {
+    throw new TypeError('give either backend or metadata and compute')
+  }
+  const backend = options.backend
+  await backend?.load?.()
+  const metadata = backend ? await backend.metadata() : (options.metadata ?? LINEAR_MODEL.metadata)
+  const compute: StandInCompute = backend
+    ? (inputs) => backend.infer(inputs)
+    : (options.compute ?? linearCompute)
   const inferFaults: StandInFault[] = [...(options.failNext ?? [])]
   const anyFaults: StandInFault[] = []
   const fresh = (): StandInStats => ({
