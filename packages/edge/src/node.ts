@@ -168,7 +168,15 @@ export async function serveNode(
   if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0)
     throw new TypeError('closeTimeoutMs must be >= 0')
   const { createServer } = await import('node:http')
-  const server = createServer(nodeListener(handler))
+  const listener = nodeListener(handler)
+  const inFlight = new Set<ServerResponse>()
+  let closing: Promise<void> | undefined
+  const server = createServer((req, res) => {
+    inFlight.add(res)
+    res.once('close', () => inFlight.delete(res))
+    if (closing) res.setHeader('connection', 'close')
+    listener(req, res)
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
@@ -178,7 +186,6 @@ export async function serveNode(
   })
   const address = server.address() as AddressInfo
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  let closing: Promise<void> | undefined
   return {
     server,
     url: `http://${shownHost}:${address.port}`,
@@ -192,6 +199,7 @@ export async function serveNode(
           resolve()
         })
         server.closeIdleConnections()
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close')
       })
       return closing
     },

@@ -1,0 +1,241 @@
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createGate, type ModelBackend, type Plugin } from '@modelgate/core'
+import { toFetchModule } from './fetch-module.js'
+import { nodeListener, serveNode } from './node.js'
+import type { FetchHandler, NodeServer } from './types.js'
+
+const running: NodeServer[] = []
+const plain: Server[] = []
+
+async function serve(handler: FetchHandler): Promise<NodeServer> {
+  const s = await serveNode(handler, { port: 0, closeTimeoutMs: 1000 })
+  running.push(s)
+  return s
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.close()))
+  for (const s of plain.splice(0)) {
+    s.closeAllConnections()
+    await new Promise((resolve) => s.close(resolve))
+  }
+})
+
+const identity: ModelBackend = {
+  async metadata() {
+    const x = { name: 'x', datatype: 'FP32', shape: [-1, 1] } as const
+    return { platform: 'js', inputs: [x], outputs: [x] }
+  },
+  async ready() {
+    return true
+  },
+  async infer(tensors) {
+    return tensors
+  },
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('toFetchModule', () => {
+  it('serves the gate and turns anything thrown into a JSON 500', async () => {
+    const mod = toFetchModule(createGate({ models: [] }))
+    const live = await mod.fetch(
+      new Request('http://edge/v2/health/live'),
+      {},
+      { waitUntil: () => undefined },
+    )
+    expect(await live.json()).toEqual({ live: true })
+
+    const broken = toFetchModule({
+      fetch: () => {
+        throw new Error('at /srv/secret.js:1:1')
+      },
+    })
+    const res = await broken.fetch(new Request('http://edge/'))
+    expect(res.status).toBe(500)
+    expect(await res.text()).toBe('{"error":"internal error","code":"internal"}')
+    expect(() => toFetchModule({} as FetchHandler)).toThrow(TypeError)
+  })
+})
+
+describe('nodeListener and serveNode', () => {
+  it('passes method, path, query, headers and body through, and repeated set-cookie back', async () => {
+    let seen: { method: string; url: string; custom: string | null; body: string } | undefined
+    const s = await serve({
+      async fetch(request) {
+        seen = {
+          method: request.method,
+          url: request.url,
+          custom: request.headers.get('x-custom'),
+          body: await request.text(),
+        }
+        const headers = new Headers([
+          ['set-cookie', 'a=1'],
+          ['set-cookie', 'b=2'],
+          ['content-type', 'text/plain'],
+        ])
+        return new Response('done', { status: 207, headers })
+      },
+    })
+    const res = await fetch(`${s.url}/some/path?q=1&r=two`, {
+      method: 'PUT',
+      headers: { 'x-custom': 'yes' },
+      body: 'payload',
+    })
+    expect(res.status).toBe(207)
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
+    expect(await res.text()).toBe('done')
+    expect(seen).toEqual({
+      method: 'PUT',
+      url: `${s.url}/some/path?q=1&r=two`,
+      custom: 'yes',
+      body: 'payload',
+    })
+  })
+
+  it('never lets the request path choose the URL host', async () => {
+    const urls: string[] = []
+    const server = createServer(
+      nodeListener({ fetch: async (r) => (urls.push(r.url), new Response('ok')) }),
+    )
+    plain.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as AddressInfo).port
+    for (const path of ['//evil.example/v2', 'http://evil.example/v2?x=1']) {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path, headers: { host: 'gate.local' } },
+          (res) => {
+            res.resume()
+            res.on('end', resolve)
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+    }
+    expect(urls).toEqual(['http://gate.local//evil.example/v2', 'http://gate.local/v2?x=1'])
+  })
+
+  it('streams the response: the first chunk arrives before the last is produced', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const s = await serve({
+      async fetch() {
+        const body = new ReadableStream<Uint8Array>({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode('first,'))
+            await gate
+            controller.enqueue(new TextEncoder().encode('last'))
+            controller.close()
+          },
+        })
+        return new Response(body, { headers: { 'content-type': 'text/plain' } })
+      },
+    })
+    const res = await fetch(s.url)
+    const reader = res.body!.getReader()
+    const first = await reader.read()
+    expect(new TextDecoder().decode(first.value)).toBe('first,')
+    release()
+    let rest = ''
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      rest += new TextDecoder().decode(r.value)
+    expect(rest).toBe('last')
+  })
+
+  it('aborts the request signal when the client goes away', async () => {
+    let aborted!: () => void
+    const sawAbort = new Promise<string>((resolve) => (aborted = () => resolve('aborted')))
+    const s = await serve({
+      fetch: (request) =>
+        new Promise<Response>((resolve) => {
+          request.signal.addEventListener('abort', () => {
+            aborted()
+            resolve(new Response('late'))
+          })
+        }),
+    })
+    const client = new AbortController()
+    const pending = fetch(s.url, { signal: client.signal })
+    setTimeout(() => client.abort(), 50)
+    await expect(pending).rejects.toThrow()
+    expect(await Promise.race([sawAbort, sleep(3000).then(() => 'timeout')])).toBe('aborted')
+  })
+
+  it('answers a declared 40 MB body with 413 at once and closes the connection', async () => {
+    const s = await serve(toFetchModule(createGate({ models: [{ name: 'm', backend: identity }] })))
+    const socket = connect(s.port, '127.0.0.1')
+    const started = Date.now()
+    const text = await new Promise<string>((resolve, reject) => {
+      let data = ''
+      socket.on('data', (d) => (data += d.toString('latin1')))
+      socket.on('error', reject)
+      socket.on('close', () => resolve(data))
+      socket.write(
+        'POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\ncontent-length: 41943040\r\n\r\n{"instances":[',
+      )
+    })
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(text).toMatch(/^HTTP\/1\.1 413 /)
+    expect(text).toMatch(/\r\nconnection: close\r\n/i)
+    const after = await fetch(`${s.url}/v1/models/m:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"instances":[[1.5]]}',
+    })
+    expect(await after.json()).toEqual({ predictions: [1.5] })
+  })
+
+  it('drains an unread body so a keep-alive connection serves the next request', async () => {
+    const reject: Plugin = async function reject(ctx) {
+      ctx.status = 401
+      ctx.body = { error: 'no' }
+    }
+    const s = await serve(toFetchModule(createGate({ models: [], plugins: [reject] })))
+    const socket = connect(s.port, '127.0.0.1')
+    const body = 'x'.repeat(200_000)
+    const request = (path: string) =>
+      `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`
+    const replies = await new Promise<string>((resolve, reject) => {
+      let data = ''
+      socket.on('data', (d) => {
+        data += d.toString('latin1')
+        if ((data.match(/HTTP\/1\.1 401/g) ?? []).length === 2) resolve(data)
+      })
+      socket.on('error', reject)
+      socket.write(request('/v2/models/a/infer') + request('/v2/models/b/infer'))
+    })
+    socket.destroy()
+    expect(replies.match(/HTTP\/1\.1 401/g)).toHaveLength(2)
+  })
+
+  it('close() lets a request in flight finish, then stops listening', async () => {
+    const s = await serveNode(
+      {
+        fetch: async () => {
+          await sleep(200)
+          return new Response('finished')
+        },
+      },
+      { port: 0 },
+    )
+    const inFlight = fetch(s.url).then(async (r) => [r.headers.get('connection'), await r.text()])
+    await sleep(50)
+    const started = Date.now()
+    await s.close()
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(await inFlight).toEqual(['close', 'finished'])
+    await expect(fetch(s.url)).rejects.toThrow()
+    expect(s.server.listening).toBe(false)
+  })
+
+  it('validates its options', async () => {
+    await expect(serveNode({ fetch: async () => new Response() }, { port: -1 })).rejects.toThrow(
+      /port/,
+    )
+    expect(() => nodeListener({} as FetchHandler)).toThrow(TypeError)
+  })
+})
