@@ -1,0 +1,251 @@
+import { realpathSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { pathToFileURL } from 'node:url'
+import { FeatureSchema } from '@modelgate/core'
+import type { Gate } from '@modelgate/core'
+import { serveNode, toFetchModule } from '@modelgate/edge'
+import { createExpressApp } from '@modelgate/express'
+import type { LoanApplication } from './data.js'
+import { createCreditGate } from './gate.js'
+import type { CreditGateOptions } from './gate.js'
+import { creditSchema, MODEL_INPUT } from './schema.js'
+
+/**
+ * A realistic application, personal data included, used in the printed examples and the README.
+ *
+ * @example
+ * ```ts
+ * JSON.stringify({ instances: [SAMPLE_APPLICATION] })
+ * ```
+ */
+export const SAMPLE_APPLICATION: LoanApplication = {
+  applicant_id: 'app_7k2m9q4x1c',
+  name: 'Maria Garcia',
+  email: 'maria.garcia@gmail.com',
+  phone: '(415) 732-0199',
+  ssn: '512-34-8821',
+  card_number: '4539 1488 0343 6467',
+  income: 68_500,
+  debt_to_income: 0.28,
+  age: 36,
+  years_employed: 6.5,
+  credit_history_years: 12,
+  delinquencies: 0,
+  loan_amount: 18_000,
+  purpose: 'car',
+  note: 'Prefers contact by email at maria.garcia@gmail.com; call (415) 732-0199 after 5pm.',
+}
+
+/**
+ * Options of {@link startDemo}.
+ *
+ * @example
+ * ```ts
+ * const opts: DemoOptions = { port: 0, edgePort: 0 }
+ * ```
+ */
+export interface DemoOptions extends CreditGateOptions {
+  /** Port of the Express (cloud) server; `0` picks a free one. Default 8080. */
+  port?: number
+  /** Port of the edge fetch-module server; `0` picks a free one. Default 8081. */
+  edgePort?: number
+  /** Interface both servers bind. Default `127.0.0.1`. */
+  host?: string
+}
+
+/**
+ * One listening runtime of the demo.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${demo.cloud.url}/v2/health/ready`)
+ * ```
+ */
+export interface DemoEndpoint {
+  /** `http://host:port`, no trailing slash. */
+  url: string
+  port: number
+}
+
+/**
+ * The running demo: one gate, served by Express (`cloud`) and by the edge adapter (`edge`).
+ *
+ * @example
+ * ```ts
+ * const demo = await startDemo({ port: 0, edgePort: 0 })
+ * await demo.close()
+ * ```
+ */
+export interface Demo {
+  gate: Gate
+  cloud: DemoEndpoint
+  edge: DemoEndpoint
+  /** Stops both servers, then closes the gate and its model. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the credit gate on both runtimes at once, over one shared model: the Express adapter
+ * (`createExpressApp`) and the edge adapter (`toFetchModule` behind `serveNode`). Resolves once
+ * the model is loaded and both servers listen.
+ *
+ * @example
+ * ```ts
+ * import { startDemo, usage } from '@modelgate/example-credit-risk'
+ *
+ * const demo = await startDemo({ port: 8080, edgePort: 8081 })
+ * console.log(usage(demo))
+ * ```
+ */
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const host = options.host ?? '127.0.0.1'
+  const gate = createCreditGate(options)
+  let cloud: Server | undefined
+  let edge: Awaited<ReturnType<typeof serveNode>> | undefined
+  try {
+    await gate.ready()
+    cloud = await listen(createServer(createExpressApp(gate)), options.port ?? 8080, host)
+    edge = await serveNode(toFetchModule(gate), { port: options.edgePort ?? 8081, host })
+  } catch (error) {
+    if (cloud) await stop(cloud)
+    await gate.close()
+    throw error
+  }
+  const cloudPort = (cloud.address() as AddressInfo).port
+  const edgeServer = edge
+  const cloudServer = cloud
+  let closing: Promise<void> | undefined
+  return {
+    gate,
+    cloud: { url: `http://${urlHost(host)}:${cloudPort}`, port: cloudPort },
+    edge: { url: edgeServer.url, port: edgeServer.port },
+    close() {
+      closing ??= Promise.all([stop(cloudServer), edgeServer.close()]).then(() => gate.close())
+      return closing
+    },
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}
+
+function stop(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve())
+    server.closeIdleConnections()
+    setTimeout(() => server.closeAllConnections(), 5_000).unref()
+  })
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/**
+ * Ready-to-paste `curl` commands for V1 records and V2 tensors, against both runtimes.
+ *
+ * @example
+ * ```ts
+ * console.log(usage({ cloud: { url: 'http://127.0.0.1:8080', port: 8080 }, edge: { url: 'http://127.0.0.1:8081', port: 8081 } }))
+ * ```
+ */
+export function usage(demo: Pick<Demo, 'cloud' | 'edge'>): string {
+  const schema = new FeatureSchema({ ...creditSchema, datatype: 'FP64' })
+  const tensor = schema.encode([SAMPLE_APPLICATION], MODEL_INPUT)
+  const v1 = JSON.stringify({ instances: [SAMPLE_APPLICATION] })
+  const v2 = JSON.stringify({
+    inputs: [
+      {
+        name: MODEL_INPUT,
+        shape: tensor.shape,
+        datatype: 'FP32',
+        data: Array.from(tensor.data as Float64Array),
+      },
+    ],
+  })
+  const curl = (url: string, body: string) =>
+    `curl -s ${url} \\\n  -H 'content-type: application/json' \\\n  -d '${body.replaceAll("'", "'\\''")}'`
+  const lines = [
+    'modelgate credit-risk demo: model "credit" (TF.js MLP), one gate on two runtimes',
+    `  cloud (Express adapter):      ${demo.cloud.url}`,
+    `  edge  (fetch module, Node):   ${demo.edge.url}`,
+    `V2 "features" columns: ${schema.columns.join(', ')}`,
+    '',
+  ]
+  for (const [label, base] of [
+    ['cloud', demo.cloud.url],
+    ['edge', demo.edge.url],
+  ] as const) {
+    lines.push(
+      `# ${label}: KServe V1 record, personal fields included`,
+      curl(`${base}/v1/models/credit:predict`, v1),
+      '',
+      `# ${label}: Open Inference Protocol V2 tensor, raw values`,
+      curl(`${base}/v2/models/credit/infer`, v2),
+      '',
+    )
+  }
+  lines.push(
+    `# metadata: curl -s ${demo.cloud.url}/v2/models/credit   health: curl -s ${demo.edge.url}/v2/health/ready`,
+    'Press Ctrl+C to stop.',
+  )
+  return lines.join('\n')
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const port = Number(raw)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`${name} must be a port number between 0 and 65535`)
+  }
+  return port
+}
+
+async function main(): Promise<void> {
+  const demo = await startDemo({
+    port: portFromEnv('PORT', 8080),
+    edgePort: portFromEnv('EDGE_PORT', 8081),
+    host: process.env.HOST || '127.0.0.1',
+  })
+  process.stdout.write(`${usage(demo)}\n`)
+  const shutdown = (signal: string) => {
+    process.stdout.write(`\n${signal}: closing\n`)
+    process.once(signal, () => process.exit(130))
+    demo.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`close failed: ${String(error)}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1]
+  if (!entry) return false
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  })
+}
