@@ -1,12 +1,19 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { createGate } from '@modelgate/core'
 import type { Gate, Tensor } from '@modelgate/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GRAPH_B, GRAPH_W, buildMlp, graphReference, saveMlp, writeGraphModel } from '../test/fixtures.js'
+import {
+  GRAPH_B,
+  GRAPH_W,
+  buildMlp,
+  graphReference,
+  saveMlp,
+  writeGraphModel,
+} from '../test/fixtures.js'
 import { activeTfjsBackend, createTfjsBackend, useTfjsBackend } from './index.js'
 
 const rows = [
@@ -32,27 +39,41 @@ beforeAll(async () => {
 
 function expectClose(actual: ArrayLike<number>, wanted: ArrayLike<number>, tolerance = 1e-5): void {
   expect(actual.length).toBe(wanted.length)
-  for (let i = 0; i < wanted.length; i++) expect(Math.abs(actual[i]! - wanted[i]!)).toBeLessThanOrEqual(tolerance)
+  for (let i = 0; i < wanted.length; i++)
+    expect(Math.abs(actual[i]! - wanted[i]!)).toBeLessThanOrEqual(tolerance)
 }
 
 describe('createTfjsBackend options', () => {
   it('throws a TypeError for bad options at factory time', () => {
     expect(() => createTfjsBackend({})).toThrow(TypeError)
-    expect(() => createTfjsBackend({ path: 'a/model.json', url: 'https://x/model.json' })).toThrow(/exactly one/)
+    expect(() => createTfjsBackend({ path: 'a/model.json', url: 'https://x/model.json' })).toThrow(
+      /exactly one/,
+    )
     expect(() => createTfjsBackend({ url: 'ftp://host/model.json' })).toThrow(/http/)
     expect(() => createTfjsBackend({ path: '' })).toThrow(TypeError)
-    expect(() => createTfjsBackend({ model: {} as tf.LayersModel })).toThrow(/LayersModel or a tf.GraphModel/)
-    expect(() => createTfjsBackend({ path: 'm.json', backend: 'webgl' as 'cpu' })).toThrow(/backend/)
+    expect(() => createTfjsBackend({ model: {} as tf.LayersModel })).toThrow(
+      /LayersModel or a tf.GraphModel/,
+    )
+    expect(() => createTfjsBackend({ path: 'm.json', backend: 'webgl' as 'cpu' })).toThrow(
+      /backend/,
+    )
     expect(() => createTfjsBackend({ path: 'm.json', inputNames: ['a', 'a'] })).toThrow(/repeat/)
     expect(() => createTfjsBackend({ path: 'm.json', outputNames: [] })).toThrow(/non-empty array/)
-    expect(() => createTfjsBackend({ path: 'm.json', warmup: 'yes' as unknown as boolean })).toThrow(/warmup/)
+    expect(() =>
+      createTfjsBackend({ path: 'm.json', warmup: 'yes' as unknown as boolean }),
+    ).toThrow(/warmup/)
     expect(() => createTfjsBackend(undefined as never)).toThrow(TypeError)
   })
 })
 
 describe('a layers model from disk', () => {
   it('runs on wasm and matches the in-memory model', async () => {
-    const backend = createTfjsBackend({ path: mlpPath, backend: 'wasm', inputNames: ['features'], outputNames: ['score'] })
+    const backend = createTfjsBackend({
+      path: mlpPath,
+      backend: 'wasm',
+      inputNames: ['features'],
+      outputNames: ['score'],
+    })
     expect(await backend.ready()).toBe(false)
     await backend.load!()
     expect(await backend.ready()).toBe(true)
@@ -69,7 +90,12 @@ describe('a layers model from disk', () => {
   })
 
   it('reports metadata with -1 for the batch dimension and the given names', async () => {
-    const named = createTfjsBackend({ path: mlpPath, inputNames: ['features'], outputNames: ['score'], platform: 'tfjs' })
+    const named = createTfjsBackend({
+      path: mlpPath,
+      inputNames: ['features'],
+      outputNames: ['score'],
+      platform: 'tfjs',
+    })
     expect(await named.metadata()).toEqual({
       platform: 'tfjs',
       inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
@@ -87,10 +113,18 @@ describe('a layers model from disk', () => {
 
   it('rejects inputs that do not fit the model', async () => {
     const backend = createTfjsBackend({ path: mlpPath, inputNames: ['features'] })
-    await expect(backend.infer([{ ...features(), name: 'other' }])).rejects.toThrow(/unknown input "other"/)
-    await expect(backend.infer([{ ...features(), shape: [3, 5] }])).rejects.toThrow(/dimension 1 is 5/)
-    await expect(backend.infer([{ ...features(), shape: [4, 4] }])).rejects.toThrow(/needs 16 values, got 12/)
-    await expect(backend.infer([features()], { outputs: ['nope'] })).rejects.toThrow(/unknown output/)
+    await expect(backend.infer([{ ...features(), name: 'other' }])).rejects.toThrow(
+      /unknown input "other"/,
+    )
+    await expect(backend.infer([{ ...features(), shape: [3, 5] }])).rejects.toThrow(
+      /dimension 1 is 5/,
+    )
+    await expect(backend.infer([{ ...features(), shape: [4, 4] }])).rejects.toThrow(
+      /needs 16 values, got 12/,
+    )
+    await expect(backend.infer([features()], { outputs: ['nope'] })).rejects.toThrow(
+      /unknown output/,
+    )
     const controller = new AbortController()
     controller.abort()
     await expect(backend.infer([features()], { signal: controller.signal })).rejects.toThrow()
@@ -108,7 +142,10 @@ describe('a layers model from disk', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const { port } = server.address() as AddressInfo
-      const backend = createTfjsBackend({ url: `http://127.0.0.1:${port}/model.json`, inputNames: ['features'] })
+      const backend = createTfjsBackend({
+        url: `http://127.0.0.1:${port}/model.json`,
+        inputNames: ['features'],
+      })
       const [out] = await backend.infer([features()])
       expectClose(out!.data as Float32Array, expected)
       await backend.close!()
@@ -136,8 +173,14 @@ function mlpReference(model: tf.Sequential): (row: number[]) => number[] {
     let h = row
     for (let l = 0; l < weights.length; l += 2) {
       const m = shapes[l]![1]!
-      const out = Array.from({ length: m }, (_, j) => h.reduce((s, v, i) => s + v * weights[l]![i * m + j]!, 0) + weights[l + 1]![j]!)
-      h = l + 2 === weights.length ? out.map((v) => 1 / (1 + Math.exp(-v))) : out.map((v) => Math.max(0, v))
+      const out = Array.from(
+        { length: m },
+        (_, j) => h.reduce((s, v, i) => s + v * weights[l]![i * m + j]!, 0) + weights[l + 1]![j]!,
+      )
+      h =
+        l + 2 === weights.length
+          ? out.map((v) => 1 / (1 + Math.exp(-v)))
+          : out.map((v) => Math.max(0, v))
     }
     return h
   }
@@ -145,11 +188,18 @@ function mlpReference(model: tf.Sequential): (row: number[]) => number[] {
 
 describe('gradients', () => {
   it('match central differences of the layers model, per row and per output column', async () => {
-    const backend = createTfjsBackend({ path: mlpPath, inputNames: ['features'], outputNames: ['score'] })
+    const backend = createTfjsBackend({
+      path: mlpPath,
+      inputNames: ['features'],
+      outputNames: ['score'],
+    })
     const reference = mlpReference(mlp)
     const h = 1e-4
     for (const outputIndex of [undefined, 1]) {
-      const [grad] = await backend.gradients!([features()], { output: 'score', ...(outputIndex === undefined ? {} : { outputIndex }) })
+      const [grad] = await backend.gradients!([features()], {
+        output: 'score',
+        ...(outputIndex === undefined ? {} : { outputIndex }),
+      })
       expect(grad).toMatchObject({ name: 'features', datatype: 'FP32', shape: [3, 4] })
       const objective = (row: number[]) => {
         const y = reference(row)
@@ -164,7 +214,9 @@ describe('gradients', () => {
       )
       expectClose(grad!.data as Float32Array, numeric, 1e-4)
     }
-    await expect(backend.gradients!([features()], { output: 'score', outputIndex: 2 })).rejects.toThrow(/outputIndex/)
+    await expect(
+      backend.gradients!([features()], { output: 'score', outputIndex: 2 }),
+    ).rejects.toThrow(/outputIndex/)
     const before = tf.memory().numTensors
     await backend.gradients!([features()], { output: 'score' })
     expect(tf.memory().numTensors).toBe(before)
@@ -207,13 +259,61 @@ describe('a graph model', () => {
     const [dx] = await backend.gradients!(inputs, { output: 'z' })
     expect(dx).toMatchObject({ name: 'x', shape: [2, 3] })
     const analytic = x.flatMap((row, r) => {
-      const pre = [0, 1].map((j) => row.reduce((s, v, i) => s + v * GRAPH_W[i * 2 + j]!, 0) + GRAPH_B[j]!)
-      return row.map((_, i) => [0, 1].reduce((s, j) => s + (pre[j]! > 0 ? GRAPH_W[i * 2 + j]! * k[r]! : 0), 0))
+      const pre = [0, 1].map(
+        (j) => row.reduce((s, v, i) => s + v * GRAPH_W[i * 2 + j]!, 0) + GRAPH_B[j]!,
+      )
+      return row.map((_, i) =>
+        [0, 1].reduce((s, j) => s + (pre[j]! > 0 ? GRAPH_W[i * 2 + j]! * k[r]! : 0), 0),
+      )
     })
     expectClose(dx!.data as Float32Array, analytic)
 
-    const tooBig: Tensor = { name: 'k', datatype: 'INT64', shape: [2, 1], data: BigInt64Array.from([1n, 2n ** 40n]) }
+    const tooBig: Tensor = {
+      name: 'k',
+      datatype: 'INT64',
+      shape: [2, 1],
+      data: BigInt64Array.from([1n, 2n ** 40n]),
+    }
     await expect(backend.infer([inputs[0]!, tooBig])).rejects.toThrow(/int32 range/)
+    await backend.close!()
+  })
+
+  it('runs graphs with dynamic ops through executeAsync without leaking', async () => {
+    const dir = dirname(await writeGraphModel())
+    const modelJson = {
+      format: 'graph-model',
+      modelTopology: {
+        node: [
+          {
+            name: 'v',
+            op: 'Placeholder',
+            attr: { dtype: { type: 'DT_BOOL' }, shape: { shape: { dim: [{ size: '-1' }] } } },
+          },
+          { name: 'where', op: 'Where', input: ['v'], attr: { T: { type: 'DT_BOOL' } } },
+        ],
+        versions: { producer: 1395 },
+      },
+      signature: { outputs: { 'where:0': { name: 'where:0', dtype: 'DT_INT64' } } },
+      weightsManifest: [],
+    }
+    await writeFile(join(dir, 'where.json'), JSON.stringify(modelJson))
+    const backend = createTfjsBackend({ path: join(dir, 'where.json'), outputNames: ['indices'] })
+    const meta = await backend.metadata()
+    expect(meta.inputs).toEqual([{ name: 'v', datatype: 'BOOL', shape: [-1] }])
+    expect(meta.outputs[0]).toMatchObject({ name: 'indices', datatype: 'INT64' })
+    const input: Tensor = {
+      name: 'v',
+      datatype: 'BOOL',
+      shape: [5],
+      data: Uint8Array.from([0, 1, 1, 0, 1]),
+    }
+    const [first] = await backend.infer([input])
+    const before = tf.memory().numTensors
+    const [out] = await backend.infer([input])
+    expect(tf.memory().numTensors).toBe(before)
+    expect(first).toEqual(out)
+    expect(out).toMatchObject({ datatype: 'INT64', shape: [3, 1] })
+    expect(Array.from(out!.data as BigInt64Array)).toEqual([1n, 2n, 4n])
     await backend.close!()
   })
 
@@ -230,14 +330,20 @@ describe('a graph model', () => {
     )
     expectClose(z!.data as Float32Array, graphReference([[1, 2, 3]], [2]).z.flat())
     await backend.close!()
-    expect(model.execute({ x: tf.zeros([1, 3]), k: tf.zeros([1, 1], 'int32') }, 'z')).toBeInstanceOf(tf.Tensor)
+    expect(
+      model.execute({ x: tf.zeros([1, 3]), k: tf.zeros([1, 1], 'int32') }, 'z'),
+    ).toBeInstanceOf(tf.Tensor)
   })
 })
 
 describe('through the gate', () => {
   let gate: Gate
   beforeAll(() => {
-    const backend = createTfjsBackend({ path: mlpPath, inputNames: ['features'], outputNames: ['score'] })
+    const backend = createTfjsBackend({
+      path: mlpPath,
+      inputNames: ['features'],
+      outputNames: ['score'],
+    })
     gate = createGate({ models: [{ name: 'tf', backend }] })
   })
   afterAll(() => gate.close())
@@ -250,7 +356,9 @@ describe('through the gate', () => {
       new Request('http://gate/v2/models/tf/infer', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [3, 4], data: rows }] }),
+        body: JSON.stringify({
+          inputs: [{ name: 'features', datatype: 'FP32', shape: [3, 4], data: rows }],
+        }),
       }),
     )
     expect(res.status).toBe(200)
@@ -265,7 +373,9 @@ describe('through the gate', () => {
       new Request('http://gate/v2/models/tf/infer', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }),
+        body: JSON.stringify({
+          inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }],
+        }),
       }),
     )
     expect(res.status).toBe(400)
@@ -291,7 +401,9 @@ describe('switching the process-wide backend', () => {
 
   it('refuses to load a model that explicitly asks for another backend', async () => {
     const backend = createTfjsBackend({ path: mlpPath, backend: 'wasm' })
-    await expect(backend.load!()).rejects.toThrow(/"cpu" is already active.*asks for "wasm".*useTfjsBackend/)
+    await expect(backend.load!()).rejects.toThrow(
+      /"cpu" is already active.*asks for "wasm".*useTfjsBackend/,
+    )
     expect(await backend.ready()).toBe(false)
     const auto = createTfjsBackend({ path: mlpPath })
     await auto.load!()

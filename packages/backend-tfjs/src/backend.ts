@@ -21,6 +21,8 @@ interface Port {
   internal: string
   /** Undefined for graph outputs whose dtype the graph does not state, until a first run tells. */
   dtype: tf.DataType | undefined
+  /** Declared int64 by the graph: int32 in TF.js, INT64 on the wire. */
+  int64: boolean
   meta: TensorMetadata
 }
 
@@ -100,13 +102,21 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
       results = await executeGraph(model, feed, wanted)
     }
     try {
-      return await Promise.all(results.map((t, i) => fromTfTensor(t, wanted[i]!.name, wanted[i]!.meta.datatype)))
+      return await Promise.all(
+        results.map((t, i) =>
+          fromTfTensor(t, wanted[i]!.name, wanted[i]!.int64 ? 'INT64' : undefined),
+        ),
+      )
     } finally {
       tf.dispose(results)
     }
   }
 
-  async function executeGraph(model: Loaded, feed: () => tf.Tensor[], wanted: Port[]): Promise<tf.Tensor[]> {
+  async function executeGraph(
+    model: Loaded,
+    feed: () => tf.Tensor[],
+    wanted: Port[],
+  ): Promise<tf.Tensor[]> {
     const graph = model.model as tf.GraphModel
     const names = wanted.map((p) => p.internal)
     const named = (tensors: tf.Tensor[]): tf.NamedTensorMap =>
@@ -119,7 +129,7 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
         useAsync = true
       }
     }
-    const tensors = feed()
+    const tensors = tf.tidy(feed)
     try {
       return toArray(await graph.executeAsync(named(tensors), names))
     } finally {
@@ -142,7 +152,9 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
       const model = await load()
       inferOptions.signal?.throwIfAborted()
       checkInputs(model, inputs)
-      const wanted = inferOptions.outputs?.length ? inferOptions.outputs.map((name) => outputPort(model, name)) : model.outputs
+      const wanted = inferOptions.outputs?.length
+        ? inferOptions.outputs.map((name) => outputPort(model, name))
+        : model.outputs
       return run(model, inputs, wanted)
     },
     async gradients(inputs: Tensor[], gradientOptions: GradientOptions) {
@@ -160,15 +172,25 @@ export function createTfjsBackend(options: TfjsBackendOptions): ModelBackend {
   }
 }
 
-async function gradients(model: Loaded, inputs: Tensor[], options: GradientOptions): Promise<Tensor[]> {
+async function gradients(
+  model: Loaded,
+  inputs: Tensor[],
+  options: GradientOptions,
+): Promise<Tensor[]> {
   const port = outputPort(model, options?.output)
   const column = options.outputIndex
   const last = port.meta.shape[port.meta.shape.length - 1]
-  if (column !== undefined && (!Number.isSafeInteger(column) || column < 0 || (last !== undefined && last >= 0 && column >= last))) {
+  if (
+    column !== undefined &&
+    (!Number.isSafeInteger(column) ||
+      column < 0 ||
+      (last !== undefined && last >= 0 && column >= last))
+  ) {
     throw new BadRequestError(`outputIndex must be a column of output "${port.name}"`)
   }
   const wrt = model.inputs.flatMap((p, i) => (p.dtype === 'float32' ? [i] : []))
-  if (wrt.length === 0) throw new BadRequestError('the model has no floating-point input to differentiate')
+  if (wrt.length === 0)
+    throw new BadRequestError('the model has no floating-point input to differentiate')
   const position = model.outputs.indexOf(port)
   const feed = feeder(model, inputs)
   const grads = tf.tidy(() => {
@@ -197,10 +219,18 @@ async function gradients(model: Loaded, inputs: Tensor[], options: GradientOptio
 function forward(model: Loaded, tensors: tf.Tensor[]): tf.Tensor[] {
   if (model.format === 'layers-model') {
     const layers = model.model as tf.LayersModel
-    return toArray(layers.apply(tensors.length === 1 ? tensors[0]! : tensors, { training: false }) as tf.Tensor | tf.Tensor[])
+    return toArray(
+      layers.apply(tensors.length === 1 ? tensors[0]! : tensors, { training: false }) as
+        tf.Tensor | tf.Tensor[],
+    )
   }
   const named = Object.fromEntries(model.inputs.map((p, i) => [p.internal, tensors[i]!]))
-  return toArray((model.model as tf.GraphModel).execute(named, model.outputs.map((p) => p.internal)))
+  return toArray(
+    (model.model as tf.GraphModel).execute(
+      named,
+      model.outputs.map((p) => p.internal),
+    ),
+  )
 }
 
 function feeder(model: Loaded, inputs: Tensor[]): () => tf.Tensor[] {
@@ -228,10 +258,13 @@ function outputPort(model: Loaded, name: string): Port {
 }
 
 function validate(options: TfjsBackendOptions): void {
-  if (!options || typeof options !== 'object') throw new TypeError('createTfjsBackend needs an options object')
+  if (!options || typeof options !== 'object')
+    throw new TypeError('createTfjsBackend needs an options object')
   const sources = (['path', 'url', 'model'] as const).filter((k) => options[k] !== undefined)
   if (sources.length !== 1) {
-    throw new TypeError(`give exactly one of "path", "url" and "model" (got ${sources.length ? sources.join(', ') : 'none'})`)
+    throw new TypeError(
+      `give exactly one of "path", "url" and "model" (got ${sources.length ? sources.join(', ') : 'none'})`,
+    )
   }
   if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
     throw new TypeError('"path" must be a non-empty string')
@@ -256,13 +289,21 @@ function validate(options: TfjsBackendOptions): void {
   for (const key of ['inputNames', 'outputNames'] as const) {
     const names = options[key]
     if (names === undefined) continue
-    if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string' || n === '')) {
+    if (
+      !Array.isArray(names) ||
+      names.length === 0 ||
+      names.some((n) => typeof n !== 'string' || n === '')
+    ) {
       throw new TypeError(`"${key}" must be a non-empty array of non-empty strings`)
     }
     if (new Set(names).size !== names.length) throw new TypeError(`"${key}" must not repeat a name`)
   }
-  if (options.warmup !== undefined && typeof options.warmup !== 'boolean') throw new TypeError('"warmup" must be a boolean')
-  if (options.platform !== undefined && (typeof options.platform !== 'string' || options.platform === '')) {
+  if (options.warmup !== undefined && typeof options.warmup !== 'boolean')
+    throw new TypeError('"warmup" must be a boolean')
+  if (
+    options.platform !== undefined &&
+    (typeof options.platform !== 'string' || options.platform === '')
+  ) {
     throw new TypeError('"platform" must be a non-empty string')
   }
 }
@@ -278,24 +319,36 @@ interface Source {
 async function open(options: TfjsBackendOptions): Promise<Source> {
   if (options.model !== undefined) {
     const format = formatOfModel(options.model)!
-    const signature = format === 'graph-model' ? (options.model as tf.GraphModel).modelSignature : undefined
+    const signature =
+      format === 'graph-model' ? (options.model as tf.GraphModel).modelSignature : undefined
     return { format, model: options.model, owned: false, signature: asRecord(signature) }
   }
   const url = options.url === undefined ? undefined : new URL(options.url)
   const handler =
-    url === undefined || url.protocol === 'file:' ? fileIOHandler(url ?? options.path!) : tf.io.http(url.href)
+    url === undefined || url.protocol === 'file:'
+      ? fileIOHandler(url ?? options.path!)
+      : tf.io.http(url.href)
   const artifacts = await handler.load!()
   const format = formatOfArtifacts(artifacts)
   const memory: tf.io.IOHandler = { load: async () => artifacts }
-  const model = format === 'layers-model' ? await tf.loadLayersModel(memory) : await tf.loadGraphModel(memory)
-  return { format, model, owned: true, signature: asRecord(artifacts.signature), topology: asRecord(artifacts.modelTopology) }
+  const model =
+    format === 'layers-model' ? await tf.loadLayersModel(memory) : await tf.loadGraphModel(memory)
+  return {
+    format,
+    model,
+    owned: true,
+    signature: asRecord(artifacts.signature),
+    topology: asRecord(artifacts.modelTopology),
+  }
 }
 
 function formatOfArtifacts(artifacts: tf.io.ModelArtifacts): ModelFormat {
-  if (artifacts.format === 'layers-model' || artifacts.format === 'graph-model') return artifacts.format
+  if (artifacts.format === 'layers-model' || artifacts.format === 'graph-model')
+    return artifacts.format
   const topology = asRecord(artifacts.modelTopology)
   if (topology && Array.isArray(topology.node)) return 'graph-model'
-  if (topology && (topology.class_name !== undefined || topology.model_config !== undefined)) return 'layers-model'
+  if (topology && (topology.class_name !== undefined || topology.model_config !== undefined))
+    return 'layers-model'
   throw new Error('model.json is neither a layers model nor a graph model')
 }
 
@@ -308,13 +361,16 @@ function formatOfModel(model: unknown): ModelFormat | undefined {
 }
 
 function describe(source: Source, options: TfjsBackendOptions, platform: string): Loaded {
-  let inputs: Array<Omit<Port, 'name' | 'meta'> & { shape: number[]; datatype: Datatype | undefined }>
+  let inputs: Array<
+    Omit<Port, 'name' | 'meta'> & { shape: number[]; datatype: Datatype | undefined }
+  >
   let outputs: typeof inputs
   if (source.format === 'layers-model') {
     const model = source.model as tf.LayersModel
     const port = (t: tf.SymbolicTensor, internal: string) => ({
       internal,
       dtype: t.dtype,
+      int64: false,
       shape: t.shape.map((d) => d ?? -1),
       datatype: datatypeOf(t.dtype),
     })
@@ -328,9 +384,14 @@ function describe(source: Source, options: TfjsBackendOptions, platform: string)
     const port = (t: { name: string; shape?: number[]; dtype: tf.DataType | undefined }) => ({
       internal: t.name,
       dtype: t.dtype,
+      int64: declared.has(t.name),
       shape: t.shape ? t.shape.map((d) => (d === null || d < 0 ? -1 : d)) : [-1],
       datatype:
-        t.dtype === undefined ? undefined : t.dtype === 'int32' && declared.has(t.name) ? ('INT64' as const) : datatypeOf(t.dtype),
+        t.dtype === undefined
+          ? undefined
+          : t.dtype === 'int32' && declared.has(t.name)
+            ? ('INT64' as const)
+            : datatypeOf(t.dtype),
     })
     inputs = model.inputs.map(port)
     const untyped = inputs.find((p) => p.dtype === undefined)
@@ -352,6 +413,7 @@ function describe(source: Source, options: TfjsBackendOptions, platform: string)
         name: exposed,
         internal: p.internal,
         dtype: p.dtype,
+        int64: p.int64,
         meta: { name: exposed, datatype: p.datatype ?? 'FP32', shape: p.shape },
       }
     })
@@ -373,11 +435,18 @@ function describe(source: Source, options: TfjsBackendOptions, platform: string)
 }
 
 /** Tensor names (with and without `:0`) the signature or the graph's placeholders declare `DT_INT64`. */
-function int64Names(signature: Record<string, unknown> | undefined, topology: Record<string, unknown> | undefined): Set<string> {
+function int64Names(
+  signature: Record<string, unknown> | undefined,
+  topology: Record<string, unknown> | undefined,
+): Set<string> {
   const names = new Set<string>()
   for (const node of Array.isArray(topology?.node) ? topology.node : []) {
     const n = asRecord(node)
-    if (n?.op === 'Placeholder' && typeof n.name === 'string' && asRecord(asRecord(n.attr)?.dtype)?.type === 'DT_INT64') {
+    if (
+      n?.op === 'Placeholder' &&
+      typeof n.name === 'string' &&
+      asRecord(asRecord(n.attr)?.dtype)?.type === 'DT_INT64'
+    ) {
       names.add(n.name)
     }
   }
@@ -399,11 +468,15 @@ function int64Names(signature: Record<string, unknown> | undefined, topology: Re
 function checkShape(input: Tensor, meta: TensorMetadata): void {
   const label = `input "${meta.name}"`
   if (!Array.isArray(input.shape) || input.shape.length !== meta.shape.length) {
-    throw new BadRequestError(`${label}: shape has ${input.shape?.length ?? 0} dimensions, the model expects ${meta.shape.length}`)
+    throw new BadRequestError(
+      `${label}: shape has ${input.shape?.length ?? 0} dimensions, the model expects ${meta.shape.length}`,
+    )
   }
   input.shape.forEach((d, i) => {
     if (!Number.isSafeInteger(d) || d < 0 || (meta.shape[i]! >= 0 && meta.shape[i] !== d)) {
-      throw new BadRequestError(`${label}: dimension ${i} is ${d}, the model expects ${meta.shape[i]}`)
+      throw new BadRequestError(
+        `${label}: dimension ${i} is ${d}, the model expects ${meta.shape[i]}`,
+      )
     }
   })
 }
@@ -411,7 +484,15 @@ function checkShape(input: Tensor, meta: TensorMetadata): void {
 function zeros(ports: Port[]): Tensor[] {
   return ports.map((p) => {
     const shape = p.meta.shape.map((d) => (d < 0 ? 1 : d))
-    return { name: p.name, datatype: p.meta.datatype, shape, data: allocate(p.meta.datatype, shape.reduce((a, b) => a * b, 1)) }
+    return {
+      name: p.name,
+      datatype: p.meta.datatype,
+      shape,
+      data: allocate(
+        p.meta.datatype,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+    }
   })
 }
 
@@ -422,5 +503,7 @@ function toArray(result: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): tf.Tensor
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
 }

@@ -28,17 +28,24 @@ export function datatypeOf(dtype: tf.DataType): Datatype {
 export function toTfTensor(input: Tensor, dtype: tf.DataType, label: string): tf.Tensor {
   const count = input.shape.reduce((a, b) => a * b, 1)
   if (input.data.length !== count) {
-    throw new BadRequestError(`${label}: shape [${input.shape.join(', ')}] needs ${count} values, got ${input.data.length}`)
+    throw new BadRequestError(
+      `${label}: shape [${input.shape.join(', ')}] needs ${count} values, got ${input.data.length}`,
+    )
   }
   const data = input.data
   if (dtype === 'string') {
-    if (!Array.isArray(data)) throw new BadRequestError(`${label}: expected BYTES, got ${input.datatype}`)
+    if (!Array.isArray(data))
+      throw new BadRequestError(`${label}: expected BYTES, got ${input.datatype}`)
     return tf.tensor(data, input.shape, 'string')
   }
   if (Array.isArray(data)) throw new BadRequestError(`${label}: expected numbers, got BYTES`)
   switch (dtype) {
     case 'float32':
-      return tf.tensor(data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number), input.shape, 'float32')
+      return tf.tensor(
+        data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number),
+        input.shape,
+        'float32',
+      )
     case 'int32':
       return tf.tensor(toInt32(data, label), input.shape, 'int32')
     case 'bool': {
@@ -74,15 +81,29 @@ function toInt32(data: Exclude<TensorData, string[]>, label: string): Int32Array
  * @internal Reads a TF.js tensor into a modelgate tensor (a copy). `declared` `INT64` widens
  * `int32` data to `BigInt64Array`.
  */
-export async function fromTfTensor(tensor: tf.Tensor, name: string, declared?: Datatype): Promise<Tensor> {
+export async function fromTfTensor(
+  tensor: tf.Tensor,
+  name: string,
+  declared?: Datatype,
+): Promise<Tensor> {
   const shape = [...tensor.shape]
   switch (tensor.dtype) {
     case 'float32':
-      return { name, datatype: 'FP32', shape, data: new Float32Array(await tensor.data<'float32'>()) }
+      return {
+        name,
+        datatype: 'FP32',
+        shape,
+        data: new Float32Array(await tensor.data<'float32'>()),
+      }
     case 'int32': {
       const values = await tensor.data<'int32'>()
       if (declared === 'INT64') {
-        return { name, datatype: 'INT64', shape, data: BigInt64Array.from(values, (v) => BigInt(v)) }
+        return {
+          name,
+          datatype: 'INT64',
+          shape,
+          data: BigInt64Array.from(values, (v) => BigInt(v)),
+        }
       }
       return { name, datatype: 'INT32', shape, data: new Int32Array(values) }
     }

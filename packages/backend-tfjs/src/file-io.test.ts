@@ -58,9 +58,15 @@ describe('weights manifest paths', () => {
   })
 
   it('refuses absolute paths and URLs', async () => {
-    await expect(fileIOHandler(await withShard('/etc/passwd')).load!()).rejects.toThrow(/must be relative/)
-    await expect(fileIOHandler(await withShard('file:///etc/passwd')).load!()).rejects.toThrow(/must be relative/)
-    await expect(fileIOHandler(await withShard('https://example.com/w.bin')).load!()).rejects.toThrow(/must be relative/)
+    await expect(fileIOHandler(await withShard('/etc/passwd')).load!()).rejects.toThrow(
+      /must be relative/,
+    )
+    await expect(fileIOHandler(await withShard('file:///etc/passwd')).load!()).rejects.toThrow(
+      /must be relative/,
+    )
+    await expect(
+      fileIOHandler(await withShard('https://example.com/w.bin')).load!(),
+    ).rejects.toThrow(/must be relative/)
   })
 
   it('refuses a symbolic link that points outside the model directory', async () => {
@@ -74,7 +80,10 @@ describe('weights manifest paths', () => {
   it('reads shards from subdirectories of the model directory', async () => {
     const path = await withShard('shards/group1-shard1of1.bin')
     await mkdir(join(dirname(path), 'shards'))
-    await writeFile(join(dirname(path), 'shards', 'group1-shard1of1.bin'), await readFile(join(dirname(path), 'group1-shard1of1.bin')))
+    await writeFile(
+      join(dirname(path), 'shards', 'group1-shard1of1.bin'),
+      await readFile(join(dirname(path), 'group1-shard1of1.bin')),
+    )
     const artifacts = await fileIOHandler(path).load!()
     expect(artifacts.weightSpecs!.map((w) => w.name)).toEqual(['w', 'b'])
     expect((artifacts.weightData as ArrayBuffer).byteLength).toBe(32)
@@ -83,7 +92,9 @@ describe('weights manifest paths', () => {
   it('rejects a JSON file that is not a TF.js model', async () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'model.json'), '{"hello": 1}')
-    await expect(fileIOHandler(join(dir, 'model.json')).load!()).rejects.toThrow(/not a TF.js model.json/)
+    await expect(fileIOHandler(join(dir, 'model.json')).load!()).rejects.toThrow(
+      /not a TF.js model.json/,
+    )
     await writeFile(join(dir, 'model.json'), '{"hello"')
     await expect(fileIOHandler(join(dir, 'model.json')).load!()).rejects.toThrow(/not valid JSON/)
   })

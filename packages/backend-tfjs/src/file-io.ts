@@ -54,16 +54,24 @@ export function fileSaveHandler(directory: string): tf.io.IOHandler {
     const fs = await import('node:fs/promises')
     const path = await import('node:path')
     await fs.mkdir(directory, { recursive: true })
-    const weights = artifacts.weightData ? new tf.io.CompositeArrayBuffer(artifacts.weightData).slice() : undefined
+    const weights = artifacts.weightData
+      ? new tf.io.CompositeArrayBuffer(artifacts.weightData).slice()
+      : undefined
     const modelJson: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology!,
       ...(artifacts.format !== undefined ? { format: artifacts.format } : {}),
       ...(artifacts.generatedBy !== undefined ? { generatedBy: artifacts.generatedBy } : {}),
       ...(artifacts.convertedBy != null ? { convertedBy: artifacts.convertedBy } : {}),
-      ...(artifacts.trainingConfig !== undefined ? { trainingConfig: artifacts.trainingConfig } : {}),
+      ...(artifacts.trainingConfig !== undefined
+        ? { trainingConfig: artifacts.trainingConfig }
+        : {}),
       ...(artifacts.signature !== undefined ? { signature: artifacts.signature } : {}),
-      ...(artifacts.userDefinedMetadata !== undefined ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
-      weightsManifest: weights ? [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }] : [],
+      ...(artifacts.userDefinedMetadata !== undefined
+        ? { userDefinedMetadata: artifacts.userDefinedMetadata }
+        : {}),
+      weightsManifest: weights
+        ? [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }]
+        : [],
     }
     if (weights) await fs.writeFile(path.join(directory, 'weights.bin'), new Uint8Array(weights))
     await fs.writeFile(path.join(directory, 'model.json'), JSON.stringify(modelJson))
@@ -93,7 +101,9 @@ export function registerFileLoader(): void {
   routerRegistered = true
   if (tf.io.getLoadHandlers('file:///model.json').length > 0) return
   const route = (url: string | string[]): tf.io.IOHandler | null =>
-    typeof url === 'string' && (url.startsWith('file://') || !SCHEME.test(url)) ? fileIOHandler(url) : null
+    typeof url === 'string' && (url.startsWith('file://') || !SCHEME.test(url))
+      ? fileIOHandler(url)
+      : null
   tf.io.registerLoadRouter(route as (url: string | string[]) => tf.io.IOHandler)
 }
 
@@ -110,17 +120,25 @@ async function readWeights(
 ): Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
   const fs = await import('node:fs/promises')
   const path = await import('node:path')
-  if (!Array.isArray(manifest)) throw new Error(`${modelJsonFile}: "weightsManifest" must be an array`)
+  if (!Array.isArray(manifest))
+    throw new Error(`${modelJsonFile}: "weightsManifest" must be an array`)
   const directory = await fs.realpath(path.dirname(modelJsonFile))
   const inside = (candidate: string): boolean => {
     const relative = path.relative(directory, candidate)
-    return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
+    return (
+      relative !== '' &&
+      relative !== '..' &&
+      !relative.startsWith(`..${path.sep}`) &&
+      !path.isAbsolute(relative)
+    )
   }
   const specs: tf.io.WeightsManifestEntry[] = []
   const shards: Uint8Array[] = []
   for (const group of manifest) {
     if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-      throw new Error(`${modelJsonFile}: every weights manifest group needs "paths" and "weights" arrays`)
+      throw new Error(
+        `${modelJsonFile}: every weights manifest group needs "paths" and "weights" arrays`,
+      )
     }
     for (const shard of group.paths as unknown[]) {
       if (typeof shard !== 'string' || shard === '' || shard.includes('\0')) {

@@ -14,7 +14,9 @@ afterEach(() => {
 describe('backend selection', () => {
   it('rejects an explicit "tensorflow" when @tensorflow/tfjs-node is not installed', async () => {
     expect(activeTfjsBackend()).toBeUndefined()
-    await expect(useTfjsBackend('tensorflow')).rejects.toThrow(/needs @tensorflow\/tfjs-node: it cannot be imported/)
+    await expect(useTfjsBackend('tensorflow')).rejects.toThrow(
+      /needs @tensorflow\/tfjs-node: it cannot be imported/,
+    )
     expect(activeTfjsBackend()).toBeUndefined()
   })
 
@@ -36,7 +38,9 @@ describe('backend selection', () => {
     }
     expect(await useTfjsBackend('wasm', { wasm: broken })).toBe('cpu')
     expect(tf.getBackend()).toBe('cpu')
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/wasm backend cannot start \(no wasm here\); using the cpu backend/))
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/wasm backend cannot start \(no wasm here\); using the cpu backend/),
+    )
   })
 
   it('"auto" picks "tensorflow" when the tfjs-node import succeeds, and models run on it', async () => {
@@ -44,7 +48,8 @@ describe('backend selection', () => {
     const tfjsNode = async (): Promise<void> => {
       if (tf.findBackendFactory('tensorflow')) return
       tf.registerBackend('tensorflow', tf.findBackendFactory('cpu')!)
-      for (const kernel of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...kernel, backendName: 'tensorflow' })
+      for (const kernel of tf.getKernelsForBackend('cpu'))
+        tf.registerKernel({ ...kernel, backendName: 'tensorflow' })
     }
     expect(await useTfjsBackend('auto', { tfjsNode })).toBe('tensorflow')
     expect(activeTfjsBackend()).toBe('tensorflow')
@@ -53,7 +58,9 @@ describe('backend selection', () => {
     const mlp = buildMlp(3)
     const path = await saveMlp(mlp)
     const backend = createTfjsBackend({ path, backend: 'tensorflow', inputNames: ['x'] })
-    const [out] = await backend.infer([{ name: 'x', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) }])
+    const [out] = await backend.infer([
+      { name: 'x', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) },
+    ])
     const expected = tf.tidy(() => (mlp.predict(tf.tensor([[1, 2, 3, 4]])) as tf.Tensor).dataSync())
     expect(Array.from(out!.data as Float32Array)).toEqual(Array.from(expected))
     await backend.close!()

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs'
-import type { TfjsBackendChoice, TfjsBackendLoaders, TfjsBackendName, WasmBackendModule } from './types.js'
+import type {
+  TfjsBackendChoice,
+  TfjsBackendLoaders,
+  TfjsBackendName,
+  WasmBackendModule,
+} from './types.js'
 
 const CHOICES: readonly TfjsBackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu']
 const TFJS_NODE = '@tensorflow/tfjs-node'
@@ -91,12 +96,17 @@ export async function ensureTfjsBackend(requested: TfjsBackendChoice): Promise<T
   )
 }
 
-async function select(requested: TfjsBackendChoice, loaders: TfjsBackendLoaders): Promise<TfjsBackendName> {
+async function select(
+  requested: TfjsBackendChoice,
+  loaders: TfjsBackendLoaders,
+): Promise<TfjsBackendName> {
   if (requested === 'auto' || requested === 'tensorflow') {
     const problem = await loadTfjsNode(loaders.tfjsNode ?? (() => import(TFJS_NODE)))
     if (problem === undefined && (await tf.setBackend('tensorflow'))) return 'tensorflow'
     if (requested === 'tensorflow') {
-      throw new Error(`backend "tensorflow" needs ${TFJS_NODE}: ${problem ?? 'it failed to initialise'}`)
+      throw new Error(
+        `backend "tensorflow" needs ${TFJS_NODE}: ${problem ?? 'it failed to initialise'}`,
+      )
     }
   }
   if (requested !== 'cpu') {
@@ -104,7 +114,9 @@ async function select(requested: TfjsBackendChoice, loaders: TfjsBackendLoaders)
       await startWasm(loaders.wasm ?? (() => import(TFJS_WASM) as Promise<WasmBackendModule>))
       return 'wasm'
     } catch (error) {
-      console.warn(`@modelgate/backend-tfjs: the wasm backend cannot start (${messageOf(error)}); using the cpu backend`)
+      console.warn(
+        `@modelgate/backend-tfjs: the wasm backend cannot start (${messageOf(error)}); using the cpu backend`,
+      )
     }
   }
   if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend failed to initialise')
@@ -117,7 +129,9 @@ async function loadTfjsNode(load: () => Promise<unknown>): Promise<string | unde
   } catch (error) {
     return `it cannot be imported (${messageOf(error)})`
   }
-  return tf.findBackendFactory('tensorflow') ? undefined : 'it did not register a "tensorflow" backend with this copy of TF.js'
+  return tf.findBackendFactory('tensorflow')
+    ? undefined
+    : 'it did not register a "tensorflow" backend with this copy of TF.js'
 }
 
 async function startWasm(load: () => Promise<WasmBackendModule>): Promise<void> {
@@ -126,7 +140,8 @@ async function startWasm(load: () => Promise<WasmBackendModule>): Promise<void> 
     const dir = await installedWasmDirectory()
     if (dir !== undefined) wasm.setWasmPaths(dir)
   }
-  if (!tf.findBackendFactory('wasm')) throw new Error('the module did not register a "wasm" backend')
+  if (!tf.findBackendFactory('wasm'))
+    throw new Error('the module did not register a "wasm" backend')
   if (!(await tf.setBackend('wasm'))) throw new Error('initialisation failed')
 }
 

@@ -55,7 +55,9 @@ export const GRAPH_B = [0.1, -0.2]
 /** Reference of the hand-written graph: y = relu(x·W + b) and z = y * k. */
 export function graphReference(x: number[][], k: number[]): { y: number[][]; z: number[][] } {
   const y = x.map((row) =>
-    [0, 1].map((j) => Math.max(0, row.reduce((s, v, i) => s + v * GRAPH_W[i * 2 + j]!, 0) + GRAPH_B[j]!)),
+    [0, 1].map((j) =>
+      Math.max(0, row.reduce((s, v, i) => s + v * GRAPH_W[i * 2 + j]!, 0) + GRAPH_B[j]!),
+    ),
   )
   return { y, z: y.map((row, r) => row.map((v) => v * k[r]!)) }
 }
@@ -75,10 +77,27 @@ export async function writeGraphModel(dir?: string): Promise<string> {
     modelTopology: {
       node: [
         { name: 'x', op: 'Placeholder', attr: { dtype: f32, shape: { shape: dims(-1, 3) } } },
-        { name: 'k', op: 'Placeholder', attr: { dtype: { type: 'DT_INT64' }, shape: { shape: dims(-1, 1) } } },
-        { name: 'w', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 2) } } } },
-        { name: 'b', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(2) } } } },
-        { name: 'mm', op: 'MatMul', input: ['x', 'w'], attr: { T: f32, transpose_a: { b: false }, transpose_b: { b: false } } },
+        {
+          name: 'k',
+          op: 'Placeholder',
+          attr: { dtype: { type: 'DT_INT64' }, shape: { shape: dims(-1, 1) } },
+        },
+        {
+          name: 'w',
+          op: 'Const',
+          attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 2) } } },
+        },
+        {
+          name: 'b',
+          op: 'Const',
+          attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(2) } } },
+        },
+        {
+          name: 'mm',
+          op: 'MatMul',
+          input: ['x', 'w'],
+          attr: { T: f32, transpose_a: { b: false }, transpose_b: { b: false } },
+        },
         { name: 'add', op: 'AddV2', input: ['mm', 'b'], attr: { T: f32 } },
         { name: 'y', op: 'Relu', input: ['add'], attr: { T: f32 } },
         { name: 'y_out', op: 'Identity', input: ['y'], attr: { T: f32 } },
@@ -97,7 +116,10 @@ export async function writeGraphModel(dir?: string): Promise<string> {
       },
     ],
   }
-  await writeFile(join(target, 'group1-shard1of1.bin'), new Uint8Array(new Float32Array([...GRAPH_W, ...GRAPH_B]).buffer))
+  await writeFile(
+    join(target, 'group1-shard1of1.bin'),
+    new Uint8Array(new Float32Array([...GRAPH_W, ...GRAPH_B]).buffer),
+  )
   await writeFile(join(target, 'model.json'), JSON.stringify(modelJson))
   return join(target, 'model.json')
 }
