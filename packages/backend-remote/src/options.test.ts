@@ -48,6 +48,7 @@ describe('createRemoteBackend options', () => {
       /metadata: inputs\[0\]: invalid datatype/,
     ],
     [{ metadata: { platform: 'x', inputs: [], outputs: [] } }, /at least one input/],
+    [{ timeout: 5 }, /unknown option "timeout"/],
   ] as Array<[Record<string, unknown>, RegExp]>)('rejects %j', (change, message) => {
     expect(() => createRemoteBackend({ ...base, ...change } as RemoteBackendOptions)).toThrow(
       TypeError,

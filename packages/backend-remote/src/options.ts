@@ -3,6 +3,24 @@ import type { ModelMetadata, TensorMetadata } from '@modelgate/core'
 import type { RemoteBackendOptions, RemoteProtocol } from './types.js'
 
 const PROTOCOLS: readonly RemoteProtocol[] = ['v2', 'v1', 'tfserving']
+const KNOWN = new Set([
+  'url',
+  'protocol',
+  'model',
+  'version',
+  'timeoutMs',
+  'retries',
+  'retryBaseDelayMs',
+  'retryMaxDelayMs',
+  'retryStatuses',
+  'retryTimeouts',
+  'headers',
+  'metadata',
+  'signatureName',
+  'readyCacheMs',
+  'maxResponseBytes',
+  'fetch',
+])
 
 export interface ResolvedOptions {
   protocol: RemoteProtocol
@@ -27,6 +45,8 @@ export interface ResolvedOptions {
 export function resolveOptions(options: RemoteBackendOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw new TypeError('createRemoteBackend needs an options object')
   const o = options as RemoteBackendOptions
+  const unknown = Object.keys(o).find((k) => !KNOWN.has(k))
+  if (unknown !== undefined) throw new TypeError(`unknown option "${unknown.slice(0, 64)}"`)
   if (!PROTOCOLS.includes(o.protocol)) {
     throw new TypeError(`protocol must be one of ${PROTOCOLS.map((p) => `"${p}"`).join(', ')}`)
   }

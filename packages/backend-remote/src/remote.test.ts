@@ -323,6 +323,36 @@ describe('reliability', () => {
     expect(server.stats.infers).toBe(1)
   })
 
+  it('maps 429 to 503 upstream_busy and 404 to 502, without retrying', async () => {
+    for (const [fault, status, code] of [
+      [429, 503, 'upstream_busy'],
+      [404, 502, 'bad_gateway'],
+    ] as const) {
+      const server = await standIn()
+      const gate = await gateOver(server)
+      server.failNext(fault)
+      const res = await infer(gate, linearRequest())
+      expect(res.status).toBe(status)
+      expect((await res.json()).code).toBe(code)
+      expect(server.stats.infers).toBe(1)
+    }
+  })
+
+  it('refuses an answer larger than maxResponseBytes with 502', async () => {
+    const server = await standIn()
+    const gate = await gateOver(server, {
+      metadata: {
+        platform: 'linear',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3] }],
+        outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+      },
+      maxResponseBytes: 64,
+    })
+    const res = await infer(gate, linearRequest())
+    expect(res.status).toBe(502)
+    expect((await res.json()).error).toBe("the model server's answer exceeds 64 bytes")
+  })
+
   it('answers 502 for garbage and for an answer cut off mid-body, without repeating the inference', async () => {
     for (const fault of ['garbage', 'truncate'] as const) {
       const server = await standIn()
