@@ -98,6 +98,24 @@ describe('createGate', () => {
     expect((await gate.fetch(post('/v2/models/lin/infer', infer))).status).toBe(200)
   })
 
+  it('retries a model whose load failed and serves it once it loads', async () => {
+    const backend = new LinearBackend()
+    let attempts = 0
+    backend.load = async () => {
+      if (++attempts === 1) throw new Error('upstream down')
+      backend.loaded = true
+    }
+    const gate = createGate({ models: [{ name: 'lin', backend }] })
+    await expect(gate.ready()).rejects.toThrow('upstream down')
+    expect((await gate.fetch(post('/v2/models/lin/infer', infer))).status).toBe(503)
+    await new Promise((resolve) => setTimeout(resolve, 2100))
+    expect((await gate.fetch(get('/v2/health/ready'))).status).toBe(503)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect((await gate.fetch(get('/v2/health/ready'))).status).toBe(200)
+    expect((await gate.fetch(post('/v2/models/lin/infer', infer))).status).toBe(200)
+    expect(attempts).toBe(2)
+  })
+
   it('maps V1 records through a feature schema and names predictions', async () => {
     const gate = createGate({
       models: [

@@ -4,6 +4,7 @@ import { FeatureSchema } from './schema.js'
 import type { InferOptions, ModelEntry, ModelMetadata, Tensor } from './types.js'
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+const LOAD_RETRY_MS = 2000
 
 /**
  * A registered model version: its backend, compiled schema, batcher and load state.
@@ -23,6 +24,7 @@ export class ModelHandle {
   private meta: ModelMetadata | undefined
   private state: 'loading' | 'ready' | 'failed' = 'loading'
   private loading: Promise<void> | undefined
+  private failedAt = 0
 
   constructor(entry: ModelEntry) {
     if (typeof entry?.name !== 'string' || !NAME.test(entry.name)) {
@@ -42,7 +44,10 @@ export class ModelHandle {
     this.batcher = entry.batching ? new MicroBatcher(b, entry.batching) : undefined
   }
 
-  /** Loads the backend and reads its metadata once; later calls share the same promise. */
+  /**
+   * Loads the backend and reads its metadata; concurrent calls share one attempt. After a failed
+   * attempt (a remote server that was down at start, say) the next call tries again.
+   */
   load(): Promise<void> {
     this.loading ??= (async () => {
       try {
@@ -57,14 +62,22 @@ export class ModelHandle {
         this.state = 'ready'
       } catch (error) {
         this.state = 'failed'
+        this.failedAt = Date.now()
+        this.loading = undefined
         throw error
       }
     })()
     return this.loading
   }
 
-  /** True once loaded and the backend says it is ready. */
+  /**
+   * True once loaded and the backend says it is ready. A model whose load failed is retried in the
+   * background, at most every `LOAD_RETRY_MS`.
+   */
   async isReady(): Promise<boolean> {
+    if (this.state === 'failed' && this.loading === undefined && Date.now() - this.failedAt >= LOAD_RETRY_MS) {
+      this.load().catch(() => undefined)
+    }
     if (this.state !== 'ready') return false
     try {
       return await this.entry.backend.ready()
