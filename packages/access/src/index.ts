@@ -1,0 +1,35 @@
+export { authenticate } from './authenticate/index.js'
+export { createJwtVerifier } from './jwt/verifier.js'
+export type { JwtVerifier } from './jwt/verifier.js'
+export { TokenError, KeysUnavailableError } from './jwt/errors.js'
+export type { TokenErrorCode } from './jwt/errors.js'
+export { createApiKey, rotateApiKey, createApiKeyVerifier, constantTimeEqual } from './apikeys.js'
+export {
+  peerCertificateFromRequest,
+  parseForwardedClientCert,
+  defaultCertificatePrincipal,
+} from './mtls.js'
+export type {
+  JwtAlgorithm,
+  IssuerConfig,
+  JwksCacheOptions,
+  JwtVerifierOptions,
+  VerifiedToken,
+  ApiKeyRecord,
+  ApiKeyPrincipal,
+  ApiKeyOptions,
+  ClientCertificate,
+  MtlsOptions,
+  AuthenticateOptions,
+  PolicyAction,
+  Scalar,
+  PolicyCondition,
+  Weekday,
+  PolicyRule,
+  PolicyDocument,
+  PolicyRequest,
+  PolicyEngine,
+  AuthorizeOptions,
+  RateLimitRule,
+  RateLimitOptions,
+} from './types.js'
