@@ -18,7 +18,14 @@ export const PURPOSES = [
   'other',
 ] as const
 
-/** One of {@link PURPOSES}. */
+/**
+ * One of {@link PURPOSES}.
+ *
+ * @example
+ * ```ts
+ * const purpose: Purpose = 'debt_consolidation'
+ * ```
+ */
 export type Purpose = (typeof PURPOSES)[number]
 
 /**

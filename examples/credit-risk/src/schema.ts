@@ -101,7 +101,7 @@ export const creditSchema: FeatureSchemaDefinition = {
 }
 
 /**
- * Names of the model's input and output tensors.
+ * Name of the model's input tensor: the 14 feature columns of {@link creditSchema}, FP32 `[-1, 14]`.
  *
  * @example
  * ```ts
@@ -110,5 +110,12 @@ export const creditSchema: FeatureSchemaDefinition = {
  */
 export const MODEL_INPUT = 'features'
 
-/** Name of the model's single output: the probability of default, shape `[-1, 1]`. */
+/**
+ * Name of the model's single output: the probability of default, shape `[-1, 1]`.
+ *
+ * @example
+ * ```ts
+ * response.outputs.find((o) => o.name === MODEL_OUTPUT)
+ * ```
+ */
 export const MODEL_OUTPUT = 'default_probability'
