@@ -1,7 +1,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createGate, type ModelBackend, type Plugin } from '@modelgate/core'
+import { createGate, type ModelBackend, type Plugin, type TensorMetadata } from '@modelgate/core'
 import { toFetchModule } from './fetch-module.js'
 import { nodeListener, serveNode } from './node.js'
 import type { FetchHandler, NodeServer } from './types.js'
@@ -25,7 +25,7 @@ afterEach(async () => {
 
 const identity: ModelBackend = {
   async metadata() {
-    const x = { name: 'x', datatype: 'FP32', shape: [-1, 1] } as const
+    const x: TensorMetadata = { name: 'x', datatype: 'FP32', shape: [-1, 1] }
     return { platform: 'js', inputs: [x], outputs: [x] }
   },
   async ready() {
