@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { createDetector } from './detector.js'
+
+const detector = createDetector()
+const found = (text: string) => detector.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])
+
+describe('createDetector', () => {
+  it('finds each entity type with validated values', () => {
+    const text =
+      'Card 4111 1111 1111 1111, call (212) 736-5000, mail ana.lopez@example.org, SSN 536-22-1234, ' +
+      'IBAN DE89 3704 0044 0532 0130 00, from 192.168.1.20 and 2001:db8::8a2e:370:7334, see https://example.com/a?b=1. ' +
+      'Born 03/12/1984. BTC 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2 and bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4. Signed, John Smith'
+    expect(found(text)).toEqual([
+      ['CREDIT_CARD', '4111 1111 1111 1111'],
+      ['PHONE_NUMBER', '(212) 736-5000'],
+      ['EMAIL_ADDRESS', 'ana.lopez@example.org'],
+      ['US_SSN', '536-22-1234'],
+      ['IBAN_CODE', 'DE89 3704 0044 0532 0130 00'],
+      ['IP_ADDRESS', '192.168.1.20'],
+      ['IP_ADDRESS', '2001:db8::8a2e:370:7334'],
+      ['URL', 'https://example.com/a?b=1'],
+      ['DATE_OF_BIRTH', '03/12/1984'],
+      ['CRYPTO', '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2'],
+      ['CRYPTO', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4'],
+      ['PERSON', 'John Smith'],
+    ])
+  })
+
+  it('drops values whose validator fails', () => {
+    const text =
+      'order 4111 1111 1111 1112, SSN 666-22-1234 and 912-34-5678, IBAN DE89 3704 0044 0532 0130 01, ' +
+      'ip 300.1.2.3, upgraded to 4.16.65.168, at 2024-03-12T10:22:01Z, ISBN 978-0-306-40615-7, ' +
+      'btc 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3, stamp 10:22:01'
+    expect(found(text)).toEqual([])
+  })
+
+  it('needs birth context for a date and context for weak candidates', () => {
+    expect(found('deployed 1984-03-12')).toEqual([])
+    expect(found('date of birth: 1984-03-12')).toEqual([['DATE_OF_BIRTH', '1984-03-12']])
+    expect(found('id 536221234')).toEqual([])
+    expect(found('my ssn is 536221234')).toEqual([['US_SSN', '536221234']])
+    expect(found('Mark the ticket as done')).toEqual([])
+  })
+
+  it('keeps JavaScript string offsets after non-ASCII text', () => {
+    const text = 'Grüße 😀🇩🇪 — 名前: ana@example.org, Karte 4111111111111111'
+    const spans = detector.detect(text)
+    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual(['ana@example.org', '4111111111111111'])
+  })
+
+  it('honours allow lists, deny lists, custom recognizers and entity filters', () => {
+    const d = createDetector({
+      allowList: ['support@acme.test'],
+      denyList: [{ type: 'PERSON', values: ['Zed Quinlan'] }],
+      recognizers: [{ type: 'EMPLOYEE_ID', pattern: /\bEMP-\d{6}\b/, score: 0.4, context: ['employee'] }],
+    })
+    const text = 'write support@acme.test or ana@example.org; Zed Quinlan, employee EMP-123456; ' + 'x '.repeat(40) + 'EMP-654321'
+    expect(d.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])).toEqual([
+      ['EMAIL_ADDRESS', 'ana@example.org'],
+      ['PERSON', 'Zed Quinlan'],
+      ['EMPLOYEE_ID', 'EMP-123456'],
+    ])
+    const onlyEmail = createDetector({ entities: ['EMAIL_ADDRESS'] })
+    expect(onlyEmail.detect('ana@example.org 4111111111111111').map((s) => s.type)).toEqual(['EMAIL_ADDRESS'])
+  })
+
+  it('rejects bad options at construction', () => {
+    expect(() => createDetector({ threshold: 2 })).toThrow(TypeError)
+    expect(() => createDetector({ defaultRegion: 'usa' })).toThrow(TypeError)
+    expect(() => createDetector({ recognizers: [{ type: 'X', pattern: 'x' as unknown as RegExp }] })).toThrow(TypeError)
+  })
+
+  it.each([
+    ['a@ repeated', 'a@'.repeat(1 << 19)],
+    ['digits and dashes', '1-2-'.repeat(1 << 18)],
+    ['one long digit run', '4'.repeat(1 << 20)],
+    ['digit groups', '4444 '.repeat(1 << 18)],
+    ['dotted digits', '1.1.'.repeat(1 << 18)],
+    ['colons and hex', 'a:b:'.repeat(1 << 18)],
+    ['capitalised words', 'John '.repeat(1 << 18)],
+    ['long local part', 'a'.repeat(1 << 20) + '@example.com'],
+    ['url without end', 'https://' + 'x'.repeat(1 << 20)],
+  ])('stays linear on adversarial input: %s', (_name, text) => {
+    const t0 = performance.now()
+    detector.detect(text)
+    expect(performance.now() - t0).toBeLessThan(3000)
+  })
+})

@@ -1,0 +1,457 @@
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
+import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
+import type { CustomRecognizer, Detector, DetectorOptions, Span } from './types.js'
+import {
+  base58checkValid,
+  bech32Valid,
+  cardNetwork,
+  ibanLength,
+  ibanValid,
+  ipv4Valid,
+  ipv6Valid,
+  luhn,
+  ssnValid,
+} from './validators.js'
+
+/** Built-in entity types, in Presidio's names. */
+export const ENTITY_TYPES = [
+  'EMAIL_ADDRESS',
+  'PHONE_NUMBER',
+  'CREDIT_CARD',
+  'IBAN_CODE',
+  'US_SSN',
+  'IP_ADDRESS',
+  'URL',
+  'DATE_OF_BIRTH',
+  'PERSON',
+  'CRYPTO',
+] as const
+
+interface Candidate {
+  start: number
+  end: number
+  type: string
+  score: number
+}
+
+const CONTEXT: Record<string, string[]> = {
+  CREDIT_CARD: ['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'charged', 'payment'],
+  US_SSN: ['ssn', 'ssns', 'social security', 'social sec', 'ss#', 'taxpayer', 'tin', 'itin'],
+  PHONE_NUMBER: ['phone', 'tel', 'telephone', 'mobile', 'cell', 'call', 'text', 'sms', 'fax', 'contact', 'reach', 'whatsapp', 'dial', 'number', 'ph'],
+  IP_ADDRESS: ['ip', 'ipv4', 'ipv6', 'address', 'host', 'client', 'server', 'from', 'src', 'dst', 'remote', 'addr', 'peer'],
+  IBAN_CODE: ['iban', 'account', 'bank', 'transfer', 'wire', 'sepa'],
+  DATE_OF_BIRTH: ['born', 'birth', 'dob', 'd.o.b', 'birthday', 'birthdate', 'bday', 'date of birth'],
+  PERSON: ['name', 'named', 'mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'dear', 'hi', 'hello', 'thanks', 'customer', 'patient', 'client', 'applicant', 'borrower', 'contact', 'signed', 'regards', 'agent', 'user', 'co-signer', 'cosigner', 'spoke'],
+  CRYPTO: ['btc', 'bitcoin', 'wallet', 'crypto'],
+  URL: ['url', 'link', 'website', 'site', 'visit'],
+}
+
+const NEGATIVE: Record<string, RegExp> = {
+  IP_ADDRESS: /(?:\bv|\bversion|\bver|\brelease|\bbuild|\bfirmware|\bupgraded?|\bupdated?|\bpatch|\bsdk|\bpackage|\bpkg|\bkernel|\bbump(?:ed)?|\brollout)\W{0,3}(?:to\W{1,3})?$|\/$/,
+  CREDIT_CARD: /\b(?:order|invoice|tracking|ref|reference|isbn|sku|confirmation|shipment|po|parcel)\b/,
+  PHONE_NUMBER: /\b(?:order|invoice|tracking|ref|isbn|sku|ticket|id|serial|account|acct)\W{0,4}(?:#|no\.?|number)?\W{0,3}$/,
+}
+
+const TITLE = /(?:^|[^\w])(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? $/
+const MONTHS = 'Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?'
+const MONTH_INDEX: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 }
+
+const RE = {
+  card: /(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
+  ssn: /(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
+  phone: /(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,5}(?![\w-]|\.\d|:\d)/g,
+  ipv4: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)/g,
+  url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g,
+  iban: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
+  btc: /(?<![\w])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
+  date: new RegExp(
+    `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
+    'g',
+  ),
+  capital: /(?<![\w'-])[A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
+  birthHint: /born|birth|dob|d\.o\.b|bday/i,
+}
+
+const EMAIL_LOCAL = new Uint8Array(128)
+const DOMAIN = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c)
+  const alnum = /[A-Za-z0-9]/.test(ch)
+  EMAIL_LOCAL[c] = alnum || '._%+-'.includes(ch) ? 1 : 0
+  DOMAIN[c] = alnum || ch === '-' || ch === '.' ? 1 : 0
+}
+
+function contextRegex(words: string[]): RegExp | undefined {
+  if (words.length === 0) return undefined
+  const esc = words.map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+  return new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?![a-z0-9])`)
+}
+
+/**
+ * Compiles a detector: candidate patterns give a base score, validators (Luhn, mod-97, SSN rules,
+ * IPv4/IPv6 parsing, libphonenumber, base58check/bech32) raise it to 1.0 or drop it, context words
+ * nearby raise it, and a threshold decides, in the manner of Microsoft Presidio. Every pattern
+ * uses bounded quantifiers, so detection is linear in the text length.
+ *
+ * @example
+ * ```ts
+ * const detector = createDetector({ denyList: [{ type: 'PERSON', values: ['Zed Quinlan'] }] })
+ * detector.detect('Card 4111 1111 1111 1111, call +1 415-555-2671')
+ * // [{ start: 5, end: 24, type: 'CREDIT_CARD', score: 1 }, { start: 31, end: 46, type: 'PHONE_NUMBER', score: 0.95 }]
+ * ```
+ */
+export function createDetector(options: DetectorOptions = {}): Detector {
+  const threshold = options.threshold ?? 0.5
+  const boost = options.contextBoost ?? 0.35
+  const window = options.contextWindow ?? 48
+  const region = (options.defaultRegion ?? 'US') as CountryCode
+  if (!(threshold >= 0 && threshold <= 1)) throw new TypeError('detector: threshold must be in [0, 1]')
+  if (!(boost >= 0 && boost <= 1)) throw new TypeError('detector: contextBoost must be in [0, 1]')
+  if (!Number.isInteger(window) || window < 0 || window > 1024) {
+    throw new TypeError('detector: contextWindow must be an integer in [0, 1024]')
+  }
+  if (!/^[A-Z]{2}$/.test(region)) throw new TypeError('detector: defaultRegion must be an ISO 3166 alpha-2 code')
+  const custom = (options.recognizers ?? []).map((r, i) => {
+    if (!r || typeof r.type !== 'string' || !(r.pattern instanceof RegExp)) {
+      throw new TypeError(`detector: recognizers[${i}] needs a type and a RegExp pattern`)
+    }
+    const flags = r.pattern.flags.includes('g') ? r.pattern.flags : r.pattern.flags + 'g'
+    return { ...r, pattern: new RegExp(r.pattern.source, flags), ctx: contextRegex(r.context ?? []) }
+  })
+  const deny = (options.denyList ?? []).map((d, i) => {
+    if (!d || typeof d.type !== 'string' || !Array.isArray(d.values)) {
+      throw new TypeError(`detector: denyList[${i}] needs a type and values`)
+    }
+    return { type: d.type, values: d.values.filter((v) => typeof v === 'string' && v.length > 0) }
+  })
+  const allow = new Set(options.allowList ?? [])
+  const all = [...ENTITY_TYPES, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
+  const entities = [...new Set(options.entities ?? all)]
+  const on = new Set(entities)
+  const ctxRe: Record<string, RegExp | undefined> = {}
+  for (const type of new Set([...Object.keys(CONTEXT), ...Object.keys(options.context ?? {})])) {
+    ctxRe[type] = contextRegex([...(CONTEXT[type] ?? []), ...(options.context?.[type] ?? [])])
+  }
+
+  const before = (text: string, start: number, n = window): string =>
+    text.slice(Math.max(0, start - n), start).toLowerCase()
+  const hasContext = (text: string, c: Candidate, re = ctxRe[c.type]): boolean => {
+    if (!re) return false
+    let prior = before(text, c.start)
+    if (c.type === 'PERSON') prior = prior.slice(Math.max(prior.lastIndexOf('. '), prior.lastIndexOf('\n')) + 1)
+    return re.test(prior) || re.test(text.slice(c.end, c.end + 24).toLowerCase())
+  }
+
+  function detect(text: string): Span[] {
+    if (typeof text !== 'string') throw new TypeError('detect expects a string')
+    const out: Candidate[] = []
+    const blocked: Array<[number, number]> = []
+    const add = (start: number, end: number, type: string, score: number): void => {
+      out.push({ start, end, type, score })
+    }
+    const scored = (c: Candidate): void => {
+      if (c.score < 1 && hasContext(text, c)) c.score = Math.min(1, c.score + boost)
+      if (c.score >= threshold) out.push(c)
+    }
+    if (on.has('EMAIL_ADDRESS')) emails(text, add)
+    const hasDigit = /\d/.test(text)
+    if (hasDigit) {
+      if (on.has('CREDIT_CARD')) cards(text, add, before)
+      if (on.has('US_SSN')) {
+        for (const m of text.matchAll(RE.ssn)) {
+          if (!ssnValid(m[0])) continue
+          scored({ start: m.index, end: m.index + m[0].length, type: 'US_SSN', score: m[1] ? 0.5 : 0.2 })
+        }
+      }
+      if (on.has('PHONE_NUMBER')) phones(text, region, scored, before)
+      if (on.has('IP_ADDRESS')) {
+        for (const m of text.matchAll(RE.ipv4)) {
+          if (!ipv4Valid(m[0]) || NEGATIVE.IP_ADDRESS!.test(before(text, m.index, 24))) continue
+          scored({ start: m.index, end: m.index + m[0].length, type: 'IP_ADDRESS', score: 0.6 })
+        }
+      }
+      if (on.has('IBAN_CODE')) ibans(text, add, blocked)
+      if (on.has('CRYPTO')) {
+        for (const m of text.matchAll(RE.btc)) {
+          const ok = m[0][0] === 'b' ? bech32Valid(m[0]) : base58checkValid(m[0])
+          if (ok) add(m.index, m.index + m[0].length, 'CRYPTO', 1)
+        }
+      }
+      if (on.has('DATE_OF_BIRTH') && RE.birthHint.test(text)) {
+        for (const m of text.matchAll(RE.date)) {
+          if (!dateValid(m[0])) continue
+          const c = { start: m.index, end: m.index + m[0].length, type: 'DATE_OF_BIRTH', score: 0.5 }
+          if (hasContext(text, c)) add(c.start, c.end, c.type, 0.85)
+        }
+      }
+    }
+    if (on.has('IP_ADDRESS') && text.includes(':')) {
+      ipv6s(text, scored)
+    }
+    if (on.has('URL') && (text.includes('://') || text.includes('www.'))) {
+      for (const m of text.matchAll(RE.url)) {
+        let end = m.index + m[0].length
+        while (end > m.index && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
+        if (end - m.index > 7) scored({ start: m.index, end, type: 'URL', score: 0.6 })
+      }
+    }
+    if (on.has('PERSON')) persons(text, scored, before)
+    for (const r of custom) {
+      if (!on.has(r.type)) continue
+      r.pattern.lastIndex = 0
+      for (const m of text.matchAll(r.pattern)) {
+        if (m[0].length === 0) continue
+        let score = r.score ?? 0.6
+        if (r.validate) {
+          const v = r.validate(m[0])
+          if (v === false) continue
+          score = v === true ? 1 : v
+        }
+        const c = { start: m.index, end: m.index + m[0].length, type: r.type, score }
+        if (c.score < 1 && hasContext(text, c, r.ctx)) c.score = Math.min(1, c.score + boost)
+        if (c.score >= threshold) out.push(c)
+      }
+    }
+    for (const d of deny) {
+      if (!on.has(d.type)) continue
+      for (const v of d.values) {
+        for (let i = text.indexOf(v); i >= 0; i = text.indexOf(v, i + v.length)) {
+          if (!isWordChar(text.charCodeAt(i - 1)) && !isWordChar(text.charCodeAt(i + v.length))) {
+            add(i, i + v.length, d.type, 1)
+          }
+        }
+      }
+    }
+    const spans = resolve(out, text, allow)
+    if (blocked.length === 0) return spans
+    return spans.filter((sp) => !blocked.some(([b, e]) => sp.start < e && b < sp.end && sp.type !== 'IBAN_CODE'))
+  }
+
+  return { detect, entities }
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
+}
+
+function resolve(cands: Candidate[], text: string, allow: Set<string>): Span[] {
+  if (cands.length === 0) return []
+  cands.sort((a, b) => a.start - b.start || b.end - a.end)
+  const kept: Candidate[] = []
+  let i = 0
+  while (i < cands.length) {
+    let j = i + 1
+    let reach = cands[i]!.end
+    while (j < cands.length && cands[j]!.start < reach) reach = Math.max(reach, cands[j++]!.end)
+    const cluster = cands.slice(i, j)
+    if (cluster.length > 1) {
+      cluster.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start)
+    }
+    const chosen: Candidate[] = []
+    for (const c of cluster) {
+      if (allow.size > 0 && allow.has(text.slice(c.start, c.end))) continue
+      if (chosen.every((k) => c.end <= k.start || k.end <= c.start)) chosen.push(c)
+    }
+    chosen.sort((a, b) => a.start - b.start)
+    kept.push(...chosen)
+    i = j
+  }
+  return kept.map((c) => ({ start: c.start, end: c.end, type: c.type, score: Math.round(c.score * 100) / 100 }))
+}
+
+const HEX = new Uint8Array(128)
+for (let c = 0; c < 128; c++) HEX[c] = /[0-9A-Fa-f]/.test(String.fromCharCode(c)) ? 1 : 0
+const isHex = (c: number): boolean => c < 128 && HEX[c] === 1
+
+function ipv6s(text: string, scored: (c: Candidate) => void): void {
+  let from = 0
+  for (let colon = text.indexOf(':'); colon >= 0; colon = text.indexOf(':', Math.max(colon + 1, from))) {
+    const left = text.charCodeAt(colon - 1)
+    const right = text.charCodeAt(colon + 1)
+    if (!(isHex(left) || left === 58) || !(isHex(right) || right === 58)) continue
+    let s = colon
+    while (s > 0 && colon - s < 40 && (isHex(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 58)) s--
+    let e = colon + 1
+    while (e < text.length && e - s < 46) {
+      const c = text.charCodeAt(e)
+      if (!(isHex(c) || c === 58 || c === 46)) break
+      e++
+    }
+    while (e > colon && text[e - 1] === '.') e--
+    from = e
+    if (isWordChar(text.charCodeAt(s - 1)) || isWordChar(text.charCodeAt(e)) || text[s - 1] === '.') continue
+    const raw = text.slice(s, e)
+    if (ipv6Valid(raw)) scored({ start: s, end: e, type: 'IP_ADDRESS', score: 0.7 })
+  }
+}
+
+type Add = (start: number, end: number, type: string, score: number) => void
+
+function emails(text: string, add: Add): void {
+  let last = 0
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let s = at
+    const floor = Math.max(last, at - 64)
+    while (s > floor) {
+      const c = text.charCodeAt(s - 1)
+      if (c >= 128 || EMAIL_LOCAL[c] === 0) break
+      s--
+    }
+    while (s < at && text[s] === '.') s++
+    if (s === at) continue
+    let e = at + 1
+    const ceil = Math.min(text.length, at + 254)
+    while (e < ceil) {
+      const c = text.charCodeAt(e)
+      if (c >= 128 || DOMAIN[c] === 0) break
+      e++
+    }
+    while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--
+    const domain = text.slice(at + 1, e)
+    const dot = domain.lastIndexOf('.')
+    if (dot <= 0 || domain.includes('..') || domain[0] === '-' || domain[0] === '.') continue
+    if (!/^[A-Za-z]{2,24}$/.test(domain.slice(dot + 1))) continue
+    if (text[at - 1] === '.') continue
+    add(s, e, 'EMAIL_ADDRESS', 1)
+    last = e
+  }
+}
+
+function cards(text: string, add: Add, before: (t: string, s: number, n?: number) => string): void {
+  for (const m of text.matchAll(RE.card)) {
+    let raw = m[0]
+    for (;;) {
+      const digits = raw.replace(/\D/g, '')
+      if (digits.length < 13) break
+      if (cardNetwork(digits) && luhn(digits)) {
+        const negative = NEGATIVE.CREDIT_CARD!.test(before(text, m.index, 32))
+        const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, m.index, 48))
+        if (!negative || positive) add(m.index, m.index + raw.length, 'CREDIT_CARD', 1)
+        break
+      }
+      const cut = raw.search(/[ -]\d{1,6}$/)
+      if (cut < 0) break
+      raw = raw.slice(0, cut)
+    }
+  }
+}
+
+const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
+
+function phones(
+  text: string,
+  region: CountryCode,
+  scored: (c: Candidate) => void,
+  before: (t: string, s: number, n?: number) => string,
+): void {
+  for (const m of text.matchAll(RE.phone)) {
+    const raw = m[0]
+    if (DATE_SHAPE.test(raw)) continue
+    const digits = raw.replace(/\D/g, '').length
+    if (digits < 7 || digits > 15) continue
+    const phone = parsePhoneNumberFromString(raw, region)
+    if (!phone || !phone.isValid()) continue
+    if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
+    const formatted = /[ ().+-]/.test(raw)
+    scored({ start: m.index, end: m.index + raw.length, type: 'PHONE_NUMBER', score: formatted ? 0.6 : 0.4 })
+  }
+}
+
+function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
+  for (const m of text.matchAll(RE.iban)) {
+    const want = ibanLength(m[0].slice(0, 2))
+    if (!want) continue
+    let count = 0
+    let end = m.index
+    const limit = m.index + m[0].length
+    while (end < limit && count < want) {
+      if (text[end] !== ' ') count++
+      end++
+    }
+    if (count !== want) continue
+    if (isWordChar(text.charCodeAt(end)) && text[end - 1] !== ' ') continue
+    if (ibanValid(text.slice(m.index, end))) add(m.index, end, 'IBAN_CODE', 1)
+    else if (/^[A-Z]{2}\d\d ?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8))) blocked.push([m.index, end])
+  }
+}
+
+function dateValid(raw: string): boolean {
+  let y: number
+  let mo: number
+  let d: number
+  const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(raw)
+  const num = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$/.exec(raw)
+  if (iso) {
+    y = +iso[1]!
+    mo = +iso[2]!
+    d = +iso[3]!
+  } else if (num) {
+    const a = +num[1]!
+    const b = +num[2]!
+    y = num[3]!.length === 2 ? 1900 + +num[3]! : +num[3]!
+    if (num[3]!.length === 3) return false
+    mo = a <= 12 ? a : b
+    d = a <= 12 ? b : a
+  } else {
+    const words = /([A-Za-z]+)\.?,? ?(\d{1,2})?\D*(\d{4})$/.exec(raw)
+    const dm = /^(\d{1,2})/.exec(raw)
+    if (!words) return false
+    mo = MONTH_INDEX[words[1]!.slice(0, 3).toLowerCase()] ?? 0
+    d = dm ? +dm[1]! : +(words[2] ?? 0)
+    y = +words[3]!
+  }
+  return y >= 1900 && y <= 2030 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31
+}
+
+const PERSON_LEAD = /(?:applicant|borrower|co-signer|cosigner|customer|patient|underwriter|owner|agent|by|for|name|named|mr|mrs|ms|dr|dear|hi|hello|thanks|this is|i am|i'm|contact|signed|from|to|with|called)\W{0,4}$/i
+const SENTENCE_START = /(?:^|[.!?\n]["')\]]?\s*|^["'(\[]\s*)$/
+
+function persons(
+  text: string,
+  scored: (c: Candidate) => void,
+  before: (t: string, s: number, n?: number) => string,
+): void {
+  const follower = /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
+  let coveredTo = -1
+  for (const m of text.matchAll(RE.capital)) {
+    const start = m.index
+    if (start < coveredTo) continue
+    const word = m[0]
+    const end = start + word.length
+    const prev = text.slice(Math.max(0, start - 8), start)
+    const titled = TITLE.test(prev)
+    follower.lastIndex = end
+    const f = follower.exec(text)
+    const next = f && !NOT_SURNAME.has(f[1]!) ? f : null
+    if (FIRST_NAMES.has(word) && !NOT_GIVEN.has(word)) {
+      if (next) {
+        const e = end + next[0].length
+        scored({ start, end: e, type: 'PERSON', score: LAST_NAMES.has(next[1]!) || titled ? 0.85 : 0.6 })
+        coveredTo = e
+        continue
+      }
+      const initial = SENTENCE_START.test(text.slice(Math.max(0, start - 4), start))
+      scored({ start, end, type: 'PERSON', score: titled ? 0.85 : initial ? 0.4 : 0.55 })
+      continue
+    }
+    if (titled) {
+      scored({ start, end, type: 'PERSON', score: LAST_NAMES.has(word) ? 0.85 : 0.7 })
+      continue
+    }
+    if (NOT_GIVEN.has(word) || NOT_SURNAME.has(word)) continue
+    if (next && LAST_NAMES.has(next[1]!)) {
+      const e = end + next[0].length
+      const initial = SENTENCE_START.test(text.slice(Math.max(0, start - 4), start))
+      scored({ start, end: e, type: 'PERSON', score: initial ? 0.45 : 0.6 })
+      coveredTo = e
+      continue
+    }
+    if (next && PERSON_LEAD.test(text.slice(Math.max(0, start - 16), start))) {
+      const e = end + next[0].length
+      scored({ start, end: e, type: 'PERSON', score: 0.3 })
+      coveredTo = e
+      continue
+    }
+    if (LAST_NAMES.has(word)) scored({ start, end, type: 'PERSON', score: 0.3 })
+  }
+}

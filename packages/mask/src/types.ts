@@ -1,0 +1,245 @@
+import type { GateContext, KeyValueStore } from '@modelgate/core'
+
+/**
+ * Entity types the built-in recognizers find, named as in Microsoft Presidio. Custom recognizers
+ * and deny lists may add any other upper-case name.
+ *
+ * @example
+ * ```ts
+ * const types: EntityType[] = ['EMAIL_ADDRESS', 'CREDIT_CARD']
+ * ```
+ */
+export type EntityType =
+  | 'EMAIL_ADDRESS'
+  | 'PHONE_NUMBER'
+  | 'CREDIT_CARD'
+  | 'IBAN_CODE'
+  | 'US_SSN'
+  | 'IP_ADDRESS'
+  | 'URL'
+  | 'DATE_OF_BIRTH'
+  | 'PERSON'
+  | 'CRYPTO'
+
+/**
+ * One detected entity. `start`/`end` are JavaScript string indices (UTF-16 code units), so
+ * `text.slice(start, end)` is the entity, also after non-ASCII text.
+ *
+ * @example
+ * ```ts
+ * const s: Span = { start: 8, end: 25, type: 'EMAIL_ADDRESS', score: 1 }
+ * ```
+ */
+export interface Span {
+  start: number
+  end: number
+  type: string
+  score: number
+}
+
+/**
+ * A user-supplied recognizer. The pattern should not backtrack catastrophically: use bounded
+ * quantifiers (`{1,64}`), never nested unbounded ones.
+ *
+ * @example
+ * ```ts
+ * const employeeId: CustomRecognizer = {
+ *   type: 'EMPLOYEE_ID',
+ *   pattern: /\bEMP-\d{6}\b/g,
+ *   score: 0.6,
+ *   context: ['employee', 'staff'],
+ * }
+ * ```
+ */
+export interface CustomRecognizer {
+  type: string
+  pattern: RegExp
+  /** Base score of a match before validation and context; default 0.6. */
+  score?: number
+  /** Words that raise the score by `contextBoost` when they appear near the match. */
+  context?: string[]
+  /** `false` drops the match, `true` raises it to 1.0, a number sets the score. */
+  validate?: (match: string) => boolean | number
+}
+
+/**
+ * Options of {@link createDetector}.
+ *
+ * @example
+ * ```ts
+ * const detector = createDetector({ threshold: 0.5, allowList: ['support@acme.test'] })
+ * ```
+ */
+export interface DetectorOptions {
+  /** Entity types to report; default all built-in ones plus custom and deny-list types. */
+  entities?: string[]
+  /** Minimum score of a reported span. Default 0.5. */
+  threshold?: number
+  /** Score added when a context word is near a candidate. Default 0.35. */
+  contextBoost?: number
+  /** Characters before a candidate searched for context words. Default 48. */
+  contextWindow?: number
+  /** Region for phone numbers written without a country code (ISO 3166 alpha-2). Default `US`. */
+  defaultRegion?: string
+  /** Extra recognizers, run after the built-in ones. */
+  recognizers?: CustomRecognizer[]
+  /** Exact values never reported (case-sensitive), for example a public support address. */
+  allowList?: string[]
+  /** Exact values always reported with score 1.0, per type. */
+  denyList?: Array<{ type: string; values: string[] }>
+  /** Extra context words per entity type. */
+  context?: Record<string, string[]>
+}
+
+/**
+ * A compiled detector. `detect` is synchronous and runs in time linear in the text length.
+ *
+ * @example
+ * ```ts
+ * const spans = createDetector().detect('mail me: ana@example.org')
+ * ```
+ */
+export interface Detector {
+  detect(text: string): Span[]
+  readonly entities: readonly string[]
+}
+
+/**
+ * How one value or entity is masked.
+ *
+ * | op | result | reversible |
+ * | --- | --- | --- |
+ * | `redact` | removed (`''`, `0` for numbers) | no |
+ * | `replace` | `<TYPE>` or `with` | no |
+ * | `mask` | `****-****-****-1234` | no |
+ * | `hash` | keyed HMAC-SHA-256, hex | no |
+ * | `pseudonymize` | `TYPE_9f86d081884c7d65`, deterministic per tenant | through the vault |
+ * | `encrypt` | `enc:v1:…` AES-256-GCM | yes |
+ * | `fpe` | NIST SP 800-38G FF1, same length and alphabet | yes |
+ * | `generalize` | age band, ZIP prefix, year, numeric bucket | no |
+ * | `dateShift` | date moved by a keyed per-subject offset | yes |
+ * | `noise` | value + Laplace(sensitivity / epsilon) | no |
+ * | `scan` | free text: each detected entity masked by its entity rule | per entity |
+ * | `keep` | unchanged | – |
+ *
+ * @example
+ * ```ts
+ * const rule: OperatorConfig = { op: 'mask', keepLast: 4 }
+ * ```
+ */
+export type OperatorConfig =
+  | { op: 'redact' }
+  | { op: 'replace'; with?: string }
+  | { op: 'mask'; char?: string; keepFirst?: number; keepLast?: number }
+  | { op: 'hash'; length?: number }
+  | { op: 'pseudonymize'; prefix?: string }
+  | { op: 'encrypt' }
+  | { op: 'fpe'; alphabet?: 'digits' | 'alnum' }
+  | { op: 'generalize'; kind?: 'age' | 'zip' | 'date' | 'number'; size?: number; digits?: number }
+  | { op: 'dateShift'; maxDays?: number; subjectField?: string }
+  | { op: 'noise'; epsilon: number; sensitivity?: number }
+  | { op: 'scan' }
+  | { op: 'keep' }
+
+/** Operator names. */
+export type OperatorName = OperatorConfig['op']
+
+/**
+ * What to mask and how. Field paths are relative to one record (`address.zip`, `items[*].sku`);
+ * `paths` are JSONPath-like from the body root (`$.parameters.note`, `$.instances[*].history[*]`).
+ *
+ * @example
+ * ```ts
+ * const policy: MaskPolicy = {
+ *   entities: { CREDIT_CARD: { op: 'fpe' }, '*': { op: 'replace' } },
+ *   fields: { email: { op: 'pseudonymize' }, notes: { op: 'scan' }, age: { op: 'generalize', kind: 'age' } },
+ *   outputs: { score: { op: 'noise', epsilon: 1, sensitivity: 0.01 } },
+ * }
+ * ```
+ */
+export interface MaskPolicy {
+  /** Operator per entity type found in free text; `*` is the default. Default `replace`. */
+  entities?: Record<string, OperatorConfig>
+  /** Operator per record field (V1 instances) or V2 input name. */
+  fields?: Record<string, OperatorConfig>
+  /** Operator per JSON path from the body root. */
+  paths?: Record<string, OperatorConfig>
+  /** Operator per output name (V2 output tensors, V1 prediction fields). */
+  outputs?: Record<string, OperatorConfig>
+  /** Scan every string no rule covers (other than categorical features). Default true. */
+  scanStrings?: boolean
+}
+
+/**
+ * Key material: 32 random bytes, raw or base64. Subkeys for each operator are derived with
+ * HKDF-SHA-256, so one key serves all operators. Keys are never logged or echoed.
+ *
+ * @example
+ * ```ts
+ * const key: KeyInput = process.env.MASK_KEY! // base64 of 32 bytes
+ * ```
+ */
+export type KeyInput = Uint8Array | string
+
+/**
+ * Options of {@link createMasker}.
+ *
+ * @example
+ * ```ts
+ * const masker = createMasker({ key: crypto.getRandomValues(new Uint8Array(32)), policy })
+ * ```
+ */
+export interface MaskerOptions {
+  /** Needed by hash, pseudonymize, encrypt, fpe and dateShift. */
+  key?: KeyInput
+  policy?: MaskPolicy
+  detector?: Detector | DetectorOptions
+  /** Where reversible pseudonyms are kept; default an in-memory store; `false` keeps none. */
+  vault?: KeyValueStore | false
+  /** Lifetime of vault entries in milliseconds; default forever. */
+  vaultTtlMs?: number
+}
+
+/**
+ * Options of the {@link mask} plugin.
+ *
+ * @example
+ * ```ts
+ * mask({ key, policy: { fields: { email: { op: 'hash' } } }, tenant: (ctx) => ctx.principal?.tenant ?? 'public' })
+ * ```
+ */
+export interface MaskOptions extends MaskerOptions {
+  /** Tenant whose tokens are used; default `ctx.principal?.tenant ?? 'default'`. */
+  tenant?: (ctx: GateContext) => string
+  /** Phases to mask; all default to true. */
+  scope?: { request?: boolean; response?: boolean; explanations?: boolean; errors?: boolean }
+}
+
+/**
+ * Entity counts by type, as recorded in `ctx.audit.masking`. Never holds values.
+ *
+ * @example
+ * ```ts
+ * const counts: MaskCounts = { EMAIL_ADDRESS: 2, CREDIT_CARD: 1 }
+ * ```
+ */
+export type MaskCounts = Record<string, number>
+
+/**
+ * Per-call facts for masking one value: tenant, the field or entity type it belongs to, and the
+ * subject for date shifting.
+ *
+ * @example
+ * ```ts
+ * await masker.maskValue('ana@example.org', { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS' })
+ * ```
+ */
+export interface MaskScope {
+  tenant?: string
+  /** Entity type (or `FIELD` when unknown). */
+  type?: string
+  /** Field or input name; part of the FF1 tweak. */
+  field?: string
+  /** Who a date belongs to, for consistent date shifts. */
+  subject?: string
+}

@@ -1,0 +1,248 @@
+import { sha256 } from './sha256.js'
+
+/**
+ * Luhn (mod 10) checksum over the digits of `value`; other characters are ignored.
+ *
+ * @example
+ * ```ts
+ * luhn('4111 1111 1111 1111') // true
+ * ```
+ */
+export function luhn(value: string): boolean {
+  let sum = 0
+  let double = false
+  let count = 0
+  for (let i = value.length - 1; i >= 0; i--) {
+    const c = value.charCodeAt(i) - 48
+    if (c < 0 || c > 9) continue
+    count++
+    let d = c
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return count > 0 && sum % 10 === 0
+}
+
+/**
+ * Whether a digit string has the length and issuer prefix (IIN) of a major card network:
+ * Visa, Mastercard (51–55, 2221–2720), American Express, Discover, Diners Club, JCB, UnionPay.
+ *
+ * @example
+ * ```ts
+ * cardNetwork('4111111111111111') // 'visa'
+ * ```
+ */
+export function cardNetwork(digits: string): string | undefined {
+  const n = digits.length
+  const p2 = Number(digits.slice(0, 2))
+  const p4 = Number(digits.slice(0, 4))
+  const p3 = Number(digits.slice(0, 3))
+  if (digits[0] === '4' && (n === 13 || n === 16 || n === 19)) return 'visa'
+  if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) return 'mastercard'
+  if ((p2 === 34 || p2 === 37) && n === 15) return 'amex'
+  if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) && n >= 16 && n <= 19) return 'discover'
+  if ((p2 === 36 || p2 === 38 || (p3 >= 300 && p3 <= 305)) && n >= 14 && n <= 19) return 'diners'
+  if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19) return 'jcb'
+  if (p2 === 62 && n >= 16 && n <= 19) return 'unionpay'
+  return undefined
+}
+
+const IBAN_LENGTHS: Record<string, number> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21,
+  CR: 22, CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27,
+  GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26,
+  IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24,
+  ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29,
+  RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24,
+  TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+}
+
+/**
+ * The registered IBAN length of a country code, or undefined for countries without IBANs.
+ *
+ * @example
+ * ```ts
+ * ibanLength('DE') // 22
+ * ```
+ */
+export function ibanLength(country: string): number | undefined {
+  return IBAN_LENGTHS[country]
+}
+
+/**
+ * ISO 13616 check: registered length for the country and mod-97 remainder 1. Spaces are ignored.
+ *
+ * @example
+ * ```ts
+ * ibanValid('DE89 3704 0044 0532 0130 00') // true
+ * ```
+ */
+export function ibanValid(value: string): boolean {
+  const iban = value.replace(/ /g, '')
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(iban)) return false
+  if (IBAN_LENGTHS[iban.slice(0, 2)] !== iban.length) return false
+  const moved = iban.slice(4) + iban.slice(0, 4)
+  let rem = 0
+  for (let i = 0; i < moved.length; i++) {
+    const c = moved.charCodeAt(i)
+    const v = c >= 65 ? c - 55 : c - 48
+    rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97
+  }
+  return rem === 1
+}
+
+/**
+ * US Social Security number issuance rules: area not 000, 666 or 900–999; group not 00; serial
+ * not 0000; and not one of the numbers known to be published as examples.
+ *
+ * @example
+ * ```ts
+ * ssnValid('536-22-1234') // true
+ * ssnValid('666-22-1234') // false
+ * ```
+ */
+export function ssnValid(value: string): boolean {
+  const d = value.replace(/\D/g, '')
+  if (d.length !== 9) return false
+  const area = Number(d.slice(0, 3))
+  if (area === 0 || area === 666 || area >= 900) return false
+  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false
+  if (d === '078051120' || d === '219099999' || d === '123456789') return false
+  return !/^(\d)\1{8}$/.test(d)
+}
+
+/**
+ * Strict dotted-quad IPv4: four decimal octets 0–255 without leading zeros.
+ *
+ * @example
+ * ```ts
+ * ipv4Valid('192.168.1.20') // true
+ * ipv4Valid('300.1.1.1') // false
+ * ```
+ */
+export function ipv4Valid(value: string): boolean {
+  const parts = value.split('.')
+  if (parts.length !== 4) return false
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3 || !/^\d+$/.test(p)) return false
+    if (p.length > 1 && p[0] === '0') return false
+    if (Number(p) > 255) return false
+  }
+  return true
+}
+
+/**
+ * RFC 4291 IPv6 text form: eight hex groups, at most one `::`, optional trailing dotted IPv4.
+ *
+ * @example
+ * ```ts
+ * ipv6Valid('2001:db8::8a2e:370:7334') // true
+ * ipv6Valid('10:22:01') // false
+ * ```
+ */
+export function ipv6Valid(value: string): boolean {
+  let groups = 8
+  let text = value
+  const lastColon = text.lastIndexOf(':')
+  if (text.indexOf('.', lastColon) >= 0) {
+    if (!ipv4Valid(text.slice(lastColon + 1))) return false
+    text = text.slice(0, lastColon + 1) + '0'
+    groups = 7
+  }
+  const halves = text.split('::')
+  if (halves.length > 2) return false
+  const parse = (s: string): number => {
+    if (s === '') return 0
+    const parts = s.split(':')
+    for (const p of parts) if (!/^[0-9A-Fa-f]{1,4}$/.test(p)) return -1
+    return parts.length
+  }
+  if (halves.length === 1) return parse(halves[0]!) === groups
+  const a = parse(halves[0]!)
+  const b = parse(halves[1]!)
+  return a >= 0 && b >= 0 && a + b < groups
+}
+
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+
+/**
+ * Bitcoin base58check address (P2PKH `1…`, P2SH `3…`): decodes to 25 bytes with version 0 or 5
+ * and a valid double-SHA-256 checksum.
+ *
+ * @example
+ * ```ts
+ * base58checkValid('1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2') // true
+ * ```
+ */
+export function base58checkValid(value: string): boolean {
+  let n = 0n
+  for (const ch of value) {
+    const v = B58.indexOf(ch)
+    if (v < 0) return false
+    n = n * 58n + BigInt(v)
+  }
+  const bytes = new Uint8Array(25)
+  for (let i = 24; i >= 0; i--) {
+    bytes[i] = Number(n & 0xffn)
+    n >>= 8n
+  }
+  if (n !== 0n) return false
+  let zeros = 0
+  while (value[zeros] === '1') zeros++
+  let leading = 0
+  while (leading < 25 && bytes[leading] === 0) leading++
+  if (leading !== zeros) return false
+  if (bytes[0] !== 0 && bytes[0] !== 5) return false
+  const check = sha256(sha256(bytes.subarray(0, 21)))
+  for (let i = 0; i < 4; i++) if (check[i] !== bytes[21 + i]) return false
+  return true
+}
+
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'
+
+function polymod(values: number[]): number {
+  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
+  let chk = 1
+  for (const v of values) {
+    const top = chk >>> 25
+    chk = ((chk & 0x1ffffff) << 5) ^ v
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= gen[i]!
+  }
+  return chk >>> 0
+}
+
+/**
+ * Bitcoin segwit address (BIP 173 bech32 for version 0, BIP 350 bech32m for versions 1–16) on
+ * mainnet (`bc1…`).
+ *
+ * @example
+ * ```ts
+ * bech32Valid('bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4') // true
+ * ```
+ */
+export function bech32Valid(value: string): boolean {
+  const s = value.toLowerCase()
+  if (s !== value && value.toUpperCase() !== value) return false
+  const sep = s.lastIndexOf('1')
+  if (sep !== 2 || s.slice(0, 2) !== 'bc' || s.length < 14 || s.length > 90) return false
+  const data: number[] = []
+  for (const ch of s.slice(3)) {
+    const v = BECH32.indexOf(ch)
+    if (v < 0) return false
+    data.push(v)
+  }
+  const hrp = [3, 3, 0, 2, 3]
+  const check = polymod([...hrp, ...data])
+  const version = data[0]!
+  if (version > 16) return false
+  const expected = version === 0 ? 1 : 0x2bc830a3
+  if (check !== expected) return false
+  const progBits = (data.length - 7) * 5
+  const progLen = Math.floor(progBits / 8)
+  if (version === 0) return progLen === 20 || progLen === 32
+  return progLen >= 2 && progLen <= 40
+}
