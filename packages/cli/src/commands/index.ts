@@ -1,0 +1,13 @@
+import { serve } from './serve.js'
+import type { Command } from './types.js'
+
+/**
+ * Every `modelgate` subcommand, in help order. A new command is one file in `src/commands/` and
+ * one entry here.
+ *
+ * @example
+ * ```ts
+ * commands.map((c) => c.name) // ['serve']
+ * ```
+ */
+export const commands: readonly Command[] = [serve]

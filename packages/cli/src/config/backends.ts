@@ -1,0 +1,181 @@
+import { z } from 'zod'
+import type { ModelBackend } from '@modelgate/core'
+import { importPackage } from './modules.js'
+
+/**
+ * What a backend factory gets besides its options.
+ *
+ * @example
+ * ```ts
+ * const context: BackendContext = { baseDir: '/srv/gate', model: 'credit', field: 'models[0].backend' }
+ * ```
+ */
+export interface BackendContext {
+  /** Directory of the config file; relative paths in options are already resolved against it. */
+  baseDir: string
+  /** Name of the model this backend serves. */
+  model: string
+  /** Field path of the backend in the config, for error messages. */
+  field: string
+}
+
+/**
+ * One entry of the backend registry: the options a `backend: { type, ... }` config object may
+ * carry (validated strictly, without `type`), which of them are file paths, and an async factory.
+ *
+ * @example
+ * ```ts
+ * const echo: BackendType = defineBackendType({
+ *   options: z.object({}),
+ *   create: async () => echoBackend,
+ * })
+ * ```
+ */
+export interface BackendType {
+  readonly options: z.ZodObject
+  /** Option keys holding file paths: resolved against the config directory and required to exist. */
+  readonly files?: readonly string[]
+  create(options: Record<string, unknown>, context: BackendContext): Promise<ModelBackend>
+}
+
+/**
+ * Declares a backend type with options typed from its zod schema.
+ *
+ * @example
+ * ```ts
+ * const trees = defineBackendType({
+ *   options: z.object({ path: z.string() }),
+ *   files: ['path'],
+ *   async create(options) {
+ *     const { createTreesBackend } = await import('@modelgate/backend-trees')
+ *     return createTreesBackend(options)
+ *   },
+ * })
+ * ```
+ */
+export function defineBackendType<S extends z.ZodObject>(definition: {
+  options: S
+  files?: readonly (keyof z.infer<S> & string)[]
+  create(options: z.infer<S>, context: BackendContext): Promise<ModelBackend>
+}): BackendType {
+  return definition as unknown as BackendType
+}
+
+/**
+ * A map from `backend.type` to its {@link BackendType}.
+ *
+ * @example
+ * ```ts
+ * const registry: BackendRegistry = { ...backendTypes, trees }
+ * ```
+ */
+export type BackendRegistry = Readonly<Record<string, BackendType>>
+
+const path = z.string().min(1)
+const positiveInt = z.number().int().positive()
+const datatype = z.enum([
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+])
+const tensorMetadata = z.strictObject({
+  name: z.string().min(1),
+  datatype,
+  shape: z.array(z.number().int().min(-1)),
+})
+const modelMetadata = z.strictObject({
+  platform: z.string(),
+  inputs: z.array(tensorMetadata).min(1),
+  outputs: z.array(tensorMetadata).min(1),
+})
+
+/**
+ * The built-in backend types: `onnx`, `tfjs` and `remote`. Each imports its package only when a
+ * config uses it.
+ *
+ * @example
+ * ```ts
+ * Object.keys(backendTypes) // ['onnx', 'tfjs', 'remote']
+ * ```
+ */
+export const backendTypes: BackendRegistry = Object.freeze({
+  onnx: defineBackendType({
+    options: z.object({
+      path,
+      runtime: z.enum(['node', 'web']).optional(),
+      intraOpNumThreads: positiveInt.optional(),
+      interOpNumThreads: positiveInt.optional(),
+      executionProviders: z.array(z.string().min(1)).min(1).optional(),
+      warmup: z.boolean().optional(),
+      platform: z.string().min(1).optional(),
+    }),
+    files: ['path'],
+    async create(options, { field }) {
+      const pkg = '@modelgate/backend-onnx'
+      const { createOnnxBackend } = await importPackage(
+        () => import('@modelgate/backend-onnx'),
+        pkg,
+        field,
+      )
+      return createOnnxBackend(options)
+    },
+  }),
+  tfjs: defineBackendType({
+    options: z.object({
+      path,
+      backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']).optional(),
+      inputNames: z.array(z.string().min(1)).optional(),
+      outputNames: z.array(z.string().min(1)).optional(),
+      warmup: z.boolean().optional(),
+      platform: z.string().min(1).optional(),
+    }),
+    files: ['path'],
+    async create(options, { field }) {
+      const pkg = '@modelgate/backend-tfjs'
+      const { createTfjsBackend } = await importPackage(
+        () => import('@modelgate/backend-tfjs'),
+        pkg,
+        field,
+      )
+      return createTfjsBackend(options)
+    },
+  }),
+  remote: defineBackendType({
+    options: z.object({
+      url: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }),
+      protocol: z.enum(['v2', 'v1', 'tfserving']),
+      model: z.string().min(1),
+      version: z.string().min(1).optional(),
+      timeoutMs: positiveInt.optional(),
+      retries: z.number().int().nonnegative().optional(),
+      retryBaseDelayMs: z.number().nonnegative().optional(),
+      retryMaxDelayMs: z.number().nonnegative().optional(),
+      retryStatuses: z.array(z.number().int().min(500).max(599)).optional(),
+      retryTimeouts: z.boolean().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      metadata: modelMetadata.optional(),
+      signatureName: z.string().min(1).optional(),
+      readyCacheMs: z.number().nonnegative().optional(),
+      maxResponseBytes: positiveInt.optional(),
+    }),
+    async create(options, { field }) {
+      const pkg = '@modelgate/backend-remote'
+      const { createRemoteBackend } = await importPackage(
+        () => import('@modelgate/backend-remote'),
+        pkg,
+        field,
+      )
+      return createRemoteBackend(options)
+    },
+  }),
+})

@@ -1,0 +1,139 @@
+import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import {
+  createGate,
+  type Gate,
+  type ModelBackend,
+  type ModelEntry,
+  type Plugin,
+} from '@modelgate/core'
+import { CliError, ConfigError } from '../errors.js'
+import { withDefaults, type ConfigRegistries } from './registries.js'
+import { importFunction, messageOf } from './modules.js'
+import type { PluginFactory } from './plugins.js'
+import { parseGateConfig } from './schema.js'
+import type { GateConfig } from './types.js'
+
+/**
+ * Builds a gate from a config: validates it, creates the plugins (each factory checks its own
+ * options), checks that every model file exists, creates the backends and calls `createGate`.
+ * Relative paths resolve against `baseDir`. Models start loading at once; await `gate.ready()`
+ * before serving.
+ *
+ * @throws {ConfigError} for an invalid config, an unknown plugin, a plugin factory that rejects
+ *   its options, a missing model file or a model the gate refuses.
+ * @example
+ * ```ts
+ * import { buildGate, loadGateConfig } from '@modelgate/cli'
+ *
+ * const gate = await buildGate(
+ *   { models: [{ name: 'm', backend: { type: 'onnx', path: 'm.onnx' } }] },
+ *   '/srv/models',
+ * )
+ * await gate.ready()
+ * const res = await gate.fetch(new Request('http://gate/v2/health/ready'))
+ * ```
+ */
+export async function buildGate(
+  config: GateConfig,
+  baseDir: string,
+  registries: ConfigRegistries = {},
+): Promise<Gate> {
+  const { backends, plugins: pluginRefs } = withDefaults(registries)
+  const valid = parseGateConfig(config, { backends, plugins: pluginRefs })
+
+  const plugins: Plugin[] = []
+  for (const [i, entry] of (valid.plugins ?? []).entries()) {
+    const field = `plugins[${i}]`
+    const { use, ...raw } = entry
+    const ref = pluginRefs[use]!
+    const options = resolveFiles(raw, ref.files ?? [], baseDir)
+    const factory = await importFunction<PluginFactory>(ref.package, ref.export, `${field}.use`)
+    let plugin: Plugin
+    try {
+      plugin = factory(options)
+    } catch (error) {
+      throw new ConfigError(`invalid config: ${field} (${use}): ${messageOf(error)}`, {
+        cause: error,
+      })
+    }
+    if (typeof plugin !== 'function') {
+      throw new CliError(`${field} (${use}): the factory did not return a plugin function`, 1)
+    }
+    plugins.push(plugin)
+  }
+
+  const resolved = valid.models.map((model, i) => {
+    const type = backends[model.backend.type]!
+    const { type: _type, ...raw } = model.backend
+    return { model, i, type, options: resolveFiles(raw, type.files ?? [], baseDir) }
+  })
+  for (const { i, type, options } of resolved) {
+    for (const key of type.files ?? []) {
+      const file = options[key]
+      if (typeof file === 'string') await requireFile(file, `models[${i}].backend.${key}`)
+    }
+  }
+
+  const entries: ModelEntry[] = []
+  const created: ModelBackend[] = []
+  try {
+    for (const { model, i, type, options } of resolved) {
+      const field = `models[${i}].backend`
+      let backend: ModelBackend
+      try {
+        backend = await type.create(options, { baseDir, model: model.name, field })
+      } catch (error) {
+        if (error instanceof CliError) throw error
+        throw new ConfigError(`invalid config: ${field}: ${messageOf(error)}`, { cause: error })
+      }
+      created.push(backend)
+      entries.push({
+        name: model.name,
+        ...(model.version !== undefined ? { version: model.version } : {}),
+        backend,
+        ...(model.schema ? { schema: model.schema } : {}),
+        ...(model.batching ? { batching: model.batching } : {}),
+        ...(model.labels ? { labels: model.labels } : {}),
+      })
+    }
+    try {
+      return createGate({
+        models: entries,
+        plugins,
+        ...(valid.limits ? { limits: valid.limits } : {}),
+        ...(valid.name ? { name: valid.name } : {}),
+      })
+    } catch (error) {
+      throw new ConfigError(`invalid config: ${messageOf(error)}`, { cause: error })
+    }
+  } catch (error) {
+    await Promise.allSettled(created.map((b) => b.close?.()))
+    throw error
+  }
+}
+
+function resolveFiles(
+  options: Record<string, unknown>,
+  keys: readonly string[],
+  baseDir: string,
+): Record<string, unknown> {
+  const out = { ...options }
+  for (const key of keys) {
+    const value = out[key]
+    if (typeof value === 'string') out[key] = resolve(baseDir, value)
+  }
+  return out
+}
+
+async function requireFile(file: string, field: string): Promise<void> {
+  try {
+    const info = await stat(file)
+    if (!info.isFile()) throw new ConfigError(`invalid config: ${field}: not a file: ${file}`)
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    const code = (error as { code?: unknown }).code
+    const reason = code === 'ENOENT' ? 'file not found' : messageOf(error)
+    throw new ConfigError(`invalid config: ${field}: ${reason}: ${file}`, { cause: error })
+  }
+}

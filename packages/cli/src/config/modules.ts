@@ -1,0 +1,64 @@
+import { CliError, ConfigError } from '../errors.js'
+
+/**
+ * Runs a dynamic import of an optional package; a package that is not installed becomes a
+ * configuration error naming the field that needs it.
+ */
+export async function importPackage<M>(
+  load: () => Promise<M>,
+  specifier: string,
+  field: string,
+): Promise<M> {
+  try {
+    return await load()
+  } catch (error) {
+    throw importError(error, specifier, field)
+  }
+}
+
+/**
+ * Imports `name` from `specifier` (a package name or a file URL) and checks it is a function.
+ * A package that is not installed is a configuration problem (exit 2); a package without the
+ * export is a broken installation (exit 1).
+ */
+export async function importFunction<T>(
+  specifier: string,
+  name: string,
+  field: string,
+): Promise<T> {
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(specifier)) as Record<string, unknown>
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(specifier)) {
+      throw new ConfigError(`${field}: needs the package ${specifier}, which is not installed`, {
+        cause: error,
+      })
+    }
+    throw new CliError(`${field}: cannot load ${specifier}: ${messageOf(error)}`, 1, {
+      cause: error,
+    })
+  }
+  const value = mod[name]
+  if (typeof value !== 'function') {
+    throw new CliError(`${field}: ${specifier} does not export a function "${name}"`, 1)
+  }
+  return value as T
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function importError(error: unknown, specifier: string, field: string): CliError {
+  const code = (error as { code?: unknown }).code
+  if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(specifier)) {
+    return new ConfigError(`${field}: needs the package ${specifier}, which is not installed`, {
+      cause: error,
+    })
+  }
+  return new CliError(`${field}: cannot load ${specifier}: ${messageOf(error)}`, 1, {
+    cause: error,
+  })
+}
