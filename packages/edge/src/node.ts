@@ -87,16 +87,36 @@ function urlOf(req: IncomingMessage): string {
 }
 
 function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
-  const chunks = req.iterator({ destroyOnReturn: false })
+  let started = false
+  let detach = (): void => undefined
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const { value, done } = await chunks.next()
-        if (done) controller.close()
-        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+      pull(controller) {
+        if (!started) {
+          started = true
+          const onData = (chunk: Buffer): void => {
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+            if ((controller.desiredSize ?? 0) <= 0) req.pause()
+          }
+          const onEnd = (): void => {
+            detach()
+            controller.close()
+          }
+          const onError = (error: unknown): void => {
+            detach()
+            controller.error(error)
+          }
+          const onClose = (): void => onError(new Error('client closed the request body'))
+          detach = () => {
+            req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+          }
+          req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+        }
+        req.resume()
       },
-      async cancel() {
-        await chunks.return?.()
+      cancel() {
+        detach()
+        req.pause()
       },
     },
     { highWaterMark: 0 },
