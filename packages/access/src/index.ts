@@ -1,4 +1,8 @@
 export { authenticate } from './authenticate/index.js'
+export { authorize } from './authorize/index.js'
+export { compilePolicy, validatePolicy, PolicyError } from './authorize/policy.js'
+export { createCedarEngine } from './authorize/cedar.js'
+export type { CedarModule } from './authorize/cedar.js'
 export { createJwtVerifier } from './jwt/verifier.js'
 export type { JwtVerifier } from './jwt/verifier.js'
 export { TokenError, KeysUnavailableError } from './jwt/errors.js'
