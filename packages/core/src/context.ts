@@ -98,11 +98,15 @@ export class GateContext {
     return (this.contentType ?? '').split(';')[0]!.trim().toLowerCase()
   }
 
-  /** The request body as JSON, parsed once with the gate's depth and key limits. */
+  /**
+   * The request body as JSON, parsed once with the gate's depth and key limits. Accepted media
+   * types: none, `application/json`, `*+json`, and `text/plain` (what `fetch` sends for a string
+   * body by default).
+   */
   async json(): Promise<unknown> {
     if (this.parsed) return this.parsed.value
     const type = this.mediaType()
-    if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) {
+    if (type !== '' && type !== 'application/json' && type !== 'text/plain' && !type.endsWith('+json')) {
       throw new UnsupportedMediaTypeError(type)
     }
     const value = parseJsonSafe(await this.bodyBytes(), { maxDepth: this.limits.maxJsonDepth })

@@ -224,6 +224,14 @@ describe('createGate', () => {
     expect(res.headers.get('allow')).toBe('POST')
   })
 
+  it('accepts a string body sent with fetch defaults (text/plain)', async () => {
+    const gate = createGate({ models: [{ name: 'lin', backend: new LinearBackend() }] })
+    await gate.ready()
+    const req = new Request('http://gate/v2/models/lin/infer', { method: 'POST', body: JSON.stringify(infer) })
+    expect(req.headers.get('content-type')).toMatch(/^text\/plain/)
+    expect((await gate.fetch(req)).status).toBe(200)
+  })
+
   it('answers HEAD on GET routes without a body', async () => {
     const gate = createGate({ models: [{ name: 'lin', backend: new LinearBackend() }] })
     await gate.ready()

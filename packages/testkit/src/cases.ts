@@ -583,7 +583,7 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze(
     {
       name: 'unsupported content-type',
       ...infer('mlp', features(flat)),
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       status: 415,
       check: error('unsupported_media_type'),
     },
