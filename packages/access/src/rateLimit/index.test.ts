@@ -1,0 +1,104 @@
+import { createGate, MemoryStore, type Plugin } from '@modelgate/core'
+import { describe, expect, it } from 'vitest'
+import { CountingBackend, inferRequest } from '../../test/helpers.js'
+import { authenticate } from '../authenticate/index.js'
+import { createApiKey } from '../apikeys.js'
+import type { RateLimitRule } from '../types.js'
+import { rateLimit } from './index.js'
+
+const pepper = 'a-pepper-of-at-least-thirty-two-bytes!'
+
+async function setup(rules: RateLimitRule[]) {
+  let now = Date.UTC(2026, 0, 1)
+  const store = new MemoryStore({ now: () => now })
+  const alice = await createApiKey({ pepper, principal: { id: 'alice', tenant: 'acme' } })
+  const bob = await createApiKey({ pepper, principal: { id: 'bob', tenant: 'acme' } })
+  const carol = await createApiKey({ pepper, principal: { id: 'carol', tenant: 'globex' } })
+  const backend = new CountingBackend()
+  const plugins: Plugin[] = [
+    authenticate({ apiKeys: { pepper, records: [alice.record, bob.record, carol.record] } }),
+    rateLimit({ rules, store }),
+  ]
+  const gate = createGate({
+    models: [
+      { name: 'credit', backend },
+      { name: 'fraud', backend },
+    ],
+    plugins,
+  })
+  await gate.ready()
+  const call = (key: string, model = 'credit') =>
+    gate.fetch(inferRequest({ 'x-api-key': key }, model))
+  return {
+    gate,
+    backend,
+    call,
+    keys: { alice: alice.key, bob: bob.key, carol: carol.key },
+    advance: (ms: number) => (now += ms),
+  }
+}
+
+describe('rateLimit', () => {
+  it('limits per principal with 429 and Retry-After, refills over time, and never runs the model when limited', async () => {
+    const { backend, call, keys, advance } = await setup([
+      { by: 'principal', capacity: 3, refillPerSecond: 0.5 },
+    ])
+    const statuses = []
+    for (let i = 0; i < 5; i++) statuses.push((await call(keys.alice)).status)
+    expect(statuses).toEqual([200, 200, 200, 429, 429])
+    const limited = await call(keys.alice)
+    expect(limited.headers.get('retry-after')).toBe('2')
+    expect(await limited.json()).toEqual({ error: 'rate limit exceeded', code: 'rate_limited' })
+    expect((await call(keys.bob)).status).toBe(200)
+    expect(backend.calls).toBe(4)
+    advance(2000)
+    const again = await call(keys.alice)
+    expect(again.status).toBe(200)
+    expect(again.headers.get('ratelimit-remaining')).toBe('0')
+  })
+
+  it('limits per tenant and per model, bucket by bucket', async () => {
+    const { call, keys } = await setup([
+      { by: 'tenant', capacity: 2, refillPerSecond: 0 },
+      { by: 'model', capacity: 3, refillPerSecond: 0 },
+    ])
+    expect((await call(keys.alice)).status).toBe(200)
+    expect((await call(keys.bob)).status).toBe(200)
+    expect((await call(keys.bob)).status).toBe(429)
+    expect((await call(keys.carol)).status).toBe(200)
+    expect((await call(keys.carol)).status).toBe(429)
+    expect((await call(keys.carol, 'fraud')).status).toBe(429)
+    const fresh = await setup([{ by: 'model', capacity: 1, refillPerSecond: 0 }])
+    expect((await fresh.call(fresh.keys.carol, 'credit')).status).toBe(200)
+    expect((await fresh.call(fresh.keys.carol, 'fraud')).status).toBe(200)
+    expect((await fresh.call(fresh.keys.alice, 'fraud')).status).toBe(429)
+  })
+
+  it('charges a per-request cost, skips health routes and unauthenticated requests never reach it', async () => {
+    const { gate, call, keys } = await setup([
+      { by: 'global', capacity: 10, refillPerSecond: 0, cost: () => 4 },
+    ])
+    for (let i = 0; i < 5; i++)
+      expect((await gate.fetch(new Request('http://gate/v2/health/ready'))).status).toBe(200)
+    expect((await gate.fetch(inferRequest())).status).toBe(401)
+    expect((await call(keys.alice)).status).toBe(200)
+    expect((await call(keys.bob)).status).toBe(200)
+    expect((await call(keys.carol)).status).toBe(429)
+  })
+
+  it('validates its rules at factory time', () => {
+    expect(() => rateLimit({ rules: [] })).toThrow(TypeError)
+    expect(() =>
+      rateLimit({ rules: [{ by: 'user' as never, capacity: 1, refillPerSecond: 1 }] }),
+    ).toThrow(/by must be/)
+    expect(() =>
+      rateLimit({ rules: [{ by: 'principal', capacity: 0, refillPerSecond: 1 }] }),
+    ).toThrow(/capacity/)
+    expect(() =>
+      rateLimit({ rules: [{ by: 'principal', capacity: 5, refillPerSecond: -1 }] }),
+    ).toThrow(/refill/)
+    expect(() =>
+      rateLimit({ rules: [{ by: 'principal', capacity: 5, refillPerSecond: 1, cost: 6 }] }),
+    ).toThrow(/cost/)
+  })
+})
