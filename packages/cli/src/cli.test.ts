@@ -1,0 +1,309 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const bin = join(root, 'packages/cli/dist/bin.js')
+const mlp = join(root, 'packages/testkit/fixtures/mlp.onnx')
+const features = [
+  [-0.3565046489238739, 0.4302608370780945, -0.8671474456787109, 1.8618426322937012],
+  [0.5028489828109741, -0.7230961918830872, -0.4693262577056885, 0.6902729868888855],
+]
+const inferBody = JSON.stringify({
+  id: 'r1',
+  inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 4], data: features.flat() }],
+})
+
+let dir: string
+const children = new Set<ChildProcess>()
+
+beforeAll(async () => {
+  await promisify(execFile)(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'],
+    { cwd: root },
+  )
+  dir = await mkdtemp(join(tmpdir(), 'modelgate-cli-'))
+  await copyFile(mlp, join(dir, 'm.onnx'))
+})
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL')
+  await rm(dir, { recursive: true, force: true })
+})
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: dir, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (error as { code?: unknown }).code : 0
+        if (typeof code !== 'number') return reject(error)
+        resolve({ code, stdout, stderr })
+      },
+    )
+  })
+}
+
+async function writeConfig(name: string, config: unknown): Promise<string> {
+  const file = join(dir, name)
+  await writeFile(file, typeof config === 'string' ? config : JSON.stringify(config))
+  return file
+}
+
+const minimal = { models: [{ name: 'm', backend: { type: 'onnx', path: 'm.onnx' } }] }
+
+interface Served {
+  child: ChildProcess
+  url: string
+  line: string
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>
+}
+
+function serve(args: string[]): Promise<Served> {
+  const child = spawn(process.execPath, [bin, 'serve', ...args], { cwd: dir })
+  children.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('exit', (code) => {
+      children.delete(child)
+      resolve({ code, stdout, stderr })
+    }),
+  )
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line; stderr: ${stderr}`)),
+      20_000,
+    )
+    child.stdout.on('data', () => {
+      const line = /^modelgate listening on (http:\/\/\S+) .*$/m.exec(stdout)
+      if (!line) return
+      clearTimeout(timer)
+      resolve({ child, url: line[1]!, line: line[0], exited })
+    })
+    void exited.then(({ code }) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code} before listening; stderr: ${stderr}`))
+    })
+  })
+}
+
+async function post(url: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  })
+  return { status: res.status, text: await res.text() }
+}
+
+describe('modelgate', () => {
+  it('--help lists the commands and exits 0', async () => {
+    const { code, stdout } = await run(['--help'])
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^Usage: modelgate <command>/)
+    expect(stdout).toMatch(/^ {2}serve +Serve a gate/m)
+  })
+
+  it('serve --help documents every option and exits 0', async () => {
+    const { code, stdout } = await run(['serve', '--help'])
+    expect(code).toBe(0)
+    for (const flag of [
+      '--config <file>',
+      '--port <n>',
+      '--host <host>',
+      '--runtime <cloud|edge>',
+    ]) {
+      expect(stdout).toContain(flag)
+    }
+  })
+
+  it('--version prints the package version', async () => {
+    const { code, stdout } = await run(['--version'])
+    expect(code).toBe(0)
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it('rejects an unknown command, an unknown flag and a missing --config with exit 2', async () => {
+    const unknown = await run(['nope'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('unknown command "nope"')
+    const flag = await run(['serve', '--bogus'])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain('--bogus')
+    const missing = await run(['serve'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('--config')
+    const port = await run(['serve', '--config', 'x.json', '--port', '99999'])
+    expect(port.code).toBe(2)
+    expect(port.stderr).toContain('--port')
+  })
+})
+
+describe('modelgate serve', () => {
+  it('serves the minimal config identically on both runtimes and exits 0 on SIGTERM', async () => {
+    const config = await writeConfig('minimal.json', minimal)
+    const bodies: Record<string, string[]> = {}
+    for (const runtime of ['cloud', 'edge']) {
+      const served = await serve(['--config', config, '--port', '0', '--runtime', runtime])
+      expect(served.line).toMatch(
+        new RegExp(
+          `^modelgate listening on http://127\\.0\\.0\\.1:\\d+ \\(${runtime} runtime, models: m\\)$`,
+        ),
+      )
+      expect(served.url).not.toMatch(/:0$/)
+      const ready = await fetch(`${served.url}/v2/health/ready`)
+      expect(ready.status).toBe(200)
+      const infer = await post(`${served.url}/v2/models/m/infer`, inferBody)
+      expect(infer.status).toBe(200)
+      const parsed = JSON.parse(infer.text)
+      expect(parsed.model_name).toBe('m')
+      expect(parsed.outputs[0].name).toBe('probabilities')
+      expect(parsed.outputs[0].data[0]).toBeCloseTo(0.412744402885437, 5)
+      const v1 = await post(
+        `${served.url}/v1/models/m:predict`,
+        JSON.stringify({ instances: features }),
+      )
+      const unknown = await post(`${served.url}/v2/models/nope/infer`, inferBody)
+      expect(unknown.status).toBe(404)
+      bodies[runtime] = [await ready.text(), infer.text, v1.text, unknown.text]
+
+      served.child.kill('SIGTERM')
+      const exit = await served.exited
+      expect(exit.code).toBe(0)
+      expect(exit.stdout).toContain('received SIGTERM')
+    }
+    expect(bodies.edge).toEqual(bodies.cloud)
+  })
+
+  it('finishes a request in flight before exiting on SIGINT', async () => {
+    const slow = {
+      models: [
+        {
+          name: 'm',
+          backend: { type: 'onnx', path: 'm.onnx' },
+          batching: { maxBatchSize: 64, maxDelayMs: 600 },
+        },
+      ],
+    }
+    for (const runtime of ['cloud', 'edge']) {
+      const served = await serve([
+        '-c',
+        await writeConfig('slow.json', slow),
+        '-p',
+        '0',
+        '--runtime',
+        runtime,
+      ])
+      const pending = post(`${served.url}/v2/models/m/infer`, inferBody)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      served.child.kill('SIGINT')
+      const res = await pending
+      expect(res.status).toBe(200)
+      expect(JSON.parse(res.text).outputs[1].data).toHaveLength(2)
+      expect((await served.exited).code).toBe(0)
+    }
+  })
+
+  it('takes host, port and runtime from the config, with flags overriding them', async () => {
+    const config = await writeConfig('server.json', {
+      ...minimal,
+      server: { host: '127.0.0.1', port: 1, runtime: 'edge' },
+    })
+    const served = await serve(['--config', config, '--port', '0'])
+    expect(served.line).toContain('(edge runtime, models: m)')
+    expect((await fetch(`${served.url}/v2/health/live`)).status).toBe(200)
+    served.child.kill('SIGTERM')
+    expect((await served.exited).code).toBe(0)
+  })
+
+  it('exits 1 naming the model when a model fails to load', async () => {
+    await writeFile(join(dir, 'broken.onnx'), 'not an onnx model')
+    const config = await writeConfig('broken.json', {
+      models: [{ name: 'broken', backend: { type: 'onnx', path: 'broken.onnx' } }],
+    })
+    const { code, stdout, stderr } = await run(['serve', '--config', config, '--port', '0'])
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/^model "broken" failed to load: /)
+    expect(stdout).not.toContain('listening')
+  })
+
+  const invalid: [string, unknown, RegExp][] = [
+    [
+      'an unknown top-level key',
+      { ...minimal, extra: true },
+      /^invalid config: extra: unknown key$/m,
+    ],
+    [
+      'an unknown backend key',
+      { models: [{ name: 'm', backend: { type: 'onnx', path: 'm.onnx', threads: 2 } }] },
+      /^invalid config: models\[0\]\.backend\.threads: unknown key$/m,
+    ],
+    [
+      'a wrong type',
+      { ...minimal, limits: { maxBodyBytes: '1MB' } },
+      /^invalid config: limits\.maxBodyBytes: expected number, got string$/m,
+    ],
+    [
+      'a bad backend type',
+      { models: [{ name: 'm', backend: { type: 'pickle', path: 'm.onnx' } }] },
+      /^invalid config: models\[0\]\.backend\.type: expected one of onnx, tfjs, remote$/m,
+    ],
+    [
+      'a missing model file',
+      { models: [{ name: 'm', backend: { type: 'onnx', path: 'models/gone.onnx' } }] },
+      /^invalid config: models\[0\]\.backend\.path: file not found: .*models\/gone\.onnx$/m,
+    ],
+    [
+      'an unknown plugin',
+      { ...minimal, plugins: [{ use: 'teleport', speed: 3 }] },
+      /^invalid config: plugins\[0\]\.use: unknown plugin "teleport"/m,
+    ],
+    [
+      'a bad feature schema',
+      {
+        models: [
+          {
+            name: 'm',
+            backend: { type: 'onnx', path: 'm.onnx' },
+            schema: { features: [{ name: 'age', type: 'numeric', min: 'zero' }] },
+          },
+        ],
+      },
+      /^invalid config: models\[0\]\.schema\.features\[0\]\.min: expected number, got string$/m,
+    ],
+    ['no models', { models: [] }, /^invalid config: models: must not be empty$/m],
+    ['a file that is not JSON', '{"models": [', /^cannot parse config .*bad-\d+\.json: /],
+  ]
+  it.each(invalid.map(([label, config, message], i) => ({ label, config, message, i })))(
+    'exits 2 on $label, naming the field',
+    async ({ config, message, i }) => {
+      const file = await writeConfig(`bad-${i}.json`, config)
+      const { code, stdout, stderr } = await run(['serve', '--config', file, '--port', '0'])
+      expect(code).toBe(2)
+      expect(stderr).toMatch(message)
+      expect(stdout).toBe('')
+    },
+  )
+
+  it('exits 2 naming a config file that does not exist', async () => {
+    const { code, stderr } = await run(['serve', '--config', 'nowhere/gate.json'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^cannot read config .*nowhere\/gate\.json: no such file$/m)
+  })
+})
