@@ -10,7 +10,13 @@ export {
   base58checkValid,
   bech32Valid,
 } from './validators.js'
+export { FF1 } from './ff1.js'
+export { createMasker, validatePolicy, validateRule } from './masker.js'
+export type { Masker, MaskTextResult, ApplyOptions } from './masker.js'
+export { TokenVault, TOKEN_PATTERN } from './vault.js'
+export type { TokenVaultOptions } from './vault.js'
 export type {
+  FieldRule,
   EntityType,
   Span,
   CustomRecognizer,

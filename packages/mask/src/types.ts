@@ -141,6 +141,17 @@ export type OperatorConfig =
   | { op: 'scan' }
   | { op: 'keep' }
 
+/**
+ * A rule for a field or path: an operator plus, optionally, the entity type the field holds
+ * (used for audit counts, token prefixes and the FF1 alphabet).
+ *
+ * @example
+ * ```ts
+ * const rule: FieldRule = { op: 'fpe', type: 'CREDIT_CARD' }
+ * ```
+ */
+export type FieldRule = OperatorConfig & { type?: string }
+
 /** Operator names. */
 export type OperatorName = OperatorConfig['op']
 
@@ -161,11 +172,11 @@ export interface MaskPolicy {
   /** Operator per entity type found in free text; `*` is the default. Default `replace`. */
   entities?: Record<string, OperatorConfig>
   /** Operator per record field (V1 instances) or V2 input name. */
-  fields?: Record<string, OperatorConfig>
+  fields?: Record<string, FieldRule>
   /** Operator per JSON path from the body root. */
-  paths?: Record<string, OperatorConfig>
+  paths?: Record<string, FieldRule>
   /** Operator per output name (V2 output tensors, V1 prediction fields). */
-  outputs?: Record<string, OperatorConfig>
+  outputs?: Record<string, FieldRule>
   /** Scan every string no rule covers (other than categorical features). Default true. */
   scanStrings?: boolean
 }
