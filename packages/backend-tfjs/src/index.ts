@@ -8,3 +8,9 @@ export type {
   TfjsBackendLoaders,
   WasmBackendModule,
 } from './types.js'
+export {
+  quantizeTfjsModel,
+  type QuantizeDtype,
+  type QuantizeOptions,
+  type QuantizeResult,
+} from './quantize.js'
