@@ -10,6 +10,9 @@ export {
   base58checkValid,
   bech32Valid,
 } from './validators.js'
+export { mask } from './mask/index.js'
+export { maskText, maskError } from './log.js'
+export type { MaskTextOptions } from './log.js'
 export { FF1 } from './ff1.js'
 export { createMasker, validatePolicy, validateRule } from './masker.js'
 export type { Masker, MaskTextResult, ApplyOptions } from './masker.js'
