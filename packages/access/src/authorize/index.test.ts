@@ -94,7 +94,7 @@ describe('compilePolicy', () => {
     expect(engine.decide(req(who(['underwriter']), 'predict'))).toEqual({
       allow: true,
       reasons: ['allow:underwriters'],
-      unmask: ['income', 'name'],
+      unmask: ['name', 'income'],
     })
     expect(engine.decide(req(who(['underwriter'], { tenant: 'globex' }), 'predict'))).toEqual({
       allow: false,

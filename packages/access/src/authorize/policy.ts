@@ -412,7 +412,9 @@ export function compilePolicy(policy: PolicyDocument): PolicyEngine {
       const fields = req.unmaskFields ?? [...(granted ?? [])]
       return fields.filter((f) => !denied!.has(f))
     }
-    return denied ? [...granted!].filter((f) => !denied!.has(f)) : [...granted!]
+    const known = req.unmaskFields
+    const fields = known ? known.filter((f) => granted!.has(f)) : [...granted!]
+    return denied ? fields.filter((f) => !denied!.has(f)) : fields
   }
 
   return {
