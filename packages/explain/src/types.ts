@@ -1,0 +1,177 @@
+import type { TreeEnsemble } from '@modelgate/backend-trees'
+
+/**
+ * The attribution methods.
+ *
+ * @example
+ * ```ts
+ * const m: ExplainerName = 'kernel_shap'
+ * ```
+ */
+export type ExplainerName = 'exact_shap' | 'kernel_shap' | 'permutation_shap' | 'tree_shap' | 'integrated_gradients'
+
+/**
+ * Space in which attributions add up: `identity` (the model output) or `logit` (log-odds of a
+ * probability output).
+ *
+ * @example
+ * ```ts
+ * const link: LinkName = 'logit'
+ * ```
+ */
+export type LinkName = 'identity' | 'logit'
+
+/**
+ * Kernel SHAP coalition sampler: `leverage` (default; stratified leverage-score allocation) or
+ * `shap` (a port of shap's KernelExplainer sampler, for comparison).
+ *
+ * @example
+ * ```ts
+ * const s: KernelSampler = 'shap'
+ * ```
+ */
+export type KernelSampler = 'leverage' | 'shap'
+
+/**
+ * Quadrature for Integrated Gradients.
+ *
+ * @example
+ * ```ts
+ * const rule: IntegrationRule = 'gauss_legendre'
+ * ```
+ */
+export type IntegrationRule = 'gauss_legendre' | 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid'
+
+/**
+ * A model as the explainers see it: rows in, `outputs` columns out, all float64. Adapters:
+ * {@link modelFromBackend}, {@link modelFromEnsemble}.
+ *
+ * @example
+ * ```ts
+ * const model: ExplainableModel = {
+ *   width: 2,
+ *   outputs: 1,
+ *   async predict(x, rows) {
+ *     return Float64Array.from({ length: rows }, (_, r) => x[2 * r]! * x[2 * r + 1]!)
+ *   },
+ * }
+ * ```
+ */
+export interface ExplainableModel {
+  /** Columns of one input row. */
+  width: number
+  /** Output columns of `predict`. */
+  outputs: number
+  outputNames?: string[]
+  predict(x: Float64Array, rows: number): Promise<Float64Array>
+  /** Gradient of output column `output` with respect to every column, `rows × width`. */
+  gradients?(x: Float64Array, rows: number, output: number): Promise<Float64Array>
+  /** A tree ensemble whose raw margin `predict` returns; enables `tree_shap`. */
+  ensemble?: TreeEnsemble
+}
+
+/**
+ * Background (reference) data: rows and optional weights (a {@link kmeans} summary has both).
+ *
+ * @example
+ * ```ts
+ * const bg: BackgroundData = { data: [[0, 1], [2, 3]], weights: [0.5, 0.5] }
+ * ```
+ */
+export interface BackgroundData {
+  data: number[][]
+  weights?: number[]
+}
+
+/**
+ * Columns that get one attribution together (a one-hot block, a schema feature).
+ *
+ * @example
+ * ```ts
+ * const g: FeatureGroupSpec = { name: 'purpose', columns: [3, 4, 5] }
+ * ```
+ */
+export interface FeatureGroupSpec {
+  name: string
+  columns: number[]
+}
+
+/**
+ * Options of {@link explain}.
+ *
+ * @example
+ * ```ts
+ * const opts: ExplainOptions = { model, x: [[1, 2]], background: { data: [[0, 0]] }, method: 'exact_shap' }
+ * ```
+ */
+export interface ExplainOptions {
+  model: ExplainableModel
+  /** Rows to explain (null or NaN for missing values). */
+  x: Array<Array<number | null>>
+  /** `auto` (default): `tree_shap` for tree models, `exact_shap` up to 12 groups, else `kernel_shap`. */
+  method?: ExplainerName | 'auto'
+  background?: BackgroundData
+  /** One name per column; `x0, x1, …` by default. */
+  featureNames?: string[]
+  /** Attribution groups; every column on its own by default. */
+  groups?: FeatureGroupSpec[]
+  link?: LinkName
+  /** Seed of every random choice. Default 0. */
+  seed?: number
+  /** Kernel SHAP coalitions per row. Default `2 * groups + 2048`. */
+  nsamples?: number
+  sampler?: KernelSampler
+  /** Kernel SHAP bootstrap replicates for standard errors. Default 32. */
+  bootstrap?: number
+  /** Keep doubling Kernel SHAP samples until every standard error is at most this. */
+  tolerance?: number
+  /** Stop doubling once this many model rows were evaluated. */
+  maxEvaluations?: number
+  /** Stop doubling after this many milliseconds. */
+  maxTimeMs?: number
+  /** Antithetic permutation pairs for `permutation_shap`. Default: about the Kernel SHAP budget. */
+  npermutations?: number
+  /** `path_dependent` (default, no background needed) or `interventional` (uses `background`). */
+  treeMode?: 'path_dependent' | 'interventional'
+  /** Integrated Gradients: initial steps (default 16), doubled until the completeness error is met. */
+  steps?: number
+  maxSteps?: number
+  rule?: IntegrationRule
+  /** Integrated Gradients baselines: `zeros` (default), `mean` of the background, or rows. */
+  baseline?: 'zeros' | 'mean' | number[] | number[][]
+  /** Relative completeness error IG must reach. Default 0.01. */
+  completenessTolerance?: number
+  /** Largest number of synthetic rows per model call. Default 65,536. */
+  maxBatchRows?: number
+  /** Relative additivity tolerance. Default 1e-6. */
+  additivityTolerance?: number
+  onProgress?: (done: number, total: number) => void
+  signal?: AbortSignal
+}
+
+/**
+ * An explanation in shap's layout: `values` is `rows × features` for one output or
+ * `rows × features × outputs`; `base_values` is `rows` or `rows × outputs`. `data` holds the
+ * explained feature values (what a masking plugin hides). Sampled methods add
+ * `standard_errors` (same shape as `values`). `additivity` reports `sum(values) + base = f(x)`.
+ *
+ * @example
+ * ```ts
+ * const e = await explain({ model, x, background, method: 'kernel_shap' })
+ * e.values[0] // attributions of the first row
+ * ```
+ */
+export interface Explanation {
+  values: number[][] | number[][][]
+  base_values: number[] | number[][]
+  data: unknown[][]
+  feature_names: string[]
+  output_names: string[]
+  method: ExplainerName
+  link: LinkName
+  standard_errors?: number[][] | number[][][]
+  additivity: { ok: boolean; max_relative_error: number; tolerance: number }
+  /** Integrated Gradients only: completeness error and the steps that reached it. */
+  completeness?: { max_relative_error: number; steps: number; ok: boolean }
+  stats: { model_calls: number; evaluations: number; elapsed_ms: number; samples?: number; stopped?: string }
+}
