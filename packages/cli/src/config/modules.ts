@@ -3,6 +3,11 @@ import { CliError, ConfigError } from '../errors.js'
 /**
  * Runs a dynamic import of an optional package; a package that is not installed becomes a
  * configuration error naming the field that needs it.
+ *
+ * @example
+ * ```ts
+ * const edge = await importPackage(() => import('@modelgate/edge'), '@modelgate/edge', '--runtime edge')
+ * ```
  */
 export async function importPackage<M>(
   load: () => Promise<M>,
@@ -20,6 +25,11 @@ export async function importPackage<M>(
  * Imports `name` from `specifier` (a package name or a file URL) and checks it is a function.
  * A package that is not installed is a configuration problem (exit 2); a package without the
  * export is a broken installation (exit 1).
+ *
+ * @example
+ * ```ts
+ * const factory = await importFunction<PluginFactory>('@modelgate/access', 'authenticate', 'plugins[0].use')
+ * ```
  */
 export async function importFunction<T>(
   specifier: string,
@@ -47,6 +57,14 @@ export async function importFunction<T>(
   return value as T
 }
 
+/**
+ * The message of anything thrown.
+ *
+ * @example
+ * ```ts
+ * messageOf(new Error('boom')) // 'boom'
+ * ```
+ */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }

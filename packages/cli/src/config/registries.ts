@@ -14,6 +14,14 @@ export interface ConfigRegistries {
   plugins?: PluginRegistry
 }
 
+/**
+ * Fills in the built-in registries where none is given.
+ *
+ * @example
+ * ```ts
+ * const { backends, plugins } = withDefaults({})
+ * ```
+ */
 export function withDefaults(registries: ConfigRegistries): Required<ConfigRegistries> {
   return {
     backends: registries.backends ?? backendTypes,

@@ -174,15 +174,7 @@ function kindOf(value: unknown): string {
   return typeof value
 }
 
-/**
- * Renders a field path the way it is written in JavaScript: `models[0].backend.type`.
- *
- * @example
- * ```ts
- * fieldPath(['models', 0, 'backend', 'type']) // 'models[0].backend.type'
- * ```
- */
-export function fieldPath(path: readonly PropertyKey[]): string {
+function fieldPath(path: readonly PropertyKey[]): string {
   let out = ''
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`
