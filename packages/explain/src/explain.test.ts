@@ -72,7 +72,7 @@ describe('explain', () => {
       x.forEach((_, r) => expect(relL2(k.values[r] as number[], exact.values[r] as number[])).toBeLessThan(0.15))
       expect((k.standard_errors![0] as number[]).every((s) => s >= 0)).toBe(true)
     }
-    const p = await explain({ model, x, background, method: 'permutation_shap', npermutations: 200, seed: 1 })
+    const p = await explain({ model, x, background, method: 'permutation_shap', npermutations: 1000, seed: 1 })
     expect(p.additivity.ok).toBe(true)
     x.forEach((_, r) => expect(relL2(p.values[r] as number[], exact.values[r] as number[])).toBeLessThan(0.1))
     expect((p.standard_errors![0] as number[]).every((s) => s > 0)).toBe(true)
