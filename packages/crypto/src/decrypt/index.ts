@@ -1,0 +1,141 @@
+import { BadRequestError, MemoryStore, readBodyLimited, type GateContext, type KeyValueStore, type Plugin } from '@modelgate/core'
+import type { JWK } from 'jose'
+import { JweError } from '../errors.js'
+import { checkFreshness, checkKeyShape, createJwePolicy, openJwe } from '../jwe/policy.js'
+import type { DecryptedRequest, DecryptOptions } from '../types.js'
+
+/**
+ * `ctx.state` key under which {@link decrypt} leaves a {@link DecryptedRequest} (algorithm, kid,
+ * jti, the client's response key) for the encrypt plugin and for audit.
+ *
+ * @example
+ * ```ts
+ * const info = ctx.state.get(DECRYPTED_REQUEST) as DecryptedRequest | undefined
+ * ```
+ */
+export const DECRYPTED_REQUEST: unique symbol = Symbol.for('modelgate.crypto.decryptedRequest') as never
+
+/**
+ * `ctx.state` key under which {@link decrypt} leaves the inner compact JWS of a nested JWT after
+ * the configured verifier accepted it (for audit records or plugins that need the raw token).
+ *
+ * @example
+ * ```ts
+ * const jws = ctx.state.get(NESTED_JWT) as string | undefined
+ * ```
+ */
+export const NESTED_JWT: unique symbol = Symbol.for('modelgate.crypto.nestedJwt') as never
+
+const JSON_TYPES = new Set(['application/json', 'json'])
+const encoder = new TextEncoder()
+
+/**
+ * Decrypts request bodies sent as compact JWE (`Content-Type: application/jose`) before any
+ * other plugin reads them. Size, allowlists (`alg`, `enc: A256GCM`, no `zip`, no `crit`, `kid`
+ * bound to its key's `alg`) are checked before any cryptography; `jti` + `iat` are checked after
+ * decryption (only authenticated headers count) against a replay store. Plaintext bodies are
+ * refused on `predict` and `explain` unless `required: false`.
+ *
+ * A nested JWT (`cty: "JWT"`) is handed to `nestedJwt.verifier` — use `createJwtVerifier` from
+ * `@modelgate/access` — which sets `ctx.principal`; the request body is then the `body` claim.
+ * Place `decrypt` before `authenticate`: a request authenticated by its nested JWT passes
+ * `authenticate` only if that plugin accepts an already-set principal, otherwise send the bearer
+ * token as usual and use plain JSON inside the JWE.
+ *
+ * @example
+ * ```ts
+ * import { createGate } from '@modelgate/core'
+ * import { decrypt, encrypt, sign } from '@modelgate/crypto'
+ *
+ * const gate = createGate({
+ *   models,
+ *   plugins: [decrypt({ keys: [gateJwk] }), authenticate(auth), sign({ key: signingJwk }), encrypt({})],
+ * })
+ * ```
+ */
+export const decrypt = (options: DecryptOptions): Plugin => {
+  if (!options || typeof options !== 'object') throw new TypeError('decrypt: options are required')
+  const policy = createJwePolicy('decrypt', options.keys, options.algorithms, options.maxBytes)
+  const replay = options.replay === false ? undefined : (options.replay ?? {})
+  const windowSeconds = replay?.windowSeconds ?? 300
+  if (replay && (!Number.isFinite(windowSeconds) || windowSeconds < 1 || windowSeconds > 86_400)) {
+    throw new TypeError('decrypt: replay.windowSeconds must be between 1 and 86400')
+  }
+  const store: KeyValueStore | undefined = replay ? (replay.store ?? new MemoryStore({ maxEntries: 1_000_000 })) : undefined
+  const required = options.required ?? true
+  const clock = options.clock ?? Date.now
+  const nested = options.nestedJwt
+  if (nested !== undefined && (typeof nested.verifier?.verify !== 'function')) {
+    throw new TypeError('decrypt: nestedJwt.verifier must have a verify(token) method')
+  }
+  const bodyClaim = nested?.bodyClaim ?? 'body'
+
+  return async function decrypt(ctx, next) {
+    if (ctx.mediaType() !== 'application/jose') {
+      if (required && (ctx.operation === 'predict' || ctx.operation === 'explain')) {
+        throw new JweError('jwe_required', 'this gate accepts only encrypted request bodies (application/jose)', 415)
+      }
+      return next()
+    }
+    const limit = Math.min(policy.maxBytes, ctx.limits.maxBodyBytes)
+    const declared = Number(ctx.request.headers.get('content-length') ?? 0)
+    if (declared > limit) {
+      await ctx.request.body?.cancel().catch(() => undefined)
+      throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
+    }
+    const bytes = await readBodyLimited(ctx.request, limit)
+    const opened = await openJwe(bytes, policy)
+    if (replay) await checkFreshness(opened.header, { store, windowSeconds, nowMs: clock(), scope: opened.kid })
+    const info: DecryptedRequest = { kid: opened.kid, alg: opened.alg }
+    const { jti, iat, rjwk, rkid, cty } = opened.header as Record<string, unknown>
+    if (typeof jti === 'string') info.jti = jti
+    if (typeof iat === 'number') info.iat = iat
+    if (rjwk !== undefined) info.responseKey = responseKeyOf(rjwk)
+    if (rkid !== undefined) {
+      if (typeof rkid !== 'string' || rkid === '' || rkid.length > 256) throw new JweError('jwe_response_key', 'rkid must be a key id')
+      info.responseKeyId = rkid
+    }
+    ctx.state.set(DECRYPTED_REQUEST, info)
+    ctx.audit.encryption = { alg: opened.alg, kid: opened.kid, ...(info.jti ? { jti: info.jti } : {}) }
+    const type = typeof cty === 'string' ? cty.toLowerCase() : 'application/json'
+    if (type === 'jwt') await openNested(ctx, opened.plaintext)
+    else if (JSON_TYPES.has(type)) ctx.replaceBody(opened.plaintext, 'application/json')
+    else throw new JweError('jwe_content_type', 'cty must be application/json or JWT')
+    await next()
+  }
+
+  async function openNested(ctx: GateContext, plaintext: Uint8Array): Promise<void> {
+    if (!nested) throw new JweError('jwe_content_type', 'nested JWTs are not accepted by this gate')
+    const token = new TextDecoder().decode(plaintext).trim()
+    let verified
+    try {
+      verified = await nested.verifier.verify(token)
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+        ctx.audit.authFailure = error.code
+      }
+      throw new JweError('jwe_decrypt_failed', 'the nested JWT was refused', 401)
+    }
+    const body = verified.claims[bodyClaim]
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw new BadRequestError(`nested JWT needs an object "${bodyClaim}" claim`, 'jwe_content_type')
+    }
+    ctx.principal = verified.principal
+    ctx.audit.principal = verified.principal.id
+    ctx.audit.authMethod = 'nested_jwt'
+    ctx.state.set(NESTED_JWT, token)
+    ctx.replaceBody(encoder.encode(JSON.stringify(body)), 'application/json')
+  }
+}
+
+function responseKeyOf(value: unknown): JWK {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new JweError('jwe_response_key', 'rjwk must be a public JWK')
+  const jwk = value as JWK
+  const alg = jwk.kty === 'RSA' ? 'RSA-OAEP-256' : 'ECDH-ES+A256KW'
+  try {
+    checkKeyShape({ ...jwk, alg }, 'rjwk', false)
+  } catch {
+    throw new JweError('jwe_response_key', 'rjwk must be a public EC, X25519 or RSA (>= 2048 bit) key')
+  }
+  return { ...jwk, alg }
+}

@@ -1,0 +1,109 @@
+import type { Plugin } from '@modelgate/core'
+import { FlattenedSign, flattenedVerify, importJWK, type JWK } from 'jose'
+import { publicPart } from '../jwe/policy.js'
+import type { SignOptions, SignatureAlgorithm, VerifiedSignature } from '../types.js'
+
+const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ES256', 'EdDSA']
+
+/**
+ * Signs every response as a JWS with a detached, unencoded payload (RFC 7797, `b64: false`)
+ * over the exact response bytes. The compact form `<protected>..<signature>` goes into the
+ * `x-modelgate-signature` header. The protected header carries `alg`, `kid`, `rid` (request
+ * id), `sts` (HTTP status) and `iat`, so a signature also proves which request and status it
+ * answered.
+ *
+ * Place `sign` before (outside) `encrypt`: the signature then covers the JWE that is sent, and
+ * it reveals nothing about the plaintext. Errors thrown by inner plugins leave the gate unsigned.
+ *
+ * @example
+ * ```ts
+ * const gate = createGate({ models, plugins: [sign({ key: { ...ed25519PrivateJwk, kid: 'sig-2024', alg: 'EdDSA' } })] })
+ * ```
+ */
+export const sign = (options: SignOptions): Plugin => {
+  if (!options || typeof options !== 'object' || !options.key) throw new TypeError('sign: options.key is required')
+  const { key } = options
+  if (!SIGNATURE_ALGORITHMS.includes(key.alg)) throw new TypeError('sign: key.alg must be ES256 or EdDSA')
+  if (typeof key.kid !== 'string' || key.kid === '') throw new TypeError('sign: key.kid is required')
+  if (typeof key.d !== 'string') throw new TypeError('sign: key must be a private JWK')
+  if (key.alg === 'ES256' && (key.kty !== 'EC' || key.crv !== 'P-256')) throw new TypeError('sign: ES256 needs a P-256 key')
+  if (key.alg === 'EdDSA' && (key.kty !== 'OKP' || key.crv !== 'Ed25519')) throw new TypeError('sign: EdDSA needs an Ed25519 key')
+  const headerName = (options.header ?? 'x-modelgate-signature').toLowerCase()
+  if (!/^[a-z0-9-]+$/.test(headerName)) throw new TypeError('sign: header must be a header name')
+  const clock = options.clock ?? (() => Math.floor(Date.now() / 1000))
+  const { key_ops: _ops, use: _use, ext: _ext, ...jwk } = key
+  let imported: Promise<CryptoKey | Uint8Array> | undefined
+
+  return async function sign(ctx, next) {
+    await next()
+    const bytes = ctx.responseBytes()
+    imported ??= importJWK(jwk, key.alg)
+    const jws = await new FlattenedSign(bytes)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, b64: false, crit: ['b64'], rid: ctx.requestId, sts: ctx.status, iat: clock() })
+      .sign(await imported)
+    ctx.body = bytes
+    ctx.headers.set(headerName, `${jws.protected}..${jws.signature}`)
+  }
+}
+
+/**
+ * The public half of a signing key, for clients and auditors (publish it as a JWKS).
+ *
+ * @example
+ * ```ts
+ * const jwks = { keys: [signingPublicKey(signingJwk)] }
+ * ```
+ */
+export function signingPublicKey(key: JWK): JWK {
+  return publicPart(key)
+}
+
+/**
+ * Verifies a response signature made by {@link sign} over the exact body bytes, against the
+ * published public keys (chosen by `kid`; the key's `alg` must match). Optionally checks the
+ * request id and status it claims.
+ *
+ * @example
+ * ```ts
+ * const res = await fetch(url, init)
+ * const body = new Uint8Array(await res.arrayBuffer())
+ * await verifyResponseSignature(body, res.headers.get('x-modelgate-signature')!, [publicJwk], {
+ *   requestId: res.headers.get('x-request-id')!, status: res.status,
+ * })
+ * ```
+ */
+export async function verifyResponseSignature(
+  body: Uint8Array,
+  signature: string,
+  keys: JWK[],
+  expect: { requestId?: string; status?: number } = {},
+): Promise<VerifiedSignature> {
+  const parts = typeof signature === 'string' ? signature.split('.') : []
+  if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096) throw new Error('signature is not a compact detached JWS')
+  let header: Record<string, unknown>
+  try {
+    header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0]!))) as Record<string, unknown>
+  } catch {
+    throw new Error('signature header is not JSON')
+  }
+  const alg = header.alg as SignatureAlgorithm
+  if (!SIGNATURE_ALGORITHMS.includes(alg)) throw new Error('signature algorithm not allowed')
+  const jwk = keys.find((k) => k.kid === header.kid)
+  if (!jwk) throw new Error('no key for the signature kid')
+  if (jwk.alg !== undefined && jwk.alg !== alg) throw new Error('signature algorithm does not match the key')
+  if (header.b64 !== false) throw new Error('signature must use an unencoded detached payload')
+  try {
+    await flattenedVerify({ protected: parts[0]!, payload: body, signature: parts[2]! }, await importJWK(publicPart(jwk), alg), {
+      algorithms: [alg],
+    })
+  } catch {
+    throw new Error('signature does not verify')
+  }
+  if (expect.requestId !== undefined && header.rid !== expect.requestId) throw new Error('signature is for another request')
+  if (expect.status !== undefined && header.sts !== expect.status) throw new Error('signature is for another status')
+  return { kid: String(header.kid), alg, requestId: String(header.rid), status: Number(header.sts), issuedAt: Number(header.iat) }
+}
+
+function base64urlDecode(s: string): Uint8Array {
+  return Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+}
