@@ -13,6 +13,8 @@ export {
 export { mask } from './mask/index.js'
 export { maskText, maskError } from './log.js'
 export type { MaskTextOptions } from './log.js'
+export { detectFile, applyPolicyFile } from './cli.js'
+export type { DetectFileOptions, ApplyPolicyFileOptions, FileResult, JsonlTarget } from './cli.js'
 export { FF1 } from './ff1.js'
 export { createMasker, validatePolicy, validateRule } from './masker.js'
 export type { Masker, MaskTextResult, ApplyOptions } from './masker.js'
