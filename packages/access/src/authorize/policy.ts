@@ -59,9 +59,12 @@ export class PolicyError extends TypeError {
 type Req = PolicyRequest
 type Test = (req: Req) => boolean
 
+const DEFAULT_DENY = Object.freeze(['default-deny']) as unknown as string[]
+
 interface Compiled {
   allowReason: string
-  denyReason: string
+  allowReasons: string[]
+  denyReasons: string[]
   match: Test
   unmaskAll: boolean
   unmask: string[]
@@ -318,7 +321,7 @@ function setMatcher(
   }
 }
 
-function compileRule(rule: PolicyRule): Compiled {
+function compileRule(rule: PolicyRule, modelIndexed: boolean): Compiled {
   const tests: Test[] = []
   const p = rule.principal
   for (const t of [
@@ -327,7 +330,7 @@ function compileRule(rule: PolicyRule): Compiled {
     setMatcher(p?.roles, (x) => x.roles),
     setMatcher(p?.scopes, (x) => x.scopes),
     setMatcher(p?.tenants, (x) => x.tenant),
-    nameMatcher(rule.resource?.models, (r) => r.resource.model),
+    modelIndexed ? undefined : nameMatcher(rule.resource?.models, (r) => r.resource.model),
     nameMatcher(rule.resource?.versions, (r) => r.resource.version),
     ...(rule.conditions ?? []).map(compileCondition),
   ]) {
@@ -346,9 +349,11 @@ function compileRule(rule: PolicyRule): Compiled {
   const unmask = rule.actions
     .filter((a) => a.startsWith('unmask:') && a !== 'unmask:*')
     .map((a) => a.slice(7))
+  const freeze = (s: string) => Object.freeze([s]) as unknown as string[]
   return {
     allowReason: `allow:${rule.id}`,
-    denyReason: `deny:${rule.id}`,
+    allowReasons: freeze(`allow:${rule.id}`),
+    denyReasons: freeze(`deny:${rule.id}`),
     match,
     unmaskAll,
     unmask,
@@ -376,18 +381,37 @@ function compileRule(rule: PolicyRule): Compiled {
  */
 export function compilePolicy(policy: PolicyDocument): PolicyEngine {
   validatePolicy(policy)
-  const byAction = new Map<string, { allow: Compiled[]; deny: Compiled[] }>()
-  for (const a of BASE_ACTIONS) byAction.set(a, { allow: [], deny: [] })
+  type Entry = { c: Compiled; effect: 'allow' | 'deny'; models: string[] | undefined }
+  const entries = new Map<string, Entry[]>(BASE_ACTIONS.map((a) => [a, []]))
   const unmaskAllow: Compiled[] = []
   const unmaskDeny: Compiled[] = []
   for (const rule of policy.rules) {
-    const c = compileRule(rule)
+    const models = rule.resource?.models
+    const indexed = models !== undefined && models.every((m) => !m.endsWith('*'))
+    const c = compileRule(rule, indexed)
     const actions = rule.actions.includes('*')
       ? BASE_ACTIONS
-      : rule.actions.filter((a): a is BaseAction => byAction.has(a))
-    for (const a of new Set(actions)) byAction.get(a)![rule.effect].push(c)
-    if (c.unmaskAll || c.unmask.length > 0)
-      (rule.effect === 'allow' ? unmaskAllow : unmaskDeny).push(c)
+      : rule.actions.filter((a): a is BaseAction => entries.has(a))
+    for (const a of new Set(actions))
+      entries.get(a)!.push({ c, effect: rule.effect, models: indexed ? models : undefined })
+    if (c.unmaskAll || c.unmask.length > 0) {
+      ;(rule.effect === 'allow' ? unmaskAllow : unmaskDeny).push(
+        indexed ? compileRule(rule, false) : c,
+      )
+    }
+  }
+  type Lists = { allow: Compiled[]; deny: Compiled[] }
+  const lists = (es: Entry[]): Lists => ({
+    allow: es.filter((e) => e.effect === 'allow').map((e) => e.c),
+    deny: es.filter((e) => e.effect === 'deny').map((e) => e.c),
+  })
+  const byAction = new Map<string, { any: Lists; byModel: Map<string, Lists> }>()
+  for (const [action, es] of entries) {
+    const names = new Set(es.flatMap((e) => e.models ?? []))
+    const byModel = new Map<string, Lists>()
+    for (const m of names)
+      byModel.set(m, lists(es.filter((e) => e.models === undefined || e.models.includes(m))))
+    byAction.set(action, { any: lists(es.filter((e) => e.models === undefined)), byModel })
   }
   const noUnmask = Object.freeze([]) as unknown as string[]
 
@@ -419,14 +443,26 @@ export function compilePolicy(policy: PolicyDocument): PolicyEngine {
 
   return {
     decide(req) {
-      const rules = byAction.get(req.action)
-      if (!rules) return { allow: false, reasons: ['default-deny'], unmask: noUnmask }
-      for (const r of rules.deny)
-        if (r.match(req)) return { allow: false, reasons: [r.denyReason], unmask: noUnmask }
-      let reasons: string[] | undefined
-      for (const r of rules.allow) if (r.match(req)) (reasons ??= []).push(r.allowReason)
-      if (!reasons) return { allow: false, reasons: ['default-deny'], unmask: noUnmask }
-      return { allow: true, reasons, unmask: unmaskFor(req) }
+      const index = byAction.get(req.action)
+      if (!index) return { allow: false, reasons: DEFAULT_DENY, unmask: noUnmask }
+      const model = req.resource.model
+      const rules = (model !== undefined && index.byModel.get(model)) || index.any
+      const deny = rules.deny
+      for (let i = 0; i < deny.length; i++) {
+        if (deny[i]!.match(req))
+          return { allow: false, reasons: deny[i]!.denyReasons, unmask: noUnmask }
+      }
+      const allow = rules.allow
+      let first: Compiled | undefined
+      let more: string[] | undefined
+      for (let i = 0; i < allow.length; i++) {
+        const r = allow[i]!
+        if (!r.match(req)) continue
+        if (!first) first = r
+        else (more ??= [first.allowReason]).push(r.allowReason)
+      }
+      if (!first) return { allow: false, reasons: DEFAULT_DENY, unmask: noUnmask }
+      return { allow: true, reasons: more ?? first.allowReasons, unmask: unmaskFor(req) }
     },
   }
 }

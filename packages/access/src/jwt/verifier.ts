@@ -298,7 +298,15 @@ function base64urlLoose(s: string): Uint8Array {
   return Uint8Array.from(b, (c) => c.charCodeAt(0))
 }
 
+const nodeCrypto = (
+  globalThis as {
+    process?: { getBuiltinModule?: (id: string) => unknown }
+  }
+).process?.getBuiltinModule?.('node:crypto') as
+  { createHash(alg: string): { update(s: string): { digest(enc: 'latin1'): string } } } | undefined
+
 async function sha256(token: string): Promise<string> {
+  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(token).digest('latin1')
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(token)))
   let s = ''
   for (const b of digest) s += String.fromCharCode(b)

@@ -1,0 +1,313 @@
+// @modelgate/access benchmark (built packages from dist; run `npx tsc -b` first).
+//   node bench/access.js [--seconds N] [--rounds N]
+// 1. Gate throughput in-process (gate.fetch): authenticate (ES256 JWT) + authorize vs no access
+//    plugins, same small model; with and without the verified-token cache. Rounds alternate.
+// 2. Policy decisions per second on a 50-rule policy: compiled modelgate policy, Cedar
+//    (@cedar-policy/cedar-wasm) and Casbin on equivalent policies.
+// Prints a table and writes bench/access-results.json.
+import { writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import { pathToFileURL } from 'node:url'
+import { newEnforcer, newModelFromString, StringAdapter } from 'casbin'
+import { createGate } from '../packages/core/dist/index.js'
+import {
+  authenticate,
+  authorize,
+  compilePolicy,
+  createCedarEngine,
+} from '../packages/access/dist/index.js'
+
+const fromAccess = createRequire(new URL('../packages/access/package.json', import.meta.url))
+const { exportJWK, generateKeyPair, SignJWT } = await import(
+  pathToFileURL(fromAccess.resolve('jose')).href
+)
+
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' } },
+})
+const seconds = Number(args.seconds)
+const rounds = Number(args.rounds)
+
+// ---------- 1. gate throughput ----------
+
+class LinearBackend {
+  async metadata() {
+    return {
+      platform: 'js',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+    }
+  }
+  async ready() {
+    return true
+  }
+  async infer(inputs) {
+    const x = inputs[0].data
+    const rows = inputs[0].shape[0]
+    const y = new Float32Array(rows)
+    for (let r = 0; r < rows; r++)
+      y[r] = x[r * 4] * 0.5 - x[r * 4 + 1] + x[r * 4 + 2] * 2 + x[r * 4 + 3]
+    return [{ name: 'y', datatype: 'FP32', shape: [rows, 1], data: y }]
+  }
+}
+
+const body = JSON.stringify({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }],
+})
+const ISSUER = 'https://idp.bench.invalid'
+const { privateKey, publicKey } = await generateKeyPair('ES256')
+const jwks = {
+  keys: [{ ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256', use: 'sig' }],
+}
+const USERS = 200
+const tokens = await Promise.all(
+  Array.from({ length: USERS }, (_, i) =>
+    new SignJWT({ roles: ['underwriter'], tenant: 'acme', scope: 'predict' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench-1' })
+      .setIssuer(ISSUER)
+      .setAudience('bench')
+      .setSubject(`user-${i}`)
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(privateKey),
+  ),
+)
+
+const gatePolicy = {
+  version: 1,
+  rules: [
+    {
+      id: 'underwriters',
+      effect: 'allow',
+      principal: { roles: ['underwriter'] },
+      actions: ['predict', 'explain', 'unmask:income'],
+      resource: { models: ['credit'] },
+      conditions: [{ attribute: 'principal.tenant', equalsAttribute: 'resource.labels.tenant' }],
+    },
+    {
+      id: 'suspended',
+      effect: 'deny',
+      actions: ['*'],
+      conditions: [{ attribute: 'principal.claims.status', equals: 'suspended' }],
+    },
+  ],
+}
+
+function makeGate(kind) {
+  const plugins =
+    kind === 'none'
+      ? []
+      : [
+          authenticate({
+            jwt: {
+              issuers: [{ issuer: ISSUER, jwks, audience: 'bench' }],
+              algorithms: ['ES256'],
+              tokenCache: kind === 'cached' ? { maxEntries: 10_000 } : false,
+            },
+          }),
+          authorize({ policy: gatePolicy }),
+        ]
+  return createGate({
+    models: [{ name: 'credit', backend: new LinearBackend(), labels: { tenant: 'acme' } }],
+    plugins,
+  })
+}
+
+async function drive(gate, ms, concurrency = 16) {
+  let done = 0
+  let failed = 0
+  let i = 0
+  const end = performance.now() + ms
+  async function worker() {
+    while (performance.now() < end) {
+      const token = tokens[i++ % USERS]
+      const res = await gate.fetch(
+        new Request('http://gate/v2/models/credit/infer', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        }),
+      )
+      await res.arrayBuffer()
+      if (res.status === 200) done++
+      else failed++
+    }
+  }
+  const start = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  if (failed > 0) throw new Error(`${failed} requests failed`)
+  return done / ((performance.now() - start) / 1000)
+}
+
+const gates = { none: makeGate('none'), cached: makeGate('cached'), uncached: makeGate('uncached') }
+await Promise.all(Object.values(gates).map((g) => g.ready()))
+for (const g of Object.values(gates)) await drive(g, 300)
+
+const samples = { none: [], cached: [], uncached: [] }
+for (let r = 0; r < rounds; r++) {
+  for (const kind of ['none', 'cached', 'uncached'])
+    samples[kind].push(await drive(gates[kind], seconds * 1000))
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const rps = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]))
+
+// ---------- 2. policy decisions ----------
+
+const ROLES = 25
+const MODELS = 10
+const ACTIONS = ['predict', 'explain']
+const rules50 = []
+for (let i = 0; i < 50; i++) {
+  rules50.push({
+    role: `role${i % ROLES}`,
+    model: `model${i % MODELS}`,
+    action: ACTIONS[Math.floor(i / ROLES) % 2],
+  })
+}
+const requests = []
+for (let i = 0; i < 1024; i++) {
+  const role = `role${(i * 7) % ROLES}`
+  requests.push({
+    principal: { id: `user-${i}`, kind: 'jwt', roles: [role], scopes: [], tenant: 'acme' },
+    action: ACTIONS[i % 2],
+    resource: { model: `model${(i * 3) % MODELS}`, labels: { tenant: 'acme' } },
+  })
+}
+
+const modelgateEngine = compilePolicy({
+  version: 1,
+  rules: rules50.map((r, i) => ({
+    id: `r${i}`,
+    effect: 'allow',
+    principal: { roles: [r.role] },
+    actions: [r.action],
+    resource: { models: [r.model] },
+  })),
+})
+
+const cedarPath = fromAccess.resolve('@cedar-policy/cedar-wasm/nodejs')
+const cedar = await import(pathToFileURL(cedarPath).href)
+const cedarEngine = createCedarEngine(
+  cedar,
+  rules50
+    .map(
+      (r) =>
+        `permit(principal in Role::"${r.role}", action == Action::"${r.action}", resource == Model::"${r.model}");`,
+    )
+    .join('\n'),
+)
+
+const casbin = await newEnforcer(
+  newModelFromString(`
+[request_definition]
+r = sub, obj, act
+[policy_definition]
+p = sub, obj, act
+[role_definition]
+g = _, _
+[policy_effect]
+e = some(where (p.eft == allow))
+[matchers]
+m = g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act
+`),
+  new StringAdapter(
+    [
+      ...rules50.map((r) => `p, ${r.role}, ${r.model}, ${r.action}`),
+      ...requests.map((q) => `g, ${q.principal.id}, ${q.principal.roles[0]}`),
+    ].join('\n'),
+  ),
+)
+
+let agreeCedar = 0
+let agreeCasbin = 0
+for (const q of requests) {
+  const ours = modelgateEngine.decide(q).allow
+  if (cedarEngine.decide(q).allow === ours) agreeCedar++
+  if (casbin.enforceSync(q.principal.id, q.resource.model, q.action) === ours) agreeCasbin++
+}
+if (agreeCedar !== requests.length || agreeCasbin !== requests.length) {
+  throw new Error(
+    `engines disagree: cedar ${agreeCedar}/${requests.length}, casbin ${agreeCasbin}/${requests.length}`,
+  )
+}
+
+function perSecond(fn, ms) {
+  let n = 0
+  let sink = 0
+  const start = performance.now()
+  const end = start + ms
+  while (performance.now() < end) {
+    for (let k = 0; k < 256; k++) sink += fn(requests[n++ & 1023]) ? 1 : 0
+  }
+  if (sink < 0) console.log(sink)
+  return n / ((performance.now() - start) / 1000)
+}
+const decisionMs = Math.max(500, seconds * 500)
+perSecond((q) => modelgateEngine.decide(q).allow, 200)
+const decisions = {
+  modelgate: perSecond((q) => modelgateEngine.decide(q).allow, decisionMs),
+  cedar: perSecond((q) => cedarEngine.decide(q).allow, decisionMs),
+  casbin: perSecond(
+    (q) => casbin.enforceSync(q.principal.id, q.resource.model, q.action),
+    decisionMs,
+  ),
+}
+const allowed = requests.filter((q) => modelgateEngine.decide(q).allow).length
+
+// ---------- report ----------
+
+const results = {
+  date: new Date().toISOString(),
+  machine: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
+  gate: {
+    description:
+      'in-process gate.fetch, 16 concurrent, ES256 tokens of 200 users, linear model; medians of alternating rounds',
+    rounds,
+    secondsPerRound: seconds,
+    requestsPerSecond: {
+      noAccessPlugins: Math.round(rps.none),
+      withTokenCache: Math.round(rps.cached),
+      withoutTokenCache: Math.round(rps.uncached),
+    },
+    ratio: {
+      withTokenCache: +(rps.cached / rps.none).toFixed(3),
+      withoutTokenCache: +(rps.uncached / rps.none).toFixed(3),
+    },
+    goal: { withTokenCache: 0.85 },
+    met: rps.cached / rps.none >= 0.85,
+    samples,
+  },
+  policy: {
+    description:
+      '50 allow rules (role x model x action), 1024 distinct requests, same decisions from every engine',
+    rules: 50,
+    allowedShare: +(allowed / requests.length).toFixed(3),
+    decisionsPerSecond: Object.fromEntries(
+      Object.entries(decisions).map(([k, v]) => [k, Math.round(v)]),
+    ),
+    goal: { modelgate: 1_000_000 },
+    met: decisions.modelgate >= 1_000_000,
+  },
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US')
+console.log('gate throughput (req/s, median of %d x %ds)', rounds, seconds)
+console.log(`  no access plugins           ${fmt(rps.none)}`)
+console.log(
+  `  authn+authz, token cache    ${fmt(rps.cached)}   ratio ${results.gate.ratio.withTokenCache} (goal >= 0.85) ${results.gate.met ? 'MET' : 'NOT MET'}`,
+)
+console.log(
+  `  authn+authz, no cache       ${fmt(rps.uncached)}   ratio ${results.gate.ratio.withoutTokenCache}`,
+)
+console.log('policy decisions per second (50 rules)')
+console.log(
+  `  modelgate compiled          ${fmt(decisions.modelgate)} (goal >= 1,000,000) ${results.policy.met ? 'MET' : 'NOT MET'}`,
+)
+console.log(`  cedar-wasm                  ${fmt(decisions.cedar)}`)
+console.log(`  casbin (enforceSync)        ${fmt(decisions.casbin)}`)
+await writeFile(
+  new URL('./access-results.json', import.meta.url),
+  JSON.stringify(results, null, 2) + '\n',
+)
