@@ -29,7 +29,12 @@ export function countingModel(): { backend: ModelBackend; calls: () => number } 
 export function gateWith(plugins: Plugin[]): { gate: Gate; calls: () => number } {
   const model = countingModel()
   const gate = createGate({ models: [{ name: 'adder', backend: model.backend }], plugins })
-  return { gate, calls: model.calls }
+  const ready = gate.ready()
+  const fetch: Gate['fetch'] = async (request, custom) => {
+    await ready
+    return gate.fetch(request, custom)
+  }
+  return { gate: { ...gate, fetch }, calls: model.calls }
 }
 
 export const inferBody = (a = 1, b = 2) =>
