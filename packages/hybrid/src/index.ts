@@ -1,0 +1,20 @@
+export { createHybridBackend } from './hybrid.js'
+export { createCircuitBreaker } from './breaker.js'
+export { forwardExplain } from './forward-explain/index.js'
+export { routeHeaders } from './route-headers/index.js'
+export type {
+  BreakerState,
+  CircuitBreaker,
+  CircuitBreakerOptions,
+  ConfidencePolicy,
+  DegradedReason,
+  ForwardExplainOptions,
+  HybridBackend,
+  HybridBackendOptions,
+  HybridRoute,
+  HybridStatus,
+  OutboundPayload,
+  OutboundTransform,
+  RouteEvent,
+  RoutingPolicy,
+} from './types.js'
