@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -112,6 +113,21 @@ async function post(url: string, body: string): Promise<{ status: number; text: 
   return { status: res.status, text: await res.text() }
 }
 
+function postRaw(url: string, body: string) {
+  const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } })
+  const sent = new Promise<void>((resolve) => req.once('finish', resolve))
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.once('error', reject)
+    req.once('response', (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (d: string) => (text += d))
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text }))
+    })
+  })
+  req.end(body)
+  return { sent, response }
+}
+
 describe('modelgate', () => {
   it('--help lists the commands and exits 0', async () => {
     const { code, stdout } = await run(['--help'])
@@ -197,7 +213,7 @@ describe('modelgate serve', () => {
         {
           name: 'm',
           backend: { type: 'onnx', path: 'm.onnx' },
-          batching: { maxBatchSize: 64, maxDelayMs: 600 },
+          batching: { maxBatchSize: 64, maxDelayMs: 800 },
         },
       ],
     }
@@ -210,10 +226,11 @@ describe('modelgate serve', () => {
         '--runtime',
         runtime,
       ])
-      const pending = post(`${served.url}/v2/models/m/infer`, inferBody)
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      const { sent, response } = postRaw(`${served.url}/v2/models/m/infer`, inferBody)
+      await sent
+      await new Promise((resolve) => setTimeout(resolve, 150))
       served.child.kill('SIGINT')
-      const res = await pending
+      const res = await response
       expect(res.status).toBe(200)
       expect(JSON.parse(res.text).outputs[1].data).toHaveLength(2)
       expect((await served.exited).code).toBe(0)
