@@ -11,7 +11,7 @@ import type { BackgroundData } from './types.js'
  * @example
  * ```ts
  * const background = kmeans(trainingRows, 10, { seed: 1 })
- * await explain({ model, x, background, method: 'kernel_shap' })
+ * await explainModel({ model, x, background, method: 'kernel_shap' })
  * ```
  */
 export function kmeans(rows: Array<Array<number | null>>, k: number, options: { seed?: number; iterations?: number } = {}): BackgroundData {

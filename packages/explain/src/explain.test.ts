@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { explain, kmeans, sampleBackground } from './index.js'
+import { explainModel, kmeans, sampleBackground } from './index.js'
 import type { ExplainableModel } from './index.js'
 
 const M = 6
@@ -48,7 +48,7 @@ const relL2 = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + 
 
 describe('explain', () => {
   it('exact_shap equals a brute-force reference within 1e-9 and is additive', async () => {
-    const e = await explain({ model, x, background, method: 'exact_shap' })
+    const e = await explainModel({ model, x, background, method: 'exact_shap' })
     expect(e.method).toBe('exact_shap')
     expect(e.additivity.ok).toBe(true)
     x.forEach((xr, r) => {
@@ -60,29 +60,29 @@ describe('explain', () => {
   })
 
   it('picks exact_shap automatically for few features', async () => {
-    const e = await explain({ model, x: x.slice(0, 1), background })
+    const e = await explainModel({ model, x: x.slice(0, 1), background })
     expect(e.method).toBe('exact_shap')
   })
 
   it('kernel_shap (both samplers) and permutation_shap come close to exact, with standard errors', async () => {
-    const exact = await explain({ model, x, background, method: 'exact_shap' })
+    const exact = await explainModel({ model, x, background, method: 'exact_shap' })
     for (const sampler of ['leverage', 'shap'] as const) {
-      const k = await explain({ model, x, background, method: 'kernel_shap', nsamples: 60, sampler, seed: 3 })
+      const k = await explainModel({ model, x, background, method: 'kernel_shap', nsamples: 60, sampler, seed: 3 })
       expect(k.additivity.ok).toBe(true)
       x.forEach((_, r) => expect(relL2(k.values[r] as number[], exact.values[r] as number[])).toBeLessThan(0.15))
       expect((k.standard_errors![0] as number[]).every((s) => s >= 0)).toBe(true)
     }
-    const p = await explain({ model, x, background, method: 'permutation_shap', npermutations: 1000, seed: 1 })
+    const p = await explainModel({ model, x, background, method: 'permutation_shap', npermutations: 1000, seed: 1 })
     expect(p.additivity.ok).toBe(true)
     x.forEach((_, r) => expect(relL2(p.values[r] as number[], exact.values[r] as number[])).toBeLessThan(0.1))
     expect((p.standard_errors![0] as number[]).every((s) => s > 0)).toBe(true)
   })
 
   it('kernel_shap is seeded and stops on a tolerance', async () => {
-    const a = await explain({ model, x: x.slice(0, 1), background, method: 'kernel_shap', nsamples: 30, seed: 9 })
-    const b = await explain({ model, x: x.slice(0, 1), background, method: 'kernel_shap', nsamples: 30, seed: 9 })
+    const a = await explainModel({ model, x: x.slice(0, 1), background, method: 'kernel_shap', nsamples: 30, seed: 9 })
+    const b = await explainModel({ model, x: x.slice(0, 1), background, method: 'kernel_shap', nsamples: 30, seed: 9 })
     expect(a.values).toEqual(b.values)
-    const t = await explain({ model, x: x.slice(0, 1), background, method: 'kernel_shap', nsamples: 16, tolerance: 1e-12, seed: 9 })
+    const t = await explainModel({ model, x: x.slice(0, 1), background, method: 'kernel_shap', nsamples: 16, tolerance: 1e-12, seed: 9 })
     expect(t.stats.stopped).toBe('exhaustive')
     expect(t.stats.samples).toBe(2 ** M - 2)
   })
@@ -93,17 +93,17 @@ describe('explain', () => {
       return y.map((v) => 1 / (1 + Math.exp(-v)))
     } }
     const groups = [{ name: 'a', columns: [0, 1] }, { name: 'b', columns: [2, 3, 4] }, { name: 'c', columns: [5] }]
-    const e = await explain({ model: prob, x, background, groups, link: 'logit', method: 'exact_shap' })
+    const e = await explainModel({ model: prob, x, background, groups, link: 'logit', method: 'exact_shap' })
     expect(e.feature_names).toEqual(['a', 'b', 'c'])
     expect(e.additivity.ok).toBe(true)
     expect((e.data[0]![0] as number[]).length).toBe(2)
   })
 
   it('rejects bad options', async () => {
-    await expect(explain({ model, x, method: 'kernel_shap' })).rejects.toThrow(/background/)
-    await expect(explain({ model, x, background, method: 'nope' as never })).rejects.toThrow(TypeError)
-    await expect(explain({ model, x: [[1, 2]], background })).rejects.toThrow(/6 values/)
-    await expect(explain({ model, x, background, method: 'tree_shap' })).rejects.toThrow(/tree model/)
+    await expect(explainModel({ model, x, method: 'kernel_shap' })).rejects.toThrow(/background/)
+    await expect(explainModel({ model, x, background, method: 'nope' as never })).rejects.toThrow(TypeError)
+    await expect(explainModel({ model, x: [[1, 2]], background })).rejects.toThrow(/6 values/)
+    await expect(explainModel({ model, x, background, method: 'tree_shap' })).rejects.toThrow(/tree model/)
   })
 })
 
@@ -127,7 +127,7 @@ describe('integrated_gradients', () => {
     },
   }
   it.each(['gauss_legendre', 'riemann_trapezoid'] as const)('meets completeness within 1%% (%s), doubling steps', async (rule) => {
-    const e = await explain({ model: logistic, x: [[1, -2, 0.5, 1.5], [3, 1, -1, 0.2]], method: 'integrated_gradients', rule, steps: 2 })
+    const e = await explainModel({ model: logistic, x: [[1, -2, 0.5, 1.5], [3, 1, -1, 0.2]], method: 'integrated_gradients', rule, steps: 2 })
     expect(e.completeness!.ok).toBe(true)
     expect(e.completeness!.max_relative_error).toBeLessThanOrEqual(0.01)
     expect(e.completeness!.steps).toBeGreaterThan(2)

@@ -29,15 +29,15 @@ export interface Attributions {
  *
  * @example
  * ```ts
- * import { explain, kmeans, modelFromEnsemble } from '@modelgate/explain'
+ * import { explainModel, kmeans, modelFromEnsemble } from '@modelgate/explain'
  * import { loadTreeModel } from '@modelgate/backend-trees'
  *
  * const model = modelFromEnsemble(await loadTreeModel('model.json'))
- * const e = await explain({ model, x: [[0.2, 1.5, null, 3]], method: 'tree_shap' })
+ * const e = await explainModel({ model, x: [[0.2, 1.5, null, 3]], method: 'tree_shap' })
  * console.log(e.values[0], e.base_values[0])
  * ```
  */
-export async function explain(options: ExplainOptions): Promise<Explanation> {
+export async function explainModel(options: ExplainOptions): Promise<Explanation> {
   const started = Date.now()
   const o = options
   const model = o?.model

@@ -1,4 +1,4 @@
-export { explain } from './explain.js'
+export { explainModel } from './explain.js'
 export { kmeans, sampleBackground } from './background.js'
 export { modelFromBackend, modelFromEnsemble, modelFromInfer } from './models.js'
 export type {
@@ -12,3 +12,8 @@ export type {
   ExplainOptions,
   Explanation,
 } from './types.js'
+export { explain } from './explain/index.js'
+export { ExplainPool } from './pool.js'
+export { renderPlot } from './plots/index.js'
+export type { PlotInput, PlotKind } from './plots/index.js'
+export type { WireExplanation, ExplanationResult, ModelExplainConfig, ExplainPluginOptions } from './types.js'

@@ -157,7 +157,7 @@ export interface ExplainOptions {
  *
  * @example
  * ```ts
- * const e = await explain({ model, x, background, method: 'kernel_shap' })
+ * const e = await explainModel({ model, x, background, method: 'kernel_shap' })
  * e.values[0] // attributions of the first row
  * ```
  */
@@ -174,4 +174,102 @@ export interface Explanation {
   /** Integrated Gradients only: completeness error and the steps that reached it. */
   completeness?: { max_relative_error: number; steps: number; ok: boolean }
   stats: { model_calls: number; evaluations: number; elapsed_ms: number; samples?: number; stopped?: string }
+}
+
+/**
+ * One explained output column as it goes on the wire (`explanations[]` of the explain
+ * extension): `values[row][feature]`, `base_value`, `feature_names`, `method`, and for sampling
+ * methods `standard_errors` (same shape as `values`). `data[row][feature]` holds the explained
+ * input values: V2 numbers (arrays for multi-column groups), V1 the record's own field values. A
+ * masking plugin hides a field by rewriting `data[*][i]` (and, if policy says so, `values[*][i]`)
+ * where `feature_names[i]` is the field. V1 responses add `attributions[row]` keyed by feature
+ * name, and plots requested with `parameters.plot` arrive in `plots`.
+ *
+ * @example
+ * ```ts
+ * const e: WireExplanation = { output: 'prediction', method: 'tree_shap', link: 'identity', base_value: 0.1, base_values: [0.1], values: [[0.3, -0.2]], feature_names: ['age', 'income'], data: [[41, 52000]], additivity: { ok: true, max_relative_error: 0, tolerance: 1e-6 } }
+ * ```
+ */
+export interface WireExplanation {
+  output: string
+  output_index?: number
+  method: ExplainerName
+  link: LinkName
+  base_value: number
+  base_values: number[]
+  values: number[][]
+  feature_names: string[]
+  data: unknown[][]
+  standard_errors?: number[][]
+  completeness_error?: number
+  additivity: { ok: boolean; max_relative_error: number; tolerance: number }
+  attributions?: Array<Record<string, number>>
+  plots?: Array<{ row: number; kind: string; svg: string }>
+}
+
+/**
+ * What the explain plugin puts on `ctx.explanation` before the response body is serialised. The
+ * response's `explanations` property reads `ctx.explanation.explanations` when the body is
+ * serialised, so a plugin outside `explain` (masking) may rewrite these objects in place or
+ * replace the array.
+ *
+ * @example
+ * ```ts
+ * const hideEmail: Plugin = async function hideEmail(ctx, next) {
+ *   await next()
+ *   const result = ctx.explanation as ExplanationResult | undefined
+ *   for (const e of result?.explanations ?? []) {
+ *     const i = e.feature_names.indexOf('email')
+ *     if (i >= 0) e.data.forEach((row) => (row[i] = '***'))
+ *   }
+ * }
+ * ```
+ */
+export interface ExplanationResult {
+  model: string
+  version?: string
+  method: ExplainerName
+  cached: boolean
+  explanations: WireExplanation[]
+}
+
+/**
+ * Per-model explanation settings of the explain plugin.
+ *
+ * @example
+ * ```ts
+ * const c: ModelExplainConfig = { background: kmeans(trainRows, 10), method: 'kernel_shap', output: 'probability', link: 'logit' }
+ * ```
+ */
+export interface ModelExplainConfig {
+  background?: BackgroundData
+  method?: ExplainerName
+  /** Output tensor explained by default (all outputs when absent; `margin` for tree_shap). */
+  output?: string
+  link?: LinkName
+  /** Column names when the model has no feature schema. */
+  featureNames?: string[]
+  nsamples?: number
+}
+
+/**
+ * Options of the {@link explain} plugin.
+ *
+ * @example
+ * ```ts
+ * explain({ models: { credit: { background } }, workers: 2, cacheTtlMs: 600_000 })
+ * ```
+ */
+export interface ExplainPluginOptions {
+  models?: Record<string, ModelExplainConfig>
+  defaults?: ModelExplainConfig
+  /** Worker threads for large jobs; 0 runs everything inline. Default: cores − 1, at most 4. */
+  workers?: number
+  /** Jobs estimated below this many model rows run inline. Default 20,000. */
+  inlineBelowEvaluations?: number
+  /** Explanation cache; `false` disables it. Default a `MemoryStore`. */
+  cache?: import('@modelgate/core').KeyValueStore | false
+  cacheTtlMs?: number
+  /** Rows per explain request. Default 100. */
+  maxRows?: number
 }

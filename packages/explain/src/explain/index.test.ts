@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs'
+import { createTreesBackend } from '@modelgate/backend-trees'
+import { createGate, type ModelBackend, type Plugin } from '@modelgate/core'
+import { describe, expect, it } from 'vitest'
+import { explain } from './index.js'
+import type { ExplanationResult, WireExplanation } from '../types.js'
+
+const fixture = (name: string) => new URL(`../../../backend-trees/fixtures/${name}`, import.meta.url).pathname
+const binary = JSON.parse(readFileSync(fixture('xgb-binary.cases.json'), 'utf8')) as { rows: number[][]; contribs: number[][] }
+const post = (path: string, body: unknown) =>
+  new Request(`http://gate${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+/** A float64 credit model: logistic over income, debt and a one-hot purpose. */
+const creditBackend: ModelBackend = {
+  async metadata() {
+    return { platform: 'js', inputs: [{ name: 'features', datatype: 'FP64', shape: [-1, 5] }], outputs: [{ name: 'probability', datatype: 'FP64', shape: [-1, 1] }] }
+  },
+  async ready() {
+    return true
+  },
+  async infer(inputs) {
+    const x = inputs[0]!.data as Float64Array
+    const n = x.length / 5
+    const y = Float64Array.from({ length: n }, (_, r) => {
+      const [income, debt, car, home, edu] = Array.from(x.subarray(r * 5, r * 5 + 5))
+      return 1 / (1 + Math.exp(-(0.00003 * income! - 0.4 * debt! + 0.5 * car! - 0.3 * home! + 0.2 * edu! + 0.1 * debt! * car!)))
+    })
+    return [{ name: 'probability', datatype: 'FP64', shape: [n, 1], data: y }]
+  },
+}
+const schema = {
+  input: 'features',
+  datatype: 'FP64' as const,
+  features: [
+    { name: 'income', type: 'numeric' as const },
+    { name: 'debt', type: 'numeric' as const },
+    { name: 'purpose', type: 'categorical' as const, categories: ['car', 'home', 'education'] },
+    { name: 'email', type: 'passthrough' as const, pii: 'EMAIL_ADDRESS' },
+  ],
+}
+const background = { data: [[30000, 1, 1, 0, 0], [60000, 3, 0, 1, 0], [45000, 0, 0, 0, 1]] }
+
+describe('explain plugin', () => {
+  it('V2 tree_shap on an XGBoost model equals pred_contribs and lists the extension', async () => {
+    const gate = createGate({ models: [{ name: 'xgb', backend: createTreesBackend({ path: fixture('xgb-binary.json') }) }], plugins: [explain()] })
+    await gate.ready()
+    const meta = (await (await gate.fetch(new Request('http://gate/v2'))).json()) as { extensions: string[] }
+    expect(meta.extensions).toContain('explain')
+    const res = await gate.fetch(post('/v2/models/xgb/explain', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 6], data: binary.rows.slice(0, 2) }], parameters: { explainer: 'tree_shap', plot: 'waterfall' } }))
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { outputs: unknown[]; explanations: WireExplanation[] }
+    expect(body.outputs).toHaveLength(2)
+    const [e] = body.explanations
+    expect(e!.output).toBe('margin')
+    expect(e!.method).toBe('tree_shap')
+    expect(e!.additivity.ok).toBe(true)
+    e!.values.forEach((row, r) => row.forEach((v, j) => expect(Math.abs(v - binary.contribs[r]![j]!)).toBeLessThan(1e-5)))
+    expect(e!.plots![0]!.svg).toContain('<title id="t">waterfall plot of margin, row 0</title>')
+  })
+
+  it('V1 kernel_shap by feature name with one-hot groups, error estimates, cache and masking outside', async () => {
+    const masking: Plugin = async function masking(ctx, next) {
+      await next()
+      const result = ctx.explanation as ExplanationResult
+      for (const e of result.explanations) {
+        const i = e.feature_names.indexOf('income')
+        e.data.forEach((row) => (row[i] = '***'))
+      }
+    }
+    const gate = createGate({
+      models: [{ name: 'credit', version: '3', backend: creditBackend, schema }],
+      plugins: [masking, explain({ models: { credit: { background, method: 'kernel_shap', link: 'logit' } }, workers: 0 })],
+    })
+    await gate.ready()
+    const body = { instances: [{ income: 52000, debt: 2, purpose: 'car', email: 'a@b.c' }, { income: 20000, debt: 5, purpose: 'home' }], parameters: { nsamples: 14, seed: 1 } }
+    const res = await gate.fetch(post('/v1/models/credit:explain', body))
+    expect(res.status).toBe(200)
+    const json = (await res.json()) as { predictions: Array<{ probability: number }>; explanations: WireExplanation[] }
+    expect(json.predictions).toHaveLength(2)
+    const [e] = json.explanations
+    expect(e!.feature_names).toEqual(['income', 'debt', 'purpose'])
+    expect(e!.data[0]).toEqual(['***', 2, 'car'])
+    expect(Object.keys(e!.attributions![0]!)).toEqual(['income', 'debt', 'purpose'])
+    expect(e!.standard_errors).toHaveLength(2)
+    expect(e!.additivity.ok).toBe(true)
+    const logit = (p: number) => Math.log(p / (1 - p))
+    const sum = e!.values[0]!.reduce((a, b) => a + b, 0) + e!.base_value
+    expect(sum).toBeCloseTo(logit(json.predictions[0]!.probability), 9)
+    const again = await gate.fetch(post('/v1/models/credit:explain', body))
+    expect(((await again.json()) as { explanations: WireExplanation[] }).explanations[0]!.values).toEqual(e!.values)
+  })
+
+  it('runs large jobs on the worker pool with model calls on the main thread', async () => {
+    let calls = 0
+    const counted: ModelBackend = { ...creditBackend, infer: (t, o) => (calls++, creditBackend.infer(t, o)) }
+    const gate = createGate({ models: [{ name: 'credit', backend: counted, schema }], plugins: [explain({ models: { credit: { background } }, workers: 1, inlineBelowEvaluations: 0, cache: false })] })
+    await gate.ready()
+    const res = await gate.fetch(post('/v1/models/credit:explain', { instances: [{ income: 52000, debt: 2, purpose: 'car' }], parameters: { explainer: 'exact_shap' } }))
+    expect(res.status).toBe(200)
+    const json = (await res.json()) as { explanations: WireExplanation[] }
+    expect(json.explanations[0]!.method).toBe('exact_shap')
+    expect(json.explanations[0]!.additivity.ok).toBe(true)
+    expect(calls).toBeGreaterThan(1)
+  })
+
+  it('answers bad requests with 400 and rejects bad options', async () => {
+    expect(() => explain({ workers: -1 })).toThrow(TypeError)
+    expect(() => explain({ models: { m: { method: 'magic' as never } } })).toThrow(TypeError)
+    const gate = createGate({ models: [{ name: 'credit', backend: creditBackend, schema }], plugins: [explain({ workers: 0 })] })
+    await gate.ready()
+    const inst = { instances: [{ income: 1, debt: 1, purpose: 'car' }] }
+    expect((await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'magic' } }))).status).toBe(400)
+    expect((await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'kernel_shap' } }))).status).toBe(400)
+    expect((await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'tree_shap' } }))).status).toBe(400)
+    const plain = createGate({ models: [{ name: 'credit', backend: creditBackend, schema }] })
+    await plain.ready()
+    expect((await plain.fetch(post('/v1/models/credit:explain', inst))).status).toBe(404)
+  })
+})
