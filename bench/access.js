@@ -260,7 +260,12 @@ const allowed = requests.filter((q) => modelgateEngine.decide(q).allow).length
 
 const results = {
   date: new Date().toISOString(),
-  machine: { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
+  machine: {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    loadavg: os.loadavg(),
+  },
   gate: {
     description:
       'in-process gate.fetch, 16 concurrent, ES256 tokens of 200 users, linear model; medians of alternating rounds',
