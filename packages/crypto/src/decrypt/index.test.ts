@@ -45,6 +45,14 @@ describe('decrypt', () => {
     expect(calls()).toBe(1)
   })
 
+  it('accepts X25519 keys for ECDH-ES+A256KW', async () => {
+    const pair = await generateKeyPair('ECDH-ES+A256KW', { crv: 'X25519', extractable: true })
+    const x = { ...(await exportJWK(pair.privateKey)), kid: 'gate-x25519', alg: 'ECDH-ES+A256KW' } as DecryptionKey
+    const { gate } = gateWith([decrypt({ keys: [x] })])
+    const jwe = await seal({ ...(await exportJWK(pair.publicKey)), kid: 'gate-x25519', alg: 'ECDH-ES+A256KW' }, inferBody(10, 1))
+    expect(((await (await gate.fetch(joseRequest(jwe))).json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data).toEqual([11])
+  })
+
   it('refuses plaintext bodies on predict but not health', async () => {
     const { gate, calls } = gateWith([decrypt({ keys })])
     const res = await gate.fetch(new Request(INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody() }))
