@@ -2,7 +2,7 @@ import { BackendError, BadRequestError, GateError, NotFoundError, UnsupportedMed
 import { isPlainObject, parseJsonSafe, readBodyLimited } from './json.js'
 import { decodeInferRequest, type InferRequest } from './oip.js'
 import type { ModelHandle } from './registry.js'
-import type { AccessDecision, GateLimits, InferOptions, Operation, Principal, Route, Tensor } from './types.js'
+import type { AccessDecision, GateLimits, GateReply, InferOptions, Operation, Principal, Route, Tensor } from './types.js'
 
 const encoder = new TextEncoder()
 
@@ -199,13 +199,17 @@ export class GateContext {
     return encoder.encode(JSON.stringify(this.body ?? null))
   }
 
-  /** @internal The final Response. */
-  toResponse(): Response {
+  /** @internal The final reply. */
+  toReply(): GateReply {
+    this.headers.set('x-request-id', this.requestId)
+    if (this.body instanceof ReadableStream) {
+      if (!this.headers.has('content-type')) this.headers.set('content-type', 'application/octet-stream')
+      return { status: this.status, headers: this.headers, body: this.body }
+    }
     const bytes = this.responseBytes()
     if (!this.headers.has('content-type')) this.headers.set('content-type', 'application/octet-stream')
-    this.headers.set('x-request-id', this.requestId)
-    const body = this.request.method === 'HEAD' || this.status === 204 ? null : (bytes as Uint8Array<ArrayBuffer>)
-    return new Response(body, { status: this.status, headers: this.headers })
+    const empty = this.request.method === 'HEAD' || this.status === 204 || this.status === 304
+    return { status: this.status, headers: this.headers, body: empty ? null : bytes }
   }
 }
 

@@ -1,3 +1,5 @@
+import type { GateReply } from './types.js'
+
 /**
  * Base of every error modelgate sends to a client. `code` is a stable machine-readable string,
  * `status` the HTTP status; `message` is safe to show (never a secret, never a stack).
@@ -192,10 +194,31 @@ export class GatewayTimeoutError extends GateError {
   }
 }
 
+const encoder = new TextEncoder()
+
 /**
- * Turns anything thrown inside a gate into the wire error: `{"error": "..."}` with the right status.
- * Errors that are not {@link GateError}s become an opaque 500: their messages and stacks never
- * leave the process. This is the only place errors meet the wire.
+ * Turns anything thrown inside a gate into the wire error: `{"error": "...", "code": "..."}` with
+ * the right status. Errors that are not {@link GateError}s become an opaque 500: their messages
+ * and stacks never leave the process. This is the only place errors meet the wire.
+ *
+ * @example
+ * ```ts
+ * const reply = errorReply(new NotFoundError('unknown model "x"'))
+ * reply.status // 404
+ * ```
+ */
+export function errorReply(error: unknown, requestId?: string): GateReply {
+  const gateError = error instanceof GateError ? error : new GateError('internal', 500, 'internal error')
+  const headers = new Headers(gateError.headers)
+  headers.set('content-type', 'application/json')
+  headers.set('cache-control', 'no-store')
+  if (requestId) headers.set('x-request-id', requestId)
+  const body = encoder.encode(JSON.stringify({ error: gateError.message, code: gateError.code }))
+  return { status: gateError.status, headers, body }
+}
+
+/**
+ * {@link errorReply} as a Web `Response`.
  *
  * @example
  * ```ts
@@ -204,13 +227,19 @@ export class GatewayTimeoutError extends GateError {
  * ```
  */
 export function errorResponse(error: unknown, requestId?: string): Response {
-  const gateError = error instanceof GateError ? error : new GateError('internal', 500, 'internal error')
-  const headers = new Headers(gateError.headers)
-  headers.set('content-type', 'application/json')
-  headers.set('cache-control', 'no-store')
-  if (requestId) headers.set('x-request-id', requestId)
-  const body = JSON.stringify({ error: gateError.message, code: gateError.code })
-  return new Response(body, { status: gateError.status, headers })
+  return replyToResponse(errorReply(error, requestId))
+}
+
+/**
+ * A {@link GateReply} as a Web `Response`.
+ *
+ * @example
+ * ```ts
+ * const response = replyToResponse(await gate.handle(request))
+ * ```
+ */
+export function replyToResponse(reply: GateReply): Response {
+  return new Response(reply.body as BodyInit | null, { status: reply.status, headers: reply.headers })
 }
 
 /**

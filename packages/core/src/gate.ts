@@ -1,10 +1,10 @@
 import { compose } from './compose.js'
 import { GateContext } from './context.js'
-import { errorResponse, GateError, MethodNotAllowedError, NotFoundError, NotReadyError } from './errors.js'
+import { errorReply, GateError, MethodNotAllowedError, NotFoundError, NotReadyError, replyToResponse } from './errors.js'
 import { encodeInferResponse, encodeModelMetadata } from './oip.js'
 import { ModelRegistry, type ModelHandle } from './registry.js'
 import { matchRoute } from './router.js'
-import type { GateLimits, GateOptions, Operation, Plugin, Tensor } from './types.js'
+import type { GateLimits, GateOptions, GateReply, Operation, Plugin, Tensor } from './types.js'
 
 /**
  * Default request limits: 10 MiB bodies, 64 levels of JSON nesting, 16M tensor elements,
@@ -52,6 +52,8 @@ export interface CustomHandlerOptions {
  */
 export interface Gate {
   fetch(request: Request, custom?: CustomHandlerOptions): Promise<Response>
+  /** Like `fetch`, but answers a {@link GateReply} that Node adapters write without Web streams. */
+  handle(request: Request, custom?: CustomHandlerOptions): Promise<GateReply>
   /** Resolves once every model is loaded; rejects when one fails to load. */
   ready(): Promise<void>
   /** Closes every backend. */
@@ -168,7 +170,7 @@ export function createGate(options: GateOptions): Gate {
     return states.every(Boolean)
   }
 
-  async function fetch(request: Request, custom?: CustomHandlerOptions): Promise<Response> {
+  async function handle(request: Request, custom?: CustomHandlerOptions): Promise<GateReply> {
     const headerId = request.headers.get(requestIdHeader)
     const requestId = headerId !== null && REQUEST_ID.test(headerId) ? headerId : crypto.randomUUID()
     let ctx: GateContext | undefined
@@ -193,17 +195,22 @@ export function createGate(options: GateOptions): Gate {
         throw new MethodNotAllowedError([...matched.methods])
       }
       await (custom ? runCustom(custom.handler) : run)(ctx)
-      return ctx.toResponse()
+      return ctx.toReply()
     } catch (error) {
       if (!(error instanceof GateError) && ctx) onError(error, ctx)
-      const res = errorResponse(error, requestId)
-      if (ctx) for (const [k, v] of ctx.headers) if (!res.headers.has(k) && k !== 'content-type' && k !== 'content-length') res.headers.set(k, v)
-      return res
+      const reply = errorReply(error, requestId)
+      if (ctx) {
+        for (const [k, v] of ctx.headers) {
+          if (!reply.headers.has(k) && k !== 'content-type' && k !== 'content-length') reply.headers.set(k, v)
+        }
+      }
+      return reply
     }
   }
 
   return {
-    fetch,
+    fetch: async (request, custom) => replyToResponse(await handle(request, custom)),
+    handle,
     ready: () => readyPromise,
     async close() {
       await Promise.allSettled(registry.all().map((h) => h.entry.backend.close?.()))

@@ -17,12 +17,14 @@ export {
   BadGatewayError,
   GatewayTimeoutError,
   errorResponse,
+  errorReply,
+  replyToResponse,
   statusOf,
 } from './errors.js'
 export { decodeInferRequest, encodeInferResponse, encodeModelMetadata } from './oip.js'
 export type { InferRequest, InferResponseJson, DecodeLimits } from './oip.js'
 export { DATATYPES, isDatatype, allocate, elementCount, readElement, toJsonArray } from './datatypes.js'
-export { readBodyLimited, parseJsonSafe, isPlainObject } from './json.js'
+export { readBodyLimited, attachBodySource, parseJsonSafe, isPlainObject } from './json.js'
 export { FeatureSchema } from './schema.js'
 export type { FeatureGroup } from './schema.js'
 export { MicroBatcher } from './batcher.js'
@@ -54,4 +56,6 @@ export type {
   GateLimits,
   Plugin,
   GateOptions,
+  GateReply,
+  BodySource,
 } from './types.js'

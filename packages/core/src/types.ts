@@ -400,6 +400,38 @@ export interface Plugin {
 }
 
 /**
+ * A gate's answer before it becomes a Web `Response`: what Node adapters write to the socket
+ * directly, without the cost of Web streams.
+ *
+ * @example
+ * ```ts
+ * const reply = await gate.handle(request)
+ * res.writeHead(reply.status, Object.fromEntries(reply.headers)).end(reply.body)
+ * ```
+ */
+export interface GateReply {
+  status: number
+  headers: Headers
+  body: Uint8Array | ReadableStream<Uint8Array> | null
+}
+
+/**
+ * A request body an adapter reads itself (from a Node stream, or bytes a body parser already
+ * read), attached to the `Request` with `attachBodySource` so the gate skips Web streams.
+ * `read(maxBytes)` must reject with `PayloadTooLargeError` as soon as more than `maxBytes` arrive.
+ *
+ * @example
+ * ```ts
+ * const source: BodySource = { declaredLength: bytes.length, read: async () => bytes }
+ * ```
+ */
+export interface BodySource {
+  /** `Content-Length` when the client sent one. */
+  declaredLength?: number
+  read(maxBytes: number): Promise<Uint8Array>
+}
+
+/**
  * Options of {@link createGate}.
  *
  * @example

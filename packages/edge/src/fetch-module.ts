@@ -1,4 +1,4 @@
-import { errorResponse } from '@modelgate/core'
+import { errorReply, errorResponse } from '@modelgate/core'
 import type { ExecutionContextLike, FetchHandler, FetchModule } from './types.js'
 
 /**
@@ -18,7 +18,7 @@ export function toFetchModule(gate: FetchHandler): FetchModule {
   if (!gate || typeof gate.fetch !== 'function') {
     throw new TypeError('toFetchModule needs an object with a fetch(request) method')
   }
-  return {
+  const module: FetchModule = {
     async fetch(request: Request, _env?: unknown, _ctx?: ExecutionContextLike): Promise<Response> {
       try {
         return await gate.fetch(request)
@@ -27,4 +27,15 @@ export function toFetchModule(gate: FetchHandler): FetchModule {
       }
     },
   }
+  const handle = gate.handle?.bind(gate)
+  if (handle) {
+    module.handle = async (request) => {
+      try {
+        return await handle(request)
+      } catch (error) {
+        return errorReply(error)
+      }
+    }
+  }
+  return module
 }

@@ -1,9 +1,10 @@
 export { toFetchModule } from './fetch-module.js'
-export { nodeListener, serveNode } from './node.js'
+export { nodeListener, serveNode, toNodeRequest, writeNodeReply } from './node.js'
 export type {
   ExecutionContextLike,
   FetchHandler,
   FetchModule,
+  NodeRequestOptions,
   NodeServer,
   ServeNodeOptions,
 } from './types.js'

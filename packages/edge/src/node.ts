@@ -1,14 +1,24 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { errorResponse } from '@modelgate/core'
-import type { FetchHandler, NodeServer, ServeNodeOptions } from './types.js'
+import {
+  attachBodySource,
+  BadRequestError,
+  errorReply,
+  PayloadTooLargeError,
+  type BodySource,
+  type GateReply,
+} from '@modelgate/core'
+import type { FetchHandler, NodeRequestOptions, NodeServer, ServeNodeOptions } from './types.js'
 
 /**
  * A `node:http` request listener serving a fetch handler: the request becomes a Web `Request`
- * (headers as sent, body streamed on demand, `signal` aborted when the client goes away) and the
- * `Response` is streamed back with every header (repeated `set-cookie` included). A body the
- * handler never read is drained for keep-alive, or the connection is closed when the response
- * says `connection: close` (as the gate's 413 does), so a refused upload is not buffered.
+ * (headers as sent, `signal` aborted when the client goes away) and the answer is written back
+ * with every header (repeated `set-cookie` included). A gate (anything with `handle()`) gets the
+ * fast path: the body is read straight from the socket under the gate's limit and the reply's
+ * bytes are written without Web streams. Other fetch handlers get a streamed `request.body` and
+ * their streamed `Response`. A body the handler never read is drained for keep-alive, or the
+ * connection is closed when the answer says `connection: close` (as the gate's 413 does), so a
+ * refused upload is not buffered.
  *
  * @example
  * ```ts
@@ -27,27 +37,44 @@ export function nodeListener(handler: FetchHandler): RequestListener {
   }
 }
 
-async function serve(
-  handler: FetchHandler,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  let response: Response
+async function serve(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (typeof handler.handle === 'function') {
+    let reply: GateReply
+    try {
+      reply = await handler.handle(toNodeRequest(req, res))
+    } catch (error) {
+      reply = errorReply(error)
+    }
+    await writeNodeReply(reply, req, res)
+    return
+  }
+  let reply: GateReply
   try {
-    response = await handler.fetch(toRequest(req, res))
+    const response = await handler.fetch(toNodeRequest(req, res, { streamBody: true }))
+    reply = { status: response.status, headers: response.headers, body: response.body }
   } catch (error) {
-    response = errorResponse(error)
+    reply = errorReply(error)
   }
-  try {
-    await writeResponse(response, req, res)
-  } catch {
-    if (!res.headersSent)
-      await writeResponse(errorResponse(new Error('bridge')), req, res).catch(() => res.destroy())
-    else res.destroy()
-  }
+  await writeNodeReply(reply, req, res)
 }
 
-function toRequest(req: IncomingMessage, res: ServerResponse): Request {
+/**
+ * Builds the Web `Request` for a Node request. By default the body is not put on the Request but
+ * attached as a body source the gate reads directly (see `attachBodySource` in core); pass
+ * `streamBody: true` for handlers that read `request.body` themselves, or `body` when a body
+ * parser already consumed the stream. For Node adapters (the Express adapter uses it).
+ *
+ * @example
+ * ```ts
+ * const reply = await gate.handle(toNodeRequest(req, res))
+ * await writeNodeReply(reply, req, res)
+ * ```
+ */
+export function toNodeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeRequestOptions = {},
+): Request {
   const abort = new AbortController()
   res.once('close', () => {
     if (!res.writableFinished) abort.abort()
@@ -59,17 +86,78 @@ function toRequest(req: IncomingMessage, res: ServerResponse): Request {
   }
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'
-  return new Request(urlOf(req), {
-    method,
-    headers,
-    signal: abort.signal,
-    ...(hasBody ? { body: bodyStream(req), duplex: 'half' } : {}),
-  } as RequestInit)
+  if (hasBody && options.body) {
+    headers.delete('transfer-encoding')
+    headers.delete('content-encoding')
+    headers.set('content-length', String(options.body.byteLength))
+  }
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: abort.signal }
+  if (hasBody && options.streamBody) {
+    init.body = options.body ? (options.body as Uint8Array<ArrayBuffer>) : bodyStream(req)
+    init.duplex = 'half'
+  }
+  const request = new Request(urlOf(req, options.path ?? req.url ?? '/'), init)
+  if (hasBody && !options.streamBody) {
+    const bytes = options.body
+    attachBodySource(
+      request,
+      bytes ? { declaredLength: bytes.byteLength, read: bytesReader(bytes) } : nodeBodySource(req),
+    )
+  }
+  return request
 }
 
-function urlOf(req: IncomingMessage): string {
+function bytesReader(bytes: Uint8Array): BodySource['read'] {
+  return async (maxBytes) => {
+    if (bytes.byteLength > maxBytes) throw new PayloadTooLargeError(maxBytes)
+    return bytes
+  }
+}
+
+/** Reads a Node request body into one buffer, refusing it as soon as it passes the limit. */
+function nodeBodySource(req: IncomingMessage): BodySource {
+  const declared = Number(req.headers['content-length'])
+  const source: BodySource = {
+    read(maxBytes) {
+      if (req.readableEnded) return Promise.resolve(new Uint8Array(0))
+      return new Promise<Uint8Array>((resolve, reject) => {
+        const chunks: Buffer[] = []
+        let total = 0
+        const detach = (): void => {
+          req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+        }
+        const onData = (chunk: Buffer): void => {
+          total += chunk.byteLength
+          if (total > maxBytes) {
+            detach()
+            req.pause()
+            reject(new PayloadTooLargeError(maxBytes))
+            return
+          }
+          chunks.push(chunk)
+        }
+        const onEnd = (): void => {
+          detach()
+          const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)
+          resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength))
+        }
+        const onError = (): void => {
+          detach()
+          reject(new BadRequestError('request body could not be read', 'body_unreadable'))
+        }
+        const onClose = (): void => {
+          if (!req.complete) onError()
+        }
+        req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+      })
+    },
+  }
+  if (Number.isFinite(declared)) source.declaredLength = declared
+  return source
+}
+
+function urlOf(req: IncomingMessage, path: string): string {
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
-  let path = req.url ?? '/'
   if (!path.startsWith('/')) {
     try {
       const absolute = new URL(path)
@@ -123,25 +211,49 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   )
 }
 
-async function writeResponse(
-  response: Response,
+/**
+ * Writes a gate reply (or a Response's status, headers and body) to a Node response: every header
+ * (repeated `set-cookie` included), then the bytes in one write or the stream with backpressure.
+ * Never throws: a failure before the headers went out becomes a JSON 500, after that the
+ * connection is dropped. For Node adapters.
+ *
+ * @example
+ * ```ts
+ * await writeNodeReply(await gate.handle(request), req, res)
+ * ```
+ */
+export async function writeNodeReply(
+  reply: GateReply,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  res.statusCode = response.status
-  for (const [name, value] of response.headers)
-    if (name !== 'set-cookie') res.setHeader(name, value)
-  const cookies = response.headers.getSetCookie()
+  try {
+    await writeReply(reply, req, res)
+  } catch {
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    await writeReply(errorReply(new Error('bridge failure')), req, res).catch(() => res.destroy())
+  }
+}
+
+async function writeReply(reply: GateReply, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  res.statusCode = reply.status
+  for (const [name, value] of reply.headers) if (name !== 'set-cookie') res.setHeader(name, value)
+  const cookies = reply.headers.getSetCookie()
   if (cookies.length > 0) res.setHeader('set-cookie', cookies)
   if (!req.complete) {
-    if (response.headers.get('connection')?.toLowerCase() === 'close') lingerBeforeClose(req)
+    if (reply.headers.get('connection')?.toLowerCase() === 'close') lingerBeforeClose(req)
     else res.once('finish', () => req.destroyed || req.resume())
   }
-  if (!response.body) {
-    res.end()
+  const body = reply.body
+  if (!body || body instanceof Uint8Array) {
+    res.end(body ?? undefined)
     return
   }
-  const reader = response.body.getReader()
+  const reader = body.getReader()
   try {
     for (;;) {
       const { done, value } = await reader.read()

@@ -9,6 +9,25 @@
  */
 export interface FetchHandler {
   fetch(request: Request): Response | Promise<Response>
+  /** A gate's stream-free entry point; Node adapters use it when present. */
+  handle?(request: Request): Promise<import('@modelgate/core').GateReply>
+}
+
+/**
+ * Options of {@link toNodeRequest}.
+ *
+ * @example
+ * ```ts
+ * const request = toNodeRequest(req, res, { path: req.url, body: alreadyParsedBytes })
+ * ```
+ */
+export interface NodeRequestOptions {
+  /** Path and query to serve; default `req.url`. */
+  path?: string
+  /** The body, when a body parser already read it from the socket. */
+  body?: Uint8Array
+  /** Put the body on the Request as a stream (for handlers other than a gate). */
+  streamBody?: boolean
 }
 
 /**
@@ -35,6 +54,8 @@ export interface ExecutionContextLike {
  */
 export interface FetchModule {
   fetch(request: Request, env?: unknown, ctx?: ExecutionContextLike): Promise<Response>
+  /** Present when the module wraps a gate: its stream-free entry point for Node servers. */
+  handle?(request: Request): Promise<import('@modelgate/core').GateReply>
 }
 
 /**

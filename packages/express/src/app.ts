@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
-import { errorResponse, GateError, NotFoundError } from '@modelgate/core'
-import { gateHandler, sendResponse } from './handler.js'
+import { errorReply, GateError, NotFoundError } from '@modelgate/core'
+import { writeNodeReply } from '@modelgate/edge'
+import { gateHandler } from './handler.js'
 import type { ExpressAppOptions, FetchTarget } from './types.js'
 
 /**
@@ -24,14 +25,14 @@ export function createExpressApp(gate: FetchTarget, options: ExpressAppOptions =
   options.setup?.(app)
   app.use(basePath, gateHandler(gate))
   const notFound: RequestHandler = (req, res) => {
-    void sendResponse(errorResponse(new NotFoundError('no such route')), req, res)
+    void writeNodeReply(errorReply(new NotFoundError('no such route')), req, res)
   }
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (res.headersSent) {
       res.destroy()
       return
     }
-    void sendResponse(errorResponse(exposed(error)), req, res)
+    void writeNodeReply(errorReply(exposed(error)), req, res)
   }
   app.use(notFound)
   app.use(onError)

@@ -4,17 +4,18 @@ import type {
   RequestHandler,
   Response as ExpressResponse,
 } from 'express'
-import { errorResponse } from '@modelgate/core'
-import { toWebRequest, writeWebResponse } from './bridge.js'
+import { errorReply, type GateReply } from '@modelgate/core'
+import { writeNodeReply } from '@modelgate/edge'
+import { toWebRequest } from './bridge.js'
 import type { FetchTarget } from './types.js'
 
 /**
  * An Express 5 handler that serves a gate. The Web Request is built from `req.url` (relative to
- * where the handler is mounted), the method and the headers as sent; the body is streamed, or
- * rebuilt from `req.body` when `express.json()` or another parser already read it. A client that
- * disconnects aborts the request's `signal`. The gate's Response is written back with all its
- * headers and a streamed body. It never calls `next(err)`: a failure of the bridge itself is a
- * JSON 500, never Express's HTML error page.
+ * where the handler is mounted), the method and the headers as sent; the gate reads the body
+ * straight from the socket under its own size limit, or gets it rebuilt from `req.body` when
+ * `express.json()` or another parser already read it. A client that disconnects aborts the
+ * request's `signal`. The answer is written back with all its headers. It never calls
+ * `next(err)`: a failure of the bridge itself is a JSON 500, never Express's HTML error page.
  *
  * @example
  * ```ts
@@ -34,31 +35,17 @@ export function gateHandler(gate: FetchTarget): RequestHandler {
 }
 
 async function bridge(gate: FetchTarget, req: ExpressRequest, res: ExpressResponse): Promise<void> {
-  let response: Response
+  let reply: GateReply
   try {
-    response = await gate.fetch(toWebRequest(req, res, req.url))
-  } catch (error) {
-    response = errorResponse(error)
-  }
-  await sendResponse(response, req, res)
-}
-
-/** @internal Writes a Response; a failure before the headers went out becomes a JSON 500. */
-export async function sendResponse(
-  response: Response,
-  req: ExpressRequest,
-  res: ExpressResponse,
-): Promise<void> {
-  try {
-    await writeWebResponse(response, req, res)
-  } catch {
-    if (res.headersSent) {
-      res.destroy()
-      return
+    const request = toWebRequest(req, res, req.url)
+    if (gate.handle) {
+      reply = await gate.handle(request)
+    } else {
+      const response = await gate.fetch(request)
+      reply = { status: response.status, headers: response.headers, body: response.body }
     }
-    for (const name of res.getHeaderNames()) res.removeHeader(name)
-    await writeWebResponse(errorResponse(new Error('bridge failure')), req, res).catch(() =>
-      res.destroy(),
-    )
+  } catch (error) {
+    reply = errorReply(error)
   }
+  await writeNodeReply(reply, req, res)
 }

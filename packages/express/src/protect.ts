@@ -5,14 +5,15 @@ import type {
   Response as ExpressResponse,
 } from 'express'
 import {
-  errorResponse,
+  errorReply,
   GateError,
   NotFoundError,
   type Gate,
   type GateContext,
+  type GateReply,
 } from '@modelgate/core'
+import { writeNodeReply } from '@modelgate/edge'
 import { toWebRequest } from './bridge.js'
-import { sendResponse } from './handler.js'
 import { responseShim } from './shim.js'
 import type { ProtectOptions } from './types.js'
 
@@ -58,18 +59,18 @@ export function protect(
     _next: NextFunction,
   ): void {
     void (async () => {
-      let response: Response
+      let reply: GateReply
       try {
         const request = toWebRequest(req, res, req.originalUrl)
-        response = await gate.fetch(request, {
+        reply = await gate.handle(request, {
           operation,
           ...(model !== undefined ? { model } : {}),
           handler: (ctx) => runHandler(handler, ctx, req, res),
         })
       } catch (error) {
-        response = errorResponse(error)
+        reply = errorReply(error)
       }
-      await sendResponse(response, req, res)
+      await writeNodeReply(reply, req, res)
     })()
   }
 }

@@ -11,6 +11,8 @@ import type { Operation } from '@modelgate/core'
  */
 export interface FetchTarget {
   fetch(request: Request): Promise<Response>
+  /** A gate's stream-free entry point, used when present. */
+  handle?(request: Request): Promise<import('@modelgate/core').GateReply>
 }
 
 /**
