@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGate, UnauthorizedError, type Gate, type ModelBackend, type Plugin } from '@modelgate/core'
+import {
+  createGate,
+  UnauthorizedError,
+  type Gate,
+  type ModelBackend,
+  type Plugin,
+} from '@modelgate/core'
 import { createExpressApp } from '@modelgate/express'
 import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelgate/crypto'
 import type { JWK } from 'jose'
@@ -10,7 +16,11 @@ import { createClient, ModelgateError, type ClientOptions } from './index.js'
 let calls = 0
 const adder: ModelBackend = {
   async metadata() {
-    return { platform: 'test', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'sum', datatype: 'FP32', shape: [-1, 1] }] }
+    return {
+      platform: 'test',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: 'sum', datatype: 'FP32', shape: [-1, 1] }],
+    }
   },
   async ready() {
     return true
@@ -19,12 +29,20 @@ const adder: ModelBackend = {
     calls++
     const x = inputs[0]!.data as Float32Array
     const rows = inputs[0]!.shape[0]!
-    return [{ name: 'sum', datatype: 'FP32', shape: [rows, 1], data: Float32Array.from({ length: rows }, (_, r) => x[2 * r]! + x[2 * r + 1]!) }]
+    return [
+      {
+        name: 'sum',
+        datatype: 'FP32',
+        shape: [rows, 1],
+        data: Float32Array.from({ length: rows }, (_, r) => x[2 * r]! + x[2 * r + 1]!),
+      },
+    ]
   },
 }
 
 const requireToken: Plugin = async function requireToken(ctx, next) {
-  if (ctx.operation !== 'health' && ctx.request.headers.get('authorization') !== 'Bearer t-1') throw new UnauthorizedError()
+  if (ctx.operation !== 'health' && ctx.request.headers.get('authorization') !== 'Bearer t-1')
+    throw new UnauthorizedError()
   await next()
 }
 const explainStub: Plugin = Object.assign(
@@ -34,7 +52,15 @@ const explainStub: Plugin = Object.assign(
     ctx.body = {
       model_name: 'adder',
       outputs: [],
-      explanations: [{ output: 'sum', base_value: 0, values: [[...(request.inputs[0]!.data as Float32Array)]], feature_names: ['a', 'b'], method: 'exact_shap' }],
+      explanations: [
+        {
+          output: 'sum',
+          base_value: 0,
+          values: [[...(request.inputs[0]!.data as Float32Array)]],
+          feature_names: ['a', 'b'],
+          method: 'exact_shap',
+        },
+      ],
     }
   },
   { extensions: ['explain'] },
@@ -57,11 +83,33 @@ let secureUrl: string
 let plainUrl: string
 
 beforeAll(async () => {
-  ;[gateEc, gateSig, partner] = await Promise.all([generateJwk('ECDH-ES+A256KW', 'gate-ec'), generateJwk('EdDSA', 'gate-sig'), generateJwk('RSA-OAEP-256', 'partner')])
+  ;[gateEc, gateSig, partner] = await Promise.all([
+    generateJwk('ECDH-ES+A256KW', 'gate-ec'),
+    generateJwk('EdDSA', 'gate-sig'),
+    generateJwk('RSA-OAEP-256', 'partner'),
+  ])
   secureUrl = await serve(
     createGate({
-      models: [{ name: 'adder', backend: adder, schema: { input: 'x', features: [{ name: 'a', type: 'numeric' }, { name: 'b', type: 'numeric' }] } }],
-      plugins: [decrypt({ keys: [gateEc.privateJwk as DecryptionKey] }), requireToken, sign({ key: gateSig.privateJwk as never }), encrypt({ clientKeys: [partner.publicJwk] }), explainStub],
+      models: [
+        {
+          name: 'adder',
+          backend: adder,
+          schema: {
+            input: 'x',
+            features: [
+              { name: 'a', type: 'numeric' },
+              { name: 'b', type: 'numeric' },
+            ],
+          },
+        },
+      ],
+      plugins: [
+        decrypt({ keys: [gateEc.privateJwk as DecryptionKey] }),
+        requireToken,
+        sign({ key: gateSig.privateJwk as never }),
+        encrypt({ clientKeys: [partner.publicJwk] }),
+        explainStub,
+      ],
     }),
   )
   plainUrl = await serve(createGate({ models: [{ name: 'adder', backend: adder }] }))
@@ -71,31 +119,65 @@ afterAll(async () => {
 })
 
 const secure = (extra: Partial<ClientOptions> = {}) =>
-  createClient({ baseUrl: secureUrl, token: async () => 't-1', encryption: { gateKey: gateEc.publicJwk }, signature: { keys: [gateSig.publicJwk] }, ...extra })
+  createClient({
+    baseUrl: secureUrl,
+    token: async () => 't-1',
+    encryption: { gateKey: gateEc.publicJwk },
+    signature: { keys: [gateSig.publicJwk] },
+    ...extra,
+  })
 
 describe('createClient against a gate over HTTP', () => {
   it('infer: encrypts the request, verifies the signature, decrypts the response', async () => {
     const before = calls
-    const res = await secure().infer('adder', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }] })
+    const res = await secure().infer('adder', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }],
+    })
     expect(res.outputs[0]).toMatchObject({ name: 'sum', shape: [2, 1], data: [3, 7] })
     expect(calls).toBe(before + 1)
-    const raw = await secure().request('POST', '/v2/models/adder/infer', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] }, { requestId: 'client-req-1' })
-    expect(raw).toMatchObject({ status: 200, requestId: 'client-req-1', encrypted: true, signedBy: 'gate-sig' })
+    const raw = await secure().request(
+      'POST',
+      '/v2/models/adder/infer',
+      { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] },
+      { requestId: 'client-req-1' },
+    )
+    expect(raw).toMatchObject({
+      status: 200,
+      requestId: 'client-req-1',
+      encrypted: true,
+      signedBy: 'gate-sig',
+    })
   })
 
   it('predict (V1) with a registered RSA response key, and explain with typed explanations', async () => {
-    const client = secure({ encryption: { gateKey: gateEc.publicJwk, responseKey: partner.privateJwk } })
-    const { predictions } = await client.predict<number>('adder', [{ a: 1, b: 5 }, { a: 2, b: 2 }])
+    const client = secure({
+      encryption: { gateKey: gateEc.publicJwk, responseKey: partner.privateJwk },
+    })
+    const { predictions } = await client.predict<number>('adder', [
+      { a: 1, b: 5 },
+      { a: 2, b: 2 },
+    ])
     expect(predictions).toEqual([6, 4])
-    const explained = await client.explain('adder', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [3, 4] }], parameters: { explainer: 'exact_shap' } })
-    expect(explained.explanations[0]).toMatchObject({ method: 'exact_shap', feature_names: ['a', 'b'], values: [[3, 4]] })
+    const explained = await client.explain('adder', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [3, 4] }],
+      parameters: { explainer: 'exact_shap' },
+    })
+    expect(explained.explanations[0]).toMatchObject({
+      method: 'exact_shap',
+      feature_names: ['a', 'b'],
+      values: [[3, 4]],
+    })
   })
 
   it('turns gate errors into ModelgateError with status and code', async () => {
-    const err = await secure().infer('nope', { inputs: [] }).catch((e: unknown) => e)
+    const err = await secure()
+      .infer('nope', { inputs: [] })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ModelgateError)
     expect(err).toMatchObject({ status: 404, code: 'model_not_found' })
-    const noToken = await secure({ token: 'wrong' }).infer('adder', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] }).catch((e: unknown) => e)
+    const noToken = await secure({ token: 'wrong' })
+      .infer('adder', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] })
+      .catch((e: unknown) => e)
     expect(noToken).toMatchObject({ status: 401 })
   })
 
@@ -110,15 +192,33 @@ describe('createClient against a gate over HTTP', () => {
       return kept.clone()
     }
     const client = secure({ fetch: replaying })
-    const body = { inputs: [{ name: 'x' as const, datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }] }
+    const body = {
+      inputs: [{ name: 'x' as const, datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }],
+    }
     await client.infer('adder', body)
-    await expect(client.infer('adder', body)).rejects.toMatchObject({ code: 'client_signature_invalid' })
-    const unsigned = createClient({ baseUrl: secureUrl, token: 't-1', encryption: { gateKey: gateEc.publicJwk }, fetch: replaying })
-    await expect(unsigned.infer('adder', body)).rejects.toMatchObject({ code: 'client_decrypt_failed' })
+    await expect(client.infer('adder', body)).rejects.toMatchObject({
+      code: 'client_signature_invalid',
+    })
+    const unsigned = createClient({
+      baseUrl: secureUrl,
+      token: 't-1',
+      encryption: { gateKey: gateEc.publicJwk },
+      fetch: replaying,
+    })
+    await expect(unsigned.infer('adder', body)).rejects.toMatchObject({
+      code: 'client_decrypt_failed',
+    })
     kept = undefined
-    const registered = createClient({ baseUrl: secureUrl, token: 't-1', encryption: { gateKey: gateEc.publicJwk, responseKey: partner.privateJwk }, fetch: replaying })
+    const registered = createClient({
+      baseUrl: secureUrl,
+      token: 't-1',
+      encryption: { gateKey: gateEc.publicJwk, responseKey: partner.privateJwk },
+      fetch: replaying,
+    })
     await registered.infer('adder', body)
-    await expect(registered.infer('adder', body)).rejects.toMatchObject({ code: 'client_response_unbound' })
+    await expect(registered.infer('adder', body)).rejects.toMatchObject({
+      code: 'client_response_unbound',
+    })
   })
 
   it('refuses a tampered body and an unsigned answer when signatures are required', async () => {
@@ -128,17 +228,32 @@ describe('createClient against a gate over HTTP', () => {
       bytes[bytes.length - 5]! ^= 0x01
       return new Response(bytes, { status: res.status, headers: res.headers })
     }
-    const body = { inputs: [{ name: 'x' as const, datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }] }
-    await expect(secure({ fetch: flipping }).infer('adder', body)).rejects.toMatchObject({ code: 'client_signature_invalid' })
+    const body = {
+      inputs: [{ name: 'x' as const, datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }],
+    }
+    await expect(secure({ fetch: flipping }).infer('adder', body)).rejects.toMatchObject({
+      code: 'client_signature_invalid',
+    })
     const plain = createClient({ baseUrl: plainUrl, signature: { keys: [gateSig.publicJwk] } })
-    await expect(plain.infer('adder', body)).rejects.toMatchObject({ code: 'client_signature_missing' })
-    expect((await createClient({ baseUrl: plainUrl }).infer('adder', body)).outputs[0]!.data).toEqual([2])
+    await expect(plain.infer('adder', body)).rejects.toMatchObject({
+      code: 'client_signature_missing',
+    })
+    expect(
+      (await createClient({ baseUrl: plainUrl }).infer('adder', body)).outputs[0]!.data,
+    ).toEqual([2])
   })
 
   it('refuses bad options at creation', () => {
     expect(() => createClient({ baseUrl: 'relative/path' })).toThrow(TypeError)
-    expect(() => createClient({ baseUrl: secureUrl, encryption: { gateKey: gateEc.privateJwk } })).toThrow(/public/)
-    expect(() => createClient({ baseUrl: secureUrl, encryption: { gateKey: { ...gateEc.publicJwk, alg: 'RSA1_5' } } })).toThrow(/alg/)
+    expect(() =>
+      createClient({ baseUrl: secureUrl, encryption: { gateKey: gateEc.privateJwk } }),
+    ).toThrow(/public/)
+    expect(() =>
+      createClient({
+        baseUrl: secureUrl,
+        encryption: { gateKey: { ...gateEc.publicJwk, alg: 'RSA1_5' } },
+      }),
+    ).toThrow(/alg/)
     expect(() => createClient({ baseUrl: secureUrl, signature: { keys: [] } })).toThrow(/keys/)
     expect(() => createClient({ baseUrl: secureUrl, timeoutMs: 0 })).toThrow(/timeoutMs/)
   })

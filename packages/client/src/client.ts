@@ -38,13 +38,30 @@ export interface ModelgateClient {
   /** `POST /v2/models/{model}[/versions/{v}]/infer`. */
   infer(model: string, body: InferRequestBody, options?: CallOptions): Promise<InferResponseBody>
   /** `POST /v2/models/{model}/explain` (`parameters.explainer` picks the method). */
-  explain(model: string, body: InferRequestBody, options?: CallOptions): Promise<ExplainResponseBody>
+  explain(
+    model: string,
+    body: InferRequestBody,
+    options?: CallOptions,
+  ): Promise<ExplainResponseBody>
   /** `POST /v1/models/{model}:predict` with `instances`. */
-  predict<P = unknown>(model: string, instances: unknown[], options?: CallOptions & { parameters?: Record<string, unknown> }): Promise<PredictResponseBody<P>>
+  predict<P = unknown>(
+    model: string,
+    instances: unknown[],
+    options?: CallOptions & { parameters?: Record<string, unknown> },
+  ): Promise<PredictResponseBody<P>>
   /** `POST /v1/models/{model}:explain` with `instances`. */
-  explainRecords<P = unknown>(model: string, instances: unknown[], options?: CallOptions & { parameters?: Record<string, unknown> }): Promise<ExplainRecordsResponseBody<P>>
+  explainRecords<P = unknown>(
+    model: string,
+    instances: unknown[],
+    options?: CallOptions & { parameters?: Record<string, unknown> },
+  ): Promise<ExplainRecordsResponseBody<P>>
   /** Any route, with the same token, encryption and signature handling. */
-  request<T = unknown>(method: string, path: string, body?: unknown, options?: CallOptions): Promise<ClientResult<T>>
+  request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: CallOptions,
+  ): Promise<ClientResult<T>>
 }
 
 /**
@@ -68,7 +85,8 @@ export interface ModelgateClient {
  * ```
  */
 export function createClient(options: ClientOptions): ModelgateClient {
-  if (!options || typeof options.baseUrl !== 'string') throw new TypeError('createClient: baseUrl is required')
+  if (!options || typeof options.baseUrl !== 'string')
+    throw new TypeError('createClient: baseUrl is required')
   let base: URL
   try {
     base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`)
@@ -78,27 +96,39 @@ export function createClient(options: ClientOptions): ModelgateClient {
   const doFetch = options.fetch ?? globalThis.fetch?.bind(globalThis)
   if (typeof doFetch !== 'function') throw new TypeError('createClient: no fetch available')
   const timeoutMs = options.timeoutMs ?? 30_000
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError('createClient: timeoutMs must be positive')
-  if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new TypeError('createClient: timeoutMs must be positive')
+  if (
+    options.token !== undefined &&
+    typeof options.token !== 'string' &&
+    typeof options.token !== 'function'
+  ) {
     throw new TypeError('createClient: token must be a string or a function')
   }
   const enc = options.encryption
   let gateKey: Promise<CryptoKey | Uint8Array> | undefined
   let gateAlg: (typeof GATE_ALGS)[number] | undefined
-  let registered: { kid: string; key: Promise<CryptoKey | Uint8Array>; alg: (typeof GATE_ALGS)[number] } | undefined
+  let registered:
+    | { kid: string; key: Promise<CryptoKey | Uint8Array>; alg: (typeof GATE_ALGS)[number] }
+    | undefined
   if (enc) {
     const k = enc.gateKey
     if (!k || !GATE_ALGS.includes(k.alg as never) || typeof k.kid !== 'string') {
-      throw new TypeError('createClient: encryption.gateKey needs kid and alg ECDH-ES+A256KW or RSA-OAEP-256')
+      throw new TypeError(
+        'createClient: encryption.gateKey needs kid and alg ECDH-ES+A256KW or RSA-OAEP-256',
+      )
     }
-    if (PRIVATE_MEMBERS.some((m) => m in k)) throw new TypeError('createClient: encryption.gateKey must be the public key')
+    if (PRIVATE_MEMBERS.some((m) => m in k))
+      throw new TypeError('createClient: encryption.gateKey must be the public key')
     gateAlg = k.alg as (typeof GATE_ALGS)[number]
     gateKey = importJWK(strip(k), gateAlg)
     gateKey.catch(() => undefined)
     const rk = enc.responseKey ?? 'ephemeral'
     if (rk !== 'ephemeral') {
       if (typeof rk !== 'object' || typeof rk.kid !== 'string' || typeof rk.d !== 'string') {
-        throw new TypeError('createClient: encryption.responseKey must be "ephemeral" or a private JWK with kid')
+        throw new TypeError(
+          'createClient: encryption.responseKey must be "ephemeral" or a private JWK with kid',
+        )
       }
       const alg = rk.kty === 'RSA' ? 'RSA-OAEP-256' : 'ECDH-ES+A256KW'
       registered = { kid: rk.kid, alg, key: importJWK(strip({ ...rk, alg }), alg) }
@@ -107,13 +137,19 @@ export function createClient(options: ClientOptions): ModelgateClient {
   }
   const sig = options.signature
   const sigHeader = (sig?.header ?? 'x-modelgate-signature').toLowerCase()
-  if (sig && (!Array.isArray(sig.keys) || sig.keys.length === 0)) throw new TypeError('createClient: signature.keys must list the gate\'s public keys')
+  if (sig && (!Array.isArray(sig.keys) || sig.keys.length === 0))
+    throw new TypeError("createClient: signature.keys must list the gate's public keys")
   if (sig?.keys.some((k) => PRIVATE_MEMBERS.some((m) => m in k) || typeof k.kid !== 'string')) {
     throw new TypeError('createClient: signature.keys must be public keys with kid')
   }
   const sigRequired = sig?.required ?? true
 
-  async function request<T>(method: string, path: string, body?: unknown, call: CallOptions = {}): Promise<ClientResult<T>> {
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    call: CallOptions = {},
+  ): Promise<ClientResult<T>> {
     const url = new URL(path.replace(/^\//, ''), base)
     const requestId = call.requestId ?? globalThis.crypto.randomUUID()
     const headers = new Headers(options.headers)
@@ -150,12 +186,21 @@ export function createClient(options: ClientOptions): ModelgateClient {
           responseKey = Promise.resolve(pair.privateKey)
           responseAlg = 'ECDH-ES+A256KW'
         }
-        payload = encoder.encode(await new CompactEncrypt(payload).setProtectedHeader(header).encrypt(await gateKey!))
+        payload = encoder.encode(
+          await new CompactEncrypt(payload).setProtectedHeader(header).encrypt(await gateKey!),
+        )
         headers.set('content-type', 'application/jose')
       }
     }
-    const signal = call.signal ? AbortSignal.any([call.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs)
-    const res = await doFetch(url, { method, headers, ...(payload ? { body: payload as Uint8Array<ArrayBuffer> } : {}), signal })
+    const signal = call.signal
+      ? AbortSignal.any([call.signal, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs)
+    const res = await doFetch(url, {
+      method,
+      headers,
+      ...(payload ? { body: payload as Uint8Array<ArrayBuffer> } : {}),
+      signal,
+    })
     const raw = new Uint8Array(await res.arrayBuffer())
     const rid = res.headers.get('x-request-id') ?? requestId
     if (!res.ok) {
@@ -173,14 +218,26 @@ export function createClient(options: ClientOptions): ModelgateClient {
     let signedBy: string | undefined
     const jws = res.headers.get(sigHeader)
     if (sig && (jws !== null || sigRequired)) {
-      if (jws === null) throw new ModelgateError(res.status, 'client_signature_missing', 'the response is not signed', rid)
+      if (jws === null)
+        throw new ModelgateError(
+          res.status,
+          'client_signature_missing',
+          'the response is not signed',
+          rid,
+        )
       signedBy = await verifySignature(raw, jws, requestId, res.status)
     }
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
     let plaintext: Uint8Array = raw
     let encrypted = false
     if (type === 'application/jose') {
-      if (!responseKey) throw new ModelgateError(res.status, 'client_unexpected_jwe', 'the response is encrypted but no response key was sent', rid)
+      if (!responseKey)
+        throw new ModelgateError(
+          res.status,
+          'client_unexpected_jwe',
+          'the response is encrypted but no response key was sent',
+          rid,
+        )
       let result
       try {
         result = await compactDecrypt(decoder.decode(raw).trim(), await responseKey, {
@@ -188,14 +245,30 @@ export function createClient(options: ClientOptions): ModelgateClient {
           contentEncryptionAlgorithms: ['A256GCM'],
         })
       } catch {
-        throw new ModelgateError(res.status, 'client_decrypt_failed', 'the response could not be decrypted', rid)
+        throw new ModelgateError(
+          res.status,
+          'client_decrypt_failed',
+          'the response could not be decrypted',
+          rid,
+        )
       }
       const h = result.protectedHeader as Record<string, unknown>
-      if (h.rid !== requestId || h.rjti !== jti) throw new ModelgateError(res.status, 'client_response_unbound', 'the response belongs to another request', rid)
+      if (h.rid !== requestId || h.rjti !== jti)
+        throw new ModelgateError(
+          res.status,
+          'client_response_unbound',
+          'the response belongs to another request',
+          rid,
+        )
       plaintext = result.plaintext
       encrypted = true
     } else if (enc && payload) {
-      throw new ModelgateError(res.status, 'client_response_not_encrypted', 'an encrypted request got a plaintext response', rid)
+      throw new ModelgateError(
+        res.status,
+        'client_response_not_encrypted',
+        'an encrypted request got a plaintext response',
+        rid,
+      )
     }
     let parsed: unknown
     try {
@@ -203,13 +276,26 @@ export function createClient(options: ClientOptions): ModelgateClient {
     } catch {
       throw new ModelgateError(res.status, 'client_bad_response', 'the response is not JSON', rid)
     }
-    return { body: parsed as T, status: res.status, requestId: rid, encrypted, ...(signedBy ? { signedBy } : {}) }
+    return {
+      body: parsed as T,
+      status: res.status,
+      requestId: rid,
+      encrypted,
+      ...(signedBy ? { signedBy } : {}),
+    }
   }
 
-  async function verifySignature(body: Uint8Array, jws: string, requestId: string, status: number): Promise<string> {
-    const fail = (message: string) => new ModelgateError(status, 'client_signature_invalid', message, requestId)
+  async function verifySignature(
+    body: Uint8Array,
+    jws: string,
+    requestId: string,
+    status: number,
+  ): Promise<string> {
+    const fail = (message: string) =>
+      new ModelgateError(status, 'client_signature_invalid', message, requestId)
     const parts = jws.split('.')
-    if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096) throw fail('the signature is not a compact detached JWS')
+    if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096)
+      throw fail('the signature is not a compact detached JWS')
     let header: Record<string, unknown>
     try {
       header = JSON.parse(decoder.decode(b64urlDecode(parts[0]!))) as Record<string, unknown>
@@ -217,15 +303,22 @@ export function createClient(options: ClientOptions): ModelgateClient {
       throw fail('the signature header is not JSON')
     }
     const alg = String(header.alg)
-    if (!SIGNATURE_ALGS.includes(alg) || header.b64 !== false) throw fail('the signature algorithm or encoding is not allowed')
+    if (!SIGNATURE_ALGS.includes(alg) || header.b64 !== false)
+      throw fail('the signature algorithm or encoding is not allowed')
     const jwk = sig!.keys.find((k) => k.kid === header.kid)
-    if (!jwk || (jwk.alg !== undefined && jwk.alg !== alg)) throw fail('no trusted key for the signature')
+    if (!jwk || (jwk.alg !== undefined && jwk.alg !== alg))
+      throw fail('no trusted key for the signature')
     try {
-      await flattenedVerify({ protected: parts[0]!, payload: body, signature: parts[2]! }, await importJWK(strip(jwk), alg), { algorithms: [alg] })
+      await flattenedVerify(
+        { protected: parts[0]!, payload: body, signature: parts[2]! },
+        await importJWK(strip(jwk), alg),
+        { algorithms: [alg] },
+      )
     } catch {
       throw fail('the response signature does not verify')
     }
-    if (header.rid !== requestId || header.sts !== status) throw fail('the signature belongs to another request or status')
+    if (header.rid !== requestId || header.sts !== status)
+      throw fail('the signature belongs to another request or status')
     return String(header.kid)
   }
 
@@ -241,18 +334,41 @@ export function createClient(options: ClientOptions): ModelgateClient {
   return {
     request,
     async infer(model, body, call = {}) {
-      return (await request<InferResponseBody>('POST', `${modelPath(model, call.version)}/infer`, body, call)).body
+      return (
+        await request<InferResponseBody>(
+          'POST',
+          `${modelPath(model, call.version)}/infer`,
+          body,
+          call,
+        )
+      ).body
     },
     async explain(model, body, call = {}) {
-      return (await request<ExplainResponseBody>('POST', `${modelPath(model, call.version)}/explain`, body, call)).body
+      return (
+        await request<ExplainResponseBody>(
+          'POST',
+          `${modelPath(model, call.version)}/explain`,
+          body,
+          call,
+        )
+      ).body
     },
     async predict(model, instances, call = {}) {
       const body = { instances, ...(call.parameters ? { parameters: call.parameters } : {}) }
-      return (await request<PredictResponseBody<never>>('POST', v1Path(model, 'predict'), body, call)).body
+      return (
+        await request<PredictResponseBody<never>>('POST', v1Path(model, 'predict'), body, call)
+      ).body
     },
     async explainRecords(model, instances, call = {}) {
       const body = { instances, ...(call.parameters ? { parameters: call.parameters } : {}) }
-      return (await request<ExplainRecordsResponseBody<never>>('POST', v1Path(model, 'explain'), body, call)).body
+      return (
+        await request<ExplainRecordsResponseBody<never>>(
+          'POST',
+          v1Path(model, 'explain'),
+          body,
+          call,
+        )
+      ).body
     },
   }
 }

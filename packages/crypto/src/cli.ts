@@ -3,7 +3,14 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jo
 import { JweError } from './errors.js'
 import { checkFreshness, createJwePolicy, openJwe } from './jwe/policy.js'
 import { Keyring, parseKeyring, serializeKeyring } from './keyring/index.js'
-import type { DecryptionKey, KeyManagementAlgorithm, KeyProvider, KeyringFile, KeyringPurpose, SignatureAlgorithm } from './types.js'
+import type {
+  DecryptionKey,
+  KeyManagementAlgorithm,
+  KeyProvider,
+  KeyringFile,
+  KeyringPurpose,
+  SignatureAlgorithm,
+} from './types.js'
 
 /**
  * Options of {@link decryptJweLines} (`modelgate jwe decrypt`).
@@ -29,7 +36,8 @@ export interface DecryptLinesOptions {
 
 function toBase64(bytes: Uint8Array): string {
   let s = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
   return btoa(s)
 }
 
@@ -50,9 +58,15 @@ export async function* decryptJweLines(
   options: DecryptLinesOptions,
   lines: Iterable<string> | AsyncIterable<string>,
 ): AsyncGenerator<string> {
-  const policy = createJwePolicy('decryptJweLines', options?.keys, options.algorithms, options.maxBytes)
+  const policy = createJwePolicy(
+    'decryptJweLines',
+    options?.keys,
+    options.algorithms,
+    options.maxBytes,
+  )
   const windowSeconds = options.windowSeconds ?? 300
-  if (options.now !== undefined && !Number.isFinite(options.now)) throw new TypeError('decryptJweLines: now must be unix seconds')
+  if (options.now !== undefined && !Number.isFinite(options.now))
+    throw new TypeError('decryptJweLines: now must be unix seconds')
   const nowMs = options.now === undefined ? undefined : options.now * 1000
   const freshness = options.freshness ?? true
   const store = new MemoryStore()
@@ -61,11 +75,21 @@ export async function* decryptJweLines(
     if (line === '') continue
     try {
       const opened = await openJwe(line, policy)
-      if (freshness) await checkFreshness(opened.header, { store, windowSeconds, nowMs: nowMs ?? Date.now(), scope: opened.kid })
+      if (freshness)
+        await checkFreshness(opened.header, {
+          store,
+          windowSeconds,
+          nowMs: nowMs ?? Date.now(),
+          scope: opened.kid,
+        })
       yield JSON.stringify({ ok: true, plaintext_b64: toBase64(opened.plaintext) })
     } catch (error) {
       const known = error instanceof JweError
-      yield JSON.stringify({ ok: false, code: known ? error.code : 'jwe_error', message: known ? error.message : 'the JWE could not be processed' })
+      yield JSON.stringify({
+        ok: false,
+        code: known ? error.code : 'jwe_error',
+        message: known ? error.message : 'the JWE could not be processed',
+      })
     }
   }
 }
@@ -90,15 +114,28 @@ export type JwkAlgorithm = KeyManagementAlgorithm | SignatureAlgorithm
  * const { privateJwk, publicJwk } = await generateJwk('ECDH-ES+A256KW', 'gate-2024-06')
  * ```
  */
-export async function generateJwk(alg: JwkAlgorithm, kid?: string): Promise<{ privateJwk: JWK; publicJwk: JWK }> {
+export async function generateJwk(
+  alg: JwkAlgorithm,
+  kid?: string,
+): Promise<{ privateJwk: JWK; publicJwk: JWK }> {
   let privateJwk: JWK
   let publicJwk: JWK
   if (alg === 'dir') {
     const k = btoa(String.fromCharCode(...globalThis.crypto.getRandomValues(new Uint8Array(32))))
     privateJwk = { kty: 'oct', k: k.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') }
     publicJwk = privateJwk
-  } else if (alg === 'ECDH-ES+A256KW' || alg === 'RSA-OAEP-256' || alg === 'ES256' || alg === 'EdDSA') {
-    const options = alg === 'RSA-OAEP-256' ? { modulusLength: 3072, extractable: true } : alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { crv: 'P-256', extractable: true }
+  } else if (
+    alg === 'ECDH-ES+A256KW' ||
+    alg === 'RSA-OAEP-256' ||
+    alg === 'ES256' ||
+    alg === 'EdDSA'
+  ) {
+    const options =
+      alg === 'RSA-OAEP-256'
+        ? { modulusLength: 3072, extractable: true }
+        : alg === 'EdDSA'
+          ? { crv: 'Ed25519', extractable: true }
+          : { crv: 'P-256', extractable: true }
     const pair = await generateKeyPair(alg, options)
     privateJwk = await exportJWK(pair.privateKey)
     publicJwk = await exportJWK(pair.publicKey)
@@ -107,7 +144,10 @@ export async function generateJwk(alg: JwkAlgorithm, kid?: string): Promise<{ pr
   }
   const id = kid ?? (await calculateJwkThumbprint(publicJwk))
   const use = alg === 'ES256' || alg === 'EdDSA' ? 'sig' : 'enc'
-  return { privateJwk: { ...privateJwk, kid: id, alg, use }, publicJwk: { ...publicJwk, kid: id, alg, use } }
+  return {
+    privateJwk: { ...privateJwk, kid: id, alg, use },
+    publicJwk: { ...publicJwk, kid: id, alg, use },
+  }
 }
 
 /**
@@ -119,7 +159,10 @@ export async function generateJwk(alg: JwkAlgorithm, kid?: string): Promise<{ pr
  * const file = await generateKeyringFile('aead', localKeyProvider({ id: 'kek-1', key: kek }))
  * ```
  */
-export async function generateKeyringFile(purpose: KeyringPurpose, provider?: KeyProvider): Promise<KeyringFile> {
+export async function generateKeyringFile(
+  purpose: KeyringPurpose,
+  provider?: KeyProvider,
+): Promise<KeyringFile> {
   return serializeKeyring(Keyring.generate(purpose), provider)
 }
 
@@ -138,6 +181,11 @@ export async function rotateKeyringFile(
   options: { provider?: KeyProvider; stage?: boolean; promote?: number } = {},
 ): Promise<KeyringFile> {
   const ring = await parseKeyring(file, options.provider)
-  const next = options.promote !== undefined ? ring.promote(options.promote) : options.stage ? ring.addKey() : ring.rotate()
+  const next =
+    options.promote !== undefined
+      ? ring.promote(options.promote)
+      : options.stage
+        ? ring.addKey()
+        : ring.rotate()
   return serializeKeyring(next, options.provider)
 }

@@ -43,5 +43,9 @@ export const inferBody = (a = 1, b = 2) =>
 export const INFER_URL = 'http://gate.test/v2/models/adder/infer'
 
 export function joseRequest(jwe: string, headers: Record<string, string> = {}): Request {
-  return new Request(INFER_URL, { method: 'POST', headers: { 'content-type': 'application/jose', ...headers }, body: jwe })
+  return new Request(INFER_URL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/jose', ...headers },
+    body: jwe,
+  })
 }

@@ -1,4 +1,11 @@
-import { CompactEncrypt, compactDecrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import {
+  CompactEncrypt,
+  compactDecrypt,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose'
 import { deflateRawSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MemoryStore } from '@modelgate/core'
@@ -29,33 +36,61 @@ describe('decrypt', () => {
     expect(() => decrypt({ keys: [{ ...ec.privateJwk, kid: undefined } as never] })).toThrow(/kid/)
     expect(() => decrypt({ keys: [ec.publicJwk as DecryptionKey] })).toThrow(/private/)
     expect(() => decrypt({ keys: [{ ...ec.privateJwk, alg: 'RSA1_5' } as never] })).toThrow(/alg/)
-    expect(() => decrypt({ keys: [{ ...rsa.privateJwk, alg: 'ECDH-ES+A256KW' } as never] })).toThrow(/EC/)
+    expect(() =>
+      decrypt({ keys: [{ ...rsa.privateJwk, alg: 'ECDH-ES+A256KW' } as never] }),
+    ).toThrow(/EC/)
     expect(() => decrypt({ keys, algorithms: ['ECDH-ES+A256KW'] })).toThrow(/not in algorithms/)
     expect(() => decrypt({ keys, maxBytes: 10 })).toThrow(/maxBytes/)
     expect(() => decrypt({ keys, replay: { windowSeconds: 0 } })).toThrow(/windowSeconds/)
   })
 
-  it.each(['ECDH-ES+A256KW', 'RSA-OAEP-256', 'dir'] as const)('runs the model on a %s request', async (alg) => {
-    const key = { 'ECDH-ES+A256KW': ec.publicJwk, 'RSA-OAEP-256': rsa.publicJwk, dir: dir.privateJwk }[alg]
-    const { gate, calls } = gateWith([decrypt({ keys })])
-    const res = await gate.fetch(joseRequest(await seal(key, inferBody(2, 3))))
-    expect(res.status).toBe(200)
-    const body = (await res.json()) as { outputs: Array<{ data: number[] }> }
-    expect(body.outputs[0]!.data).toEqual([5])
-    expect(calls()).toBe(1)
-  })
+  it.each(['ECDH-ES+A256KW', 'RSA-OAEP-256', 'dir'] as const)(
+    'runs the model on a %s request',
+    async (alg) => {
+      const key = {
+        'ECDH-ES+A256KW': ec.publicJwk,
+        'RSA-OAEP-256': rsa.publicJwk,
+        dir: dir.privateJwk,
+      }[alg]
+      const { gate, calls } = gateWith([decrypt({ keys })])
+      const res = await gate.fetch(joseRequest(await seal(key, inferBody(2, 3))))
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { outputs: Array<{ data: number[] }> }
+      expect(body.outputs[0]!.data).toEqual([5])
+      expect(calls()).toBe(1)
+    },
+  )
 
   it('accepts X25519 keys for ECDH-ES+A256KW', async () => {
     const pair = await generateKeyPair('ECDH-ES+A256KW', { crv: 'X25519', extractable: true })
-    const x = { ...(await exportJWK(pair.privateKey)), kid: 'gate-x25519', alg: 'ECDH-ES+A256KW' } as DecryptionKey
+    const x = {
+      ...(await exportJWK(pair.privateKey)),
+      kid: 'gate-x25519',
+      alg: 'ECDH-ES+A256KW',
+    } as DecryptionKey
     const { gate } = gateWith([decrypt({ keys: [x] })])
-    const jwe = await seal({ ...(await exportJWK(pair.publicKey)), kid: 'gate-x25519', alg: 'ECDH-ES+A256KW' }, inferBody(10, 1))
-    expect(((await (await gate.fetch(joseRequest(jwe))).json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data).toEqual([11])
+    const jwe = await seal(
+      { ...(await exportJWK(pair.publicKey)), kid: 'gate-x25519', alg: 'ECDH-ES+A256KW' },
+      inferBody(10, 1),
+    )
+    expect(
+      (
+        (await (await gate.fetch(joseRequest(jwe))).json()) as {
+          outputs: Array<{ data: number[] }>
+        }
+      ).outputs[0]!.data,
+    ).toEqual([11])
   })
 
   it('refuses plaintext bodies on predict but not health', async () => {
     const { gate, calls } = gateWith([decrypt({ keys })])
-    const res = await gate.fetch(new Request(INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: inferBody() }))
+    const res = await gate.fetch(
+      new Request(INFER_URL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: inferBody(),
+      }),
+    )
     expect(res.status).toBe(415)
     expect(((await res.json()) as { code: string }).code).toBe('jwe_required')
     expect((await gate.fetch(new Request('http://gate.test/v2/health/live'))).status).toBe(200)
@@ -64,18 +99,37 @@ describe('decrypt', () => {
 
   it('accepts a jti once and only within the iat window', async () => {
     let now = Date.now()
-    const { gate, calls } = gateWith([decrypt({ keys, replay: { store: new MemoryStore(), windowSeconds: 60 }, clock: () => now })])
+    const { gate, calls } = gateWith([
+      decrypt({ keys, replay: { store: new MemoryStore(), windowSeconds: 60 }, clock: () => now }),
+    ])
     const jwe = await seal(ec.publicJwk)
     expect((await gate.fetch(joseRequest(jwe))).status).toBe(200)
     const again = await gate.fetch(joseRequest(jwe))
     expect(again.status).toBe(400)
     expect(((await again.json()) as { code: string }).code).toBe('jwe_replayed')
     now += 120_000
-    const late = await gate.fetch(joseRequest(await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: inferBody(), iat: Math.floor(Date.now() / 1000) })))
+    const late = await gate.fetch(
+      joseRequest(
+        await encryptJwe({
+          key: ec.publicJwk as DecryptionKey,
+          plaintext: inferBody(),
+          iat: Math.floor(Date.now() / 1000),
+        }),
+      ),
+    )
     expect(((await late.json()) as { code: string }).code).toBe('jwe_stale')
-    const noJti = await gate.fetch(joseRequest(await new CompactEncrypt(new TextEncoder().encode(inferBody()))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: 'gate-dir', iat: Math.floor(now / 1000) })
-      .encrypt(unb64u(dir.privateJwk.k!))))
+    const noJti = await gate.fetch(
+      joseRequest(
+        await new CompactEncrypt(new TextEncoder().encode(inferBody()))
+          .setProtectedHeader({
+            alg: 'dir',
+            enc: 'A256GCM',
+            kid: 'gate-dir',
+            iat: Math.floor(now / 1000),
+          })
+          .encrypt(unb64u(dir.privateJwk.k!)),
+      ),
+    )
     expect(((await noJti.json()) as { code: string }).code).toBe('jwe_stale')
     expect(calls()).toBe(1)
   })
@@ -85,8 +139,15 @@ describe('decrypt', () => {
     const { SignJWT, jwtVerify } = await import('jose')
     const verifier = {
       async verify(token: string) {
-        const { payload } = await jwtVerify(token, signer.publicKey, { issuer: 'https://idp.test', audience: 'gate', algorithms: ['ES256'] })
-        return { principal: { id: String(payload.sub), kind: 'jwt', roles: [], scopes: ['predict'] }, claims: payload }
+        const { payload } = await jwtVerify(token, signer.publicKey, {
+          issuer: 'https://idp.test',
+          audience: 'gate',
+          algorithms: ['ES256'],
+        })
+        return {
+          principal: { id: String(payload.sub), kind: 'jwt', roles: [], scopes: ['predict'] },
+          claims: payload,
+        }
       },
     }
     const { gate, calls } = gateWith([
@@ -103,14 +164,29 @@ describe('decrypt', () => {
       .setSubject('analyst-7')
       .setExpirationTime('2m')
       .sign(signer.privateKey)
-    const ok = await gate.fetch(joseRequest(await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: jwt, cty: 'JWT' })))
+    const ok = await gate.fetch(
+      joseRequest(
+        await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: jwt, cty: 'JWT' }),
+      ),
+    )
     expect(ok.status).toBe(200)
-    const forged = await new SignJWT({ body: {} }).setProtectedHeader({ alg: 'ES256' }).setIssuer('https://idp.test').setAudience('gate')
+    const forged = await new SignJWT({ body: {} })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer('https://idp.test')
+      .setAudience('gate')
       .sign((await generateKeyPair('ES256')).privateKey)
-    const refused = await gate.fetch(joseRequest(await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: forged, cty: 'JWT' })))
+    const refused = await gate.fetch(
+      joseRequest(
+        await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: forged, cty: 'JWT' }),
+      ),
+    )
     expect(refused.status).toBe(401)
     const { gate: plainGate } = gateWith([decrypt({ keys })])
-    const notAccepted = await plainGate.fetch(joseRequest(await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: jwt, cty: 'JWT' })))
+    const notAccepted = await plainGate.fetch(
+      joseRequest(
+        await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: jwt, cty: 'JWT' }),
+      ),
+    )
     expect(((await notAccepted.json()) as { code: string }).code).toBe('jwe_content_type')
     expect(calls()).toBe(1)
   })
@@ -119,14 +195,27 @@ describe('decrypt', () => {
     const client = await generateKeyPair('ECDH-ES+A256KW', { extractable: true })
     const rjwk = await exportJWK(client.publicKey)
     const { gate } = gateWith([decrypt({ keys }), encrypt()])
-    const jwe = await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: inferBody(1, 1), jti: 'request-jti-0001', header: { rjwk } })
+    const jwe = await encryptJwe({
+      key: ec.publicJwk as DecryptionKey,
+      plaintext: inferBody(1, 1),
+      jti: 'request-jti-0001',
+      header: { rjwk },
+    })
     const res = await gate.fetch(joseRequest(jwe, { 'x-request-id': 'req-42' }))
     expect(res.headers.get('content-type')).toBe('application/jose')
-    const { plaintext, protectedHeader } = await compactDecrypt(await res.text(), client.privateKey, {
-      keyManagementAlgorithms: ['ECDH-ES+A256KW'],
-      contentEncryptionAlgorithms: ['A256GCM'],
+    const { plaintext, protectedHeader } = await compactDecrypt(
+      await res.text(),
+      client.privateKey,
+      {
+        keyManagementAlgorithms: ['ECDH-ES+A256KW'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      },
+    )
+    expect(protectedHeader).toMatchObject({
+      rid: 'req-42',
+      rjti: 'request-jti-0001',
+      cty: 'application/json',
     })
-    expect(protectedHeader).toMatchObject({ rid: 'req-42', rjti: 'request-jti-0001', cty: 'application/json' })
     expect(JSON.parse(new TextDecoder().decode(plaintext)).outputs[0].data).toEqual([2])
   })
 })
@@ -160,44 +249,170 @@ describe('tamper suite: refused within 50 ms, the model never runs', () => {
   }
 
   const cases: Array<[string, () => Promise<string> | string, number, string]> = [
-    ['a bit flip in the header (authenticated jti)', () => withHeader(valid, (h) => (h.jti = String(h.jti).replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')))), 400, 'jwe_decrypt_failed'],
+    [
+      'a bit flip in the header (authenticated jti)',
+      () =>
+        withHeader(
+          valid,
+          (h) => (h.jti = String(h.jti).replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'))),
+        ),
+      400,
+      'jwe_decrypt_failed',
+    ],
     ['a bit flip in the raw header bytes', () => flipPart(valid, 0, 0.9), 400, ''],
     ['a bit flip in the encrypted key', () => flipPart(valid, 1), 400, 'jwe_decrypt_failed'],
     ['a bit flip in the IV', () => flipPart(valid, 2), 400, 'jwe_decrypt_failed'],
     ['a bit flip in the ciphertext', () => flipPart(valid, 3), 400, 'jwe_decrypt_failed'],
     ['a bit flip in the tag', () => flipPart(valid, 4), 400, 'jwe_decrypt_failed'],
-    ['a truncated tag', () => { const p = valid.split('.'); p[4] = b64u(unb64u(p[4]!).subarray(0, 15)); return p.join('.') }, 400, 'jwe_malformed'],
-    ['an empty tag', () => { const p = valid.split('.'); p[4] = ''; return p.join('.') }, 400, 'jwe_malformed'],
-    ['an empty IV', () => { const p = valid.split('.'); p[2] = ''; return p.join('.') }, 400, 'jwe_malformed'],
-    ['an RSA encrypted key under a flipped bit', async () => flipPart(await seal(rsa.publicJwk), 1), 400, 'jwe_decrypt_failed'],
-    ['a wrong key under the same kid', async () => {
-      const other = await generateJwk('ECDH-ES+A256KW', 'gate-ec')
-      return seal(other.publicJwk)
-    }, 400, 'jwe_decrypt_failed'],
-    ['an invalid-curve epk', () => withHeader(valid, (h) => {
-      const epk = h.epk as { x: string; y: string }
-      const y = unb64u(epk.y)
-      y[31]! ^= 0x01
-      epk.y = b64u(y)
-    }), 400, 'jwe_decrypt_failed'],
+    [
+      'a truncated tag',
+      () => {
+        const p = valid.split('.')
+        p[4] = b64u(unb64u(p[4]!).subarray(0, 15))
+        return p.join('.')
+      },
+      400,
+      'jwe_malformed',
+    ],
+    [
+      'an empty tag',
+      () => {
+        const p = valid.split('.')
+        p[4] = ''
+        return p.join('.')
+      },
+      400,
+      'jwe_malformed',
+    ],
+    [
+      'an empty IV',
+      () => {
+        const p = valid.split('.')
+        p[2] = ''
+        return p.join('.')
+      },
+      400,
+      'jwe_malformed',
+    ],
+    [
+      'an RSA encrypted key under a flipped bit',
+      async () => flipPart(await seal(rsa.publicJwk), 1),
+      400,
+      'jwe_decrypt_failed',
+    ],
+    [
+      'a wrong key under the same kid',
+      async () => {
+        const other = await generateJwk('ECDH-ES+A256KW', 'gate-ec')
+        return seal(other.publicJwk)
+      },
+      400,
+      'jwe_decrypt_failed',
+    ],
+    [
+      'an invalid-curve epk',
+      () =>
+        withHeader(valid, (h) => {
+          const epk = h.epk as { x: string; y: string }
+          const y = unb64u(epk.y)
+          y[31]! ^= 0x01
+          epk.y = b64u(y)
+        }),
+      400,
+      'jwe_decrypt_failed',
+    ],
     ['an unknown kid', () => withHeader(valid, (h) => (h.kid = 'nope')), 400, 'jwe_unknown_kid'],
-    ['an alg that is not the kid\'s', () => withHeader(valid, (h) => (h.kid = 'gate-rsa')), 400, 'jwe_alg_mismatch'],
-    ['RSA1_5', () => withHeader(valid, (h) => ((h.alg = 'RSA1_5'), (h.kid = 'gate-rsa'))), 400, 'jwe_alg_not_allowed'],
-    ['RSA-OAEP (SHA-1), made by jose', async () => new CompactEncrypt(new TextEncoder().encode(inferBody()))
-      .setProtectedHeader({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: 'gate-rsa' })
-      .encrypt(await importJWK({ ...rsa.publicJwk, alg: 'RSA-OAEP' }, 'RSA-OAEP')), 400, 'jwe_alg_not_allowed'],
-    ['A128CBC-HS256, made by jose', async () => new CompactEncrypt(new TextEncoder().encode(inferBody()))
-      .setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A128CBC-HS256', kid: 'gate-ec' })
-      .encrypt(await importJWK({ ...ec.publicJwk }, 'ECDH-ES+A256KW')), 400, 'jwe_enc_not_allowed'],
-    ['PBES2 with a huge p2c', () => withHeader(valid, (h) => Object.assign(h, { alg: 'PBES2-HS512+A256KW', p2c: 2 ** 31, p2s: 'c2FsdHNhbHRzYWx0c2FsdA', kid: 'gate-dir' })), 400, 'jwe_alg_not_allowed'],
-    ['a zip bomb (zip: DEF, 64 MiB of zeros)', async () => {
-      const header = b64u(new TextEncoder().encode(JSON.stringify({ alg: 'dir', enc: 'A256GCM', zip: 'DEF', kid: 'gate-dir', iat: 0, jti: 'zip-bomb-000' })))
-      const iv = crypto.getRandomValues(new Uint8Array(12))
-      const key = await crypto.subtle.importKey('raw', unb64u(dir.privateJwk.k!), 'AES-GCM', false, ['encrypt'])
-      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(header) }, key, deflateRawSync(Buffer.alloc(64 << 20))))
-      return [header, '', b64u(iv), b64u(sealed.subarray(0, -16)), b64u(sealed.subarray(-16))].join('.')
-    }, 400, 'jwe_zip_not_allowed'],
-    ['crit extensions', () => withHeader(valid, (h) => (h.crit = ['exp'])), 400, 'jwe_crit_not_allowed'],
+    [
+      "an alg that is not the kid's",
+      () => withHeader(valid, (h) => (h.kid = 'gate-rsa')),
+      400,
+      'jwe_alg_mismatch',
+    ],
+    [
+      'RSA1_5',
+      () => withHeader(valid, (h) => ((h.alg = 'RSA1_5'), (h.kid = 'gate-rsa'))),
+      400,
+      'jwe_alg_not_allowed',
+    ],
+    [
+      'RSA-OAEP (SHA-1), made by jose',
+      async () =>
+        new CompactEncrypt(new TextEncoder().encode(inferBody()))
+          .setProtectedHeader({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: 'gate-rsa' })
+          .encrypt(await importJWK({ ...rsa.publicJwk, alg: 'RSA-OAEP' }, 'RSA-OAEP')),
+      400,
+      'jwe_alg_not_allowed',
+    ],
+    [
+      'A128CBC-HS256, made by jose',
+      async () =>
+        new CompactEncrypt(new TextEncoder().encode(inferBody()))
+          .setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A128CBC-HS256', kid: 'gate-ec' })
+          .encrypt(await importJWK({ ...ec.publicJwk }, 'ECDH-ES+A256KW')),
+      400,
+      'jwe_enc_not_allowed',
+    ],
+    [
+      'PBES2 with a huge p2c',
+      () =>
+        withHeader(valid, (h) =>
+          Object.assign(h, {
+            alg: 'PBES2-HS512+A256KW',
+            p2c: 2 ** 31,
+            p2s: 'c2FsdHNhbHRzYWx0c2FsdA',
+            kid: 'gate-dir',
+          }),
+        ),
+      400,
+      'jwe_alg_not_allowed',
+    ],
+    [
+      'a zip bomb (zip: DEF, 64 MiB of zeros)',
+      async () => {
+        const header = b64u(
+          new TextEncoder().encode(
+            JSON.stringify({
+              alg: 'dir',
+              enc: 'A256GCM',
+              zip: 'DEF',
+              kid: 'gate-dir',
+              iat: 0,
+              jti: 'zip-bomb-000',
+            }),
+          ),
+        )
+        const iv = crypto.getRandomValues(new Uint8Array(12))
+        const key = await crypto.subtle.importKey(
+          'raw',
+          unb64u(dir.privateJwk.k!),
+          'AES-GCM',
+          false,
+          ['encrypt'],
+        )
+        const sealed = new Uint8Array(
+          await crypto.subtle.encrypt(
+            { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(header) },
+            key,
+            deflateRawSync(Buffer.alloc(64 << 20)),
+          ),
+        )
+        return [
+          header,
+          '',
+          b64u(iv),
+          b64u(sealed.subarray(0, -16)),
+          b64u(sealed.subarray(-16)),
+        ].join('.')
+      },
+      400,
+      'jwe_zip_not_allowed',
+    ],
+    [
+      'crit extensions',
+      () => withHeader(valid, (h) => (h.crit = ['exp'])),
+      400,
+      'jwe_crit_not_allowed',
+    ],
     ['not a JWE at all', () => 'hello.world', 400, 'jwe_malformed'],
     ['an oversized body (1 MiB + 1)', () => 'a'.repeat(1024 * 1024 + 1), 413, ''],
   ]

@@ -1,4 +1,11 @@
-import { BadRequestError, MemoryStore, readBodyLimited, type GateContext, type KeyValueStore, type Plugin } from '@modelgate/core'
+import {
+  BadRequestError,
+  MemoryStore,
+  readBodyLimited,
+  type GateContext,
+  type KeyValueStore,
+  type Plugin,
+} from '@modelgate/core'
 import type { JWK } from 'jose'
 import { JweError } from '../errors.js'
 import { checkFreshness, checkKeyShape, createJwePolicy, openJwe } from '../jwe/policy.js'
@@ -13,7 +20,9 @@ import type { DecryptedRequest, DecryptOptions } from '../types.js'
  * const info = ctx.state.get(DECRYPTED_REQUEST) as DecryptedRequest | undefined
  * ```
  */
-export const DECRYPTED_REQUEST: unique symbol = Symbol.for('modelgate.crypto.decryptedRequest') as never
+export const DECRYPTED_REQUEST: unique symbol = Symbol.for(
+  'modelgate.crypto.decryptedRequest',
+) as never
 
 /**
  * `ctx.state` key under which {@link decrypt} leaves the inner compact JWS of a nested JWT after
@@ -61,11 +70,13 @@ export const decrypt = (options: DecryptOptions): Plugin => {
   if (replay && (!Number.isFinite(windowSeconds) || windowSeconds < 1 || windowSeconds > 86_400)) {
     throw new TypeError('decrypt: replay.windowSeconds must be between 1 and 86400')
   }
-  const store: KeyValueStore | undefined = replay ? (replay.store ?? new MemoryStore({ maxEntries: 1_000_000 })) : undefined
+  const store: KeyValueStore | undefined = replay
+    ? (replay.store ?? new MemoryStore({ maxEntries: 1_000_000 }))
+    : undefined
   const required = options.required ?? true
   const clock = options.clock ?? Date.now
   const nested = options.nestedJwt
-  if (nested !== undefined && (typeof nested.verifier?.verify !== 'function')) {
+  if (nested !== undefined && typeof nested.verifier?.verify !== 'function') {
     throw new TypeError('decrypt: nestedJwt.verifier must have a verify(token) method')
   }
   const bodyClaim = nested?.bodyClaim ?? 'body'
@@ -73,7 +84,11 @@ export const decrypt = (options: DecryptOptions): Plugin => {
   return async function decrypt(ctx, next) {
     if (ctx.mediaType() !== 'application/jose') {
       if (required && (ctx.operation === 'predict' || ctx.operation === 'explain')) {
-        throw new JweError('jwe_required', 'this gate accepts only encrypted request bodies (application/jose)', 415)
+        throw new JweError(
+          'jwe_required',
+          'this gate accepts only encrypted request bodies (application/jose)',
+          415,
+        )
       }
       return next()
     }
@@ -85,18 +100,29 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     }
     const bytes = await readBodyLimited(ctx.request, limit)
     const opened = await openJwe(bytes, policy)
-    if (replay) await checkFreshness(opened.header, { store, windowSeconds, nowMs: clock(), scope: opened.kid })
+    if (replay)
+      await checkFreshness(opened.header, {
+        store,
+        windowSeconds,
+        nowMs: clock(),
+        scope: opened.kid,
+      })
     const info: DecryptedRequest = { kid: opened.kid, alg: opened.alg }
     const { jti, iat, rjwk, rkid, cty } = opened.header as Record<string, unknown>
     if (typeof jti === 'string') info.jti = jti
     if (typeof iat === 'number') info.iat = iat
     if (rjwk !== undefined) info.responseKey = responseKeyOf(rjwk)
     if (rkid !== undefined) {
-      if (typeof rkid !== 'string' || rkid === '' || rkid.length > 256) throw new JweError('jwe_response_key', 'rkid must be a key id')
+      if (typeof rkid !== 'string' || rkid === '' || rkid.length > 256)
+        throw new JweError('jwe_response_key', 'rkid must be a key id')
       info.responseKeyId = rkid
     }
     ctx.state.set(DECRYPTED_REQUEST, info)
-    ctx.audit.encryption = { alg: opened.alg, kid: opened.kid, ...(info.jti ? { jti: info.jti } : {}) }
+    ctx.audit.encryption = {
+      alg: opened.alg,
+      kid: opened.kid,
+      ...(info.jti ? { jti: info.jti } : {}),
+    }
     const type = typeof cty === 'string' ? cty.toLowerCase() : 'application/json'
     if (type === 'jwt') await openNested(ctx, opened.plaintext)
     else if (JSON_TYPES.has(type)) ctx.replaceBody(opened.plaintext, 'application/json')
@@ -118,7 +144,10 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     }
     const body = verified.claims[bodyClaim]
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
-      throw new BadRequestError(`nested JWT needs an object "${bodyClaim}" claim`, 'jwe_content_type')
+      throw new BadRequestError(
+        `nested JWT needs an object "${bodyClaim}" claim`,
+        'jwe_content_type',
+      )
     }
     ctx.principal = verified.principal
     ctx.audit.principal = verified.principal.id
@@ -129,13 +158,17 @@ export const decrypt = (options: DecryptOptions): Plugin => {
 }
 
 function responseKeyOf(value: unknown): JWK {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new JweError('jwe_response_key', 'rjwk must be a public JWK')
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new JweError('jwe_response_key', 'rjwk must be a public JWK')
   const jwk = value as JWK
   const alg = jwk.kty === 'RSA' ? 'RSA-OAEP-256' : 'ECDH-ES+A256KW'
   try {
     checkKeyShape({ ...jwk, alg }, 'rjwk', false)
   } catch {
-    throw new JweError('jwe_response_key', 'rjwk must be a public EC, X25519 or RSA (>= 2048 bit) key')
+    throw new JweError(
+      'jwe_response_key',
+      'rjwk must be a public EC, X25519 or RSA (>= 2048 bit) key',
+    )
   }
   return { ...jwk, alg }
 }

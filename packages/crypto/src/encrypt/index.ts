@@ -1,5 +1,11 @@
 import type { Plugin } from '@modelgate/core'
-import { calculateJwkThumbprint, CompactEncrypt, importJWK, type CompactJWEHeaderParameters, type JWK } from 'jose'
+import {
+  calculateJwkThumbprint,
+  CompactEncrypt,
+  importJWK,
+  type CompactJWEHeaderParameters,
+  type JWK,
+} from 'jose'
 import { DECRYPTED_REQUEST } from '../decrypt/index.js'
 import { JweError } from '../errors.js'
 import { checkKeyShape } from '../jwe/policy.js'
@@ -23,7 +29,8 @@ import type { DecryptedRequest, EncryptOptions, KeyManagementAlgorithm } from '.
  * ```
  */
 export const encrypt = (options: EncryptOptions = {}): Plugin => {
-  if (!options || typeof options !== 'object') throw new TypeError('encrypt: options must be an object')
+  if (!options || typeof options !== 'object')
+    throw new TypeError('encrypt: options must be an object')
   const allowEphemeral = options.allowEphemeral ?? true
   const required = options.required ?? true
   let lookup: ((kid: string) => Promise<JWK | undefined>) | undefined
@@ -31,7 +38,8 @@ export const encrypt = (options: EncryptOptions = {}): Plugin => {
     const byKid = new Map<string, JWK>()
     options.clientKeys.forEach((jwk, i) => {
       const at = `encrypt: clientKeys[${i}]`
-      if (!jwk || typeof jwk.kid !== 'string' || jwk.kid === '') throw new TypeError(`${at} needs a kid`)
+      if (!jwk || typeof jwk.kid !== 'string' || jwk.kid === '')
+        throw new TypeError(`${at} needs a kid`)
       if (byKid.has(jwk.kid)) throw new TypeError(`${at}: duplicate kid "${jwk.kid}"`)
       byKid.set(jwk.kid, { ...jwk, alg: algorithmFor(jwk) })
       checkKeyShape(byKid.get(jwk.kid)!, at, false)
@@ -52,10 +60,14 @@ export const encrypt = (options: EncryptOptions = {}): Plugin => {
       if (!found) throw new JweError('jwe_response_key', 'rkid names no registered client key')
       key = { ...found, alg: algorithmFor(found) }
     } else if (info.responseKey) {
-      if (!allowEphemeral) throw new JweError('jwe_response_key', 'ephemeral response keys are not accepted')
+      if (!allowEphemeral)
+        throw new JweError('jwe_response_key', 'ephemeral response keys are not accepted')
       key = info.responseKey
     } else if (required) {
-      throw new JweError('jwe_response_key', 'encrypted requests must name a response key (rjwk or rkid)')
+      throw new JweError(
+        'jwe_response_key',
+        'encrypted requests must name a response key (rjwk or rkid)',
+      )
     }
     await next()
     if (!key) return
@@ -73,7 +85,9 @@ export const encrypt = (options: EncryptOptions = {}): Plugin => {
     }
     if (info.jti !== undefined) header.rjti = info.jti
     const { key_ops: _ops, use: _use, ext: _ext, ...publicJwk } = key
-    const jwe = await new CompactEncrypt(bytes).setProtectedHeader(header).encrypt(await importJWK(publicJwk, alg))
+    const jwe = await new CompactEncrypt(bytes)
+      .setProtectedHeader(header)
+      .encrypt(await importJWK(publicJwk, alg))
     ctx.body = jwe
     ctx.headers.set('content-type', 'application/jose')
     ctx.headers.set('cache-control', 'no-store')

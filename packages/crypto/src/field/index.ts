@@ -40,26 +40,36 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
   if (!options || typeof options.tenant !== 'string' || typeof options.model !== 'string') {
     throw new TypeError('createFieldCipher: tenant and model are required strings')
   }
-  if (options.keyring && options.keyring.purpose !== 'aead') throw new TypeError('createFieldCipher: keyring must be an aead keyring')
+  if (options.keyring && options.keyring.purpose !== 'aead')
+    throw new TypeError('createFieldCipher: keyring must be an aead keyring')
   if (options.deterministicKeyring && options.deterministicKeyring.purpose !== 'deterministic') {
     throw new TypeError('createFieldCipher: deterministicKeyring must be a deterministic keyring')
   }
-  if (!options.keyring && !options.deterministicKeyring) throw new TypeError('createFieldCipher: give keyring and/or deterministicKeyring')
+  if (!options.keyring && !options.deterministicKeyring)
+    throw new TypeError('createFieldCipher: give keyring and/or deterministicKeyring')
   const { tenant, model } = options
 
   const ringFor = (spec: FieldSpec): Keyring => {
     const ring = spec.mode === 'deterministic' ? options.deterministicKeyring : options.keyring
-    if (!ring) throw new KeyringError('keyring_missing', `no keyring for ${spec.mode ?? 'random'} mode`)
+    if (!ring)
+      throw new KeyringError('keyring_missing', `no keyring for ${spec.mode ?? 'random'} mode`)
     return ring
   }
-  const aadFor = (path: string) => encoder.encode(JSON.stringify(['modelgate-field/1', tenant, model, path]))
+  const aadFor = (path: string) =>
+    encoder.encode(JSON.stringify(['modelgate-field/1', tenant, model, path]))
 
-  const transform = async <T>(record: T, fields: FieldSpec[], fn: (value: unknown, spec: FieldSpec) => Promise<unknown>): Promise<T> => {
+  const transform = async <T>(
+    record: T,
+    fields: FieldSpec[],
+    fn: (value: unknown, spec: FieldSpec) => Promise<unknown>,
+  ): Promise<T> => {
     const copy = structuredClone(record)
     for (const spec of fields) {
-      if (!spec || typeof spec.path !== 'string' || spec.path === '') throw new TypeError('field path must be a non-empty string')
+      if (!spec || typeof spec.path !== 'string' || spec.path === '')
+        throw new TypeError('field path must be a non-empty string')
       const keys = spec.path.split('.')
-      if (keys.some((k) => k === '' || FORBIDDEN.has(k))) throw new TypeError(`invalid field path "${spec.path}"`)
+      if (keys.some((k) => k === '' || FORBIDDEN.has(k)))
+        throw new TypeError(`invalid field path "${spec.path}"`)
       await walk(copy, keys, async (holder, key) => {
         holder[key] = await fn(holder[key], spec)
       })
@@ -70,17 +80,24 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
   return {
     encrypt: (record, fields) =>
       transform(record, fields, async (value, spec) => {
-        const sealed = await ringFor(spec).encrypt(encoder.encode(JSON.stringify(value)), aadFor(spec.path))
+        const sealed = await ringFor(spec).encrypt(
+          encoder.encode(JSON.stringify(value)),
+          aadFor(spec.path),
+        )
         return PREFIX + base64url.encode(sealed)
       }),
     decrypt: (record, fields) =>
       transform(record, fields, async (value, spec) => {
-        if (typeof value !== 'string' || !value.startsWith(PREFIX)) throw new KeyringError('field_not_encrypted', `field "${spec.path}" is not encrypted`)
+        if (typeof value !== 'string' || !value.startsWith(PREFIX))
+          throw new KeyringError('field_not_encrypted', `field "${spec.path}" is not encrypted`)
         let bytes: Uint8Array
         try {
           bytes = base64url.decode(value.slice(PREFIX.length))
         } catch {
-          throw new KeyringError('ciphertext_invalid', `field "${spec.path}" is not a valid ciphertext`)
+          throw new KeyringError(
+            'ciphertext_invalid',
+            `field "${spec.path}" is not a valid ciphertext`,
+          )
         }
         const plaintext = await ringFor(spec).decrypt(bytes, aadFor(spec.path))
         return JSON.parse(decoder.decode(plaintext))
@@ -88,7 +105,11 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
   }
 }
 
-async function walk(node: unknown, keys: string[], visit: (holder: Record<string, unknown>, key: string) => Promise<void>): Promise<void> {
+async function walk(
+  node: unknown,
+  keys: string[],
+  visit: (holder: Record<string, unknown>, key: string) => Promise<void>,
+): Promise<void> {
   if (Array.isArray(node)) {
     for (const item of node) await walk(item, keys, visit)
     return

@@ -1,9 +1,19 @@
-import { compactDecrypt, CompactEncrypt, importJWK, type CompactJWEHeaderParameters, type JWK } from 'jose'
+import {
+  compactDecrypt,
+  CompactEncrypt,
+  importJWK,
+  type CompactJWEHeaderParameters,
+  type JWK,
+} from 'jose'
 import type { KeyValueStore } from '@modelgate/core'
 import { JweError } from '../errors.js'
 import type { DecryptionKey, KeyManagementAlgorithm } from '../types.js'
 
-export const KEY_MANAGEMENT_ALGORITHMS: readonly KeyManagementAlgorithm[] = ['ECDH-ES+A256KW', 'RSA-OAEP-256', 'dir']
+export const KEY_MANAGEMENT_ALGORITHMS: readonly KeyManagementAlgorithm[] = [
+  'ECDH-ES+A256KW',
+  'RSA-OAEP-256',
+  'dir',
+]
 export const DEFAULT_MAX_JWE_BYTES = 1024 * 1024
 const MAX_HEADER_CHARS = 8192
 const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
@@ -36,20 +46,27 @@ export function createJwePolicy(
   algorithms: readonly KeyManagementAlgorithm[] = KEY_MANAGEMENT_ALGORITHMS,
   maxBytes = DEFAULT_MAX_JWE_BYTES,
 ): JwePolicy {
-  if (!Array.isArray(keys) || keys.length === 0) throw new TypeError(`${where}: keys must list at least one JWK`)
-  if (!Array.isArray(algorithms) || algorithms.length === 0) throw new TypeError(`${where}: algorithms must not be empty`)
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new TypeError(`${where}: keys must list at least one JWK`)
+  if (!Array.isArray(algorithms) || algorithms.length === 0)
+    throw new TypeError(`${where}: algorithms must not be empty`)
   for (const a of algorithms) {
-    if (!KEY_MANAGEMENT_ALGORITHMS.includes(a)) throw new TypeError(`${where}: algorithm "${String(a)}" is not supported`)
+    if (!KEY_MANAGEMENT_ALGORITHMS.includes(a))
+      throw new TypeError(`${where}: algorithm "${String(a)}" is not supported`)
   }
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 64) throw new TypeError(`${where}: maxBytes must be an integer >= 64`)
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 64)
+    throw new TypeError(`${where}: maxBytes must be an integer >= 64`)
   const map = new Map<string, PolicyKey>()
   keys.forEach((jwk, i) => {
     const at = `${where}: keys[${i}]`
     if (!jwk || typeof jwk !== 'object') throw new TypeError(`${at} must be a JWK object`)
-    if (typeof jwk.kid !== 'string' || jwk.kid === '' || jwk.kid.length > 256) throw new TypeError(`${at} needs a kid`)
+    if (typeof jwk.kid !== 'string' || jwk.kid === '' || jwk.kid.length > 256)
+      throw new TypeError(`${at} needs a kid`)
     if (map.has(jwk.kid)) throw new TypeError(`${at}: duplicate kid "${jwk.kid}"`)
-    if (!KEY_MANAGEMENT_ALGORITHMS.includes(jwk.alg)) throw new TypeError(`${at}: alg must be one of ${KEY_MANAGEMENT_ALGORITHMS.join(', ')}`)
-    if (!algorithms.includes(jwk.alg)) throw new TypeError(`${at}: alg "${jwk.alg}" is not in algorithms`)
+    if (!KEY_MANAGEMENT_ALGORITHMS.includes(jwk.alg))
+      throw new TypeError(`${at}: alg must be one of ${KEY_MANAGEMENT_ALGORITHMS.join(', ')}`)
+    if (!algorithms.includes(jwk.alg))
+      throw new TypeError(`${at}: alg "${jwk.alg}" is not in algorithms`)
     checkKeyShape(jwk, at, true)
     map.set(jwk.kid, { alg: jwk.alg, jwk, crv: jwk.crv, imported: undefined })
   })
@@ -66,15 +83,20 @@ export function checkKeyShape(jwk: JWK, at: string, wantPrivate: boolean): void 
     return
   }
   if (alg === 'RSA-OAEP-256') {
-    if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string') throw new TypeError(`${at}: RSA-OAEP-256 needs an RSA key`)
-    if (b64urlDecode(jwk.n).length < 256) throw new TypeError(`${at}: RSA keys must have at least 2048 bits`)
+    if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string')
+      throw new TypeError(`${at}: RSA-OAEP-256 needs an RSA key`)
+    if (b64urlDecode(jwk.n).length < 256)
+      throw new TypeError(`${at}: RSA keys must have at least 2048 bits`)
   } else if (alg === 'ECDH-ES+A256KW') {
-    const ok = (jwk.kty === 'EC' && EC_CURVES.has(jwk.crv ?? '')) || (jwk.kty === 'OKP' && jwk.crv === 'X25519')
+    const ok =
+      (jwk.kty === 'EC' && EC_CURVES.has(jwk.crv ?? '')) ||
+      (jwk.kty === 'OKP' && jwk.crv === 'X25519')
     if (!ok) throw new TypeError(`${at}: ECDH-ES+A256KW needs an EC P-256/384/521 or X25519 key`)
   }
   const isPrivate = typeof jwk.d === 'string'
   if (wantPrivate && !isPrivate) throw new TypeError(`${at} must be a private key`)
-  if (!wantPrivate && PRIVATE_MEMBERS.some((m) => m in jwk)) throw new TypeError(`${at} must be a public key`)
+  if (!wantPrivate && PRIVATE_MEMBERS.some((m) => m in jwk))
+    throw new TypeError(`${at} must be a public key`)
 }
 
 function importKey(key: PolicyKey): Promise<CryptoKey | Uint8Array> {
@@ -97,7 +119,8 @@ export interface OpenedJwe {
  */
 export async function openJwe(input: string | Uint8Array, policy: JwePolicy): Promise<OpenedJwe> {
   const length = typeof input === 'string' ? input.length : input.byteLength
-  if (length > policy.maxBytes) throw new JweError('jwe_too_large', `JWE exceeds ${policy.maxBytes} bytes`, 413)
+  if (length > policy.maxBytes)
+    throw new JweError('jwe_too_large', `JWE exceeds ${policy.maxBytes} bytes`, 413)
   let text: string
   try {
     text = (typeof input === 'string' ? input : decoder.decode(input)).trim()
@@ -105,33 +128,50 @@ export async function openJwe(input: string | Uint8Array, policy: JwePolicy): Pr
     throw new JweError('jwe_malformed', 'body is not a compact JWE')
   }
   if (!COMPACT.test(text)) throw new JweError('jwe_malformed', 'body is not a compact JWE')
-  const [protectedB64, encryptedKey, iv, , tag] = text.split('.') as [string, string, string, string, string]
-  if (protectedB64.length > MAX_HEADER_CHARS) throw new JweError('jwe_malformed', 'JWE header is too large')
+  const [protectedB64, encryptedKey, iv, , tag] = text.split('.') as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
+  if (protectedB64.length > MAX_HEADER_CHARS)
+    throw new JweError('jwe_malformed', 'JWE header is too large')
   let header: Record<string, unknown>
   try {
     header = JSON.parse(decoder.decode(b64urlDecode(protectedB64))) as Record<string, unknown>
   } catch {
     throw new JweError('jwe_malformed', 'JWE header is not JSON')
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new JweError('jwe_malformed', 'JWE header is not an object')
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw new JweError('jwe_malformed', 'JWE header is not an object')
   if ('zip' in header) throw new JweError('jwe_zip_not_allowed', 'compressed JWEs are refused')
-  if ('crit' in header) throw new JweError('jwe_crit_not_allowed', 'JWEs with critical extensions are refused')
+  if ('crit' in header)
+    throw new JweError('jwe_crit_not_allowed', 'JWEs with critical extensions are refused')
   const alg = header.alg
   if (typeof alg !== 'string' || !policy.algorithms.has(alg as KeyManagementAlgorithm)) {
     throw new JweError('jwe_alg_not_allowed', 'key management algorithm not allowed')
   }
-  if (header.enc !== 'A256GCM') throw new JweError('jwe_enc_not_allowed', 'content encryption must be A256GCM')
+  if (header.enc !== 'A256GCM')
+    throw new JweError('jwe_enc_not_allowed', 'content encryption must be A256GCM')
   const kid = header.kid
   const key = typeof kid === 'string' ? policy.keys.get(kid) : undefined
   if (!key) throw new JweError('jwe_unknown_kid', 'unknown or missing kid')
-  if (key.alg !== alg) throw new JweError('jwe_alg_mismatch', 'algorithm does not match the key named by kid')
-  if ((alg === 'dir') !== (encryptedKey === '')) throw new JweError('jwe_malformed', 'encrypted key does not fit the algorithm')
+  if (key.alg !== alg)
+    throw new JweError('jwe_alg_mismatch', 'algorithm does not match the key named by kid')
+  if ((alg === 'dir') !== (encryptedKey === ''))
+    throw new JweError('jwe_malformed', 'encrypted key does not fit the algorithm')
   if (!/^[A-Za-z0-9_-]{16}$/.test(iv) || !/^[A-Za-z0-9_-]{22}$/.test(tag)) {
     throw new JweError('jwe_malformed', 'A256GCM needs a 96-bit IV and a 128-bit tag')
   }
   if (alg === 'ECDH-ES+A256KW') {
     const epk = header.epk as Record<string, unknown> | undefined
-    if (!epk || typeof epk !== 'object' || epk.crv !== key.crv || PRIVATE_MEMBERS.some((m) => m in epk)) {
+    if (
+      !epk ||
+      typeof epk !== 'object' ||
+      epk.crv !== key.crv ||
+      PRIVATE_MEMBERS.some((m) => m in epk)
+    ) {
       throw new JweError('jwe_malformed', 'epk is missing or does not match the key curve')
     }
   }
@@ -145,20 +185,37 @@ export async function openJwe(input: string | Uint8Array, policy: JwePolicy): Pr
   } catch {
     throw new JweError('jwe_decrypt_failed', 'the JWE could not be decrypted')
   }
-  return { plaintext: result.plaintext, header: result.protectedHeader, kid: key.jwk.kid!, alg: key.alg }
+  return {
+    plaintext: result.plaintext,
+    header: result.protectedHeader,
+    kid: key.jwk.kid!,
+    alg: key.alg,
+  }
 }
 
 /** @internal Enforces `iat` within the window and single use of `jti`. */
 export async function checkFreshness(
   header: CompactJWEHeaderParameters,
-  options: { store: KeyValueStore | undefined; windowSeconds: number; nowMs: number; scope: string },
+  options: {
+    store: KeyValueStore | undefined
+    windowSeconds: number
+    nowMs: number
+    scope: string
+  },
 ): Promise<void> {
   const { iat, jti } = header as { iat?: unknown; jti?: unknown }
-  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new JweError('jwe_stale', 'protected header needs a numeric iat')
-  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128) throw new JweError('jwe_stale', 'protected header needs a jti of 8 to 128 characters')
-  if (Math.abs(options.nowMs / 1000 - iat) > options.windowSeconds) throw new JweError('jwe_stale', 'iat is outside the accepted window')
+  if (typeof iat !== 'number' || !Number.isFinite(iat))
+    throw new JweError('jwe_stale', 'protected header needs a numeric iat')
+  if (typeof jti !== 'string' || jti.length < 8 || jti.length > 128)
+    throw new JweError('jwe_stale', 'protected header needs a jti of 8 to 128 characters')
+  if (Math.abs(options.nowMs / 1000 - iat) > options.windowSeconds)
+    throw new JweError('jwe_stale', 'iat is outside the accepted window')
   if (!options.store) return
-  const fresh = await options.store.setIfAbsent(`jwe-jti:${options.scope}:${jti}`, '1', options.windowSeconds * 2000 + 1000)
+  const fresh = await options.store.setIfAbsent(
+    `jwe-jti:${options.scope}:${jti}`,
+    '1',
+    options.windowSeconds * 2000 + 1000,
+  )
   if (!fresh) throw new JweError('jwe_replayed', 'this JWE was already used')
 }
 
@@ -200,7 +257,10 @@ export async function encryptJwe(options: EncryptJweOptions): Promise<string> {
   }
   checkKeyShape(key.alg === 'dir' ? key : publicPart(key), 'encryptJwe: key', false)
   const publicKey = key.alg === 'dir' ? key : publicPart(key)
-  const plaintext = typeof options.plaintext === 'string' ? new TextEncoder().encode(options.plaintext) : options.plaintext
+  const plaintext =
+    typeof options.plaintext === 'string'
+      ? new TextEncoder().encode(options.plaintext)
+      : options.plaintext
   return new CompactEncrypt(plaintext)
     .setProtectedHeader({
       ...options.header,
@@ -217,6 +277,8 @@ export async function encryptJwe(options: EncryptJweOptions): Promise<string> {
 /** @internal The public members of an asymmetric JWK. */
 export function publicPart(jwk: JWK): JWK {
   const out: JWK = {}
-  for (const [k, v] of Object.entries(jwk)) if (!PRIVATE_MEMBERS.includes(k) && k !== 'key_ops' && k !== 'ext') (out as Record<string, unknown>)[k] = v
+  for (const [k, v] of Object.entries(jwk))
+    if (!PRIVATE_MEMBERS.includes(k) && k !== 'key_ops' && k !== 'ext')
+      (out as Record<string, unknown>)[k] = v
   return out
 }

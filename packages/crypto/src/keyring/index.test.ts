@@ -1,6 +1,14 @@
 import { inspect } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { Keyring, KeyringError, localKeyProvider, parseKeyring, rotateKeyringFile, serializeKeyring, generateKeyringFile } from '../index.js'
+import {
+  Keyring,
+  KeyringError,
+  localKeyProvider,
+  parseKeyring,
+  rotateKeyringFile,
+  serializeKeyring,
+  generateKeyringFile,
+} from '../index.js'
 
 const te = new TextEncoder()
 const td = new TextDecoder()
@@ -24,13 +32,21 @@ describe('Keyring', () => {
     await expect(v1.decrypt(fresh, aad)).rejects.toMatchObject({ code: 'key_unknown' })
     expect(() => v2.disable(newId)).toThrow(KeyringError)
     expect(v3.remove(v1.primaryId).list()).toHaveLength(1)
-    expect(v1.rotate().list().map((k) => k.status).sort()).toEqual(['enabled', 'primary'])
+    expect(
+      v1
+        .rotate()
+        .list()
+        .map((k) => k.status)
+        .sort(),
+    ).toEqual(['enabled', 'primary'])
   })
 
   it('authenticates the associated data and every ciphertext byte', async () => {
     const ring = Keyring.generate('aead')
     const ct = await ring.encrypt(te.encode('secret'), aad)
-    await expect(ring.decrypt(ct, te.encode('tenant=other'))).rejects.toMatchObject({ code: 'decrypt_failed' })
+    await expect(ring.decrypt(ct, te.encode('tenant=other'))).rejects.toMatchObject({
+      code: 'decrypt_failed',
+    })
     for (const at of [6, 20, ct.length - 1]) {
       const bad = ct.slice()
       bad[at]! ^= 1
@@ -46,7 +62,9 @@ describe('Keyring', () => {
     expect(await ring.encrypt(te.encode('078-05-1121'), aad)).not.toEqual(a)
     expect(await ring.encrypt(te.encode('078-05-1120'), te.encode('tenant=b'))).not.toEqual(a)
     expect(td.decode(await ring.decrypt(a, aad))).toBe('078-05-1120')
-    await expect(Keyring.generate('aead').decrypt(a, aad)).rejects.toMatchObject({ code: 'ciphertext_invalid' })
+    await expect(Keyring.generate('aead').decrypt(a, aad)).rejects.toMatchObject({
+      code: 'ciphertext_invalid',
+    })
   })
 
   it('never shows key material in JSON, inspect or errors', async () => {
@@ -71,7 +89,10 @@ describe('Keyring', () => {
     expect(rotated.keys).toHaveLength(2)
     expect(td.decode(await (await parseKeyring(rotated, provider)).decrypt(ct))).toBe('x')
     await expect(parseKeyring(file)).rejects.toMatchObject({ code: 'kek_mismatch' })
-    const impostor = localKeyProvider({ id: 'kek-1', key: crypto.getRandomValues(new Uint8Array(32)) })
+    const impostor = localKeyProvider({
+      id: 'kek-1',
+      key: crypto.getRandomValues(new Uint8Array(32)),
+    })
     const err = await parseKeyring(file, impostor).catch((e: KeyringError) => e)
     expect(err).toMatchObject({ code: 'unwrap_failed' })
     expect(err.message).not.toContain(Buffer.from(kek).toString('base64url'))

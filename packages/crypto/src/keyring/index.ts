@@ -67,7 +67,8 @@ export class Keyring {
     this.purpose = purpose
     this.#entries = entries
     const primaries = [...entries.values()].filter((e) => e.info.status === 'primary')
-    if (primaries.length !== 1) throw new KeyringError('keyring_invalid', 'a keyring needs exactly one primary key')
+    if (primaries.length !== 1)
+      throw new KeyringError('keyring_invalid', 'a keyring needs exactly one primary key')
   }
 
   /**
@@ -79,21 +80,35 @@ export class Keyring {
    * ```
    */
   static generate(purpose: KeyringPurpose, now: Date = new Date()): Keyring {
-    if (purpose !== 'aead' && purpose !== 'deterministic') throw new TypeError('purpose must be "aead" or "deterministic"')
+    if (purpose !== 'aead' && purpose !== 'deterministic')
+      throw new TypeError('purpose must be "aead" or "deterministic"')
     const id = randomId(new Set())
     const material = globalThis.crypto.getRandomValues(new Uint8Array(MATERIAL_BYTES[purpose]))
-    return new Keyring(purpose, new Map([[id, { info: { id, status: 'primary', createdAt: now.toISOString() }, material }]]))
+    return new Keyring(
+      purpose,
+      new Map([[id, { info: { id, status: 'primary', createdAt: now.toISOString() }, material }]]),
+    )
   }
 
   /** @internal Builds a keyring from checked entries. */
-  static fromEntries(purpose: KeyringPurpose, keys: Array<KeyInfo & { material: Uint8Array }>): Keyring {
-    if (purpose !== 'aead' && purpose !== 'deterministic') throw new KeyringError('keyring_invalid', 'unknown keyring purpose')
+  static fromEntries(
+    purpose: KeyringPurpose,
+    keys: Array<KeyInfo & { material: Uint8Array }>,
+  ): Keyring {
+    if (purpose !== 'aead' && purpose !== 'deterministic')
+      throw new KeyringError('keyring_invalid', 'unknown keyring purpose')
     const entries = new Map<number, Entry>()
     for (const k of keys) {
-      if (!Number.isInteger(k.id) || k.id <= 0 || k.id > 0xffffffff || entries.has(k.id)) throw new KeyringError('keyring_invalid', 'key ids must be unique 32-bit integers')
-      if (!['primary', 'enabled', 'disabled'].includes(k.status)) throw new KeyringError('keyring_invalid', `key ${k.id}: unknown status`)
-      if (k.material.byteLength !== MATERIAL_BYTES[purpose]) throw new KeyringError('keyring_invalid', `key ${k.id}: wrong key length`)
-      entries.set(k.id, { info: { id: k.id, status: k.status, createdAt: k.createdAt }, material: k.material })
+      if (!Number.isInteger(k.id) || k.id <= 0 || k.id > 0xffffffff || entries.has(k.id))
+        throw new KeyringError('keyring_invalid', 'key ids must be unique 32-bit integers')
+      if (!['primary', 'enabled', 'disabled'].includes(k.status))
+        throw new KeyringError('keyring_invalid', `key ${k.id}: unknown status`)
+      if (k.material.byteLength !== MATERIAL_BYTES[purpose])
+        throw new KeyringError('keyring_invalid', `key ${k.id}: wrong key length`)
+      entries.set(k.id, {
+        info: { id: k.id, status: k.status, createdAt: k.createdAt },
+        material: k.material,
+      })
     }
     return new Keyring(purpose, entries)
   }
@@ -137,7 +152,8 @@ export class Keyring {
   remove(id: number): Keyring {
     const entry = this.#entries.get(id)
     if (!entry) throw new KeyringError('key_unknown', `no key ${id}`)
-    if (entry.info.status !== 'disabled') throw new KeyringError('key_in_use', 'only disabled keys can be removed')
+    if (entry.info.status !== 'disabled')
+      throw new KeyringError('key_in_use', 'only disabled keys can be removed')
     const entries = this.#copy()
     entries.delete(id)
     return new Keyring(this.purpose, entries)
@@ -161,31 +177,49 @@ export class Keyring {
     if (keys.mac) {
       const lengths = new Uint8Array(4)
       new DataView(lengths.buffer).setUint32(0, aad.byteLength)
-      iv = new Uint8Array(await subtle.sign('HMAC', keys.mac, concat(lengths, aad, plaintext))).slice(0, IV_BYTES)
+      iv = new Uint8Array(
+        await subtle.sign('HMAC', keys.mac, concat(lengths, aad, plaintext)),
+      ).slice(0, IV_BYTES)
     } else {
       iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES))
     }
-    const sealed = await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: concat(header, aad) }, keys.enc, concat(plaintext))
+    const sealed = await subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: concat(header, aad) },
+      keys.enc,
+      concat(plaintext),
+    )
     return concat(header, iv, new Uint8Array(sealed))
   }
 
   /** Decrypts a ciphertext of any `primary` or `enabled` key of this keyring. */
   async decrypt(ciphertext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
-    if (!(ciphertext instanceof Uint8Array) || ciphertext.byteLength < HEADER_BYTES + IV_BYTES + TAG_BYTES) {
+    if (
+      !(ciphertext instanceof Uint8Array) ||
+      ciphertext.byteLength < HEADER_BYTES + IV_BYTES + TAG_BYTES
+    ) {
       throw new KeyringError('ciphertext_invalid', 'ciphertext is too short')
     }
-    if (ciphertext[0] !== FORMAT[this.purpose]) throw new KeyringError('ciphertext_invalid', 'ciphertext is not from a keyring of this purpose')
+    if (ciphertext[0] !== FORMAT[this.purpose])
+      throw new KeyringError(
+        'ciphertext_invalid',
+        'ciphertext is not from a keyring of this purpose',
+      )
     const id = new DataView(ciphertext.buffer, ciphertext.byteOffset).getUint32(1)
     const entry = this.#entries.get(id)
     if (!entry) throw new KeyringError('key_unknown', `no key ${id} in this keyring`)
-    if (entry.info.status === 'disabled') throw new KeyringError('key_disabled', `key ${id} is disabled`)
+    if (entry.info.status === 'disabled')
+      throw new KeyringError('key_disabled', `key ${id} is disabled`)
     const keys = await this.#keys(entry)
     const header = ciphertext.slice(0, HEADER_BYTES)
     const iv = ciphertext.slice(HEADER_BYTES, HEADER_BYTES + IV_BYTES)
     let plaintext: Uint8Array
     try {
       plaintext = new Uint8Array(
-        await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: concat(header, aad) }, keys.enc, ciphertext.slice(HEADER_BYTES + IV_BYTES)),
+        await subtle.decrypt(
+          { name: 'AES-GCM', iv, additionalData: concat(header, aad) },
+          keys.enc,
+          ciphertext.slice(HEADER_BYTES + IV_BYTES),
+        ),
       )
     } catch {
       throw new KeyringError('decrypt_failed', 'ciphertext or associated data was altered')
@@ -199,7 +233,9 @@ export class Keyring {
   }
 
   [INSPECT](): string {
-    return `Keyring(${this.purpose}, ${this.list().map((k) => `${k.id}:${k.status}`).join(', ')})`
+    return `Keyring(${this.purpose}, ${this.list()
+      .map((k) => `${k.id}:${k.status}`)
+      .join(', ')})`
   }
 
   /** @internal Material for serialisation. */
@@ -210,7 +246,9 @@ export class Keyring {
   }
 
   #copy(): Map<number, Entry> {
-    return new Map([...this.#entries].map(([id, e]) => [id, { info: { ...e.info }, material: e.material }]))
+    return new Map(
+      [...this.#entries].map(([id, e]) => [id, { info: { ...e.info }, material: e.material }]),
+    )
   }
 
   #restate(id: number, status: KeyStatus): Keyring {
@@ -218,7 +256,8 @@ export class Keyring {
     const entry = entries.get(id)
     if (!entry) throw new KeyringError('key_unknown', `no key ${id}`)
     if (status === 'primary') {
-      if (entry.info.status === 'disabled') throw new KeyringError('key_disabled', 'enable a key before promoting it')
+      if (entry.info.status === 'disabled')
+        throw new KeyringError('key_disabled', 'enable a key before promoting it')
       for (const e of entries.values()) if (e.info.status === 'primary') e.info.status = 'enabled'
     } else if (entry.info.status === 'primary') {
       throw new KeyringError('key_in_use', 'promote another key first')
@@ -231,11 +270,22 @@ export class Keyring {
     entry.keys ??= (async () => {
       const m = entry.material
       if (this.purpose === 'aead') {
-        return { enc: await subtle.importKey('raw', concat(m), 'AES-GCM', false, ['encrypt', 'decrypt']) }
+        return {
+          enc: await subtle.importKey('raw', concat(m), 'AES-GCM', false, ['encrypt', 'decrypt']),
+        }
       }
       return {
-        mac: await subtle.importKey('raw', concat(m.subarray(0, 32)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
-        enc: await subtle.importKey('raw', concat(m.subarray(32)), 'AES-GCM', false, ['encrypt', 'decrypt']),
+        mac: await subtle.importKey(
+          'raw',
+          concat(m.subarray(0, 32)),
+          { name: 'HMAC', hash: 'SHA-256' },
+          false,
+          ['sign'],
+        ),
+        enc: await subtle.importKey('raw', concat(m.subarray(32)), 'AES-GCM', false, [
+          'encrypt',
+          'decrypt',
+        ]),
       }
     })()
     return entry.keys
@@ -243,8 +293,13 @@ export class Keyring {
 }
 
 const b64url = {
-  encode: (b: Uint8Array) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
-  decode: (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
+  encode: (b: Uint8Array) =>
+    btoa(String.fromCharCode(...b))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, ''),
+  decode: (s: string) =>
+    Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
 }
 
 function wrapAad(purpose: KeyringPurpose, id: number): Uint8Array {
@@ -262,11 +317,18 @@ function wrapAad(purpose: KeyringPurpose, id: number): Uint8Array {
  * await writeFile('keyring.json', JSON.stringify(file), { mode: 0o600 })
  * ```
  */
-export async function serializeKeyring(ring: Keyring, provider?: KeyProvider): Promise<KeyringFile> {
+export async function serializeKeyring(
+  ring: Keyring,
+  provider?: KeyProvider,
+): Promise<KeyringFile> {
   const keys: KeyringFile['keys'] = []
   for (const info of ring.list()) {
     const material = Keyring.materialOf(ring, info.id)
-    if (provider) keys.push({ ...info, wrapped: b64url.encode(await provider.wrap(material, wrapAad(ring.purpose, info.id))) })
+    if (provider)
+      keys.push({
+        ...info,
+        wrapped: b64url.encode(await provider.wrap(material, wrapAad(ring.purpose, info.id))),
+      })
     else keys.push({ ...info, material: b64url.encode(material) })
   }
   return { version: 1, purpose: ring.purpose, ...(provider ? { kek: provider.id } : {}), keys }
@@ -281,8 +343,13 @@ export async function serializeKeyring(ring: Keyring, provider?: KeyProvider): P
  * ```
  */
 export async function parseKeyring(file: KeyringFile, provider?: KeyProvider): Promise<Keyring> {
-  if (!file || file.version !== 1 || !Array.isArray(file.keys)) throw new KeyringError('keyring_invalid', 'not a version 1 keyring file')
-  if (file.kek !== undefined && provider?.id !== file.kek) throw new KeyringError('kek_mismatch', `keyring is wrapped by "${String(file.kek).slice(0, 128)}", a different key provider`)
+  if (!file || file.version !== 1 || !Array.isArray(file.keys))
+    throw new KeyringError('keyring_invalid', 'not a version 1 keyring file')
+  if (file.kek !== undefined && provider?.id !== file.kek)
+    throw new KeyringError(
+      'kek_mismatch',
+      `keyring is wrapped by "${String(file.kek).slice(0, 128)}", a different key provider`,
+    )
   const keys: Array<KeyInfo & { material: Uint8Array }> = []
   for (const k of file.keys) {
     let material: Uint8Array
@@ -294,7 +361,8 @@ export async function parseKeyring(file: KeyringFile, provider?: KeyProvider): P
         throw new KeyringError('unwrap_failed', `key ${k.id} could not be unwrapped`)
       }
     } else if (typeof k.material === 'string') {
-      if (file.kek !== undefined) throw new KeyringError('keyring_invalid', 'a wrapped keyring must not hold plaintext keys')
+      if (file.kek !== undefined)
+        throw new KeyringError('keyring_invalid', 'a wrapped keyring must not hold plaintext keys')
       material = b64url.decode(k.material)
     } else throw new KeyringError('keyring_invalid', `key ${k.id} has no material`)
     keys.push({ id: k.id, status: k.status, createdAt: k.createdAt, material })
@@ -313,24 +381,41 @@ export async function parseKeyring(file: KeyringFile, provider?: KeyProvider): P
  * ```
  */
 export function localKeyProvider(options: { id: string; key: Uint8Array | string }): KeyProvider {
-  if (!options || typeof options.id !== 'string' || options.id === '') throw new TypeError('localKeyProvider: id is required')
+  if (!options || typeof options.id !== 'string' || options.id === '')
+    throw new TypeError('localKeyProvider: id is required')
   let raw: Uint8Array
   try {
     raw = typeof options.key === 'string' ? b64url.decode(options.key.trim()) : options.key
   } catch {
     throw new TypeError('localKeyProvider: key must be 32 bytes or their base64url')
   }
-  if (!(raw instanceof Uint8Array) || raw.byteLength !== 32) throw new TypeError('localKeyProvider: key must be 32 bytes or their base64url')
+  if (!(raw instanceof Uint8Array) || raw.byteLength !== 32)
+    throw new TypeError('localKeyProvider: key must be 32 bytes or their base64url')
   const kek = subtle.importKey('raw', concat(raw), 'AES-GCM', false, ['encrypt', 'decrypt'])
   return {
     id: options.id,
     async wrap(dataKey, aad) {
       const iv = globalThis.crypto.getRandomValues(new Uint8Array(IV_BYTES))
-      return concat(iv, new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: concat(aad) }, await kek, concat(dataKey))))
+      return concat(
+        iv,
+        new Uint8Array(
+          await subtle.encrypt(
+            { name: 'AES-GCM', iv, additionalData: concat(aad) },
+            await kek,
+            concat(dataKey),
+          ),
+        ),
+      )
     },
     async unwrap(wrapped, aad) {
       const iv = wrapped.slice(0, IV_BYTES)
-      return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: concat(aad) }, await kek, wrapped.slice(IV_BYTES)))
+      return new Uint8Array(
+        await subtle.decrypt(
+          { name: 'AES-GCM', iv, additionalData: concat(aad) },
+          await kek,
+          wrapped.slice(IV_BYTES),
+        ),
+      )
     },
   }
 }

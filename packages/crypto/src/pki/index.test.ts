@@ -14,10 +14,26 @@ let client: CertificateBundle
 let stranger: CertificateBundle
 
 beforeAll(async () => {
-  ;[ca, otherCa] = await Promise.all([createCa({ commonName: 'modelgate test CA', organization: 'Acme', keyBits: 2048 }), createCa({ commonName: 'other CA', keyBits: 2048 })])
-  server = await issueCertificate(ca, { kind: 'server', commonName: 'cloud-gate', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
-  client = await issueCertificate(ca, { kind: 'client', commonName: 'edge-1', uris: ['spiffe://acme/edge-1'] })
-  stranger = await issueCertificate(otherCa, { kind: 'client', commonName: 'edge-1', uris: ['spiffe://acme/edge-1'] })
+  ;[ca, otherCa] = await Promise.all([
+    createCa({ commonName: 'modelgate test CA', organization: 'Acme', keyBits: 2048 }),
+    createCa({ commonName: 'other CA', keyBits: 2048 }),
+  ])
+  server = await issueCertificate(ca, {
+    kind: 'server',
+    commonName: 'cloud-gate',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+  })
+  client = await issueCertificate(ca, {
+    kind: 'client',
+    commonName: 'edge-1',
+    uris: ['spiffe://acme/edge-1'],
+  })
+  stranger = await issueCertificate(otherCa, {
+    kind: 'client',
+    commonName: 'edge-1',
+    uris: ['spiffe://acme/edge-1'],
+  })
 })
 
 describe('PKI', () => {
@@ -40,10 +56,18 @@ describe('PKI', () => {
 
   it('refuses bad requests', async () => {
     await expect(createCa({ commonName: '' })).rejects.toThrow(TypeError)
-    await expect(issueCertificate(ca, { kind: 'server', commonName: 'x' })).rejects.toThrow(/dnsNames/)
-    await expect(issueCertificate(ca, { kind: 'server', commonName: 'x', ipAddresses: ['999.1.1.1'] })).rejects.toThrow(/IP/)
-    await expect(issueCertificate(ca, { kind: 'server', commonName: 'x', dnsNames: ['bad name'] })).rejects.toThrow(/DNS/)
-    await expect(issueCertificate(ca, { kind: 'admin' as never, commonName: 'x' })).rejects.toThrow(/kind/)
+    await expect(issueCertificate(ca, { kind: 'server', commonName: 'x' })).rejects.toThrow(
+      /dnsNames/,
+    )
+    await expect(
+      issueCertificate(ca, { kind: 'server', commonName: 'x', ipAddresses: ['999.1.1.1'] }),
+    ).rejects.toThrow(/IP/)
+    await expect(
+      issueCertificate(ca, { kind: 'server', commonName: 'x', dnsNames: ['bad name'] }),
+    ).rejects.toThrow(/DNS/)
+    await expect(issueCertificate(ca, { kind: 'admin' as never, commonName: 'x' })).rejects.toThrow(
+      /kind/,
+    )
   })
 })
 
@@ -65,7 +89,16 @@ describe('mTLS between gates on loopback', () => {
     ])
     calls = made.calls
     await made.gate.ready()
-    https = createServer({ cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, createExpressApp(made.gate))
+    https = createServer(
+      {
+        cert: server.certPem,
+        key: server.keyPem,
+        ca: ca.certPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      createExpressApp(made.gate),
+    )
     await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
     port = (https.address() as AddressInfo).port
   })
@@ -74,7 +107,17 @@ describe('mTLS between gates on loopback', () => {
   const call = (identity: CertificateBundle) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, path: '/v2/models/adder/infer', method: 'POST', ca: ca.certPem, cert: identity.certPem, key: identity.keyPem, headers: { 'content-type': 'application/json' }, agent: false },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v2/models/adder/infer',
+          method: 'POST',
+          ca: ca.certPem,
+          cert: identity.certPem,
+          key: identity.keyPem,
+          headers: { 'content-type': 'application/json' },
+          agent: false,
+        },
         (res) => {
           let body = ''
           res.on('data', (c) => (body += c))

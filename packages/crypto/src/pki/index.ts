@@ -1,10 +1,15 @@
 import type { CaOptions, CertificateBundle, IssueOptions } from '../types.js'
 
 const DAY_MS = 86_400_000
-const DNS_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+const DNS_NAME =
+  /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
 
 async function tools() {
-  const [{ default: forge }, nodeCrypto, net] = await Promise.all([import('node-forge'), import('node:crypto'), import('node:net')])
+  const [{ default: forge }, nodeCrypto, net] = await Promise.all([
+    import('node-forge'),
+    import('node:crypto'),
+    import('node:net'),
+  ])
   return { forge, nodeCrypto, net }
 }
 
@@ -14,21 +19,27 @@ function newKeyPair({ forge, nodeCrypto }: Tools, bits: number) {
   const { privateKey } = nodeCrypto.generateKeyPairSync('rsa', { modulusLength: bits })
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
   const forgeKey = forge.pki.privateKeyFromPem(keyPem) as import('node-forge').pki.rsa.PrivateKey
-  return { keyPem, privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) }
+  return {
+    keyPem,
+    privateKey: forgeKey,
+    publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e),
+  }
 }
 
 function serialNumber({ nodeCrypto }: Tools): string {
   const bytes = nodeCrypto.randomBytes(16)
-  bytes[0] = bytes[0]! & 0x7f | 0x01
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01
   return bytes.toString('hex')
 }
 
 function checkDays(days: number, where: string): void {
-  if (!Number.isInteger(days) || days < 1 || days > 36_500) throw new TypeError(`${where}: validityDays must be an integer from 1 to 36500`)
+  if (!Number.isInteger(days) || days < 1 || days > 36_500)
+    throw new TypeError(`${where}: validityDays must be an integer from 1 to 36500`)
 }
 
 function checkName(name: unknown, where: string): asserts name is string {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 64) throw new TypeError(`${where}: commonName must be 1 to 64 characters`)
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 64)
+    throw new TypeError(`${where}: commonName must be 1 to 64 characters`)
 }
 
 /**
@@ -55,7 +66,10 @@ export async function createCa(options: CaOptions): Promise<CertificateBundle> {
   cert.serialNumber = serialNumber(t)
   cert.validity.notBefore = new Date(Date.now() - 60_000)
   cert.validity.notAfter = new Date(Date.now() + days * DAY_MS)
-  const subject = [{ shortName: 'CN', value: options.commonName }, ...(options.organization ? [{ shortName: 'O', value: options.organization }] : [])]
+  const subject = [
+    { shortName: 'CN', value: options.commonName },
+    ...(options.organization ? [{ shortName: 'O', value: options.organization }] : []),
+  ]
   cert.setSubject(subject)
   cert.setIssuer(subject)
   cert.setExtensions([
@@ -79,21 +93,33 @@ export async function createCa(options: CaOptions): Promise<CertificateBundle> {
  * const edge = await issueCertificate(ca, { kind: 'client', commonName: 'edge-1', uris: ['spiffe://acme/edge-1'] })
  * ```
  */
-export async function issueCertificate(ca: CertificateBundle, options: IssueOptions): Promise<CertificateBundle> {
-  if (!ca || typeof ca.certPem !== 'string' || typeof ca.keyPem !== 'string') throw new TypeError('issueCertificate: ca needs certPem and keyPem')
-  if (!options || (options.kind !== 'server' && options.kind !== 'client')) throw new TypeError('issueCertificate: kind must be "server" or "client"')
+export async function issueCertificate(
+  ca: CertificateBundle,
+  options: IssueOptions,
+): Promise<CertificateBundle> {
+  if (!ca || typeof ca.certPem !== 'string' || typeof ca.keyPem !== 'string')
+    throw new TypeError('issueCertificate: ca needs certPem and keyPem')
+  if (!options || (options.kind !== 'server' && options.kind !== 'client'))
+    throw new TypeError('issueCertificate: kind must be "server" or "client"')
   checkName(options.commonName, 'issueCertificate')
   const days = options.validityDays ?? 397
   checkDays(days, 'issueCertificate')
   const dnsNames = options.dnsNames ?? []
   const ips = options.ipAddresses ?? []
   const uris = options.uris ?? []
-  for (const d of dnsNames) if (typeof d !== 'string' || d.length > 253 || !DNS_NAME.test(d)) throw new TypeError(`issueCertificate: "${String(d).slice(0, 64)}" is not a DNS name`)
-  for (const u of uris) if (typeof u !== 'string' || !URL.canParse(u)) throw new TypeError(`issueCertificate: "${String(u).slice(0, 64)}" is not a URI`)
-  if (options.kind === 'server' && dnsNames.length + ips.length === 0) throw new TypeError('issueCertificate: a server certificate needs dnsNames or ipAddresses')
+  for (const d of dnsNames)
+    if (typeof d !== 'string' || d.length > 253 || !DNS_NAME.test(d))
+      throw new TypeError(`issueCertificate: "${String(d).slice(0, 64)}" is not a DNS name`)
+  for (const u of uris)
+    if (typeof u !== 'string' || !URL.canParse(u))
+      throw new TypeError(`issueCertificate: "${String(u).slice(0, 64)}" is not a URI`)
+  if (options.kind === 'server' && dnsNames.length + ips.length === 0)
+    throw new TypeError('issueCertificate: a server certificate needs dnsNames or ipAddresses')
   const t = await tools()
   const { forge, net } = t
-  for (const ip of ips) if (typeof ip !== 'string' || net.isIP(ip) === 0) throw new TypeError(`issueCertificate: "${String(ip).slice(0, 64)}" is not an IP address`)
+  for (const ip of ips)
+    if (typeof ip !== 'string' || net.isIP(ip) === 0)
+      throw new TypeError(`issueCertificate: "${String(ip).slice(0, 64)}" is not an IP address`)
   const caCert = forge.pki.certificateFromPem(ca.certPem)
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem)
   const { keyPem, publicKey } = newKeyPair(t, options.keyBits ?? 2048)
@@ -103,7 +129,10 @@ export async function issueCertificate(ca: CertificateBundle, options: IssueOpti
   cert.validity.notBefore = new Date(Date.now() - 60_000)
   const notAfter = new Date(Date.now() + days * DAY_MS)
   cert.validity.notAfter = notAfter > caCert.validity.notAfter ? caCert.validity.notAfter : notAfter
-  cert.setSubject([{ shortName: 'CN', value: options.commonName }, ...(options.organization ? [{ shortName: 'O', value: options.organization }] : [])])
+  cert.setSubject([
+    { shortName: 'CN', value: options.commonName },
+    ...(options.organization ? [{ shortName: 'O', value: options.organization }] : []),
+  ])
   cert.setIssuer(caCert.subject.attributes)
   const altNames = [
     ...dnsNames.map((value) => ({ type: 2, value })),
@@ -113,10 +142,17 @@ export async function issueCertificate(ca: CertificateBundle, options: IssueOpti
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: options.kind === 'server', clientAuth: options.kind === 'client' },
+    {
+      name: 'extKeyUsage',
+      serverAuth: options.kind === 'server',
+      clientAuth: options.kind === 'client',
+    },
     ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
     { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    {
+      name: 'authorityKeyIdentifier',
+      keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes(),
+    },
   ])
   cert.sign(caKey as import('node-forge').pki.rsa.PrivateKey, forge.md.sha256.create())
   return { certPem: forge.pki.certificateToPem(cert), keyPem }

@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest'
-import { decrypt, encrypt, encryptJwe, generateJwk, sign, signingPublicKey, verifyResponseSignature, type DecryptionKey } from '../index.js'
+import {
+  decrypt,
+  encrypt,
+  encryptJwe,
+  generateJwk,
+  sign,
+  signingPublicKey,
+  verifyResponseSignature,
+  type DecryptionKey,
+} from '../index.js'
 import { gateWith, inferBody, INFER_URL, joseRequest } from '../../test/helpers.js'
 import { exportJWK, generateKeyPair } from 'jose'
 
 const post = (body = inferBody(), headers: Record<string, string> = {}) =>
-  new Request(INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+  new Request(INFER_URL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  })
 
 describe('sign', () => {
   it('refuses bad options at factory time', async () => {
@@ -16,39 +29,73 @@ describe('sign', () => {
     expect(() => sign({ key: privateJwk as never, header: 'bad header' })).toThrow(/header/)
   })
 
-  it.each(['ES256', 'EdDSA'] as const)('%s: the client proves what the gate answered, and any change breaks it', async (alg) => {
-    const { privateJwk, publicJwk } = await generateJwk(alg, `sig-${alg}`)
-    const { gate } = gateWith([sign({ key: privateJwk as never })])
-    const res = await gate.fetch(post(inferBody(3, 4), { 'x-request-id': 'req-sig-1' }))
-    const body = new Uint8Array(await res.arrayBuffer())
-    const jws = res.headers.get('x-modelgate-signature')!
-    expect(jws).toMatch(/^[\w-]+\.\.[\w-]+$/)
-    const verified = await verifyResponseSignature(body, jws, [publicJwk], { requestId: 'req-sig-1', status: 200 })
-    expect(verified).toMatchObject({ kid: `sig-${alg}`, alg, requestId: 'req-sig-1', status: 200 })
-    const changed = body.slice()
-    changed[changed.length - 3]! ^= 0x01
-    await expect(verifyResponseSignature(changed, jws, [publicJwk])).rejects.toThrow('signature does not verify')
-    await expect(verifyResponseSignature(body, jws, [publicJwk], { requestId: 'other' })).rejects.toThrow(/another request/)
-    await expect(verifyResponseSignature(body, jws, [publicJwk], { status: 201 })).rejects.toThrow(/another status/)
-    const stranger = await generateJwk(alg, `sig-${alg}`)
-    await expect(verifyResponseSignature(body, jws, [stranger.publicJwk])).rejects.toThrow('signature does not verify')
-    await expect(verifyResponseSignature(body, jws, [{ ...publicJwk, kid: 'x' }])).rejects.toThrow(/no key/)
-    expect(signingPublicKey(privateJwk)).not.toHaveProperty('d')
-  })
+  it.each(['ES256', 'EdDSA'] as const)(
+    '%s: the client proves what the gate answered, and any change breaks it',
+    async (alg) => {
+      const { privateJwk, publicJwk } = await generateJwk(alg, `sig-${alg}`)
+      const { gate } = gateWith([sign({ key: privateJwk as never })])
+      const res = await gate.fetch(post(inferBody(3, 4), { 'x-request-id': 'req-sig-1' }))
+      const body = new Uint8Array(await res.arrayBuffer())
+      const jws = res.headers.get('x-modelgate-signature')!
+      expect(jws).toMatch(/^[\w-]+\.\.[\w-]+$/)
+      const verified = await verifyResponseSignature(body, jws, [publicJwk], {
+        requestId: 'req-sig-1',
+        status: 200,
+      })
+      expect(verified).toMatchObject({
+        kid: `sig-${alg}`,
+        alg,
+        requestId: 'req-sig-1',
+        status: 200,
+      })
+      const changed = body.slice()
+      changed[changed.length - 3]! ^= 0x01
+      await expect(verifyResponseSignature(changed, jws, [publicJwk])).rejects.toThrow(
+        'signature does not verify',
+      )
+      await expect(
+        verifyResponseSignature(body, jws, [publicJwk], { requestId: 'other' }),
+      ).rejects.toThrow(/another request/)
+      await expect(
+        verifyResponseSignature(body, jws, [publicJwk], { status: 201 }),
+      ).rejects.toThrow(/another status/)
+      const stranger = await generateJwk(alg, `sig-${alg}`)
+      await expect(verifyResponseSignature(body, jws, [stranger.publicJwk])).rejects.toThrow(
+        'signature does not verify',
+      )
+      await expect(
+        verifyResponseSignature(body, jws, [{ ...publicJwk, kid: 'x' }]),
+      ).rejects.toThrow(/no key/)
+      expect(signingPublicKey(privateJwk)).not.toHaveProperty('d')
+    },
+  )
 
   it('outside encrypt, signs the JWE bytes that are sent', async () => {
     const gateKey = await generateJwk('ECDH-ES+A256KW', 'gate')
     const sig = await generateJwk('EdDSA', 'sig')
     const client = await generateKeyPair('ECDH-ES+A256KW', { extractable: true })
-    const { gate } = gateWith([decrypt({ keys: [gateKey.privateJwk as DecryptionKey] }), sign({ key: sig.privateJwk as never }), encrypt()])
-    const jwe = await encryptJwe({ key: gateKey.publicJwk as DecryptionKey, plaintext: inferBody(), header: { rjwk: await exportJWK(client.publicKey) } })
+    const { gate } = gateWith([
+      decrypt({ keys: [gateKey.privateJwk as DecryptionKey] }),
+      sign({ key: sig.privateJwk as never }),
+      encrypt(),
+    ])
+    const jwe = await encryptJwe({
+      key: gateKey.publicJwk as DecryptionKey,
+      plaintext: inferBody(),
+      header: { rjwk: await exportJWK(client.publicKey) },
+    })
     const res = await gate.fetch(joseRequest(jwe))
     const text = await res.text()
     expect(res.headers.get('content-type')).toBe('application/jose')
     expect(text.split('.')).toHaveLength(5)
-    await verifyResponseSignature(new TextEncoder().encode(text), res.headers.get('x-modelgate-signature')!, [sig.publicJwk], {
-      requestId: res.headers.get('x-request-id')!,
-      status: 200,
-    })
+    await verifyResponseSignature(
+      new TextEncoder().encode(text),
+      res.headers.get('x-modelgate-signature')!,
+      [sig.publicJwk],
+      {
+        requestId: res.headers.get('x-request-id')!,
+        status: 200,
+      },
+    )
   })
 })

@@ -21,13 +21,18 @@ const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ES256', 'EdDSA']
  * ```
  */
 export const sign = (options: SignOptions): Plugin => {
-  if (!options || typeof options !== 'object' || !options.key) throw new TypeError('sign: options.key is required')
+  if (!options || typeof options !== 'object' || !options.key)
+    throw new TypeError('sign: options.key is required')
   const { key } = options
-  if (!SIGNATURE_ALGORITHMS.includes(key.alg)) throw new TypeError('sign: key.alg must be ES256 or EdDSA')
-  if (typeof key.kid !== 'string' || key.kid === '') throw new TypeError('sign: key.kid is required')
+  if (!SIGNATURE_ALGORITHMS.includes(key.alg))
+    throw new TypeError('sign: key.alg must be ES256 or EdDSA')
+  if (typeof key.kid !== 'string' || key.kid === '')
+    throw new TypeError('sign: key.kid is required')
   if (typeof key.d !== 'string') throw new TypeError('sign: key must be a private JWK')
-  if (key.alg === 'ES256' && (key.kty !== 'EC' || key.crv !== 'P-256')) throw new TypeError('sign: ES256 needs a P-256 key')
-  if (key.alg === 'EdDSA' && (key.kty !== 'OKP' || key.crv !== 'Ed25519')) throw new TypeError('sign: EdDSA needs an Ed25519 key')
+  if (key.alg === 'ES256' && (key.kty !== 'EC' || key.crv !== 'P-256'))
+    throw new TypeError('sign: ES256 needs a P-256 key')
+  if (key.alg === 'EdDSA' && (key.kty !== 'OKP' || key.crv !== 'Ed25519'))
+    throw new TypeError('sign: EdDSA needs an Ed25519 key')
   const headerName = (options.header ?? 'x-modelgate-signature').toLowerCase()
   if (!/^[a-z0-9-]+$/.test(headerName)) throw new TypeError('sign: header must be a header name')
   const clock = options.clock ?? (() => Math.floor(Date.now() / 1000))
@@ -39,7 +44,15 @@ export const sign = (options: SignOptions): Plugin => {
     const bytes = ctx.responseBytes()
     imported ??= importJWK(jwk, key.alg)
     const jws = await new FlattenedSign(bytes)
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, b64: false, crit: ['b64'], rid: ctx.requestId, sts: ctx.status, iat: clock() })
+      .setProtectedHeader({
+        alg: key.alg,
+        kid: key.kid,
+        b64: false,
+        crit: ['b64'],
+        rid: ctx.requestId,
+        sts: ctx.status,
+        iat: clock(),
+      })
       .sign(await imported)
     ctx.body = bytes
     ctx.headers.set(headerName, `${jws.protected}..${jws.signature}`)
@@ -79,10 +92,14 @@ export async function verifyResponseSignature(
   expect: { requestId?: string; status?: number } = {},
 ): Promise<VerifiedSignature> {
   const parts = typeof signature === 'string' ? signature.split('.') : []
-  if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096) throw new Error('signature is not a compact detached JWS')
+  if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096)
+    throw new Error('signature is not a compact detached JWS')
   let header: Record<string, unknown>
   try {
-    header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0]!))) as Record<string, unknown>
+    header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0]!))) as Record<
+      string,
+      unknown
+    >
   } catch {
     throw new Error('signature header is not JSON')
   }
@@ -90,18 +107,31 @@ export async function verifyResponseSignature(
   if (!SIGNATURE_ALGORITHMS.includes(alg)) throw new Error('signature algorithm not allowed')
   const jwk = keys.find((k) => k.kid === header.kid)
   if (!jwk) throw new Error('no key for the signature kid')
-  if (jwk.alg !== undefined && jwk.alg !== alg) throw new Error('signature algorithm does not match the key')
+  if (jwk.alg !== undefined && jwk.alg !== alg)
+    throw new Error('signature algorithm does not match the key')
   if (header.b64 !== false) throw new Error('signature must use an unencoded detached payload')
   try {
-    await flattenedVerify({ protected: parts[0]!, payload: body, signature: parts[2]! }, await importJWK(publicPart(jwk), alg), {
-      algorithms: [alg],
-    })
+    await flattenedVerify(
+      { protected: parts[0]!, payload: body, signature: parts[2]! },
+      await importJWK(publicPart(jwk), alg),
+      {
+        algorithms: [alg],
+      },
+    )
   } catch {
     throw new Error('signature does not verify')
   }
-  if (expect.requestId !== undefined && header.rid !== expect.requestId) throw new Error('signature is for another request')
-  if (expect.status !== undefined && header.sts !== expect.status) throw new Error('signature is for another status')
-  return { kid: String(header.kid), alg, requestId: String(header.rid), status: Number(header.sts), issuedAt: Number(header.iat) }
+  if (expect.requestId !== undefined && header.rid !== expect.requestId)
+    throw new Error('signature is for another request')
+  if (expect.status !== undefined && header.sts !== expect.status)
+    throw new Error('signature is for another status')
+  return {
+    kid: String(header.kid),
+    alg,
+    requestId: String(header.rid),
+    status: Number(header.sts),
+    issuedAt: Number(header.iat),
+  }
 }
 
 function base64urlDecode(s: string): Uint8Array {
