@@ -25,10 +25,26 @@ const pad = (v, n) => String(v).padStart(n, '0')
 
 // Given names and surnames: most appear in the detector's dictionaries, some deliberately do not
 // (Anouk, Tiago, Bogdan, Oyelaran, …) so the PERSON numbers measure generalisation too.
-const FIRST = 'James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth Sarah Thomas Karen Daniel Nancy Laura Kevin Emily Brian Rachel Olivia Hannah Lucas Sofia Mateo Camila Pierre Lena Giulia Aisha Omar Priya Rahul Wei Yuki Olga Ivan Lars Ingrid Chidi Amara Siobhan Rhys Anouk Tiago Bogdan Ximena Ravindra Svetlana Kofi Nadia Tomasz Mei'.split(' ')
-const LAST = 'Smith Johnson Williams Brown Garcia Miller Davis Martinez Wilson Anderson Taylor Thomas Moore Martin Lee Thompson White Harris Clark Lewis Walker Young Allen King Wright Scott Nguyen Hill Green Baker Patel Khan Chen Wang Kim Rossi Muller Dubois Kowalski Ivanov Jensen Okafor Mensah Tanaka Silva Murphy Oyelaran Vandersloot Przybylski Achterberg Castellanos Lindqvist Abernathy'.split(' ')
-const DOMAINS = ['example.com', 'mail.example.org', 'acme.test', 'corp.example.net', 'uni.example.edu', 'shop.example.co.uk']
-const WORDS = 'account billing refund delivery password login session upload report invoice address schedule payment statement limit branch manager team update request issue response'.split(' ')
+const FIRST =
+  'James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth Sarah Thomas Karen Daniel Nancy Laura Kevin Emily Brian Rachel Olivia Hannah Lucas Sofia Mateo Camila Pierre Lena Giulia Aisha Omar Priya Rahul Wei Yuki Olga Ivan Lars Ingrid Chidi Amara Siobhan Rhys Anouk Tiago Bogdan Ximena Ravindra Svetlana Kofi Nadia Tomasz Mei'.split(
+    ' ',
+  )
+const LAST =
+  'Smith Johnson Williams Brown Garcia Miller Davis Martinez Wilson Anderson Taylor Thomas Moore Martin Lee Thompson White Harris Clark Lewis Walker Young Allen King Wright Scott Nguyen Hill Green Baker Patel Khan Chen Wang Kim Rossi Muller Dubois Kowalski Ivanov Jensen Okafor Mensah Tanaka Silva Murphy Oyelaran Vandersloot Przybylski Achterberg Castellanos Lindqvist Abernathy'.split(
+    ' ',
+  )
+const DOMAINS = [
+  'example.com',
+  'mail.example.org',
+  'acme.test',
+  'corp.example.net',
+  'uni.example.edu',
+  'shop.example.co.uk',
+]
+const WORDS =
+  'account billing refund delivery password login session upload report invoice address schedule payment statement limit branch manager team update request issue response'.split(
+    ' ',
+  )
 
 function luhnDigit(body) {
   let sum = 0
@@ -74,7 +90,8 @@ function ssn() {
   const s = `${pad(area, 3)}-${pad(int(1, 99), 2)}-${pad(int(1, 9999), 4)}`
   return rand() < 0.85 ? s : s.replace(/-/g, ' ')
 }
-const badSsn = () => `${pick(['000', '666', String(int(900, 999))])}-${pad(int(1, 99), 2)}-${pad(int(1, 9999), 4)}`
+const badSsn = () =>
+  `${pick(['000', '666', String(int(900, 999))])}-${pad(int(1, 99), 2)}-${pad(int(1, 9999), 4)}`
 
 const IBAN_FORMAT = { DE: 18, GB: 18, FR: 23, NL: 14, ES: 20, IT: 23, BE: 12, AT: 16 }
 function ibanCheck(country, bban) {
@@ -106,7 +123,23 @@ function badIban() {
   return ibanFormat(c + bad + bban)
 }
 
-const AREA = ['212', '415', '617', '312', '206', '303', '512', '646', '718', '305', '404', '702', '503', '615', '919']
+const AREA = [
+  '212',
+  '415',
+  '617',
+  '312',
+  '206',
+  '303',
+  '512',
+  '646',
+  '718',
+  '305',
+  '404',
+  '702',
+  '503',
+  '615',
+  '919',
+]
 function phone() {
   for (;;) {
     const kind = pick(['us', 'us', 'us', 'us', 'gb', 'de', 'fr'])
@@ -115,10 +148,17 @@ function phone() {
       const a = pick(AREA)
       const e = String(int(201, 989))
       const x = pad(int(0, 9999), 4)
-      s = pick([`(${a}) ${e}-${x}`, `${a}-${e}-${x}`, `+1 ${a} ${e} ${x}`, `${a}.${e}.${x}`, `+1-${a}-${e}-${x}`])
+      s = pick([
+        `(${a}) ${e}-${x}`,
+        `${a}-${e}-${x}`,
+        `+1 ${a} ${e} ${x}`,
+        `${a}.${e}.${x}`,
+        `+1-${a}-${e}-${x}`,
+      ])
     } else if (kind === 'gb') s = `+44 20 ${int(7000, 8999)} ${pad(int(0, 9999), 4)}`
     else if (kind === 'de') s = `+49 30 ${int(20000000, 99999999)}`
-    else s = `+33 1 ${pad(int(10, 99), 2)} ${pad(int(10, 99), 2)} ${pad(int(10, 99), 2)} ${pad(int(10, 99), 2)}`
+    else
+      s = `+33 1 ${pad(int(10, 99), 2)} ${pad(int(10, 99), 2)} ${pad(int(10, 99), 2)} ${pad(int(10, 99), 2)}`
     const p = parsePhoneNumberFromString(s, 'US')
     if (p && p.isValid() && !s.includes('555')) return s
   }
@@ -134,20 +174,38 @@ function ipv6() {
 }
 function version() {
   const v = `${int(1, 12)}.${int(0, 40)}.${int(0, 99)}.${int(1, 250)}`
-  return pick([`version ${v}`, `v${v}`, `upgraded to ${v}`, `build ${v}`, `release ${v}`, `firmware ${v}`, `agent/${v}`])
+  return pick([
+    `version ${v}`,
+    `v${v}`,
+    `upgraded to ${v}`,
+    `build ${v}`,
+    `release ${v}`,
+    `firmware ${v}`,
+    `agent/${v}`,
+  ])
 }
 function timestamp() {
   const y = int(2019, 2025)
   const d = `${y}-${pad(int(1, 12), 2)}-${pad(int(1, 28), 2)}`
   const t = `${pad(int(0, 23), 2)}:${pad(int(0, 59), 2)}:${pad(int(0, 59), 2)}`
-  return pick([`${d}T${t}Z`, `${d} ${t}`, `${d}T${t}.${pad(int(0, 999), 3)}+02:00`, `[${t}]`, `${pad(int(1, 28), 2)}/${pad(int(1, 12), 2)}/${y} ${t.slice(0, 5)}`])
+  return pick([
+    `${d}T${t}Z`,
+    `${d} ${t}`,
+    `${d}T${t}.${pad(int(0, 999), 3)}+02:00`,
+    `[${t}]`,
+    `${pad(int(1, 28), 2)}/${pad(int(1, 12), 2)}/${y} ${t.slice(0, 5)}`,
+  ])
 }
 function isbn() {
   const core = '978' + digits(9)
   let sum = 0
   for (let i = 0; i < 12; i++) sum += +core[i] * (i % 2 ? 3 : 1)
   const n = core + ((10 - (sum % 10)) % 10)
-  return pick([`ISBN ${n}`, `ISBN ${n.slice(0, 3)}-${n[3]}-${n.slice(4, 7)}-${n.slice(7, 12)}-${n[12]}`, `ISBN-13: ${n}`])
+  return pick([
+    `ISBN ${n}`,
+    `ISBN ${n.slice(0, 3)}-${n[3]}-${n.slice(4, 7)}-${n.slice(7, 12)}-${n[12]}`,
+    `ISBN-13: ${n}`,
+  ])
 }
 function url() {
   const d = pick(['example.com', 'portal.example.org', 'docs.example.net', 'files.acme.test'])
@@ -170,7 +228,10 @@ function base58(bytes) {
 }
 const sha = (b) => createHash('sha256').update(b).digest()
 function btcLegacy() {
-  const payload = Buffer.concat([Buffer.from([pick([0, 5])]), Buffer.from(Array.from({ length: 20 }, () => int(0, 255)))])
+  const payload = Buffer.concat([
+    Buffer.from([pick([0, 5])]),
+    Buffer.from(Array.from({ length: 20 }, () => int(0, 255))),
+  ])
   return base58(Buffer.concat([payload, sha(sha(payload)).subarray(0, 4)]))
 }
 const BECH = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'
@@ -203,18 +264,38 @@ function btcBech32() {
   return 'bc1' + [...data, ...check].map((v) => BECH[v]).join('')
 }
 const crypto = () => (rand() < 0.5 ? btcLegacy() : btcBech32())
-const MONTH = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
+const MONTH = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+]
 function dob() {
   const y = int(1940, 2005)
   const m = int(1, 12)
   const d = int(1, 28)
-  return pick([`${y}-${pad(m, 2)}-${pad(d, 2)}`, `${pad(m, 2)}/${pad(d, 2)}/${y}`, `${MONTH[m - 1]} ${d}, ${y}`, `${d} ${MONTH[m - 1]} ${y}`])
+  return pick([
+    `${y}-${pad(m, 2)}-${pad(d, 2)}`,
+    `${pad(m, 2)}/${pad(d, 2)}/${y}`,
+    `${MONTH[m - 1]} ${d}, ${y}`,
+    `${d} ${MONTH[m - 1]} ${y}`,
+  ])
 }
 const first = () => pick(FIRST)
 const last = () => pick(LAST)
 const person = () => (rand() < 0.85 ? `${first()} ${last()}` : `${first()}`)
 const email = (f = first(), l = last()) =>
-  pick([`${f}.${l}`, `${f[0]}${l}`, `${f}${int(1, 99)}`, `${l}.${f[0]}`]).toLowerCase() + '@' + pick(DOMAINS)
+  pick([`${f}.${l}`, `${f[0]}${l}`, `${f}${int(1, 99)}`, `${l}.${f[0]}`]).toLowerCase() +
+  '@' +
+  pick(DOMAINS)
 
 const GEN = {
   EMAIL_ADDRESS: email,
@@ -228,7 +309,14 @@ const GEN = {
   PERSON: person,
   CRYPTO: crypto,
 }
-const NEG = { order16: orderNumber, ssn_invalid: badSsn, iban_bad: badIban, version, timestamp, isbn }
+const NEG = {
+  order16: orderNumber,
+  ssn_invalid: badSsn,
+  iban_bad: badIban,
+  version,
+  timestamp,
+  isbn,
+}
 
 // Templates: {TYPE} is a gold entity, {!kind} a hard negative, {w} a filler word.
 const TEMPLATES = {

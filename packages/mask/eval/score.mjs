@@ -1,8 +1,9 @@
 // Overlap scoring for the evaluation set, shared by the unit test and bench/mask.js.
 // A predicted span is a true positive when it overlaps a not yet matched gold span of the same
 // type; other predictions are false positives (also those of types the set does not label), gold
-// spans left unmatched are false negatives. A hard negative counts as hit when any predicted span
-// overlaps it.
+// spans left unmatched are false negatives. Predictions typed `OTHER` (a peer's categories with no
+// counterpart here, such as ZIP codes or user names) are left out of precision and recall and
+// counted apart. A hard negative counts as hit when any predicted span overlaps it.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -20,11 +21,16 @@ const overlaps = (a, b) => a.start < b.end && b.start < a.end
 export function score(records, predict) {
   const per = {}
   const neg = {}
+  let other = 0
   const row = (t) => (per[t] ??= { tp: 0, fp: 0, fn: 0 })
   for (const r of records) {
     const pred = predict(r.text)
     const used = new Set()
     for (const p of pred) {
+      if (p.type === 'OTHER') {
+        other++
+        continue
+      }
       const i = r.spans.findIndex((g, k) => !used.has(k) && g.type === p.type && overlaps(g, p))
       if (i >= 0) {
         used.add(i)
@@ -46,10 +52,19 @@ export function score(records, predict) {
     const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0
     return { tp, fp, fn, precision, recall, f1 }
   }
-  const entities = Object.fromEntries(Object.entries(per).sort().map(([t, c]) => [t, f(c)]))
-  const sum = Object.values(per).reduce((a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn }), { tp: 0, fp: 0, fn: 0 })
-  const negatives = Object.fromEntries(
-    Object.entries(neg).sort().map(([k, v]) => [k, { ...v, rate: v.total ? v.hit / v.total : 0 }]),
+  const entities = Object.fromEntries(
+    Object.entries(per)
+      .sort()
+      .map(([t, c]) => [t, f(c)]),
   )
-  return { micro: f(sum), entities, negatives }
+  const sum = Object.values(per).reduce(
+    (a, c) => ({ tp: a.tp + c.tp, fp: a.fp + c.fp, fn: a.fn + c.fn }),
+    { tp: 0, fp: 0, fn: 0 },
+  )
+  const negatives = Object.fromEntries(
+    Object.entries(neg)
+      .sort()
+      .map(([k, v]) => [k, { ...v, rate: v.total ? v.hit / v.total : 0 }]),
+  )
+  return { micro: f(sum), entities, negatives, other }
 }

@@ -9,24 +9,53 @@ describe('file functions for the CLI', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mask-'))
     const input = join(dir, 'in.jsonl')
     const output = join(dir, 'out.jsonl')
-    const rows = Array.from({ length: 300 }, (_, i) => ({ id: i, text: i % 2 ? `mail u${i}@example.org` : 'nothing here' }))
+    const rows = Array.from({ length: 300 }, (_, i) => ({
+      id: i,
+      text: i % 2 ? `mail u${i}@example.org` : 'nothing here',
+    }))
     await writeFile(input, rows.map((r) => JSON.stringify(r)).join('\n') + '\n\n')
     expect(await detectFile({ in: input, out: output })).toEqual({ lines: 301 })
-    const out = (await readFile(output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+    const out = (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(out.map((o) => o.id)).toEqual(rows.map((r) => r.id))
-    expect(out[1]).toEqual({ id: 1, text: 'mail u1@example.org', spans: [{ start: 5, end: 19, type: 'EMAIL_ADDRESS', score: 1 }] })
+    expect(out[1]).toEqual({
+      id: 1,
+      text: 'mail u1@example.org',
+      spans: [{ start: 5, end: 19, type: 'EMAIL_ADDRESS', score: 1 }],
+    })
     expect(out[0].spans).toEqual([])
   })
 
   it('applyPolicyFile masks records with a policy file and reports counts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mask-'))
     const policy = join(dir, 'policy.json')
-    await writeFile(policy, JSON.stringify({ fields: { ssn: { op: 'mask', type: 'US_SSN' } }, entities: { '*': { op: 'replace' } } }))
-    await writeFile(join(dir, 'in.jsonl'), JSON.stringify({ ssn: '536-22-1234', note: 'ip 10.1.2.3', n: 4 }) + '\n')
-    const r = await applyPolicyFile({ policy, in: join(dir, 'in.jsonl'), out: join(dir, 'out.jsonl') })
+    await writeFile(
+      policy,
+      JSON.stringify({
+        fields: { ssn: { op: 'mask', type: 'US_SSN' } },
+        entities: { '*': { op: 'replace' } },
+      }),
+    )
+    await writeFile(
+      join(dir, 'in.jsonl'),
+      JSON.stringify({ ssn: '536-22-1234', note: 'ip 10.1.2.3', n: 4 }) + '\n',
+    )
+    const r = await applyPolicyFile({
+      policy,
+      in: join(dir, 'in.jsonl'),
+      out: join(dir, 'out.jsonl'),
+    })
     expect(r).toEqual({ lines: 1, counts: { US_SSN: 1, IP_ADDRESS: 1 } })
-    expect(JSON.parse(await readFile(join(dir, 'out.jsonl'), 'utf8'))).toEqual({ ssn: '***-**-1234', note: 'ip <IP_ADDRESS>', n: 4 })
+    expect(JSON.parse(await readFile(join(dir, 'out.jsonl'), 'utf8'))).toEqual({
+      ssn: '***-**-1234',
+      note: 'ip <IP_ADDRESS>',
+      n: 4,
+    })
     await writeFile(join(dir, 'bad.jsonl'), 'not json\n')
-    await expect(applyPolicyFile({ policy, in: join(dir, 'bad.jsonl'), out: join(dir, 'o2.jsonl') })).rejects.toThrow(/line 1/)
+    await expect(
+      applyPolicyFile({ policy, in: join(dir, 'bad.jsonl'), out: join(dir, 'o2.jsonl') }),
+    ).rejects.toThrow(/line 1/)
   })
 })

@@ -56,15 +56,19 @@ export interface FileResult {
 async function lines(input: JsonlTarget): Promise<AsyncIterable<string>> {
   const { createReadStream } = await import('node:fs')
   const { createInterface } = await import('node:readline')
-  const stream = typeof input === 'string' ? createReadStream(input, 'utf8') : (input as NodeJS.ReadableStream)
+  const stream =
+    typeof input === 'string' ? createReadStream(input, 'utf8') : (input as NodeJS.ReadableStream)
   return createInterface({ input: stream, crlfDelay: Infinity })
 }
 
-async function writer(output: JsonlTarget): Promise<{ write(line: string): Promise<void>; close(): Promise<void> }> {
+async function writer(
+  output: JsonlTarget,
+): Promise<{ write(line: string): Promise<void>; close(): Promise<void> }> {
   const { createWriteStream } = await import('node:fs')
   const once = (await import('node:events')).default.once
-  const stream = (typeof output === 'string' ? createWriteStream(output, 'utf8') : output) as NodeJS.WritableStream &
-    NodeJS.EventEmitter
+  const stream = (
+    typeof output === 'string' ? createWriteStream(output, 'utf8') : output
+  ) as NodeJS.WritableStream & NodeJS.EventEmitter
   return {
     async write(line) {
       if (!stream.write(line + '\n')) await once(stream, 'drain')
@@ -85,7 +89,8 @@ function parseLine(line: string, n: number): Record<string, unknown> {
   } catch {
     throw new SyntaxError(`line ${n}: not valid JSON`)
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`line ${n}: expected a JSON object`)
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new TypeError(`line ${n}: expected a JSON object`)
   return value as Record<string, unknown>
 }
 
@@ -101,7 +106,8 @@ function parseLine(line: string, n: number): Record<string, unknown> {
  * ```
  */
 export async function detectFile(options: DetectFileOptions): Promise<FileResult> {
-  if (!options || options.in === undefined || options.out === undefined) throw new TypeError('detectFile needs in and out')
+  if (!options || options.in === undefined || options.out === undefined)
+    throw new TypeError('detectFile needs in and out')
   const detector = createDetector(options.detector)
   const field = options.field ?? 'text'
   const out = await writer(options.out)
@@ -132,8 +138,15 @@ export async function detectFile(options: DetectFileOptions): Promise<FileResult
  * await applyPolicyFile({ policy: 'policy.json', in: 'loans.jsonl', out: 'loans.masked.jsonl', key: process.env.MASK_KEY })
  * ```
  */
-export async function applyPolicyFile(options: ApplyPolicyFileOptions): Promise<FileResult & { counts: Record<string, number> }> {
-  if (!options || options.in === undefined || options.out === undefined || options.policy === undefined) {
+export async function applyPolicyFile(
+  options: ApplyPolicyFileOptions,
+): Promise<FileResult & { counts: Record<string, number> }> {
+  if (
+    !options ||
+    options.in === undefined ||
+    options.out === undefined ||
+    options.policy === undefined
+  ) {
     throw new TypeError('applyPolicyFile needs policy, in and out')
   }
   let policy = options.policy
@@ -141,7 +154,8 @@ export async function applyPolicyFile(options: ApplyPolicyFileOptions): Promise<
     const { readFile } = await import('node:fs/promises')
     policy = JSON.parse(await readFile(policy, 'utf8')) as MaskPolicy
   }
-  const key = options.key ?? (typeof process !== 'undefined' ? process.env.MODELGATE_MASK_KEY : undefined)
+  const key =
+    options.key ?? (typeof process !== 'undefined' ? process.env.MODELGATE_MASK_KEY : undefined)
   const masker = createMasker({
     policy,
     ...(key ? { key } : {}),
@@ -155,7 +169,10 @@ export async function applyPolicyFile(options: ApplyPolicyFileOptions): Promise<
       n++
       if (line.trim() === '') continue
       const record = parseLine(line, n)
-      const { value } = await masker.applyPolicy(record, { tenant: options.tenant ?? 'default', counts })
+      const { value } = await masker.applyPolicy(record, {
+        tenant: options.tenant ?? 'default',
+        counts,
+      })
       await out.write(JSON.stringify(value))
     }
   } finally {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createDetector } from './detector.js'
 
 const detector = createDetector()
-const found = (text: string) => detector.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])
+const found = (text: string) =>
+  detector.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])
 
 describe('createDetector', () => {
   it('finds each entity type with validated values', () => {
@@ -45,29 +46,41 @@ describe('createDetector', () => {
   it('keeps JavaScript string offsets after non-ASCII text', () => {
     const text = 'Grüße 😀🇩🇪 — 名前: ana@example.org, Karte 4111111111111111'
     const spans = detector.detect(text)
-    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual(['ana@example.org', '4111111111111111'])
+    expect(spans.map((s) => text.slice(s.start, s.end))).toEqual([
+      'ana@example.org',
+      '4111111111111111',
+    ])
   })
 
   it('honours allow lists, deny lists, custom recognizers and entity filters', () => {
     const d = createDetector({
       allowList: ['support@acme.test'],
       denyList: [{ type: 'PERSON', values: ['Zed Quinlan'] }],
-      recognizers: [{ type: 'EMPLOYEE_ID', pattern: /\bEMP-\d{6}\b/, score: 0.4, context: ['employee'] }],
+      recognizers: [
+        { type: 'EMPLOYEE_ID', pattern: /\bEMP-\d{6}\b/, score: 0.4, context: ['employee'] },
+      ],
     })
-    const text = 'write support@acme.test or ana@example.org; Zed Quinlan, employee EMP-123456; ' + 'x '.repeat(40) + 'EMP-654321'
+    const text =
+      'write support@acme.test or ana@example.org; Zed Quinlan, employee EMP-123456; ' +
+      'x '.repeat(40) +
+      'EMP-654321'
     expect(d.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])).toEqual([
       ['EMAIL_ADDRESS', 'ana@example.org'],
       ['PERSON', 'Zed Quinlan'],
       ['EMPLOYEE_ID', 'EMP-123456'],
     ])
     const onlyEmail = createDetector({ entities: ['EMAIL_ADDRESS'] })
-    expect(onlyEmail.detect('ana@example.org 4111111111111111').map((s) => s.type)).toEqual(['EMAIL_ADDRESS'])
+    expect(onlyEmail.detect('ana@example.org 4111111111111111').map((s) => s.type)).toEqual([
+      'EMAIL_ADDRESS',
+    ])
   })
 
   it('rejects bad options at construction', () => {
     expect(() => createDetector({ threshold: 2 })).toThrow(TypeError)
     expect(() => createDetector({ defaultRegion: 'usa' })).toThrow(TypeError)
-    expect(() => createDetector({ recognizers: [{ type: 'X', pattern: 'x' as unknown as RegExp }] })).toThrow(TypeError)
+    expect(() =>
+      createDetector({ recognizers: [{ type: 'X', pattern: 'x' as unknown as RegExp }] }),
+    ).toThrow(TypeError)
   })
 
   it.each([

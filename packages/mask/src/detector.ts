@@ -35,41 +35,136 @@ interface Candidate {
 }
 
 const CONTEXT: Record<string, string[]> = {
-  CREDIT_CARD: ['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'charged', 'payment'],
+  CREDIT_CARD: [
+    'card',
+    'credit',
+    'debit',
+    'visa',
+    'mastercard',
+    'amex',
+    'discover',
+    'cc',
+    'pan',
+    'charged',
+    'payment',
+  ],
   US_SSN: ['ssn', 'ssns', 'social security', 'social sec', 'ss#', 'taxpayer', 'tin', 'itin'],
-  PHONE_NUMBER: ['phone', 'tel', 'telephone', 'mobile', 'cell', 'call', 'text', 'sms', 'fax', 'contact', 'reach', 'whatsapp', 'dial', 'number', 'ph'],
-  IP_ADDRESS: ['ip', 'ipv4', 'ipv6', 'address', 'host', 'client', 'server', 'from', 'src', 'dst', 'remote', 'addr', 'peer'],
+  PHONE_NUMBER: [
+    'phone',
+    'tel',
+    'telephone',
+    'mobile',
+    'cell',
+    'call',
+    'text',
+    'sms',
+    'fax',
+    'contact',
+    'reach',
+    'whatsapp',
+    'dial',
+    'number',
+    'ph',
+  ],
+  IP_ADDRESS: [
+    'ip',
+    'ipv4',
+    'ipv6',
+    'address',
+    'host',
+    'client',
+    'server',
+    'from',
+    'src',
+    'dst',
+    'remote',
+    'addr',
+    'peer',
+  ],
   IBAN_CODE: ['iban', 'account', 'bank', 'transfer', 'wire', 'sepa'],
-  DATE_OF_BIRTH: ['born', 'birth', 'dob', 'd.o.b', 'birthday', 'birthdate', 'bday', 'date of birth'],
-  PERSON: ['name', 'named', 'mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'dear', 'hi', 'hello', 'thanks', 'customer', 'patient', 'client', 'applicant', 'borrower', 'contact', 'signed', 'regards', 'agent', 'user', 'co-signer', 'cosigner', 'spoke'],
+  DATE_OF_BIRTH: [
+    'born',
+    'birth',
+    'dob',
+    'd.o.b',
+    'birthday',
+    'birthdate',
+    'bday',
+    'date of birth',
+  ],
+  PERSON: [
+    'name',
+    'named',
+    'mr',
+    'mrs',
+    'ms',
+    'miss',
+    'dr',
+    'prof',
+    'dear',
+    'hi',
+    'hello',
+    'thanks',
+    'customer',
+    'patient',
+    'client',
+    'applicant',
+    'borrower',
+    'contact',
+    'signed',
+    'regards',
+    'agent',
+    'user',
+    'co-signer',
+    'cosigner',
+    'spoke',
+  ],
   CRYPTO: ['btc', 'bitcoin', 'wallet', 'crypto'],
   URL: ['url', 'link', 'website', 'site', 'visit'],
 }
 
 const NEGATIVE: Record<string, RegExp> = {
-  IP_ADDRESS: /(?:\bv|\bversion|\bver|\brelease|\bbuild|\bfirmware|\bupgraded?|\bupdated?|\bpatch|\bsdk|\bpackage|\bpkg|\bkernel|\bbump(?:ed)?|\brollout)\W{0,3}(?:to\W{1,3})?$|\/$/,
-  CREDIT_CARD: /\b(?:order|invoice|tracking|ref|reference|isbn|sku|confirmation|shipment|po|parcel)\b/,
-  PHONE_NUMBER: /\b(?:order|invoice|tracking|ref|isbn|sku|ticket|id|serial|account|acct)\W{0,4}(?:#|no\.?|number)?\W{0,3}$/,
+  IP_ADDRESS:
+    /(?:\bv|\bversion|\bver|\brelease|\bbuild|\bfirmware|\bupgraded?|\bupdated?|\bpatch|\bsdk|\bpackage|\bpkg|\bkernel|\bbump(?:ed)?|\brollout)\W{0,3}(?:to\W{1,3})?$|\/$/,
+  CREDIT_CARD:
+    /\b(?:order|invoice|tracking|ref|reference|isbn|sku|confirmation|shipment|po|parcel)\b/,
+  PHONE_NUMBER:
+    /\b(?:order|invoice|tracking|ref|isbn|sku|ticket|id|serial|account|acct)\W{0,4}(?:#|no\.?|number)?\W{0,3}$/,
 }
 
 const TITLE = /(?:^|[^\w])(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? $/
-const MONTHS = 'Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?'
-const MONTH_INDEX: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 }
+const MONTHS =
+  'Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?'
+const MONTH_INDEX: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+}
 
 const RE = {
   card: /(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
   ssn: /(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
-  phone: /(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,5}(?![\w-]|\.\d|:\d)/g,
+  phone:
+    /(?<![\w+.-]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})(?![\w-]|[ .-]\d|\.\d|:\d)/g,
   ipv4: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)/g,
   url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g,
-  iban: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
+  iban: /(?<=(?:^|[^\w])[A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
   btc: /(?<![\w])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
   date: new RegExp(
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
     'g',
   ),
   capital: /(?<![\w'-])[A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
-  birthHint: /born|birth|dob|d\.o\.b|bday/i,
+  birthHint: /born|birth|dob|d\.o\.b|bday/gi,
 }
 
 const EMAIL_LOCAL = new Uint8Array(128)
@@ -105,18 +200,24 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   const boost = options.contextBoost ?? 0.35
   const window = options.contextWindow ?? 48
   const region = (options.defaultRegion ?? 'US') as CountryCode
-  if (!(threshold >= 0 && threshold <= 1)) throw new TypeError('detector: threshold must be in [0, 1]')
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new TypeError('detector: threshold must be in [0, 1]')
   if (!(boost >= 0 && boost <= 1)) throw new TypeError('detector: contextBoost must be in [0, 1]')
   if (!Number.isInteger(window) || window < 0 || window > 1024) {
     throw new TypeError('detector: contextWindow must be an integer in [0, 1024]')
   }
-  if (!/^[A-Z]{2}$/.test(region)) throw new TypeError('detector: defaultRegion must be an ISO 3166 alpha-2 code')
+  if (!/^[A-Z]{2}$/.test(region))
+    throw new TypeError('detector: defaultRegion must be an ISO 3166 alpha-2 code')
   const custom = (options.recognizers ?? []).map((r, i) => {
     if (!r || typeof r.type !== 'string' || !(r.pattern instanceof RegExp)) {
       throw new TypeError(`detector: recognizers[${i}] needs a type and a RegExp pattern`)
     }
     const flags = r.pattern.flags.includes('g') ? r.pattern.flags : r.pattern.flags + 'g'
-    return { ...r, pattern: new RegExp(r.pattern.source, flags), ctx: contextRegex(r.context ?? []) }
+    return {
+      ...r,
+      pattern: new RegExp(r.pattern.source, flags),
+      ctx: contextRegex(r.context ?? []),
+    }
   })
   const deny = (options.denyList ?? []).map((d, i) => {
     if (!d || typeof d.type !== 'string' || !Array.isArray(d.values)) {
@@ -138,7 +239,8 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   const hasContext = (text: string, c: Candidate, re = ctxRe[c.type]): boolean => {
     if (!re) return false
     let prior = before(text, c.start)
-    if (c.type === 'PERSON') prior = prior.slice(Math.max(prior.lastIndexOf('. '), prior.lastIndexOf('\n')) + 1)
+    if (c.type === 'PERSON')
+      prior = prior.slice(Math.max(prior.lastIndexOf('. '), prior.lastIndexOf('\n')) + 1)
     return re.test(prior) || re.test(text.slice(c.end, c.end + 24).toLowerCase())
   }
 
@@ -160,7 +262,12 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       if (on.has('US_SSN')) {
         for (const m of text.matchAll(RE.ssn)) {
           if (!ssnValid(m[0])) continue
-          scored({ start: m.index, end: m.index + m[0].length, type: 'US_SSN', score: m[1] ? 0.5 : 0.2 })
+          scored({
+            start: m.index,
+            end: m.index + m[0].length,
+            type: 'US_SSN',
+            score: m[1] ? 0.5 : 0.2,
+          })
         }
       }
       if (on.has('PHONE_NUMBER')) phones(text, region, scored, before)
@@ -177,11 +284,18 @@ export function createDetector(options: DetectorOptions = {}): Detector {
           if (ok) add(m.index, m.index + m[0].length, 'CRYPTO', 1)
         }
       }
-      if (on.has('DATE_OF_BIRTH') && RE.birthHint.test(text)) {
-        for (const m of text.matchAll(RE.date)) {
-          if (!dateValid(m[0])) continue
-          const c = { start: m.index, end: m.index + m[0].length, type: 'DATE_OF_BIRTH', score: 0.5 }
-          if (hasContext(text, c)) add(c.start, c.end, c.type, 0.85)
+      if (on.has('DATE_OF_BIRTH')) {
+        for (const [ws, we] of birthWindows(text, window)) {
+          for (const m of text.slice(ws, we).matchAll(RE.date)) {
+            if (!dateValid(m[0])) continue
+            const c = {
+              start: ws + m.index,
+              end: ws + m.index + m[0].length,
+              type: 'DATE_OF_BIRTH',
+              score: 0.5,
+            }
+            if (hasContext(text, c)) add(c.start, c.end, c.type, 0.85)
+          }
         }
       }
     }
@@ -224,7 +338,11 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     }
     const spans = resolve(out, text, allow)
     if (blocked.length === 0) return spans
-    return spans.filter((sp) => !blocked.some(([b, e]) => sp.start < e && b < sp.end && sp.type !== 'IBAN_CODE'))
+    let k = 0
+    return spans.filter((sp) => {
+      while (k < blocked.length && blocked[k]![1] <= sp.start) k++
+      return sp.type === 'IBAN_CODE' || k >= blocked.length || blocked[k]![0] >= sp.end
+    })
   }
 
   return { detect, entities }
@@ -245,7 +363,9 @@ function resolve(cands: Candidate[], text: string, allow: Set<string>): Span[] {
     while (j < cands.length && cands[j]!.start < reach) reach = Math.max(reach, cands[j++]!.end)
     const cluster = cands.slice(i, j)
     if (cluster.length > 1) {
-      cluster.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start)
+      cluster.sort(
+        (a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start,
+      )
     }
     const chosen: Candidate[] = []
     for (const c of cluster) {
@@ -256,7 +376,12 @@ function resolve(cands: Candidate[], text: string, allow: Set<string>): Span[] {
     kept.push(...chosen)
     i = j
   }
-  return kept.map((c) => ({ start: c.start, end: c.end, type: c.type, score: Math.round(c.score * 100) / 100 }))
+  return kept.map((c) => ({
+    start: c.start,
+    end: c.end,
+    type: c.type,
+    score: Math.round(c.score * 100) / 100,
+  }))
 }
 
 const HEX = new Uint8Array(128)
@@ -265,12 +390,21 @@ const isHex = (c: number): boolean => c < 128 && HEX[c] === 1
 
 function ipv6s(text: string, scored: (c: Candidate) => void): void {
   let from = 0
-  for (let colon = text.indexOf(':'); colon >= 0; colon = text.indexOf(':', Math.max(colon + 1, from))) {
+  for (
+    let colon = text.indexOf(':');
+    colon >= 0;
+    colon = text.indexOf(':', Math.max(colon + 1, from))
+  ) {
     const left = text.charCodeAt(colon - 1)
     const right = text.charCodeAt(colon + 1)
     if (!(isHex(left) || left === 58) || !(isHex(right) || right === 58)) continue
     let s = colon
-    while (s > 0 && colon - s < 40 && (isHex(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 58)) s--
+    while (
+      s > 0 &&
+      colon - s < 40 &&
+      (isHex(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 58)
+    )
+      s--
     let e = colon + 1
     while (e < text.length && e - s < 46) {
       const c = text.charCodeAt(e)
@@ -279,7 +413,8 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
     }
     while (e > colon && text[e - 1] === '.') e--
     from = e
-    if (isWordChar(text.charCodeAt(s - 1)) || isWordChar(text.charCodeAt(e)) || text[s - 1] === '.') continue
+    if (isWordChar(text.charCodeAt(s - 1)) || isWordChar(text.charCodeAt(e)) || text[s - 1] === '.')
+      continue
     const raw = text.slice(s, e)
     if (ipv6Valid(raw)) scored({ start: s, end: e, type: 'IP_ADDRESS', score: 0.7 })
   }
@@ -336,6 +471,19 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
   }
 }
 
+const phoneCache = new Map<string, boolean>()
+
+function phoneValid(raw: string, region: CountryCode): boolean {
+  const key = region + raw
+  let ok = phoneCache.get(key)
+  if (ok === undefined) {
+    ok = parsePhoneNumberFromString(raw, region)?.isValid() ?? false
+    if (phoneCache.size >= 10_000) phoneCache.delete(phoneCache.keys().next().value!)
+    phoneCache.set(key, ok)
+  }
+  return ok
+}
+
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
 
 function phones(
@@ -347,18 +495,46 @@ function phones(
   for (const m of text.matchAll(RE.phone)) {
     const raw = m[0]
     if (DATE_SHAPE.test(raw)) continue
-    const digits = raw.replace(/\D/g, '').length
-    if (digits < 7 || digits > 15) continue
-    const phone = parsePhoneNumberFromString(raw, region)
-    if (!phone || !phone.isValid()) continue
+    const digits = raw.replace(/\D/g, '')
+    if (digits.length < 7 || digits.length > 15) continue
+    if (region === 'US' && raw[0] !== '+') {
+      const national = digits.length === 11 && digits[0] === '1' ? digits.slice(1) : digits
+      if (national.length !== 10 || national[0]! < '2' || national[3]! < '2') continue
+    }
+    if (!phoneValid(raw, region)) continue
     if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
     const formatted = /[ ().+-]/.test(raw)
-    scored({ start: m.index, end: m.index + raw.length, type: 'PHONE_NUMBER', score: formatted ? 0.6 : 0.4 })
+    scored({
+      start: m.index,
+      end: m.index + raw.length,
+      type: 'PHONE_NUMBER',
+      score: formatted ? 0.6 : 0.4,
+    })
   }
 }
 
+function birthWindows(text: string, window: number): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const m of text.matchAll(RE.birthHint)) {
+    const s = Math.max(0, m.index - 60)
+    const e = Math.min(text.length, m.index + window + 40)
+    const last = out[out.length - 1]
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e)
+    else out.push([s, e])
+  }
+  for (const w of out) {
+    while (w[0] > 0 && /[\w./-]/.test(text[w[0] - 1]!)) w[0]--
+    while (w[1] < text.length && /[\w/:-]/.test(text[w[1]]!)) w[1]++
+  }
+  return out
+}
+
 function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
-  for (const m of text.matchAll(RE.iban)) {
+  for (const found of text.matchAll(RE.iban)) {
+    const m = {
+      index: found.index - 2,
+      0: text.slice(found.index - 2, found.index + found[0].length),
+    }
     const want = ibanLength(m[0].slice(0, 2))
     if (!want) continue
     let count = 0
@@ -371,7 +547,8 @@ function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
     if (count !== want) continue
     if (isWordChar(text.charCodeAt(end)) && text[end - 1] !== ' ') continue
     if (ibanValid(text.slice(m.index, end))) add(m.index, end, 'IBAN_CODE', 1)
-    else if (/^[A-Z]{2}\d\d ?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8))) blocked.push([m.index, end])
+    else if (/^[A-Z]{2}\d\d ?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8)))
+      blocked.push([m.index, end])
   }
 }
 
@@ -403,7 +580,8 @@ function dateValid(raw: string): boolean {
   return y >= 1900 && y <= 2030 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31
 }
 
-const PERSON_LEAD = /(?:applicant|borrower|co-signer|cosigner|customer|patient|underwriter|owner|agent|by|for|name|named|mr|mrs|ms|dr|dear|hi|hello|thanks|this is|i am|i'm|contact|signed|from|to|with|called)\W{0,4}$/i
+const PERSON_LEAD =
+  /(?:applicant|borrower|co-signer|cosigner|customer|patient|underwriter|owner|agent|by|for|name|named|mr|mrs|ms|dr|dear|hi|hello|thanks|this is|i am|i'm|contact|signed|from|to|with|called)\W{0,4}$/i
 const SENTENCE_START = /(?:^|[.!?\n]["')\]]?\s*|^["'(\[]\s*)$/
 
 function persons(
@@ -411,7 +589,8 @@ function persons(
   scored: (c: Candidate) => void,
   before: (t: string, s: number, n?: number) => string,
 ): void {
-  const follower = /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
+  const follower =
+    /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
   let coveredTo = -1
   for (const m of text.matchAll(RE.capital)) {
     const start = m.index
@@ -420,13 +599,22 @@ function persons(
     const end = start + word.length
     const prev = text.slice(Math.max(0, start - 8), start)
     const titled = TITLE.test(prev)
-    follower.lastIndex = end
-    const f = follower.exec(text)
-    const next = f && !NOT_SURNAME.has(f[1]!) ? f : null
+    let next: RegExpExecArray | null = null
+    const c1 = text.charCodeAt(end)
+    if (c1 === 32) {
+      follower.lastIndex = end
+      const f = follower.exec(text)
+      next = f && !NOT_SURNAME.has(f[1]!) ? f : null
+    }
     if (FIRST_NAMES.has(word) && !NOT_GIVEN.has(word)) {
       if (next) {
         const e = end + next[0].length
-        scored({ start, end: e, type: 'PERSON', score: LAST_NAMES.has(next[1]!) || titled ? 0.85 : 0.6 })
+        scored({
+          start,
+          end: e,
+          type: 'PERSON',
+          score: LAST_NAMES.has(next[1]!) || titled ? 0.85 : 0.6,
+        })
         coveredTo = e
         continue
       }

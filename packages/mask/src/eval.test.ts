@@ -13,6 +13,13 @@ describe('evaluation set', () => {
     for (const [kind, r] of Object.entries(result.negatives as Record<string, { rate: number }>)) {
       expect.soft(r.rate, kind).toBeLessThanOrEqual(0.05)
     }
-    expect(Object.keys(result.negatives).sort()).toEqual(['iban_bad', 'isbn', 'order16', 'ssn_invalid', 'timestamp', 'version'])
+    expect(Object.keys(result.negatives).sort()).toEqual([
+      'iban_bad',
+      'isbn',
+      'order16',
+      'ssn_invalid',
+      'timestamp',
+      'version',
+    ])
   })
 })

@@ -31,7 +31,9 @@ describe('FF1', () => {
   it('round-trips random inputs of many lengths and keeps length and alphabet', async () => {
     const ff1 = await FF1.create(crypto.getRandomValues(new Uint8Array(32)), DIGITS)
     for (let len = 6; len <= 40; len++) {
-      const pt = Array.from(crypto.getRandomValues(new Uint8Array(len)), (b) => String(b % 10)).join('')
+      const pt = Array.from(crypto.getRandomValues(new Uint8Array(len)), (b) =>
+        String(b % 10),
+      ).join('')
       const tweak = crypto.getRandomValues(new Uint8Array(len % 7))
       const ct = await ff1.encrypt(pt, tweak)
       expect(ct).toMatch(new RegExp(`^\\d{${len}}$`))

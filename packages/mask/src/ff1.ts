@@ -28,11 +28,18 @@ export class FF1 {
 
   /** Imports a raw AES key (16, 24 or 32 bytes) for FF1 over `alphabet` (2–65536 symbols). */
   static async create(rawKey: Uint8Array, alphabet = '0123456789'): Promise<FF1> {
-    if (![16, 24, 32].includes(rawKey.length)) throw new TypeError('FF1 key must be 16, 24 or 32 bytes')
+    if (![16, 24, 32].includes(rawKey.length))
+      throw new TypeError('FF1 key must be 16, 24 or 32 bytes')
     if (alphabet.length < 2 || new Set(alphabet).size !== alphabet.length) {
       throw new TypeError('FF1 alphabet must have at least 2 distinct symbols')
     }
-    const key = await crypto.subtle.importKey('raw', rawKey as Uint8Array<ArrayBuffer>, 'AES-CBC', false, ['encrypt'])
+    const key = await crypto.subtle.importKey(
+      'raw',
+      rawKey as Uint8Array<ArrayBuffer>,
+      'AES-CBC',
+      false,
+      ['encrypt'],
+    )
     return new FF1(key, alphabet)
   }
 
@@ -83,7 +90,8 @@ export class FF1 {
       return v
     })
     const n = x.length
-    if (n < this.minLength || n > 0xffffffff) throw new RangeError(`FF1 needs at least ${this.minLength} symbols`)
+    if (n < this.minLength || n > 0xffffffff)
+      throw new RangeError(`FF1 needs at least ${this.minLength} symbols`)
     const radix = BigInt(this.radix)
     const u = Math.floor(n / 2)
     const v = n - u
@@ -93,10 +101,19 @@ export class FF1 {
     const d = 4 * Math.ceil(b / 4) + 4
     const t = tweak.length
     const P = new Uint8Array(16)
-    P.set([1, 2, 1, (this.radix >> 16) & 0xff, (this.radix >> 8) & 0xff, this.radix & 0xff, 10, u & 0xff])
+    P.set([
+      1,
+      2,
+      1,
+      (this.radix >> 16) & 0xff,
+      (this.radix >> 8) & 0xff,
+      this.radix & 0xff,
+      10,
+      u & 0xff,
+    ])
     new DataView(P.buffer).setUint32(8, n)
     new DataView(P.buffer).setUint32(12, t)
-    const qLen = t + (((-t - b - 1) % 16) + 16) % 16 + 1 + b
+    const qLen = t + ((((-t - b - 1) % 16) + 16) % 16) + 1 + b
     const modU = radix ** BigInt(u)
     const modV = radix ** BigInt(v)
     for (let k = 0; k < 10; k++) {

@@ -8,7 +8,9 @@ export function decodeKey(key: KeyInput, what = 'key'): Uint8Array {
   if (key instanceof Uint8Array) bytes = key
   else if (typeof key === 'string' && /^[A-Za-z0-9+/_-]+={0,2}$/.test(key)) {
     const b64 = key.replace(/-/g, '+').replace(/_/g, '/')
-    bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0))
+    bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) =>
+      c.charCodeAt(0),
+    )
   } else throw new TypeError(`${what} must be bytes or a base64 string`)
   if (bytes.length < 32) throw new TypeError(`${what} must have at least 32 bytes`)
   return bytes
@@ -26,7 +28,12 @@ export interface KeyRing {
 
 async function derive(master: CryptoKey, info: string): Promise<Uint8Array> {
   const bits = await crypto.subtle.deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: enc.encode('modelgate-mask/v1'), info: enc.encode(info) },
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: enc.encode('modelgate-mask/v1'),
+      info: enc.encode(info),
+    },
     master,
     256,
   )
@@ -35,11 +42,29 @@ async function derive(master: CryptoKey, info: string): Promise<Uint8Array> {
 
 /** Derives every operator subkey from `raw`. */
 export async function deriveKeys(raw: Uint8Array): Promise<KeyRing> {
-  const master = await crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, 'HKDF', false, ['deriveBits'])
+  const master = await crypto.subtle.importKey(
+    'raw',
+    raw as Uint8Array<ArrayBuffer>,
+    'HKDF',
+    false,
+    ['deriveBits'],
+  )
   const hmac = async (info: string) =>
-    crypto.subtle.importKey('raw', (await derive(master, info)) as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    crypto.subtle.importKey(
+      'raw',
+      (await derive(master, info)) as Uint8Array<ArrayBuffer>,
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
   const aes = async (info: string) =>
-    crypto.subtle.importKey('raw', (await derive(master, info)) as Uint8Array<ArrayBuffer>, 'AES-GCM', false, ['encrypt', 'decrypt'])
+    crypto.subtle.importKey(
+      'raw',
+      (await derive(master, info)) as Uint8Array<ArrayBuffer>,
+      'AES-GCM',
+      false,
+      ['encrypt', 'decrypt'],
+    )
   return {
     hash: await hmac('hash'),
     pseudonym: await hmac('pseudonym'),
@@ -55,7 +80,8 @@ export async function hmac(key: CryptoKey, ...parts: string[]): Promise<Uint8Arr
   return new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(parts.join('\u0000'))))
 }
 
-export const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+export const toHex = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
 
 export function b64url(bytes: Uint8Array): string {
   let s = ''
@@ -71,7 +97,11 @@ export function fromB64url(s: string): Uint8Array {
 /** AES-256-GCM with a random 96-bit IV; returns iv || ciphertext || tag. */
 export async function seal(key: CryptoKey, plaintext: string, aad: string): Promise<Uint8Array> {
   const iv = crypto.getRandomValues(new Uint8Array(12))
-  const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(aad) }, key, enc.encode(plaintext))
+  const ct = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: enc.encode(aad) },
+    key,
+    enc.encode(plaintext),
+  )
   const out = new Uint8Array(12 + ct.byteLength)
   out.set(iv)
   out.set(new Uint8Array(ct), 12)
@@ -79,11 +109,19 @@ export async function seal(key: CryptoKey, plaintext: string, aad: string): Prom
 }
 
 /** Opens {@link seal} output; undefined when the tag or AAD does not verify. */
-export async function open(key: CryptoKey, sealed: Uint8Array, aad: string): Promise<string | undefined> {
+export async function open(
+  key: CryptoKey,
+  sealed: Uint8Array,
+  aad: string,
+): Promise<string | undefined> {
   if (sealed.length < 28) return undefined
   try {
     const pt = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: sealed.subarray(0, 12) as Uint8Array<ArrayBuffer>, additionalData: enc.encode(aad) },
+      {
+        name: 'AES-GCM',
+        iv: sealed.subarray(0, 12) as Uint8Array<ArrayBuffer>,
+        additionalData: enc.encode(aad),
+      },
       key,
       sealed.subarray(12) as Uint8Array<ArrayBuffer>,
     )

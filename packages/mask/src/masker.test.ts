@@ -4,7 +4,8 @@ import { createMasker } from './masker.js'
 import { TokenVault } from './vault.js'
 
 const key = crypto.getRandomValues(new Uint8Array(32))
-const randomDigits = (n: number) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => String(b % 10)).join('')
+const randomDigits = (n: number) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => String(b % 10)).join('')
 
 describe('operators', () => {
   const m = createMasker({ key })
@@ -14,7 +15,9 @@ describe('operators', () => {
     expect(await m.maskValue('4111-1111-1111-1234', { op: 'replace' }, s)).toBe('<CREDIT_CARD>')
     expect(await m.maskValue('4111-1111-1111-1234', { op: 'redact' }, s)).toBe('')
     expect(await m.maskValue('4111-1111-1111-1234', { op: 'mask' }, s)).toBe('****-****-****-1234')
-    expect(await m.maskValue('ana@example.org', { op: 'mask', keepFirst: 1, keepLast: 0, char: '#' }, s)).toBe('a##@#######.###')
+    expect(
+      await m.maskValue('ana@example.org', { op: 'mask', keepFirst: 1, keepLast: 0, char: '#' }, s),
+    ).toBe('a##@#######.###')
   })
 
   it('hash is keyed, deterministic per tenant and differs across keys and tenants', async () => {
@@ -23,7 +26,9 @@ describe('operators', () => {
     expect(await m.maskValue('ana@example.org', { op: 'hash' }, { tenant: 'acme' })).toBe(h1)
     expect(await m.maskValue('ana@example.org', { op: 'hash' }, { tenant: 'other' })).not.toBe(h1)
     const other = createMasker({ key: crypto.getRandomValues(new Uint8Array(32)) })
-    expect(await other.maskValue('ana@example.org', { op: 'hash' }, { tenant: 'acme' })).not.toBe(h1)
+    expect(await other.maskValue('ana@example.org', { op: 'hash' }, { tenant: 'acme' })).not.toBe(
+      h1,
+    )
   })
 
   it('fpe keeps a card 16 digits with its separators and round-trips', async () => {
@@ -42,17 +47,31 @@ describe('operators', () => {
       expect(e.startsWith('enc:v1:')).toBe(true)
       expect(await m.unmaskValue(e, { op: 'encrypt' }, { tenant: 'acme' })).toBe(v)
       expect(await m.unmaskValue(e, { op: 'encrypt' }, { tenant: 'other' })).toBe(e)
-      const p = (await m.maskValue(v, { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS' })) as string
+      const p = (await m.maskValue(
+        v,
+        { op: 'pseudonymize' },
+        { tenant: 'acme', type: 'EMAIL_ADDRESS' },
+      )) as string
       expect(p).toMatch(/^EMAIL_ADDRESS_[0-9a-f]{16}$/)
-      expect(await m.maskValue(v, { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS' })).toBe(p)
+      expect(
+        await m.maskValue(v, { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS' }),
+      ).toBe(p)
       expect(await m.unmaskValue(p, { op: 'pseudonymize' }, { tenant: 'acme' })).toBe(v)
       expect(await m.unmaskValue(p, { op: 'pseudonymize' }, { tenant: 'other' })).toBe(p)
       const date = `19${randomDigits(2)}-0${1 + (i % 9)}-1${i % 10}`
-      const shifted = (await m.maskValue(date, { op: 'dateShift' }, { subject: `patient-${i}` })) as string
+      const shifted = (await m.maskValue(
+        date,
+        { op: 'dateShift' },
+        { subject: `patient-${i}` },
+      )) as string
       expect(shifted).toMatch(/^\d{4}-\d{2}-\d{2}$/)
       expect(shifted).not.toBe(date)
-      expect(await m.maskValue(date, { op: 'dateShift' }, { subject: `patient-${i}` })).toBe(shifted)
-      expect(await m.unmaskValue(shifted, { op: 'dateShift' }, { subject: `patient-${i}` })).toBe(date)
+      expect(await m.maskValue(date, { op: 'dateShift' }, { subject: `patient-${i}` })).toBe(
+        shifted,
+      )
+      expect(await m.unmaskValue(shifted, { op: 'dateShift' }, { subject: `patient-${i}` })).toBe(
+        date,
+      )
     }
   })
 
@@ -60,9 +79,12 @@ describe('operators', () => {
     expect(await m.maskValue(37, { op: 'generalize', kind: 'age' })).toBe(30)
     expect(await m.maskValue('37', { op: 'generalize', kind: 'age' })).toBe('30-39')
     expect(await m.maskValue('94107', { op: 'generalize' })).toBe('941**')
-    expect(await m.maskValue('1984-03-12', { op: 'generalize' }, { type: 'DATE_OF_BIRTH' })).toBe('1984')
+    expect(await m.maskValue('1984-03-12', { op: 'generalize' }, { type: 'DATE_OF_BIRTH' })).toBe(
+      '1984',
+    )
     const noisy = []
-    for (let i = 0; i < 2000; i++) noisy.push((await m.maskValue(100, { op: 'noise', epsilon: 1, sensitivity: 1 })) as number)
+    for (let i = 0; i < 2000; i++)
+      noisy.push((await m.maskValue(100, { op: 'noise', epsilon: 1, sensitivity: 1 })) as number)
     const mean = noisy.reduce((a, b) => a + b, 0) / noisy.length
     const meanAbs = noisy.reduce((a, b) => a + Math.abs(b - 100), 0) / noisy.length
     expect(Math.abs(mean - 100)).toBeLessThan(0.2)
@@ -72,8 +94,12 @@ describe('operators', () => {
 
   it('rejects bad rules and keyed operators without a key at construction', () => {
     expect(() => createMasker({ policy: { fields: { a: { op: 'hash' } } } })).toThrow(/needs a key/)
-    expect(() => createMasker({ key, policy: { fields: { a: { op: 'noise', epsilon: 0 } } } })).toThrow(TypeError)
-    expect(() => createMasker({ key, policy: { fields: { a: { op: 'nope' } as never } } })).toThrow(TypeError)
+    expect(() =>
+      createMasker({ key, policy: { fields: { a: { op: 'noise', epsilon: 0 } } } }),
+    ).toThrow(TypeError)
+    expect(() => createMasker({ key, policy: { fields: { a: { op: 'nope' } as never } } })).toThrow(
+      TypeError,
+    )
     expect(() => createMasker({ key: 'c2hvcnQ=' })).toThrow(/32 bytes/)
   })
 })
@@ -83,7 +109,11 @@ describe('structured data', () => {
     const m = createMasker({
       key,
       policy: {
-        fields: { email: { op: 'hash', type: 'EMAIL_ADDRESS' }, 'address.zip': { op: 'generalize' }, age: { op: 'generalize', kind: 'age' } },
+        fields: {
+          email: { op: 'hash', type: 'EMAIL_ADDRESS' },
+          'address.zip': { op: 'generalize' },
+          age: { op: 'generalize', kind: 'age' },
+        },
         paths: { '$.meta.owner': { op: 'replace', type: 'PERSON' } },
         entities: { CREDIT_CARD: { op: 'mask' }, '*': { op: 'replace' } },
       },
@@ -91,8 +121,20 @@ describe('structured data', () => {
     const body = {
       meta: { owner: 'Ana Lopez', count: 2 },
       instances: [
-        { email: 'ana@example.org', age: 37, address: { zip: '94107', city: 'SF' }, notes: ['card 4111 1111 1111 1111', 'ok'], vip: true },
-        { email: 'bo@example.org', age: 52, address: { zip: '10001', city: 'NY' }, notes: [], vip: false },
+        {
+          email: 'ana@example.org',
+          age: 37,
+          address: { zip: '94107', city: 'SF' },
+          notes: ['card 4111 1111 1111 1111', 'ok'],
+          vip: true,
+        },
+        {
+          email: 'bo@example.org',
+          age: 52,
+          address: { zip: '10001', city: 'NY' },
+          notes: [],
+          vip: false,
+        },
       ],
     }
     const { value, counts } = await m.applyPolicy(body, { tenant: 'acme' })
@@ -119,7 +161,8 @@ describe('TokenVault', () => {
     expect(await b.detokenize(t, { tenant: 't1' })).toBe('ana@example.org')
     expect(await b.detokenize(t, { tenant: 't2' })).toBeUndefined()
     const tokens = new Set<string>()
-    for (let i = 0; i < 2000; i++) tokens.add(await a.tokenize(`user${i}@example.org`, { type: 'EMAIL_ADDRESS', tenant: 't1' }))
+    for (let i = 0; i < 2000; i++)
+      tokens.add(await a.tokenize(`user${i}@example.org`, { type: 'EMAIL_ADDRESS', tenant: 't1' }))
     expect(tokens.size).toBe(2000)
   })
 })

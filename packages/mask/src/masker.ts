@@ -1,11 +1,43 @@
 import { createDetector } from './detector.js'
 import { FF1 } from './ff1.js'
-import { b64url, decodeKey, deriveKeys, fromB64url, hmac, open, seal, toHex, type KeyRing } from './keys.js'
-import type { Detector, FieldRule, MaskCounts, MaskerOptions, MaskPolicy, MaskScope, OperatorConfig, Span } from './types.js'
+import {
+  b64url,
+  decodeKey,
+  deriveKeys,
+  fromB64url,
+  hmac,
+  open,
+  seal,
+  toHex,
+  type KeyRing,
+} from './keys.js'
+import type {
+  Detector,
+  FieldRule,
+  MaskCounts,
+  MaskerOptions,
+  MaskPolicy,
+  MaskScope,
+  OperatorConfig,
+  Span,
+} from './types.js'
 import { TOKEN_PATTERN, TokenVault } from './vault.js'
 
 const KEYED = new Set(['hash', 'pseudonymize', 'encrypt', 'fpe', 'dateShift'])
-const OPS = new Set(['redact', 'replace', 'mask', 'hash', 'pseudonymize', 'encrypt', 'fpe', 'generalize', 'dateShift', 'noise', 'scan', 'keep'])
+const OPS = new Set([
+  'redact',
+  'replace',
+  'mask',
+  'hash',
+  'pseudonymize',
+  'encrypt',
+  'fpe',
+  'generalize',
+  'dateShift',
+  'noise',
+  'scan',
+  'keep',
+])
 const NUMERIC_OPS = new Set(['redact', 'generalize', 'noise', 'keep'])
 const DIGITS = '0123456789'
 const ALNUM = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
@@ -60,7 +92,10 @@ export interface Masker {
   maskValue(value: unknown, rule: FieldRule, scope?: MaskScope): Promise<unknown>
   unmaskValue(value: unknown, rule: FieldRule, scope?: MaskScope): Promise<unknown>
   unmaskText(text: string, scope?: MaskScope): Promise<string>
-  applyPolicy(body: unknown, options?: ApplyOptions): Promise<{ value: unknown; counts: MaskCounts }>
+  applyPolicy(
+    body: unknown,
+    options?: ApplyOptions,
+  ): Promise<{ value: unknown; counts: MaskCounts }>
   /** Rule for an entity type found in free text. */
   entityRule(type: string): FieldRule
 }
@@ -73,7 +108,10 @@ export function validateRule(rule: unknown, where: string, hasKey: boolean): voi
   }
   if (KEYED.has(r.op) && !hasKey) throw new TypeError(`${where}: the ${r.op} operator needs a key`)
   const int = (k: string, lo: number, hi: number) => {
-    if (r[k] !== undefined && (!Number.isInteger(r[k]) || (r[k] as number) < lo || (r[k] as number) > hi)) {
+    if (
+      r[k] !== undefined &&
+      (!Number.isInteger(r[k]) || (r[k] as number) < lo || (r[k] as number) > hi)
+    ) {
       throw new TypeError(`${where}.${k} must be an integer in [${lo}, ${hi}]`)
     }
   }
@@ -83,24 +121,43 @@ export function validateRule(rule: unknown, where: string, hasKey: boolean): voi
   int('size', 1, 1e9)
   int('digits', 0, 10)
   int('maxDays', 1, 3650)
-  if (r.op === 'mask' && r.char !== undefined && (typeof r.char !== 'string' || [...r.char].length !== 1)) {
+  if (
+    r.op === 'mask' &&
+    r.char !== undefined &&
+    (typeof r.char !== 'string' || [...r.char].length !== 1)
+  ) {
     throw new TypeError(`${where}.char must be one character`)
   }
   if (r.op === 'noise') {
     if (typeof r.epsilon !== 'number' || !(r.epsilon > 0) || !Number.isFinite(r.epsilon)) {
       throw new TypeError(`${where}.epsilon must be a positive number`)
     }
-    if (r.sensitivity !== undefined && (typeof r.sensitivity !== 'number' || !(r.sensitivity > 0))) {
+    if (
+      r.sensitivity !== undefined &&
+      (typeof r.sensitivity !== 'number' || !(r.sensitivity > 0))
+    ) {
       throw new TypeError(`${where}.sensitivity must be a positive number`)
     }
   }
-  if (r.op === 'fpe' && r.alphabet !== undefined && r.alphabet !== 'digits' && r.alphabet !== 'alnum') {
+  if (
+    r.op === 'fpe' &&
+    r.alphabet !== undefined &&
+    r.alphabet !== 'digits' &&
+    r.alphabet !== 'alnum'
+  ) {
     throw new TypeError(`${where}.alphabet must be "digits" or "alnum"`)
   }
-  if (r.op === 'generalize' && r.kind !== undefined && !['age', 'zip', 'date', 'number'].includes(r.kind as string)) {
+  if (
+    r.op === 'generalize' &&
+    r.kind !== undefined &&
+    !['age', 'zip', 'date', 'number'].includes(r.kind as string)
+  ) {
     throw new TypeError(`${where}.kind must be age, zip, date or number`)
   }
-  if (r.type !== undefined && (typeof r.type !== 'string' || !/^[A-Z][A-Z0-9_]{0,40}$/.test(r.type))) {
+  if (
+    r.type !== undefined &&
+    (typeof r.type !== 'string' || !/^[A-Z][A-Z0-9_]{0,40}$/.test(r.type))
+  ) {
     throw new TypeError(`${where}.type must be an upper-case entity name`)
   }
 }
@@ -111,7 +168,8 @@ export function validatePolicy(policy: MaskPolicy, hasKey: boolean): void {
   for (const section of ['entities', 'fields', 'paths', 'outputs'] as const) {
     const rules = policy[section]
     if (rules === undefined) continue
-    if (typeof rules !== 'object' || Array.isArray(rules)) throw new TypeError(`policy.${section} must be an object`)
+    if (typeof rules !== 'object' || Array.isArray(rules))
+      throw new TypeError(`policy.${section} must be an object`)
     for (const [name, rule] of Object.entries(rules)) {
       validateRule(rule, `policy.${section}.${name}`, hasKey)
       if (section === 'entities' && (rule.op === 'scan' || rule.op === 'noise')) {
@@ -129,13 +187,25 @@ export function validatePolicy(policy: MaskPolicy, hasKey: boolean): void {
 
 function laplace(scale: number): number {
   const r = crypto.getRandomValues(new Uint32Array(2))
-  const u = ((r[0]! * 2 ** 21 + (r[1]! >>> 11)) / 2 ** 53) - 0.5
+  const u = (r[0]! * 2 ** 21 + (r[1]! >>> 11)) / 2 ** 53 - 0.5
   return -scale * Math.sign(u) * Math.log(1 - 2 * Math.abs(u))
 }
 
 const DATE_FORMS = [
-  { re: /^(\d{4})-(\d{2})-(\d{2})(.*)$/, y: 1, m: 2, d: 3, fmt: (y: string, m: string, d: string) => `${y}-${m}-${d}` },
-  { re: /^(\d{2})\/(\d{2})\/(\d{4})(.*)$/, y: 3, m: 1, d: 2, fmt: (y: string, m: string, d: string) => `${m}/${d}/${y}` },
+  {
+    re: /^(\d{4})-(\d{2})-(\d{2})(.*)$/,
+    y: 1,
+    m: 2,
+    d: 3,
+    fmt: (y: string, m: string, d: string) => `${y}-${m}-${d}`,
+  },
+  {
+    re: /^(\d{2})\/(\d{2})\/(\d{4})(.*)$/,
+    y: 3,
+    m: 1,
+    d: 2,
+    fmt: (y: string, m: string, d: string) => `${m}/${d}/${y}`,
+  },
 ]
 
 function shiftDate(value: string, days: number): string | undefined {
@@ -196,7 +266,11 @@ export function createMasker(options: MaskerOptions = {}): Masker {
   keys?.catch(() => undefined)
   const vault =
     raw && options.vault !== false
-      ? new TokenVault({ key: raw, ...(options.vault ? { store: options.vault } : {}), ...(options.vaultTtlMs ? { ttlMs: options.vaultTtlMs } : {}) })
+      ? new TokenVault({
+          key: raw,
+          ...(options.vault ? { store: options.vault } : {}),
+          ...(options.vaultTtlMs ? { ttlMs: options.vaultTtlMs } : {}),
+        })
       : undefined
   const bareVault = raw && !vault ? new TokenVault({ key: raw }) : undefined
   const ff1Cache = new Map<string, Promise<FF1>>()
@@ -218,7 +292,10 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return entities[type] ?? entities['*'] ?? { op: 'replace' }
   }
 
-  async function shiftDays(rule: Extract<OperatorConfig, { op: 'dateShift' }>, scope: MaskScope): Promise<number> {
+  async function shiftDays(
+    rule: Extract<OperatorConfig, { op: 'dateShift' }>,
+    scope: MaskScope,
+  ): Promise<number> {
     const k = await needKeys()
     const max = rule.maxDays ?? 365
     const mac = await hmac(k.shift, scope.tenant ?? 'default', scope.subject ?? '')
@@ -226,20 +303,30 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return n < max ? n - max : n - max + 1
   }
 
-  async function fpe(value: string, rule: FieldRule & { op: 'fpe' }, scope: MaskScope, decrypt: boolean): Promise<string> {
+  async function fpe(
+    value: string,
+    rule: FieldRule & { op: 'fpe' },
+    scope: MaskScope,
+    decrypt: boolean,
+  ): Promise<string> {
     const type = rule.type ?? scope.type ?? ''
-    const alphabet = (rule.alphabet ?? (DIGIT_TYPES.has(type) ? 'digits' : 'alnum')) === 'digits' ? DIGITS : ALNUM
+    const alphabet =
+      (rule.alphabet ?? (DIGIT_TYPES.has(type) ? 'digits' : 'alnum')) === 'digits' ? DIGITS : ALNUM
     const chars = [...value]
     const positions: number[] = []
     chars.forEach((c, i) => alphabet.includes(c) && positions.push(i))
     const cipher = await ff1(alphabet)
-    const tweak = new TextEncoder().encode(`${scope.tenant ?? 'default'}\u0000${scope.field ?? type}`)
+    const tweak = new TextEncoder().encode(
+      `${scope.tenant ?? 'default'}\u0000${scope.field ?? type}`,
+    )
     const symbols = positions.map((i) => chars[i]).join('')
     if (symbols.length < cipher.minLength) {
       if (decrypt) return value
       return chars.map((c, i) => (positions.includes(i) ? '*' : c)).join('')
     }
-    const out = decrypt ? await cipher.decrypt(symbols, tweak) : await cipher.encrypt(symbols, tweak)
+    const out = decrypt
+      ? await cipher.decrypt(symbols, tweak)
+      : await cipher.encrypt(symbols, tweak)
     positions.forEach((p, j) => (chars[p] = out[j]!))
     return chars.join('')
   }
@@ -262,7 +349,11 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       }
       case 'pseudonymize': {
         const v = vault ?? bareVault!
-        const opts = { type, tenant: scope.tenant ?? 'default', ...(rule.prefix ? { prefix: rule.prefix } : {}) }
+        const opts = {
+          type,
+          tenant: scope.tenant ?? 'default',
+          ...(rule.prefix ? { prefix: rule.prefix } : {}),
+        }
         return vault ? v.tokenize(value, opts) : v.token(value, opts)
       }
       case 'encrypt': {
@@ -304,7 +395,11 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     }
   }
 
-  async function maskValue(value: unknown, rule: FieldRule, scope: MaskScope = {}): Promise<unknown> {
+  async function maskValue(
+    value: unknown,
+    rule: FieldRule,
+    scope: MaskScope = {},
+  ): Promise<unknown> {
     if (typeof value === 'string') return maskString(value, rule, scope)
     if (typeof value === 'number') {
       if (rule.op === 'noise') return value + laplace((rule.sensitivity ?? 1) / rule.epsilon)
@@ -325,7 +420,11 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return value
   }
 
-  async function unmaskValue(value: unknown, rule: FieldRule, scope: MaskScope = {}): Promise<unknown> {
+  async function unmaskValue(
+    value: unknown,
+    rule: FieldRule,
+    scope: MaskScope = {},
+  ): Promise<unknown> {
     if (Array.isArray(value)) return Promise.all(value.map((v) => unmaskValue(v, rule, scope)))
     if (typeof value !== 'string') return value
     const type = rule.type ?? scope.type ?? 'FIELD'
@@ -349,14 +448,20 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     const parts: Array<{ start: number; end: number; value: Promise<string | undefined> }> = []
     if (text.includes(ENC_PREFIX) && keys) {
       for (const m of text.matchAll(ENC_PATTERN)) {
-        const value = needKeys().then((k) => open(k.gcm, fromB64url(m[0].slice(ENC_PREFIX.length)), tenant))
+        const value = needKeys().then((k) =>
+          open(k.gcm, fromB64url(m[0].slice(ENC_PREFIX.length)), tenant),
+        )
         parts.push({ start: m.index, end: m.index + m[0].length, value })
       }
     }
     if (vault) {
       for (const m of text.matchAll(TOKEN_PATTERN)) {
         if (parts.some((p) => m.index < p.end && p.start < m.index + m[0].length)) continue
-        parts.push({ start: m.index, end: m.index + m[0].length, value: vault.detokenize(m[0], { tenant }) })
+        parts.push({
+          start: m.index,
+          end: m.index + m[0].length,
+          value: vault.detokenize(m[0], { tenant }),
+        })
       }
     }
     if (parts.length === 0) return text
@@ -387,7 +492,10 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return { text: out + text.slice(at), spans, counts }
   }
 
-  async function applyPolicy(body: unknown, opts: ApplyOptions = {}): Promise<{ value: unknown; counts: MaskCounts }> {
+  async function applyPolicy(
+    body: unknown,
+    opts: ApplyOptions = {},
+  ): Promise<{ value: unknown; counts: MaskCounts }> {
     const counts: MaskCounts = opts.counts ?? {}
     const fieldRules: Record<string, FieldRule> = { ...opts.fields, ...policy.fields }
     const pathRules = policy.paths ?? {}
@@ -395,12 +503,25 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     const scanAll = policy.scanStrings ?? true
     const bump = (type: string, n = 1) => (counts[type] = (counts[type] ?? 0) + n)
 
-    const visit = async (node: unknown, rootPath: string, recPath: string | undefined, scope: MaskScope, inherited?: FieldRule): Promise<unknown> => {
-      const rule = pathRules[normalise(rootPath)] ?? (recPath !== undefined ? fieldRules[normalise(recPath)] : undefined) ?? inherited
+    const visit = async (
+      node: unknown,
+      rootPath: string,
+      recPath: string | undefined,
+      scope: MaskScope,
+      inherited?: FieldRule,
+    ): Promise<unknown> => {
+      const rule =
+        pathRules[normalise(rootPath)] ??
+        (recPath !== undefined ? fieldRules[normalise(recPath)] : undefined) ??
+        inherited
       if (rule && rule !== inherited && rule.op !== 'scan' && rule.op !== 'keep') {
         const leaves = countLeaves(node)
         if (leaves > 0) bump(rule.type ?? 'FIELD', leaves)
-        return maskValue(node, rule, { ...scope, ...(recPath ? { field: normalise(recPath) } : {}), ...(rule.type ? { type: rule.type } : {}) })
+        return maskValue(node, rule, {
+          ...scope,
+          ...(recPath ? { field: normalise(recPath) } : {}),
+          ...(rule.type ? { type: rule.type } : {}),
+        })
       }
       if (rule?.op === 'keep') return node
       if (typeof node === 'string') {
@@ -413,23 +534,42 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       if (Array.isArray(node)) {
         const out = []
         for (let i = 0; i < node.length; i++) {
-          out.push(await visit(node[i], `${rootPath}[${i}]`, recPath === undefined ? undefined : `${recPath}[${i}]`, scope, rule))
+          out.push(
+            await visit(
+              node[i],
+              `${rootPath}[${i}]`,
+              recPath === undefined ? undefined : `${recPath}[${i}]`,
+              scope,
+              rule,
+            ),
+          )
         }
         return out
       }
       if (node && typeof node === 'object') {
         const out: Record<string, unknown> = {}
         for (const [k, v] of Object.entries(node)) {
-          out[k] = await visit(v, `${rootPath}.${k}`, recPath === undefined ? undefined : recPath ? `${recPath}.${k}` : k, scope, rule)
+          out[k] = await visit(
+            v,
+            `${rootPath}.${k}`,
+            recPath === undefined ? undefined : recPath ? `${recPath}.${k}` : k,
+            scope,
+            rule,
+          )
         }
         return out
       }
       return node
     }
 
-    const scope: MaskScope = { tenant: opts.tenant ?? 'default', ...(opts.subject ? { subject: opts.subject } : {}) }
+    const scope: MaskScope = {
+      tenant: opts.tenant ?? 'default',
+      ...(opts.subject ? { subject: opts.subject } : {}),
+    }
     const record = async (r: unknown, path: string) => {
-      const subjectField = Object.values(fieldRules).find((x) => x.op === 'dateShift' && x.subjectField)
+      const subjectField = Object.values(fieldRules).find(
+        (x) => x.op === 'dateShift' && x.subjectField,
+      )
       const subj =
         subjectField && subjectField.op === 'dateShift' && r && typeof r === 'object'
           ? String((r as Record<string, unknown>)[subjectField.subjectField!] ?? '')
@@ -439,13 +579,19 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     let value: unknown
     if (Array.isArray(body)) {
       value = []
-      for (let i = 0; i < body.length; i++) (value as unknown[]).push(await record(body[i], `$[${i}]`))
-    } else if (body && typeof body === 'object' && Array.isArray((body as Record<string, unknown>).instances)) {
+      for (let i = 0; i < body.length; i++)
+        (value as unknown[]).push(await record(body[i], `$[${i}]`))
+    } else if (
+      body &&
+      typeof body === 'object' &&
+      Array.isArray((body as Record<string, unknown>).instances)
+    ) {
       const out: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(body)) {
         if (k === 'instances') {
           const rows: unknown[] = []
-          for (let i = 0; i < (v as unknown[]).length; i++) rows.push(await record((v as unknown[])[i], `$.instances[${i}]`))
+          for (let i = 0; i < (v as unknown[]).length; i++)
+            rows.push(await record((v as unknown[])[i], `$.instances[${i}]`))
           out[k] = rows
         } else out[k] = await visit(v, `$.${k}`, undefined, scope)
       }
@@ -454,11 +600,22 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return { value, counts }
   }
 
-  return { detector, policy, vault, maskText, maskValue, unmaskValue, unmaskText, applyPolicy, entityRule }
+  return {
+    detector,
+    policy,
+    vault,
+    maskText,
+    maskValue,
+    unmaskValue,
+    unmaskText,
+    applyPolicy,
+    entityRule,
+  }
 }
 
 function countLeaves(node: unknown): number {
   if (Array.isArray(node)) return node.reduce((n: number, v) => n + countLeaves(v), 0)
-  if (node && typeof node === 'object') return Object.values(node).reduce((n: number, v) => n + countLeaves(v), 0)
+  if (node && typeof node === 'object')
+    return Object.values(node).reduce((n: number, v) => n + countLeaves(v), 0)
   return node === null || node === undefined ? 0 : 1
 }

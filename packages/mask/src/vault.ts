@@ -1,5 +1,15 @@
 import { MemoryStore, type KeyValueStore } from '@modelgate/core'
-import { b64url, decodeKey, deriveKeys, fromB64url, hmac, open, seal, toHex, type KeyRing } from './keys.js'
+import {
+  b64url,
+  decodeKey,
+  deriveKeys,
+  fromB64url,
+  hmac,
+  open,
+  seal,
+  toHex,
+  type KeyRing,
+} from './keys.js'
 import type { KeyInput } from './types.js'
 
 /**
@@ -52,14 +62,21 @@ export class TokenVault {
   }
 
   /** The deterministic token of a value, without storing it. */
-  async token(value: string, options: { type?: string; tenant?: string; prefix?: string } = {}, bytes = 8): Promise<string> {
+  async token(
+    value: string,
+    options: { type?: string; tenant?: string; prefix?: string } = {},
+    bytes = 8,
+  ): Promise<string> {
     const k = await this.keys
     const mac = await hmac(k.pseudonym, options.tenant ?? 'default', options.type ?? 'VALUE', value)
     return `${options.prefix ?? options.type ?? 'TOKEN'}_${toHex(mac.subarray(0, bytes))}`
   }
 
   /** Returns the value's token and records the mapping (sealed) in the store. */
-  async tokenize(value: string, options: { type?: string; tenant?: string; prefix?: string } = {}): Promise<string> {
+  async tokenize(
+    value: string,
+    options: { type?: string; tenant?: string; prefix?: string } = {},
+  ): Promise<string> {
     const tenant = options.tenant ?? 'default'
     const k = await this.keys
     for (const bytes of [8, 16, 32]) {
@@ -68,7 +85,8 @@ export class TokenVault {
       const sealed = b64url(await seal(k.seal, value, key))
       if (await this.store.setIfAbsent(key, sealed, this.ttlMs)) return token
       const existing = await this.store.get(key)
-      if (existing !== undefined && (await open(k.seal, fromB64url(existing), key)) === value) return token
+      if (existing !== undefined && (await open(k.seal, fromB64url(existing), key)) === value)
+        return token
     }
     throw new Error('token vault: unresolvable collision')
   }

@@ -33,11 +33,18 @@ const INFER_ROUTES = new Set(['v2-infer', 'v2-explain', 'v1-predict', 'v1-explai
  * ```
  */
 export const mask = (options: MaskOptions = {}): Plugin => {
-  if (!options || typeof options !== 'object') throw new TypeError('mask: options must be an object')
+  if (!options || typeof options !== 'object')
+    throw new TypeError('mask: options must be an object')
   if (options.tenant !== undefined && typeof options.tenant !== 'function') {
     throw new TypeError('mask: tenant must be a function of the context')
   }
-  const scope = { request: true, response: true, explanations: true, errors: true, ...options.scope }
+  const scope = {
+    request: true,
+    response: true,
+    explanations: true,
+    errors: true,
+    ...options.scope,
+  }
   for (const [k, v] of Object.entries(scope)) {
     if (typeof v !== 'boolean') throw new TypeError(`mask: scope.${k} must be a boolean`)
   }
@@ -50,14 +57,22 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     const counts: MaskCounts = {}
     const fieldRules: Record<string, FieldRule> = { ...masker.policy.fields }
     ctx.audit.masking = counts
-    if (scope.request && INFER_ROUTES.has(ctx.route.kind) && ctx.request.method === 'POST' && ctx.model) {
+    if (
+      scope.request &&
+      INFER_ROUTES.has(ctx.route.kind) &&
+      ctx.request.method === 'POST' &&
+      ctx.model
+    ) {
       const schema = ctx.model.schema
       const skip: string[] = []
       if (schema) {
         for (const f of schema.piiFields()) {
-          fieldRules[f.name] ??= f.text ? { op: 'scan' } : { ...masker.entityRule(f.pii), type: f.pii }
+          fieldRules[f.name] ??= f.text
+            ? { op: 'scan' }
+            : { ...masker.entityRule(f.pii), type: f.pii }
         }
-        for (const f of schema.definition.features) if (f.type === 'categorical' && !f.pii) skip.push(f.name)
+        for (const f of schema.definition.features)
+          if (f.type === 'categorical' && !f.pii) skip.push(f.name)
       }
       const body = await ctx.json()
       const masked = ctx.route.kind.startsWith('v1')
@@ -75,15 +90,25 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     }
     if (scope.response && isPlainObject(ctx.body)) {
       const body = { ...(ctx.body as Record<string, unknown>) }
-      if (Array.isArray(body.outputs)) body.outputs = await maskV2Outputs(masker, body.outputs, outputs, tenant, counts)
+      if (Array.isArray(body.outputs))
+        body.outputs = await maskV2Outputs(masker, body.outputs, outputs, tenant, counts)
       if (Array.isArray(body.predictions)) {
-        body.predictions = (await masker.applyPolicy(body.predictions, { tenant, fields: outputs, counts })).value
+        body.predictions = (
+          await masker.applyPolicy(body.predictions, { tenant, fields: outputs, counts })
+        ).value
       }
       if (body.explanations !== undefined) {
-        body.explanations = await maskExplanation(masker, body.explanations, fieldRules, tenant, counts)
+        body.explanations = await maskExplanation(
+          masker,
+          body.explanations,
+          fieldRules,
+          tenant,
+          counts,
+        )
       }
       const grants = ctx.decision?.unmask ?? []
-      if (grants.length > 0) await reveal(masker, body, new Set(grants), { ...fieldRules, ...outputs }, tenant)
+      if (grants.length > 0)
+        await reveal(masker, body, new Set(grants), { ...fieldRules, ...outputs }, tenant)
       ctx.body = body
     }
   }
@@ -106,9 +131,19 @@ async function maskV2Inputs(
     const rule = rules[input.name]
     if (rule && rule.op !== 'scan') {
       counts[rule.type ?? 'FIELD'] = (counts[rule.type ?? 'FIELD'] ?? 0) + 1
-      inputs.push({ ...input, data: await masker.maskValue(input.data, rule, { tenant, field: input.name, ...(rule.type ? { type: rule.type } : {}) }) })
+      inputs.push({
+        ...input,
+        data: await masker.maskValue(input.data, rule, {
+          tenant,
+          field: input.name,
+          ...(rule.type ? { type: rule.type } : {}),
+        }),
+      })
     } else if (input.datatype === 'BYTES' || rule?.op === 'scan') {
-      inputs.push({ ...input, data: (await masker.applyPolicy(input.data, { tenant, counts })).value })
+      inputs.push({
+        ...input,
+        data: (await masker.applyPolicy(input.data, { tenant, counts })).value,
+      })
     } else inputs.push(input)
   }
   return { ...body, inputs }
@@ -128,8 +163,10 @@ async function maskV2Outputs(
       continue
     }
     const rule = rules[o.name]
-    if (rule && rule.op !== 'scan') out.push({ ...o, data: await masker.maskValue(o.data, rule, { tenant, field: o.name }) })
-    else if (o.datatype === 'BYTES' || rule) out.push({ ...o, data: (await masker.applyPolicy(o.data, { tenant, counts })).value })
+    if (rule && rule.op !== 'scan')
+      out.push({ ...o, data: await masker.maskValue(o.data, rule, { tenant, field: o.name }) })
+    else if (o.datatype === 'BYTES' || rule)
+      out.push({ ...o, data: (await masker.applyPolicy(o.data, { tenant, counts })).value })
     else out.push(o)
   }
   return out
@@ -147,14 +184,20 @@ async function maskExplanation(
     for (const [t, n] of Object.entries(r.counts)) counts[t] = (counts[t] ?? 0) + n
     return r.text
   }
-  if (Array.isArray(node)) return Promise.all(node.map((v) => maskExplanation(masker, v, rules, tenant, counts)))
+  if (Array.isArray(node))
+    return Promise.all(node.map((v) => maskExplanation(masker, v, rules, tenant, counts)))
   if (!isPlainObject(node)) return node
   const out: Record<string, unknown> = {}
   const names = Array.isArray(node.feature_names) ? (node.feature_names as unknown[]) : undefined
   for (const [k, v] of Object.entries(node)) {
     const rule = rules[k]
-    if (rule && rule.op !== 'scan' && rule.op !== 'keep') out[k] = await masker.maskValue(v, rule, { tenant, field: k })
-    else if (names && Array.isArray(v) && ['data', 'feature_values', 'instance', 'instances'].includes(k)) {
+    if (rule && rule.op !== 'scan' && rule.op !== 'keep')
+      out[k] = await masker.maskValue(v, rule, { tenant, field: k })
+    else if (
+      names &&
+      Array.isArray(v) &&
+      ['data', 'feature_values', 'instance', 'instances'].includes(k)
+    ) {
       out[k] = await maskAligned(masker, v, names, rules, tenant)
     } else out[k] = await maskExplanation(masker, v, rules, tenant, counts)
   }
@@ -169,12 +212,18 @@ async function maskAligned(
   tenant: string,
 ): Promise<unknown[]> {
   if (values.length > 0 && Array.isArray(values[0])) {
-    return Promise.all(values.map((row) => maskAligned(masker, row as unknown[], names, rules, tenant)))
+    return Promise.all(
+      values.map((row) => maskAligned(masker, row as unknown[], names, rules, tenant)),
+    )
   }
   return Promise.all(
     values.map(async (v, i) => {
       const rule = typeof names[i] === 'string' ? rules[names[i] as string] : undefined
-      if (rule && rule.op !== 'keep') return masker.maskValue(v, rule.op === 'scan' ? { op: 'replace' } : rule, { tenant, field: names[i] as string })
+      if (rule && rule.op !== 'keep')
+        return masker.maskValue(v, rule.op === 'scan' ? { op: 'replace' } : rule, {
+          tenant,
+          field: names[i] as string,
+        })
       return typeof v === 'string' ? (await masker.maskText(v, { tenant })).text : v
     }),
   )
@@ -189,11 +238,17 @@ async function reveal(
 ): Promise<void> {
   const all = grants.has('*')
   const undo = (value: unknown, field: string) =>
-    masker.unmaskValue(value, rules[field] ?? { op: 'scan' }, { tenant, field, ...(rules[field]?.type ? { type: rules[field]!.type } : {}) })
+    masker.unmaskValue(value, rules[field] ?? { op: 'scan' }, {
+      tenant,
+      field,
+      ...(rules[field]?.type ? { type: rules[field]!.type } : {}),
+    })
   if (Array.isArray(body.outputs)) {
     body.outputs = await Promise.all(
       body.outputs.map(async (o: unknown) =>
-        isPlainObject(o) && typeof o.name === 'string' && (all || grants.has(o.name)) ? { ...o, data: await undo(o.data, o.name) } : o,
+        isPlainObject(o) && typeof o.name === 'string' && (all || grants.has(o.name))
+          ? { ...o, data: await undo(o.data, o.name) }
+          : o,
       ),
     )
   }
