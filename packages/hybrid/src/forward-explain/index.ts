@@ -114,8 +114,9 @@ export const forwardExplain = (options: ForwardExplainOptions): Plugin => {
         },
         body: payload,
         signal,
-        redirect: 'error',
+        redirect: 'manual',
       })
+      if (response.status >= 300 && response.status < 400) throw new Error('redirect refused')
       bytes = await readLimited(response, maxBytes)
     } catch (error) {
       if (ctx.request.signal.aborted) {
