@@ -8,6 +8,7 @@ import {
 } from 'jose'
 import { deflateRawSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { createJwtVerifier } from '@modelgate/access'
 import { MemoryStore } from '@modelgate/core'
 import { decrypt, encrypt, encryptJwe, generateJwk, type DecryptionKey } from '../index.js'
 import { gateWith, inferBody, INFER_URL, joseRequest } from '../../test/helpers.js'
@@ -134,22 +135,14 @@ describe('decrypt', () => {
     expect(calls()).toBe(1)
   })
 
-  it('hands a nested JWT to the configured verifier and uses its body claim', async () => {
+  it('verifies a nested JWT with the access package and uses its body claim', async () => {
     const signer = await generateKeyPair('ES256', { extractable: true })
-    const { SignJWT, jwtVerify } = await import('jose')
-    const verifier = {
-      async verify(token: string) {
-        const { payload } = await jwtVerify(token, signer.publicKey, {
-          issuer: 'https://idp.test',
-          audience: 'gate',
-          algorithms: ['ES256'],
-        })
-        return {
-          principal: { id: String(payload.sub), kind: 'jwt', roles: [], scopes: ['predict'] },
-          claims: payload,
-        }
-      },
-    }
+    const publicJwk = { ...(await exportJWK(signer.publicKey)), kid: 'idp-1', alg: 'ES256' }
+    const { SignJWT } = await import('jose')
+    const verifier = createJwtVerifier({
+      issuers: [{ issuer: 'https://idp.test', jwks: { keys: [publicJwk] }, audience: 'gate' }],
+      algorithms: ['ES256'],
+    })
     const { gate, calls } = gateWith([
       decrypt({ keys, nestedJwt: { verifier } }),
       async function requirePrincipal(ctx, next) {
@@ -158,10 +151,12 @@ describe('decrypt', () => {
       },
     ])
     const jwt = await new SignJWT({ body: JSON.parse(inferBody(4, 4)) })
-      .setProtectedHeader({ alg: 'ES256' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'JWT' })
       .setIssuer('https://idp.test')
       .setAudience('gate')
       .setSubject('analyst-7')
+      .setIssuedAt()
+      .setJti(crypto.randomUUID())
       .setExpirationTime('2m')
       .sign(signer.privateKey)
     const ok = await gate.fetch(
@@ -171,9 +166,12 @@ describe('decrypt', () => {
     )
     expect(ok.status).toBe(200)
     const forged = await new SignJWT({ body: {} })
-      .setProtectedHeader({ alg: 'ES256' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'JWT' })
       .setIssuer('https://idp.test')
       .setAudience('gate')
+      .setSubject('mallory')
+      .setIssuedAt()
+      .setExpirationTime('2m')
       .sign((await generateKeyPair('ES256')).privateKey)
     const refused = await gate.fetch(
       joseRequest(
