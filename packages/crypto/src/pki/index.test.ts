@@ -2,8 +2,8 @@ import { X509Certificate } from 'node:crypto'
 import { request, createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { UnauthorizedError } from '@modelgate/core'
-import { createExpressApp, peerCertificateOf } from '@modelgate/express'
+import { authenticate } from '@modelgate/access'
+import { createExpressApp } from '@modelgate/express'
 import { createCa, issueCertificate, type CertificateBundle } from '../index.js'
 import { gateWith, inferBody } from '../../test/helpers.js'
 
@@ -79,11 +79,9 @@ describe('mTLS between gates on loopback', () => {
 
   beforeAll(async () => {
     const made = gateWith([
-      async function certificateIdentity(ctx, next) {
-        const cert = peerCertificateOf(ctx.request)
-        if (!cert) throw new UnauthorizedError('client certificate required')
-        seen.push(cert.subjectaltname ?? '')
-        ctx.principal = { id: cert.subject.CN as string, kind: 'mtls', roles: [], scopes: [] }
+      authenticate({ mtls: {} }),
+      async function recordPrincipal(ctx, next) {
+        seen.push(`${ctx.principal?.kind}:${ctx.principal?.id}`)
         await next()
       },
     ])
@@ -128,11 +126,11 @@ describe('mTLS between gates on loopback', () => {
       req.end(inferBody(1, 2))
     })
 
-  it('a client certificate from the CA completes the handshake and reaches the model as a principal', async () => {
+  it('a client certificate from the CA completes the handshake; the access plugin maps it to a principal', async () => {
     const res = await call(client)
     expect(res.status).toBe(200)
     expect(JSON.parse(res.body).outputs[0].data).toEqual([3])
-    expect(seen).toEqual(['URI:spiffe://acme/edge-1'])
+    expect(seen).toEqual(['mtls:spiffe://acme/edge-1'])
     expect(calls()).toBe(1)
   })
 
