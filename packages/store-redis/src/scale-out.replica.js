@@ -1,0 +1,71 @@
+// One gate replica for scale-out.test.ts: built packages, shared state in the Redis at REDIS_URL.
+import { Redis } from 'ioredis'
+import { createGate } from '@modelgate/core'
+import { serveNode, toFetchModule } from '@modelgate/edge'
+import { rateLimit } from '@modelgate/access'
+import { decrypt } from '@modelgate/crypto'
+import { TokenVault } from '@modelgate/mask'
+import { createRedisStores } from '../dist/index.js'
+
+const { REDIS_URL, REPLICA, DIR_KEY, VAULT_KEY } = process.env
+const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+redis.on('error', () => undefined)
+const stores = createRedisStores(redis, { prefix: 'scale:', timeoutMs: 500 })
+const vault = new TokenVault({ key: VAULT_KEY, store: stores.vault })
+
+const doubler = {
+  async metadata() {
+    return {
+      platform: 'test',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+    }
+  },
+  async ready() {
+    return true
+  },
+  async infer(inputs) {
+    const x = inputs[0]
+    return [{ name: 'y', datatype: 'FP32', shape: x.shape, data: x.data.map((v) => v * 2) }]
+  },
+}
+
+const replicaHeader = async function replicaHeader(ctx, next) {
+  ctx.headers.set('x-replica', REPLICA)
+  await next()
+}
+
+const vaultRoutes = async function vaultRoutes(ctx, next) {
+  if (ctx.request.method === 'POST' && ctx.url.pathname === '/vault/tokenize') {
+    const { value } = await ctx.json()
+    ctx.body = { token: await vault.tokenize(value, { type: 'EMAIL_ADDRESS', tenant: 'acme' }) }
+    return
+  }
+  if (ctx.request.method === 'POST' && ctx.url.pathname === '/vault/detokenize') {
+    const { token } = await ctx.json()
+    ctx.body = { value: (await vault.detokenize(token, { tenant: 'acme' })) ?? null }
+    return
+  }
+  await next()
+}
+
+const gate = createGate({
+  models: [{ name: 'm', backend: doubler }],
+  plugins: [
+    replicaHeader,
+    vaultRoutes,
+    rateLimit({
+      rules: [{ by: (ctx) => ctx.request.headers.get('x-client') ?? undefined, capacity: 10, refillPerSecond: 0.001 }],
+      store: stores.rateLimits,
+    }),
+    decrypt({ keys: [{ kty: 'oct', k: DIR_KEY, kid: 'gate-dir', alg: 'dir' }], replay: { store: stores.replay }, required: false }),
+  ],
+})
+await gate.ready()
+const server = await serveNode(toFetchModule(gate), { port: 0 })
+process.stdout.write(`listening ${server.port}\n`)
+process.on('SIGTERM', async () => {
+  await server.close()
+  redis.disconnect()
+  process.exit(0)
+})
