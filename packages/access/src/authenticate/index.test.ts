@@ -395,6 +395,26 @@ describe('authenticate over a remote JWKS', () => {
   })
 })
 
+describe('a principal set by an outer plugin', () => {
+  it('is kept without asking for credentials again, and never bypasses a missing one', async () => {
+    const nestedJwt: Plugin = async function nestedJwt(ctx, next) {
+      if (ctx.request.headers.get('x-test-nested') === 'yes') {
+        ctx.principal = { id: 'nested-user', kind: 'jwt', roles: [], scopes: [] }
+      }
+      await next()
+    }
+    const backend = new CountingBackend()
+    const inner = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [nestedJwt, authenticate({ jwt: fixtureJwt })],
+    })
+    await inner.ready()
+    expect((await inner.fetch(inferRequest({ 'x-test-nested': 'yes' }))).status).toBe(200)
+    expect((await inner.fetch(inferRequest({}))).status).toBe(401)
+    expect(backend.calls).toBe(1)
+  })
+})
+
 describe('API keys', () => {
   const pepper = 'pepper-that-lives-in-a-secret-manager-not-the-db'
 

@@ -17,7 +17,9 @@ const REALM = /^[\x20-\x7e]{1,64}$/
 
 /**
  * Authentication plugin: bearer JWTs (hardened, see README), API keys and mTLS client identity.
- * Sets `ctx.principal` (never the token) and the audit facts `principal` and `authMethod`.
+ * Sets `ctx.principal` (never the token) and the audit facts `principal` and `authMethod`. A
+ * principal already set by an outer plugin (the `decrypt` plugin of `@modelgate/crypto` verifying
+ * a nested JWT with this package's verifier) is kept as it is.
  * Failures are RFC 6750 401s with a generic description; an identity provider that cannot be
  * reached gives 503. Operations in `publicOperations` (health by default) pass without credentials.
  *
@@ -80,6 +82,8 @@ export const authenticate = (options: AuthenticateOptions): Plugin => {
 
   return async function authenticate(ctx, next) {
     if (publicOps.has(ctx.operation)) return next()
+    // Already authenticated by an outer plugin (a nested JWT verified by `decrypt`).
+    if (ctx.principal) return next()
     const authorization = ctx.request.headers.get('authorization')
     const bearer = authorization === null ? null : BEARER.exec(authorization)
     if (bearer) {
