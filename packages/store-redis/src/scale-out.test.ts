@@ -69,7 +69,7 @@ afterAll(async () => {
   await new Promise((resolve) => proxy?.close(resolve))
   await Promise.all(
     replicas.map((child) =>
-      child.exitCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) : undefined,
+      child.exitCode === null && child.signalCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) : undefined,
     ),
   )
   await redis?.stop()

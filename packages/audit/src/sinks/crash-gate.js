@@ -1,0 +1,34 @@
+// A gate with the audit plugin over a JSONL sink (fsync: always), for crash.test.ts. Built code.
+import { createPrivateKey } from 'node:crypto'
+import { createGate } from '@modelgate/core'
+import { serveNode, toFetchModule } from '@modelgate/edge'
+import { audit, createAuditTrail, jsonlSink } from '../../dist/index.js'
+
+const trail = createAuditTrail({
+  sink: jsonlSink({ path: process.env.AUDIT_FILE, fsync: 'always' }),
+  checkpoint: { key: createPrivateKey(process.env.AUDIT_KEY_PEM), alg: 'EdDSA', every: 25 },
+})
+const doubler = {
+  async metadata() {
+    return {
+      platform: 'test',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+    }
+  },
+  async ready() {
+    return true
+  },
+  async infer(inputs) {
+    return [{ name: 'y', datatype: 'FP32', shape: inputs[0].shape, data: inputs[0].data.map((v) => v * 2) }]
+  },
+}
+const gate = createGate({ models: [{ name: 'm', backend: doubler }], plugins: [audit({ trail, failClosed: true })] })
+await gate.ready()
+const server = await serveNode(toFetchModule(gate), { port: 0 })
+process.stdout.write(`listening ${server.port}\n`)
+process.on('SIGTERM', async () => {
+  await server.close()
+  await trail.close()
+  process.exit(0)
+})
