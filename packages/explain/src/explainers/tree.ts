@@ -123,10 +123,13 @@ function unwoundSum(s: PathScratch, at: number, depth: number, index: number): n
 
 function recurse(s: PathScratch, node: number, depth: number, parentAt: number, parentZero: number, parentOne: number, parentFeature: number): void {
   const at = parentAt + depth + 1
-  s.feature.copyWithin(at, parentAt, parentAt + depth + 1)
-  s.zero.copyWithin(at, parentAt, parentAt + depth + 1)
-  s.one.copyWithin(at, parentAt, parentAt + depth + 1)
-  s.weight.copyWithin(at, parentAt, parentAt + depth + 1)
+  const { feature: fa, zero: za, one: oa, weight: wa } = s
+  for (let i = 0; i <= depth; i++) {
+    fa[at + i] = fa[parentAt + i]!
+    za[at + i] = za[parentAt + i]!
+    oa[at + i] = oa[parentAt + i]!
+    wa[at + i] = wa[parentAt + i]!
+  }
   extend(s, at, depth, parentZero, parentOne, parentFeature)
   const t = s.tree
   if (t.left[node] === -1) {

@@ -1,0 +1,120 @@
+// Explanation benchmarks (built packages): Kernel SHAP accuracy against exact values beside a port
+// of shap's sampler, TreeSHAP throughput on one core and on two workers, and request latency.
+//   node bench/explain.js   →   stdout and bench/explain-results.json
+import { writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { parseTreeModel, createTreesBackend } from '../packages/backend-trees/dist/index.js'
+import { explainModel, modelFromEnsemble, ExplainPool, explain, kmeans } from '../packages/explain/dist/index.js'
+import { createGate } from '../packages/core/dist/index.js'
+
+function lcg(seed) {
+  let s = seed >>> 0
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296
+}
+const gauss = (rnd) => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd())
+const gaussRows = (n, w, seed) => {
+  const rnd = lcg(seed)
+  return Array.from({ length: n }, () => Array.from({ length: w }, () => gauss(rnd)))
+}
+
+/** A random XGBoost save_model document: full trees of `depth`, Gaussian thresholds. */
+function randomXgb({ features, trees, depth, seed }) {
+  const rnd = lcg(seed)
+  const list = []
+  for (let t = 0; t < trees; t++) {
+    const T = { left_children: [], right_children: [], split_indices: [], split_conditions: [], default_left: [], sum_hessian: [], split_type: [] }
+    const build = (d, cover) => {
+      const id = T.left_children.length
+      T.left_children.push(-1); T.right_children.push(-1); T.split_indices.push(0); T.split_conditions.push(0)
+      T.default_left.push(rnd() < 0.5 ? 1 : 0); T.sum_hessian.push(cover); T.split_type.push(0)
+      if (d === depth) return (T.split_conditions[id] = Math.fround(gauss(rnd) * 0.3)), id
+      T.split_indices[id] = Math.floor(rnd() * features)
+      T.split_conditions[id] = Math.fround(gauss(rnd))
+      const f = 0.2 + 0.6 * rnd()
+      T.left_children[id] = build(d + 1, cover * f)
+      T.right_children[id] = build(d + 1, cover * (1 - f))
+      return id
+    }
+    build(0, 1000)
+    list.push(T)
+  }
+  return {
+    learner: {
+      learner_model_param: { base_score: '5E-1', num_class: '0', num_feature: String(features), num_target: '1' },
+      objective: { name: 'binary:logistic' },
+      gradient_booster: { name: 'gbtree', model: { trees: list, tree_info: list.map(() => 0) } },
+    },
+  }
+}
+
+const relL2 = (a, b) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / b.reduce((s, v) => s + v * v, 0))
+const results = { kernel: [], treeshap: {}, latency: {} }
+
+for (const M of [16, 20]) {
+  const ensemble = parseTreeModel(randomXgb({ features: M, trees: 50, depth: 6, seed: M }))
+  const background = { data: gaussRows(10, M, 99) }
+  const x = gaussRows(10, M, 7)
+  const tree = modelFromEnsemble(ensemble)
+  const exact = await explainModel({ model: tree, x, background, method: 'tree_shap', treeMode: 'interventional' })
+  const plain = { width: M, outputs: 1, predict: tree.predict }
+  const err = {}
+  for (const sampler of ['shap', 'leverage']) {
+    let sum = 0
+    const seeds = [0, 1, 2]
+    for (const seed of seeds) {
+      const k = await explainModel({ model: plain, x, background, method: 'kernel_shap', sampler, seed: seed * 1000, bootstrap: 2 })
+      sum += x.reduce((s, _, r) => s + relL2(k.values[r], exact.values[r]), 0) / x.length
+    }
+    err[sampler] = sum / seeds.length
+  }
+  const row = { features: M, budget: 2 * M + 2048, shap_sampler_rel_l2: err.shap, leverage_rel_l2: err.leverage, ratio: err.leverage / err.shap, goal_ratio_max: 0.5 }
+  results.kernel.push(row)
+  console.log(`kernel_shap M=${M}: shap sampler ${(err.shap * 100).toFixed(2)}%, leverage ${(err.leverage * 100).toFixed(2)}%, ratio ${row.ratio.toFixed(2)} (goal ≤ 0.5)`)
+}
+
+{
+  const M = 32
+  const ensemble = parseTreeModel(randomXgb({ features: M, trees: 100, depth: 8, seed: 5 }))
+  const model = modelFromEnsemble(ensemble)
+  const x = gaussRows(400, M, 11)
+  await explainModel({ model, x: x.slice(0, 20), method: 'tree_shap' })
+  let t = performance.now()
+  await explainModel({ model, x, method: 'tree_shap' })
+  const single = x.length / ((performance.now() - t) / 1000)
+  const pool = new ExplainPool({ size: 2 })
+  await pool.runSplit({ model, x: x.slice(0, 20), method: 'tree_shap' }, 2)
+  t = performance.now()
+  await pool.runSplit({ model, x, method: 'tree_shap' }, 2)
+  const two = x.length / ((performance.now() - t) / 1000)
+  await pool.close()
+  results.treeshap = { trees: 100, depth: 8, features: M, rows: x.length, rows_per_s_one_core: single, rows_per_s_two_workers: two, speedup: two / single, goal_rows_per_s: 250 }
+  console.log(`tree_shap 100 trees depth 8: ${single.toFixed(0)} rows/s on one core (goal ≥ 250), ${two.toFixed(0)} rows/s on 2 workers (×${(two / single).toFixed(2)})`)
+}
+
+{
+  const fixture = new URL('../packages/backend-trees/fixtures/xgb-binary.cases.json', import.meta.url)
+  const rows = JSON.parse(readFileSync(fixture, 'utf8')).rows
+  const background = kmeans(rows, 10, { seed: 1 })
+  const gate = createGate({
+    models: [{ name: 'demo', backend: createTreesBackend({ path: new URL('../packages/backend-trees/fixtures/xgb-binary.json', import.meta.url).pathname }) }],
+    plugins: [explain({ models: { demo: { background, output: 'prediction' } }, cache: false })],
+  })
+  await gate.ready()
+  for (const explainer of ['tree_shap', 'kernel_shap', 'exact_shap']) {
+    const times = []
+    for (let i = 0; i < 60; i++) {
+      const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 6], data: rows[i % rows.length] }], parameters: { explainer, seed: i } })
+      const t = performance.now()
+      const res = await gate.fetch(new Request('http://gate/v2/models/demo/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+      await res.arrayBuffer()
+      if (res.status !== 200) throw new Error(`status ${res.status}`)
+      if (i >= 10) times.push(performance.now() - t)
+    }
+    times.sort((a, b) => a - b)
+    results.latency[explainer] = { p50_ms: times[Math.floor(times.length / 2)], p99_ms: times[times.length - 1], goal_p50_ms: 50 }
+    console.log(`latency ${explainer} (6 features, 10 background rows): p50 ${results.latency[explainer].p50_ms.toFixed(2)} ms (goal ≤ 50)`)
+  }
+}
+
+await writeFile(new URL('./explain-results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
+process.exit(0)
