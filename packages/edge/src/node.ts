@@ -37,7 +37,11 @@ export function nodeListener(handler: FetchHandler): RequestListener {
   }
 }
 
-async function serve(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  handler: FetchHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (typeof handler.handle === 'function') {
     let reply: GateReply
     try {
@@ -64,6 +68,11 @@ async function serve(handler: FetchHandler, req: IncomingMessage, res: ServerRes
  * `streamBody: true` for handlers that read `request.body` themselves, or `body` when a body
  * parser already consumed the stream. For Node adapters (the Express adapter uses it).
  *
+ * Without `streamBody` the result is a lightweight `Request` (it passes `instanceof Request`):
+ * `method`, `url`, `headers` and `signal` are served from the Node request, created only when
+ * read; any other member builds the full Web Request on first use. The `signal` aborts when the
+ * client goes away.
+ *
  * @example
  * ```ts
  * const reply = await gate.handle(toNodeRequest(req, res))
@@ -75,29 +84,26 @@ export function toNodeRequest(
   res: ServerResponse,
   options: NodeRequestOptions = {},
 ): Request {
-  const abort = new AbortController()
+  const state: LightState = {
+    req,
+    method: req.method ?? 'GET',
+    url: urlOf(req, options.path ?? req.url ?? '/'),
+    body: options.body,
+    headers: undefined,
+    abort: undefined,
+    closed: false,
+    full: undefined,
+  }
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort()
+    if (res.writableFinished) return
+    state.closed = true
+    state.abort?.abort()
   })
-  const headers = new Headers()
-  const raw = req.rawHeaders
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!raw[i]!.startsWith(':')) headers.append(raw[i]!, raw[i + 1]!)
-  }
-  const method = req.method ?? 'GET'
-  const hasBody = method !== 'GET' && method !== 'HEAD'
-  if (hasBody && options.body) {
-    headers.delete('transfer-encoding')
-    headers.delete('content-encoding')
-    headers.set('content-length', String(options.body.byteLength))
-  }
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: abort.signal }
-  if (hasBody && options.streamBody) {
-    init.body = options.body ? (options.body as Uint8Array<ArrayBuffer>) : bodyStream(req)
-    init.duplex = 'half'
-  }
-  const request = new Request(urlOf(req, options.path ?? req.url ?? '/'), init)
-  if (hasBody && !options.streamBody) {
+  const hasBody = state.method !== 'GET' && state.method !== 'HEAD'
+  if (options.streamBody) return fullRequest(state, hasBody)
+  const request = Object.create(lightRequestPrototype) as Request & { [LIGHT]: LightState }
+  request[LIGHT] = state
+  if (hasBody) {
     const bytes = options.body
     attachBodySource(
       request,
@@ -105,6 +111,121 @@ export function toNodeRequest(
     )
   }
   return request
+}
+
+const LIGHT = Symbol('modelgate.lightRequest')
+
+interface LightState {
+  req: IncomingMessage
+  method: string
+  url: string
+  body: Uint8Array | undefined
+  headers: Headers | undefined
+  abort: AbortController | undefined
+  closed: boolean
+  full: Request | undefined
+}
+
+function headersOf(state: LightState): Headers {
+  if (state.headers) return state.headers
+  const headers = new Headers()
+  const raw = state.req.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!raw[i]!.startsWith(':')) headers.append(raw[i]!, raw[i + 1]!)
+  }
+  if (state.body && state.method !== 'GET' && state.method !== 'HEAD') {
+    headers.delete('transfer-encoding')
+    headers.delete('content-encoding')
+    headers.set('content-length', String(state.body.byteLength))
+  }
+  state.headers = headers
+  return headers
+}
+
+function signalOf(state: LightState): AbortSignal {
+  if (!state.abort) {
+    state.abort = new AbortController()
+    if (state.closed) state.abort.abort()
+  }
+  return state.abort.signal
+}
+
+function fullRequest(state: LightState, hasBody: boolean): Request {
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: state.method,
+    headers: headersOf(state),
+    signal: signalOf(state),
+  }
+  if (hasBody) {
+    init.body = state.body ? (state.body as Uint8Array<ArrayBuffer>) : bodyStream(state.req)
+    init.duplex = 'half'
+  }
+  return new Request(state.url, init)
+}
+
+const lightRequestPrototype: object = Object.create(Request.prototype, {
+  method: {
+    get(this: { [LIGHT]: LightState }) {
+      return this[LIGHT].method
+    },
+  },
+  url: {
+    get(this: { [LIGHT]: LightState }) {
+      return this[LIGHT].url
+    },
+  },
+  headers: {
+    get(this: { [LIGHT]: LightState }) {
+      return headersOf(this[LIGHT])
+    },
+  },
+  signal: {
+    get(this: { [LIGHT]: LightState }) {
+      return signalOf(this[LIGHT])
+    },
+  },
+  ...Object.fromEntries(
+    [
+      'body',
+      'bodyUsed',
+      'cache',
+      'credentials',
+      'destination',
+      'duplex',
+      'integrity',
+      'keepalive',
+      'mode',
+      'redirect',
+      'referrer',
+      'referrerPolicy',
+    ].map((name) => [
+      name,
+      {
+        get(this: { [LIGHT]: LightState }) {
+          return (materialize(this[LIGHT]) as never)[name]
+        },
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    ['arrayBuffer', 'blob', 'bytes', 'clone', 'formData', 'json', 'text'].map((name) => [
+      name,
+      {
+        value(this: { [LIGHT]: LightState }, ...args: unknown[]) {
+          const full = materialize(this[LIGHT]) as unknown as Record<
+            string,
+            (...a: unknown[]) => unknown
+          >
+          return full[name]!.apply(full, args)
+        },
+      },
+    ]),
+  ),
+})
+
+function materialize(state: LightState): Request {
+  state.full ??= fullRequest(state, state.method !== 'GET' && state.method !== 'HEAD')
+  return state.full
 }
 
 function bytesReader(bytes: Uint8Array): BodySource['read'] {
@@ -239,7 +360,11 @@ export async function writeNodeReply(
   }
 }
 
-async function writeReply(reply: GateReply, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function writeReply(
+  reply: GateReply,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   res.statusCode = reply.status
   for (const [name, value] of reply.headers) if (name !== 'set-cookie') res.setHeader(name, value)
   const cookies = reply.headers.getSetCookie()
