@@ -23,3 +23,9 @@ export type {
   AuditVerifyResult,
   CheckpointOptions,
 } from './types.js'
+export { metrics } from './metrics/index.js'
+export type { MetricsOptions, MetricsPlugin } from './metrics/index.js'
+export { tracing, traced, tracedBackend } from './tracing/index.js'
+export type { TracingOptions } from './tracing/index.js'
+export { createLogger, logErrors, requestLog } from './logging/index.js'
+export type { LoggerFactoryOptions, RequestLogOptions } from './logging/index.js'

@@ -1,0 +1,148 @@
+import { GateError, type GateContext, type Plugin } from '@modelgate/core'
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+
+/**
+ * Options of {@link createLogger}.
+ *
+ * @example
+ * ```ts
+ * import { maskText } from '@modelgate/mask'
+ * createLogger({ mask: (text) => maskText(text), level: 'info' })
+ * ```
+ */
+export interface LoggerFactoryOptions {
+  /**
+   * Applied to every string in every log line (message, fields, error messages and stacks;
+   * keys and numbers are kept, so the line stays valid JSON) before it is written, e.g.
+   * `maskText` of `@modelgate/mask`. A mask that throws or returns a non-string drops the line
+   * and writes a short error line instead, never the original.
+   */
+  mask?: (text: string) => string
+  /** Default `info`. */
+  level?: string
+  /** Where lines go. Default: stdout. */
+  destination?: DestinationStream
+  /** Passed to pino (`base`, `redact`, `formatters`, …). */
+  pino?: Omit<LoggerOptions, 'level'>
+}
+
+/**
+ * A pino logger whose every line passes through `mask` before it leaves the process: the last
+ * line of defence against personal data in logs. Pair it with `maskText` from
+ * `@modelgate/mask`.
+ *
+ * @example
+ * ```ts
+ * const log = createLogger({ mask: (t) => t.replace(/[\w.+-]+@[\w-]+\.[\w.]+/g, '<EMAIL_ADDRESS>') })
+ * log.info({ note: 'ana@example.org asked' }, 'hello') // {"level":30,…,"note":"<EMAIL_ADDRESS> asked","msg":"hello"}
+ * ```
+ */
+export function createLogger(options: LoggerFactoryOptions = {}): Logger {
+  if (options.mask !== undefined && typeof options.mask !== 'function') {
+    throw new TypeError('createLogger: mask must be a function (text: string) => string')
+  }
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false })
+  const mask = options.mask
+  const stream: DestinationStream = mask
+    ? {
+        write(line: string) {
+          let out: string
+          try {
+            out = `${JSON.stringify(maskStrings(JSON.parse(line), mask))}\n`
+          } catch {
+            out = `${JSON.stringify({ level: 50, time: Date.now(), msg: 'log line dropped: masking failed' })}\n`
+          }
+          destination.write(out.endsWith('\n') ? out : `${out}\n`)
+        },
+      }
+    : destination
+  return pino({ ...options.pino, level: options.level ?? 'info' }, stream)
+}
+
+/**
+ * Options of {@link requestLog}.
+ *
+ * @example
+ * ```ts
+ * requestLog({ logger: createLogger({ mask }) })
+ * ```
+ */
+export interface RequestLogOptions {
+  logger: Logger
+  /** Level of successful requests. Default `info`; 4xx log at `warn`, 5xx at `error`. */
+  level?: 'trace' | 'debug' | 'info'
+}
+
+/**
+ * One structured log line per request: request id, model, operation, route, status, error
+ * code, latency and principal id. Bodies are never logged; pair the logger with a `mask`.
+ *
+ * @example
+ * ```ts
+ * const log = createLogger({ mask })
+ * const gate = createGate({ models, plugins: [requestLog({ logger: log }), audit({ trail })], onError: logErrors(log) })
+ * ```
+ */
+export const requestLog = (options: RequestLogOptions): Plugin => {
+  if (!options || typeof options.logger?.info !== 'function') throw new TypeError('requestLog: logger must be a pino logger')
+  const level = options.level ?? 'info'
+  if (!['trace', 'debug', 'info'].includes(level)) throw new TypeError('requestLog: level must be trace, debug or info')
+  const logger = options.logger
+  return async function requestLog(ctx, next) {
+    const start = performance.now()
+    let status = 200
+    let code: string | undefined
+    try {
+      await next()
+      status = ctx.status
+    } catch (error) {
+      status = error instanceof GateError ? error.status : 500
+      code = error instanceof GateError ? error.code : 'internal'
+      throw error
+    } finally {
+      const line = {
+        requestId: ctx.requestId,
+        model: ctx.model?.name,
+        modelVersion: ctx.model?.version,
+        operation: ctx.operation,
+        route: ctx.route.kind,
+        status,
+        ...(code ? { code } : {}),
+        latencyMs: Math.round((performance.now() - start) * 1000) / 1000,
+        principal: ctx.principal?.id,
+      }
+      if (status >= 500) logger.error(line, 'request failed')
+      else if (status >= 400) logger.warn(line, 'request refused')
+      else logger[level](line, 'request')
+    }
+  }
+}
+
+/**
+ * A `GateOptions.onError` callback that logs errors which became a 5xx, with the request id.
+ * The error's message goes through the logger's mask like every line.
+ *
+ * @example
+ * ```ts
+ * createGate({ models, plugins, onError: logErrors(createLogger({ mask })) })
+ * ```
+ */
+export function logErrors(logger: Logger): (error: unknown, ctx: GateContext) => void {
+  if (typeof logger?.error !== 'function') throw new TypeError('logErrors: logger must be a pino logger')
+  return (error, ctx) => logger.error({ err: error, requestId: ctx.requestId }, 'internal error')
+}
+
+function maskStrings(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') {
+    const out = mask(value)
+    if (typeof out !== 'string') throw new TypeError('mask returned a non-string')
+    return out
+  }
+  if (Array.isArray(value)) return value.map((v) => maskStrings(v, mask))
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = maskStrings(v, mask)
+    return out
+  }
+  return value
+}
