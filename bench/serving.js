@@ -39,12 +39,12 @@ const comparisons = [
   },
   {
     name: 'batching',
-    title: 'micro-batching on vs off, 64 concurrent clients, ONNX MLP 64x2048x2048x1',
-    baseline: { server: 'gate-express', model: 'mlp:64x2048x2048x1' },
+    title: 'micro-batching on vs off, 64 concurrent clients, ONNX MLP 64x4096x4096x1 (17M weights, seeded)',
+    baseline: { server: 'gate-express', model: 'mlp:64x4096x4096x1' },
     candidate: {
       server: 'gate-express',
-      model: 'mlp:64x2048x2048x1',
-      batching: { maxBatchSize: 64, maxDelayMs: 2 },
+      model: 'mlp:64x4096x4096x1',
+      batching: { maxBatchSize: 64, maxDelayMs: 5 },
     },
     connections: 64,
     body: v2Body(64),

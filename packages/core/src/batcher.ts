@@ -5,6 +5,7 @@ import type { BatchingOptions, InferOptions, ModelBackend, Tensor, TensorData } 
 interface Pending {
   inputs: Tensor[]
   rows: number
+  enqueuedAt: number
   key: string
   options?: InferOptions
   resolve: (outputs: Tensor[]) => void
@@ -15,7 +16,8 @@ interface Pending {
  * Merges concurrent inference calls into one backend call along the first (batch) dimension and
  * splits the outputs back. Calls whose inputs agree on names, datatypes and trailing dimensions
  * are merged, up to `maxBatchSize` rows; the first waiting call waits at most `maxDelayMs`.
- * One batch runs at a time, so requests that arrive while the model is busy form the next batch.
+ * One batch runs at a time; requests that arrive while the model is busy form the next batch,
+ * which again waits until it is full or its oldest request has waited `maxDelayMs`.
  * When a merged call fails, each of its requests is retried alone, so a failing request fails
  * only its own caller.
  *
@@ -64,18 +66,34 @@ export class MicroBatcher {
       return Promise.reject(new NotReadyError('inference queue is full', 'queue_full', { 'retry-after': '1' }))
     }
     return new Promise<Tensor[]>((resolve, reject) => {
-      this.queue.push({ inputs, rows, key: signature(inputs, options), options, resolve, reject })
+      this.queue.push({
+        inputs,
+        rows,
+        enqueuedAt: performance.now(),
+        key: signature(inputs, options),
+        options,
+        resolve,
+        reject,
+      })
       this.queuedRows += rows
       this.schedule()
     })
   }
 
+  /**
+   * Flushes when a full batch is waiting or the oldest request has waited `maxDelayMs`; otherwise
+   * sets a timer for the rest of that wait.
+   */
   private schedule(): void {
     if (this.running || this.queue.length === 0) return
-    if (this.queuedRows >= this.maxBatchSize) {
+    const waited = performance.now() - this.queue[0]!.enqueuedAt
+    if (this.queuedRows >= this.maxBatchSize || waited >= this.maxDelayMs) {
       this.flush()
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.maxDelayMs)
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        this.schedule()
+      }, this.maxDelayMs - waited)
     }
   }
 
@@ -102,8 +120,7 @@ export class MicroBatcher {
     this.running = true
     this.run(batch, rows).finally(() => {
       this.running = false
-      // Whatever queued up while the model was busy has waited long enough.
-      if (this.queue.length > 0) this.flush()
+      this.schedule()
     })
   }
 
