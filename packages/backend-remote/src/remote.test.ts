@@ -323,6 +323,19 @@ describe('reliability', () => {
     expect(server.stats.infers).toBe(1)
   })
 
+  it('refuses a redirect with 502 instead of following it, without retrying', async () => {
+    const server = await standIn()
+    const gate = await gateOver(server)
+    server.failNext(302)
+    const res = await infer(gate, linearRequest())
+    expect(res.status).toBe(502)
+    expect(await res.json()).toEqual({
+      error: 'the model server answered with a redirect',
+      code: 'bad_gateway',
+    })
+    expect(server.stats.infers).toBe(1)
+  })
+
   it('maps 429 to 503 upstream_busy and 404 to 502, without retrying', async () => {
     for (const [fault, status, code] of [
       [429, 503, 'upstream_busy'],

@@ -33,7 +33,7 @@ export interface UpstreamResponse {
   bytes: Uint8Array
 }
 
-type Failure = 'network' | 'timeout' | 'body' | 'too_large' | 'aborted'
+type Failure = 'network' | 'timeout' | 'body' | 'too_large' | 'aborted' | 'redirect'
 
 class AttemptError extends Error {
   constructor(readonly failure: Failure) {
@@ -120,6 +120,8 @@ function errorFor(failure: Failure, options: ResolvedOptions, timeoutMs: number)
         `the model server did not answer within ${timeoutMs} ms`,
         'upstream_timeout',
       )
+    case 'redirect':
+      return new BadGatewayError('the model server answered with a redirect', 'bad_gateway')
     case 'too_large':
       return new BadGatewayError(
         `the model server's answer exceeds ${options.maxResponseBytes} bytes`,
@@ -160,10 +162,15 @@ async function attemptOnce(
         headers,
         ...(body !== undefined ? { body } : {}),
         signal: controller.signal,
-        redirect: 'error',
+        // 'manual' rather than 'error': edge runtimes (workerd) only know 'follow' and 'manual'.
+        redirect: 'manual',
       })
     } catch (error) {
       throw classify(error, 'network')
+    }
+    if ((response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect') {
+      await response.body?.cancel().catch(() => undefined)
+      throw new AttemptError('redirect')
     }
     try {
       return {
