@@ -44,25 +44,9 @@ export function edgeWorker(modelJson: tf.io.ModelJSON, weights: Uint8Array): Fet
           weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
           weightData: buffer as ArrayBuffer,
         })
-        module = toFetchModule(
-          createEdgeGate({ cloudUrl: CLOUD_URL, model: handler, fetch: noRedirectFetch }).gate,
-        )
+        module = toFetchModule(createEdgeGate({ cloudUrl: CLOUD_URL, model: handler }).gate)
       }
       return module.fetch(request, env, ctx)
     },
   }
-}
-
-/**
- * workerd's `fetch` knows `redirect: 'follow'` and `'manual'` only and throws on `'error'`, which
- * the remote backend sends; a manual redirect answered with 3xx is refused here instead.
- */
-const noRedirectFetch: typeof fetch = async (input, init) => {
-  if (init?.redirect !== 'error') return fetch(input, init)
-  const response = await fetch(input, { ...init, redirect: 'manual' })
-  if (response.status >= 300 && response.status < 400) {
-    await response.body?.cancel()
-    throw new TypeError('the cloud answered with a redirect')
-  }
-  return response
 }
