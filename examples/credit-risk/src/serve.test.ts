@@ -11,21 +11,26 @@ const root = fileURLToPath(new URL('../../../', import.meta.url))
 async function post(
   url: string,
   body: unknown,
+  token?: string,
 ): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   })
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() }
 }
 
 /** The JSON bodies of the printed curl commands, with the URL each is sent to. */
-function curlCommands(text: string): Array<{ url: string; body: string }> {
-  const found: Array<{ url: string; body: string }> = []
-  const re = /curl -s (\S+) \\\n {2}-H 'content-type: application\/json' \\\n {2}-d '([^\n]*)'/g
+function curlCommands(text: string): Array<{ url: string; body: string; auth: boolean }> {
+  const found: Array<{ url: string; body: string; auth: boolean }> = []
+  const re =
+    /curl -s (\S+) \\\n {2}-H 'content-type: application\/json' \\\n( {2}-H "authorization: Bearer \$TOKEN" \\\n)? {2}-d '([^\n]*)'/g
   for (const m of text.matchAll(re))
-    found.push({ url: m[1]!, body: m[2]!.replaceAll("'\\''", "'") })
+    found.push({ url: m[1]!, body: m[3]!.replaceAll("'\\''", "'"), auth: m[2] !== undefined })
   return found
 }
 
@@ -168,11 +173,20 @@ describe('the compiled demo and `modelgate serve --config gate.json`', () => {
       )
       try {
         const text = await demo.output
+        expect(text).toMatch(/Web console: http:\/\/127\.0\.0\.1:\d+\/console\//)
+        const tokenUrl = /TOKEN=\$\(curl -s -X POST (\S+) /.exec(text)![1]!
+        const { token } = JSON.parse((await post(tokenUrl, { user: 'underwriter' })).text)
         const commands = curlCommands(text)
         expect(commands).toHaveLength(4)
-        const answers = await Promise.all(commands.map((c) => post(c.url, c.body)))
+        expect(commands.every((c) => c.auth)).toBe(true)
+        const refused = await post(commands[0]!.url, commands[0]!.body)
+        expect(refused.status).toBe(401)
+        const answers = await Promise.all(commands.map((c) => post(c.url, c.body, token)))
         expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200])
-        expect(answers[2]!.text).toBe(answers[0]!.text)
+        const probability = (a: { text: string }) =>
+          JSON.parse(a.text).predictions[0].default_probability as number
+        expect(probability(answers[2]!)).toBe(probability(answers[0]!))
+        expect(JSON.parse(answers[0]!.text).predictions[0].ssn).toBe('***-**-8821')
         stopWith(demo.child, signal)
         expect(await demo.exited).toBe(0)
         await expect(fetch(commands[0]!.url)).rejects.toThrow()

@@ -3,14 +3,29 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
-import { FeatureSchema } from '@modelgate/core'
-import type { Gate } from '@modelgate/core'
+import {
+  authenticate,
+  authorize,
+  devJwtOptions,
+  devPolicy,
+  generateDevKeys,
+  issueDevToken,
+} from '@modelgate/access'
+import type { DevKeys, DevUser, PolicyDocument } from '@modelgate/access'
+import { audit, createAuditTrail } from '@modelgate/audit'
+import type { AuditRecord, AuditSink } from '@modelgate/audit'
+import { echoRecords, webConsole } from '@modelgate/console'
+import { BadRequestError, FeatureSchema, isPlainObject, NotFoundError } from '@modelgate/core'
+import type { Gate, Plugin } from '@modelgate/core'
 import { serveNode, toFetchModule } from '@modelgate/edge'
+import { explain, kmeans } from '@modelgate/explain'
 import { createExpressApp } from '@modelgate/express'
+import { mask } from '@modelgate/mask'
+import { generateApplications } from './data.js'
 import type { LoanApplication } from './data.js'
 import { createCreditGate } from './gate.js'
 import type { CreditGateOptions } from './gate.js'
-import { creditSchema, MODEL_INPUT } from './schema.js'
+import { creditSchema, MODEL_INPUT, MODEL_OUTPUT } from './schema.js'
 
 /**
  * A realistic application, personal data included, used in the printed examples and the README.
@@ -53,6 +68,13 @@ export interface DemoOptions extends CreditGateOptions {
   edgePort?: number
   /** Interface both servers bind. Default `127.0.0.1`. */
   host?: string
+  /**
+   * Serve the web console at `/console/` behind the demo's guards (DEVELOPMENT ONLY: development
+   * tokens from `POST /dev/token`, the development access policy, masking, explanations and an
+   * in-memory audit trail readable at `GET /dev/audit/{requestId}`). Any `plugins` run after
+   * the guards. Default `false`; `pnpm demo` turns it on.
+   */
+  console?: boolean
 }
 
 /**
@@ -82,6 +104,8 @@ export interface Demo {
   gate: Gate
   cloud: DemoEndpoint
   edge: DemoEndpoint
+  /** Whether the console and the guards are on (requests then need a bearer token). */
+  console: boolean
   /** Stops both servers, then closes the gate and its model. */
   close(): Promise<void>
 }
@@ -101,7 +125,10 @@ export interface Demo {
  */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const host = options.host ?? '127.0.0.1'
-  const gate = createCreditGate(options)
+  const plugins = options.console
+    ? [...(await demoGuards()), ...(options.plugins ?? [])]
+    : options.plugins
+  const gate = createCreditGate({ ...options, ...(plugins ? { plugins } : {}) })
   let cloud: Server | undefined
   let edge: Awaited<ReturnType<typeof serveNode>> | undefined
   try {
@@ -121,10 +148,155 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     gate,
     cloud: { url: `http://${urlHost(host)}:${cloudPort}`, port: cloudPort },
     edge: { url: edgeServer.url, port: edgeServer.port },
+    console: options.console ?? false,
     close() {
       closing ??= Promise.all([stop(cloudServer), edgeServer.close()]).then(() => gate.close())
       return closing
     },
+  }
+}
+
+/** The demo bank: the tenant every development user belongs to. */
+const DEMO_TENANT = 'demo-bank'
+
+/** Roles the console offers; `admin` is left out so that every role shows a limit. */
+const CONSOLE_ROLES: Array<{ id: DevUser; label: string; description: string }> = [
+  { id: 'applicant', label: 'Applicant', description: 'predicts; sees no personal data in clear' },
+  {
+    id: 'underwriter',
+    label: 'Underwriter',
+    description: 'explains; sees name and contact details',
+  },
+  { id: 'auditor', label: 'Auditor', description: 'explains; sees all but SSN and card number' },
+]
+
+/**
+ * DEVELOPMENT ONLY. The console and the guards the demo runs it behind, outermost first: the
+ * console's static files, the development endpoints, the audit trail, JWT authentication with
+ * development keys, the development policy, masking (a fresh key per start), the record echo and
+ * exact SHAP explanations over a k-means background of generated applications.
+ */
+async function demoGuards(): Promise<Plugin[]> {
+  if (process.env.NODE_ENV === 'production')
+    throw new Error('the demo console uses development tokens and refuses NODE_ENV=production')
+  const keys = await generateDevKeys()
+  const records = new Map<string, AuditRecord>()
+  const trail = createAuditTrail({ sink: memorySink(records, 1_000) })
+  const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')
+  const schema = new FeatureSchema(creditSchema)
+  const rows = generateApplications(400, 7).map(({ default: _label, ...a }) => a)
+  const encoded = schema.encode(rows, MODEL_INPUT)
+  const width = schema.columns.length
+  const matrix = Array.from({ length: rows.length }, (_, r) =>
+    Array.from(encoded.data as Float32Array).slice(r * width, (r + 1) * width),
+  )
+  return [
+    webConsole({
+      title: 'Credit-risk console',
+      model: 'credit',
+      schema: creditSchema,
+      sample: { ...SAMPLE_APPLICATION },
+      decision: { output: MODEL_OUTPUT, approveBelow: 0.2, declineAtOrAbove: 0.5 },
+      roles: CONSOLE_ROLES,
+      devTokenUrl: '/dev/token',
+      devAuditUrl: '/dev/audit',
+      explainParameters: { explainer: 'exact_shap' },
+    }),
+    devEndpoints(keys, records),
+    audit({ trail }),
+    authenticate({ jwt: devJwtOptions(keys) }),
+    authorize({ policy: singleTenantPolicy(devPolicy('credit')) }),
+    mask({
+      key,
+      policy: {
+        entities: {
+          PERSON: { op: 'pseudonymize' },
+          EMAIL_ADDRESS: { op: 'pseudonymize' },
+          PHONE_NUMBER: { op: 'encrypt' },
+          US_SSN: { op: 'mask', keepLast: 4 },
+          CREDIT_CARD: { op: 'mask', keepLast: 4 },
+          '*': { op: 'replace' },
+        },
+      },
+    }),
+    echoRecords(),
+    explain({
+      models: { credit: { background: kmeans(matrix, 12, { seed: 7 }), method: 'exact_shap' } },
+      workers: 0,
+    }),
+  ]
+}
+
+/**
+ * The development policy's "same tenant as the model" conditions, for a model that belongs to the
+ * demo bank: the demo model carries no tenant label, so the condition names the tenant itself.
+ */
+function singleTenantPolicy(policy: PolicyDocument): PolicyDocument {
+  return {
+    ...policy,
+    rules: policy.rules.map((rule) =>
+      rule.conditions
+        ? {
+            ...rule,
+            conditions: rule.conditions.map((c) =>
+              'equalsAttribute' in c && c.equalsAttribute === 'resource.labels.tenant'
+                ? { attribute: c.attribute, equals: DEMO_TENANT }
+                : c,
+            ),
+          }
+        : rule,
+    ),
+  }
+}
+
+/** An audit sink that keeps the latest records in memory, by request id. */
+function memorySink(records: Map<string, AuditRecord>, max: number): AuditSink {
+  return {
+    kind: 'memory',
+    async open() {
+      return undefined
+    },
+    async write(entries) {
+      for (const e of entries) {
+        if (e.type !== 'record') continue
+        records.delete(e.record.requestId)
+        records.set(e.record.requestId, e.record)
+        if (records.size > max) records.delete(records.keys().next().value!)
+      }
+    },
+    async close() {},
+  }
+}
+
+/**
+ * DEVELOPMENT ONLY. `POST /dev/token` `{"user": "underwriter"}` → `{"token": …}` (a development
+ * token from `issueDevToken`), and `GET /dev/audit/{requestId}` → that request's audit record
+ * (identifiers, decision and counts; never payloads). No production service has these routes.
+ */
+function devEndpoints(keys: DevKeys, records: Map<string, AuditRecord>): Plugin {
+  const users = new Set<string>(CONSOLE_ROLES.map((r) => r.id))
+  const noStore = { 'cache-control': 'no-store', 'x-development-only': 'true' }
+  return async function devEndpoints(ctx, next) {
+    const path = ctx.url.pathname
+    if (ctx.route.kind !== 'unknown' || !path.startsWith('/dev/')) return next()
+    for (const [k, v] of Object.entries(noStore)) ctx.headers.set(k, v)
+    if (path === '/dev/token' && ctx.request.method === 'POST') {
+      const body = await ctx.json()
+      const user = isPlainObject(body) ? body.user : undefined
+      if (typeof user !== 'string' || !users.has(user))
+        throw new BadRequestError(`"user" must be one of ${[...users].join(', ')}`)
+      const token = await issueDevToken({ user: user as DevUser, keys, ttlSeconds: 3600 })
+      ctx.body = { token, token_type: 'Bearer', expires_in: 3600, user, development_only: true }
+      return
+    }
+    const audit = /^\/dev\/audit\/([A-Za-z0-9._:-]{1,128})$/.exec(path)
+    if (audit && ctx.request.method === 'GET') {
+      const record = records.get(audit[1]!)
+      if (!record) throw new NotFoundError('no audit record for this request id')
+      ctx.body = record
+      return
+    }
+    throw new NotFoundError('no such development endpoint')
   }
 }
 
@@ -158,7 +330,7 @@ function urlHost(host: string): string {
  * console.log(usage({ cloud: { url: 'http://127.0.0.1:8080', port: 8080 }, edge: { url: 'http://127.0.0.1:8081', port: 8081 } }))
  * ```
  */
-export function usage(demo: Pick<Demo, 'cloud' | 'edge'>): string {
+export function usage(demo: Pick<Demo, 'cloud' | 'edge'> & { console?: boolean }): string {
   const schema = new FeatureSchema({ ...creditSchema, datatype: 'FP64' })
   const tensor = schema.encode([SAMPLE_APPLICATION], MODEL_INPUT)
   const v1 = JSON.stringify({ instances: [SAMPLE_APPLICATION] })
@@ -172,8 +344,9 @@ export function usage(demo: Pick<Demo, 'cloud' | 'edge'>): string {
       },
     ],
   })
+  const auth = demo.console ? `  -H "authorization: Bearer $TOKEN" \\\n` : ''
   const curl = (url: string, body: string) =>
-    `curl -s ${url} \\\n  -H 'content-type: application/json' \\\n  -d '${body.replaceAll("'", "'\\''")}'`
+    `curl -s ${url} \\\n  -H 'content-type: application/json' \\\n${auth}  -d '${body.replaceAll("'", "'\\''")}'`
   const lines = [
     'modelgate credit-risk demo: model "credit" (TF.js MLP), one gate on two runtimes',
     `  cloud (Express adapter):      ${demo.cloud.url}`,
@@ -181,6 +354,16 @@ export function usage(demo: Pick<Demo, 'cloud' | 'edge'>): string {
     `V2 "features" columns: ${schema.columns.join(', ')}`,
     '',
   ]
+  if (demo.console) {
+    lines.push(
+      `Web console: ${demo.cloud.url}/console/ (also ${demo.edge.url}/console/)`,
+      'Guards on: JWT access control, masking, explanations, audit trail.',
+      '',
+      '# DEVELOPMENT ONLY: a development token (user applicant, underwriter or auditor)',
+      `TOKEN=$(curl -s -X POST ${demo.cloud.url}/dev/token -H 'content-type: application/json' -d '{"user":"underwriter"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`,
+      '',
+    )
+  }
   for (const [label, base] of [
     ['cloud', demo.cloud.url],
     ['edge', demo.edge.url],
@@ -216,6 +399,7 @@ async function main(): Promise<void> {
     port: portFromEnv('PORT', 8080),
     edgePort: portFromEnv('EDGE_PORT', 8081),
     host: process.env.HOST || '127.0.0.1',
+    console: process.env.CONSOLE !== '0',
   })
   process.stdout.write(`${usage(demo)}\n`)
   const shutdown = (signal: string) => {

@@ -474,6 +474,7 @@ function renderMasking(record: Record<string, unknown>, outcome: Outcome): void 
         state = 'masked'
         const types = new Set<string>()
         for (const m of String(returned).matchAll(ENTITY_IN_TEXT)) types.add(m[1] ?? m[2]!)
+        if (String(returned).includes('enc:v1:')) types.add('encrypted entities')
         why = `Free text scanned for personal data${types.size ? `: ${[...types].join(', ')} masked` : '; entities masked'}.`
       }
     } else {

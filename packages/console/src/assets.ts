@@ -19,7 +19,7 @@ export async function loadConsoleAssets(): Promise<Record<string, string>> {
   const fs = await import('node:fs/promises')
   const out: Record<string, string> = {}
   for (const [dir, pattern] of [
-    [STATIC_DIR, /\.(html|css)$/],
+    [STATIC_DIR, /\.(html|css|svg)$/],
     [BROWSER_DIR, /\.js$/],
   ] as const) {
     let names: string[]
@@ -42,6 +42,7 @@ export async function loadConsoleAssets(): Promise<Record<string, string>> {
 export function contentTypeOf(name: string): string {
   if (name.endsWith('.html')) return 'text/html; charset=utf-8'
   if (name.endsWith('.css')) return 'text/css; charset=utf-8'
+  if (name.endsWith('.svg')) return 'image/svg+xml'
   if (name.endsWith('.js')) return 'text/javascript; charset=utf-8'
   if (name.endsWith('.json')) return 'application/json'
   return 'application/octet-stream'
