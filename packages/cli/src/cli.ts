@@ -45,7 +45,13 @@ export async function runCli(argv: readonly string[], io: CommandIO = processIO)
     const topic = first === 'help' ? rest[0] : undefined
     const command = topic === undefined ? undefined : findCommand(topic)
     if (topic !== undefined && !command) return unknownCommand(topic, io)
-    io.stdout(command ? commandHelp(command) : globalHelp())
+    io.stdout(
+      command
+        ? command.subcommands
+          ? groupHelp(command, `modelgate ${command.name}`)
+          : commandHelp(command)
+        : globalHelp(),
+    )
     return 0
   }
   if (first === '--version' || first === '-v') {
@@ -58,20 +64,41 @@ export async function runCli(argv: readonly string[], io: CommandIO = processIO)
   }
   const command = findCommand(first)
   if (!command) return unknownCommand(first, io)
+  return runCommand(command, rest, `modelgate ${command.name}`, io)
+}
+
+async function runCommand(
+  command: Command,
+  argv: readonly string[],
+  label: string,
+  io: CommandIO,
+): Promise<number> {
+  if (command.subcommands) {
+    const [first, ...rest] = argv
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.stdout(groupHelp(command, label))
+      return 0
+    }
+    const sub = command.subcommands.find((c) => c.name === first)
+    if (!sub) {
+      const names = command.subcommands.map((c) => c.name).join(', ')
+      const problem = first === undefined ? 'missing subcommand' : `unknown subcommand "${first}"`
+      io.stderr(`${label}: ${problem} (${names})\nRun '${label} --help' for usage.\n`)
+      return 2
+    }
+    return runCommand(sub, rest, `${label} ${sub.name}`, io)
+  }
 
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({
-      args: rest,
+      args: [...argv],
       options: parseOptions(command),
       allowPositionals: command.positionals ?? false,
       strict: true,
     })
   } catch (error) {
-    io.stderr(
-      `modelgate ${command.name}: ${(error as Error).message}\n` +
-        `Run 'modelgate ${command.name} --help' for usage.\n`,
-    )
+    io.stderr(`${label}: ${(error as Error).message}\nRun '${label} --help' for usage.\n`)
     return 2
   }
   if (parsed.values.help === true) {
@@ -91,9 +118,7 @@ export async function runCli(argv: readonly string[], io: CommandIO = processIO)
       io.stderr(`${error.message}\n`)
       return error.exitCode
     }
-    io.stderr(
-      `modelgate ${command.name}: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`,
-    )
+    io.stderr(`${label}: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`)
     return 1
   }
 }
@@ -141,6 +166,15 @@ function globalHelp(): string {
       ['-v, --version', 'Print the version'],
     ]) +
     "\nRun 'modelgate <command> --help' for a command's options.\n"
+  )
+}
+
+function groupHelp(command: Command, label: string): string {
+  return (
+    `Usage: ${label} <subcommand> [options]\n\n${command.summary}.\n` +
+    (command.description ? `\n${command.description}\n` : '') +
+    `\nSubcommands:\n${table((command.subcommands ?? []).map((c) => [c.name, c.summary]))}` +
+    `\nRun '${label} <subcommand> --help' for a subcommand's options.\n`
   )
 }
 

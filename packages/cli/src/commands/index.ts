@@ -1,4 +1,5 @@
 import { serve } from './serve.js'
+import { token } from './token.js'
 import type { Command } from './types.js'
 
 /**
@@ -7,7 +8,7 @@ import type { Command } from './types.js'
  *
  * @example
  * ```ts
- * commands.map((c) => c.name) // ['serve']
+ * commands.map((c) => c.name) // ['serve', 'token']
  * ```
  */
-export const commands: readonly Command[] = [serve]
+export const commands: readonly Command[] = [serve, token]

@@ -70,5 +70,10 @@ export interface Command {
   options: Readonly<Record<string, CommandOption>>
   /** Whether the command takes positional arguments. */
   positionals?: boolean
+  /**
+   * Subcommands (`modelgate token issue`): the first argument picks one; `options` and `run` of
+   * the group itself are then unused.
+   */
+  subcommands?: readonly Command[]
   run(args: CommandArgs, io: CommandIO): Promise<number>
 }

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import {
   createGate,
@@ -9,10 +9,12 @@ import {
 } from '@modelgate/core'
 import { CliError, ConfigError } from '../errors.js'
 import { withDefaults, type ConfigRegistries } from './registries.js'
-import { importFunction, messageOf } from './modules.js'
-import type { PluginFactory } from './plugins.js'
+import { importFunction, importPackage, messageOf } from './modules.js'
+import { mapPath } from './paths.js'
+import type { RedisLike } from '@modelgate/store-redis'
+import type { GateStores, PluginFactory } from './plugins.js'
 import { parseGateConfig } from './schema.js'
-import type { GateConfig } from './types.js'
+import type { GateConfig, StoresConfig } from './types.js'
 
 /**
  * Builds a gate from a config: validates it, creates the plugins (each factory checks its own
@@ -42,25 +44,54 @@ export async function buildGate(
   const { backends, plugins: pluginRefs } = withDefaults(registries)
   const valid = parseGateConfig(config, { backends, plugins: pluginRefs })
 
+  const closers: Array<() => Promise<void> | void> = []
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await Promise.allSettled([close()])
+  }
   const plugins: Plugin[] = []
-  for (const [i, entry] of (valid.plugins ?? []).entries()) {
-    const field = `plugins[${i}]`
-    const { use, ...raw } = entry
-    const ref = pluginRefs[use]!
-    const options = resolveFiles(raw, ref.files ?? [], baseDir)
-    const factory = await importFunction<PluginFactory>(ref.package, ref.export, `${field}.use`)
-    let plugin: Plugin
-    try {
-      plugin = factory(options)
-    } catch (error) {
-      throw new ConfigError(`invalid config: ${field} (${use}): ${messageOf(error)}`, {
-        cause: error,
-      })
+  try {
+    const stores = valid.stores?.redis ? await redisStores(valid.stores.redis, closers) : undefined
+    for (const [i, entry] of (valid.plugins ?? []).entries()) {
+      const field = `plugins[${i}]`
+      const { use, ...raw } = entry
+      const ref = pluginRefs[use]!
+      const factory = await importFunction<PluginFactory>(ref.package, ref.export, `${field}.use`)
+      let plugin: Plugin
+      try {
+        let options = raw
+        for (const path of ref.files ?? []) {
+          options = await mapPath(options, path, async (v) =>
+            typeof v === 'string' ? resolve(baseDir, v) : v,
+          )
+        }
+        for (const path of ref.jsonFiles ?? []) {
+          options = await mapPath(options, path, async (v, at) =>
+            typeof v === 'string' ? readJsonFile(resolve(baseDir, v), at) : v,
+          )
+        }
+        if (ref.prepare) {
+          options = await ref.prepare(options, {
+            baseDir,
+            field,
+            ...(stores ? { stores } : {}),
+            onClose: (close) => void closers.push(close),
+          })
+        }
+        plugin = factory(options)
+      } catch (error) {
+        if (error instanceof CliError) throw error
+        throw new ConfigError(`invalid config: ${field} (${use}): ${messageOf(error)}`, {
+          cause: error,
+        })
+      }
+      if (typeof plugin !== 'function') {
+        throw new CliError(`${field} (${use}): the factory did not return a plugin function`, 1)
+      }
+      plugins.push(plugin)
     }
-    if (typeof plugin !== 'function') {
-      throw new CliError(`${field} (${use}): the factory did not return a plugin function`, 1)
-    }
-    plugins.push(plugin)
+  } catch (error) {
+    await closeAll()
+    throw error
   }
 
   const resolved = valid.models.map((model, i) => {
@@ -97,8 +128,9 @@ export async function buildGate(
         ...(model.labels ? { labels: model.labels } : {}),
       })
     }
+    let gate: Gate
     try {
-      return createGate({
+      gate = createGate({
         models: entries,
         plugins,
         ...(valid.limits ? { limits: valid.limits } : {}),
@@ -107,10 +139,64 @@ export async function buildGate(
     } catch (error) {
       throw new ConfigError(`invalid config: ${messageOf(error)}`, { cause: error })
     }
+    return {
+      ...gate,
+      async close() {
+        await gate.close()
+        await closeAll()
+      },
+    }
   } catch (error) {
     await Promise.allSettled(created.map((b) => b.close?.()))
+    await closeAll()
     throw error
   }
+}
+
+async function readJsonFile(file: string, at: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    throw new TypeError(
+      `${at}: ${code === 'ENOENT' ? 'file not found' : messageOf(error)}: ${file}`,
+    )
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new TypeError(`${at}: ${file} is not JSON: ${messageOf(error)}`)
+  }
+}
+
+async function redisStores(
+  options: NonNullable<StoresConfig['redis']>,
+  closers: Array<() => Promise<void> | void>,
+): Promise<GateStores> {
+  const field = 'stores.redis'
+  const { Redis } = await importPackage(() => import('ioredis'), 'ioredis', field)
+  const { createRedisStores } = await importPackage(
+    () => import('@modelgate/store-redis'),
+    '@modelgate/store-redis',
+    field,
+  )
+  const client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  client.on('error', () => undefined)
+  closers.push(async () => {
+    await client.quit().catch(() => client.disconnect())
+  })
+  try {
+    await client.connect()
+  } catch (error) {
+    throw new CliError(`${field}: cannot connect to ${options.url}: ${messageOf(error)}`, 1, {
+      cause: error,
+    })
+  }
+  return createRedisStores(client as unknown as RedisLike, {
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  })
 }
 
 function resolveFiles(

@@ -62,6 +62,16 @@ const limits = z.strictObject({
   maxRecords: positiveInt.optional(),
 })
 
+const stores = z.strictObject({
+  redis: z
+    .strictObject({
+      url: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }),
+      prefix: text.optional(),
+      timeoutMs: positiveInt.optional(),
+    })
+    .optional(),
+})
+
 const server = z.strictObject({
   host: text.optional(),
   port: z.number().int().min(0).max(65535).optional(),
@@ -95,6 +105,7 @@ function gateConfigSchema(backends: BackendRegistry, plugins: PluginRegistry) {
     models: z.array(model).min(1, 'expected at least one model'),
     plugins: z.array(plugin).optional(),
     limits: limits.optional(),
+    stores: stores.optional(),
     server: server.optional(),
   })
 }

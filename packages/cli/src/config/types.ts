@@ -74,6 +74,21 @@ export interface ServerConfig {
 }
 
 /**
+ * Shared state for every plugin of a gate: without it each plugin keeps its own in-memory store.
+ * `redis` puts rate limits, replay caches, revocations, the token vault, the explanation cache and
+ * audit checkpoints into one Redis (`@modelgate/store-redis`, needs `ioredis` installed), so
+ * replicas behind a load balancer share them.
+ *
+ * @example
+ * ```ts
+ * const stores: StoresConfig = { redis: { url: 'redis://127.0.0.1:6379', prefix: 'mg:prod:' } }
+ * ```
+ */
+export interface StoresConfig {
+  redis?: { url: string; prefix?: string; timeoutMs?: number }
+}
+
+/**
  * A validated gate config file.
  *
  * @example
@@ -88,5 +103,6 @@ export interface GateConfig {
   /** Outermost first. */
   plugins?: PluginConfig[]
   limits?: GateLimits
+  stores?: StoresConfig
   server?: ServerConfig
 }
