@@ -3,7 +3,7 @@ import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createGate, type ModelBackend, type Plugin, type TensorMetadata } from '@modelgate/core'
 import { toFetchModule } from './fetch-module.js'
-import { nodeListener, serveNode } from './node.js'
+import { nodeListener, serveListener, serveNode } from './node.js'
 import type { FetchHandler, NodeServer } from './types.js'
 
 const running: NodeServer[] = []
@@ -237,5 +237,24 @@ describe('nodeListener and serveNode', () => {
       /port/,
     )
     expect(() => nodeListener({} as FetchHandler)).toThrow(TypeError)
+  })
+})
+
+describe('serveListener', () => {
+  it('serves any request listener and lets a request in flight finish on close', async () => {
+    const server = await serveListener(
+      (_req, res) => {
+        setTimeout(() => res.end('slow ok'), 150)
+      },
+      { port: 0, closeTimeoutMs: 2000 },
+    )
+    const pending = fetch(`${server.url}/anything`)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const closed = server.close()
+    const res = await pending
+    expect(await res.text()).toBe('slow ok')
+    expect(res.headers.get('connection')).toBe('close')
+    await closed
+    await expect(fetch(`${server.url}/again`)).rejects.toThrow()
   })
 })

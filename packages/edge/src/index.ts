@@ -1,5 +1,5 @@
 export { toFetchModule } from './fetch-module.js'
-export { nodeListener, serveNode, toNodeRequest, writeNodeReply } from './node.js'
+export { nodeListener, serveListener, serveNode, toNodeRequest, writeNodeReply } from './node.js'
 export type {
   ExecutionContextLike,
   FetchHandler,

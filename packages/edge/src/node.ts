@@ -413,19 +413,38 @@ async function writeReply(
  * process.on('SIGTERM', () => server.close())
  * ```
  */
-export async function serveNode(
+export function serveNode(
   handler: FetchHandler,
+  options: ServeNodeOptions = {},
+): Promise<NodeServer> {
+  return serveListener(nodeListener(handler), options)
+}
+
+/**
+ * {@link serveNode} for any `node:http` request listener (an Express app, say), with the same
+ * graceful `close()`.
+ *
+ * @example
+ * ```ts
+ * import { serveListener } from '@modelgate/edge'
+ * import { createExpressApp } from '@modelgate/express'
+ *
+ * const server = await serveListener(createExpressApp(gate), { port: 8080 })
+ * ```
+ */
+export async function serveListener(
+  listener: RequestListener,
   options: ServeNodeOptions = {},
 ): Promise<NodeServer> {
   const port = options.port ?? 8080
   const host = options.host ?? '127.0.0.1'
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
+  if (typeof listener !== 'function') throw new TypeError('serveListener needs a request listener')
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new TypeError('port must be an integer 0-65535')
   if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0)
     throw new TypeError('closeTimeoutMs must be >= 0')
   const { createServer } = await import('node:http')
-  const listener = nodeListener(handler)
   const inFlight = new Set<ServerResponse>()
   let closing: Promise<void> | undefined
   const server = createServer((req, res) => {
