@@ -87,13 +87,19 @@ export function parseAuditLine(
     return { type: 'invalid', reason: 'line is not valid JSON' }
   }
   const r = value as Partial<AuditRecord> | null
-  const seq = typeof r?.seq === 'number' && Number.isSafeInteger(r.seq) && r.seq >= 0 ? r.seq : undefined
+  const seq =
+    typeof r?.seq === 'number' && Number.isSafeInteger(r.seq) && r.seq >= 0 ? r.seq : undefined
   const m = HASH_SUFFIX.exec(line)
   if (!m || seq === undefined || typeof r?.prev !== 'string' || !HEX64.test(r.prev)) {
-    return { type: 'invalid', reason: 'line is not an audit record', ...(seq !== undefined ? { seq } : {}) }
+    return {
+      type: 'invalid',
+      reason: 'line is not an audit record',
+      ...(seq !== undefined ? { seq } : {}),
+    }
   }
   const body = `${line.slice(0, m.index)}}`
-  if (sha256Hex(body) !== m[1]) return { type: 'invalid', reason: 'record hash does not match its bytes', seq }
+  if (sha256Hex(body) !== m[1])
+    return { type: 'invalid', reason: 'record hash does not match its bytes', seq }
   return { type: 'record', record: r as AuditRecord }
 }
 
@@ -102,8 +108,15 @@ function checkpointClaims(jws: string): Omit<AuditCheckpoint, 'jws'> | undefined
   if (parts.length !== 3) return undefined
   try {
     decodeProtectedHeader(jws)
-    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
-    if (!Number.isSafeInteger(claims.seq) || typeof claims.hash !== 'string' || !HEX64.test(claims.hash)) {
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >
+    if (
+      !Number.isSafeInteger(claims.seq) ||
+      typeof claims.hash !== 'string' ||
+      !HEX64.test(claims.hash)
+    ) {
       return undefined
     }
     return { seq: claims.seq as number, hash: claims.hash, time: String(claims.time ?? '') }

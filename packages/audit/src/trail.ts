@@ -64,34 +64,66 @@ export class AuditTrail {
   private closed = false
   private timer: ReturnType<typeof setInterval> | undefined
   private idle: Array<() => void> = []
-  private stats = { ok: true, written: 0, failed: 0, checkpoints: 0, lastError: undefined as string | undefined }
+  private stats = {
+    ok: true,
+    written: 0,
+    failed: 0,
+    checkpoints: 0,
+    lastError: undefined as string | undefined,
+  }
 
   /** @internal Use {@link createAuditTrail}. */
   constructor(options: AuditTrailOptions) {
-    if (!options || typeof options !== 'object') throw new TypeError('audit trail: options object required')
+    if (!options || typeof options !== 'object')
+      throw new TypeError('audit trail: options object required')
     const { sink, checkpoint } = options
-    if (!sink || typeof sink.open !== 'function' || typeof sink.write !== 'function' || typeof sink.close !== 'function') {
+    if (
+      !sink ||
+      typeof sink.open !== 'function' ||
+      typeof sink.write !== 'function' ||
+      typeof sink.close !== 'function'
+    ) {
       throw new TypeError('audit trail: sink must implement open(), write() and close()')
     }
     if (checkpoint !== undefined) {
-      if (!checkpoint || typeof checkpoint !== 'object' || !checkpoint.key || typeof checkpoint.key !== 'object') {
-        throw new TypeError('audit trail: checkpoint.key must be a private key (KeyObject, CryptoKey or JWK)')
+      if (
+        !checkpoint ||
+        typeof checkpoint !== 'object' ||
+        !checkpoint.key ||
+        typeof checkpoint.key !== 'object'
+      ) {
+        throw new TypeError(
+          'audit trail: checkpoint.key must be a private key (KeyObject, CryptoKey or JWK)',
+        )
       }
-      if (!ALGS.has(checkpoint.alg)) throw new TypeError('audit trail: checkpoint.alg must be ES256 or EdDSA')
-      if (checkpoint.every !== undefined && (!Number.isSafeInteger(checkpoint.every) || checkpoint.every < 1)) {
+      if (!ALGS.has(checkpoint.alg))
+        throw new TypeError('audit trail: checkpoint.alg must be ES256 or EdDSA')
+      if (
+        checkpoint.every !== undefined &&
+        (!Number.isSafeInteger(checkpoint.every) || checkpoint.every < 1)
+      ) {
         throw new TypeError('audit trail: checkpoint.every must be a positive integer')
       }
-      if (checkpoint.intervalMs !== undefined && (!Number.isFinite(checkpoint.intervalMs) || checkpoint.intervalMs < 10)) {
+      if (
+        checkpoint.intervalMs !== undefined &&
+        (!Number.isFinite(checkpoint.intervalMs) || checkpoint.intervalMs < 10)
+      ) {
         throw new TypeError('audit trail: checkpoint.intervalMs must be at least 10')
       }
       if (checkpoint.store !== undefined && typeof checkpoint.store?.set !== 'function') {
         throw new TypeError('audit trail: checkpoint.store must be a KeyValueStore')
       }
     }
-    if (options.maxQueue !== undefined && (!Number.isSafeInteger(options.maxQueue) || options.maxQueue < 1)) {
+    if (
+      options.maxQueue !== undefined &&
+      (!Number.isSafeInteger(options.maxQueue) || options.maxQueue < 1)
+    ) {
       throw new TypeError('audit trail: maxQueue must be a positive integer')
     }
-    if (options.name !== undefined && (typeof options.name !== 'string' || !/^[\w.-]{1,64}$/.test(options.name))) {
+    if (
+      options.name !== undefined &&
+      (typeof options.name !== 'string' || !/^[\w.-]{1,64}$/.test(options.name))
+    ) {
       throw new TypeError('audit trail: name must be 1-64 letters, digits, "_", "." or "-"')
     }
     this.name = options.name ?? 'audit'
@@ -181,7 +213,11 @@ export class AuditTrail {
       if (this.signing && this.sinceCheckpoint > 0) await this.checkpoint()
     }
     this.closed = true
-    if (this.opening) await this.opening.then(() => this.sink.close(), () => undefined)
+    if (this.opening)
+      await this.opening.then(
+        () => this.sink.close(),
+        () => undefined,
+      )
   }
 
   private kick(): void {
@@ -248,10 +284,13 @@ export class AuditTrail {
       this.stats.checkpoints++
       const store = this.signing!.store
       if (store) {
-        await store.set(this.signing!.storeKey ?? `audit:checkpoint:${this.name}`, checkpoint.jws).catch((error: unknown) => this.onError(error))
+        await store
+          .set(this.signing!.storeKey ?? `audit:checkpoint:${this.name}`, checkpoint.jws)
+          .catch((error: unknown) => this.onError(error))
       }
     }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve((entries[i] as { record: AuditRecord }).record)
+    for (let i = 0; i < batch.length; i++)
+      batch[i]!.resolve((entries[i] as { record: AuditRecord }).record)
   }
 
   private async sign(seq: number, hash: string): Promise<AuditCheckpoint> {

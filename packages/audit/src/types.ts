@@ -1,4 +1,7 @@
-import type { GateContext, KeyValueStore } from '@modelgate/core'
+import type { GateContext, KeyValueStore, Plugin } from '@modelgate/core'
+import type { Tracer } from '@opentelemetry/api'
+import type { DestinationStream, Logger, LoggerOptions } from 'pino'
+import type { Registry } from 'prom-client'
 import type { JWK } from 'jose'
 import type { KeyObject } from 'node:crypto'
 
@@ -288,4 +291,147 @@ export interface AuditVerifyOptions {
   allowUnsignedTail?: boolean
   /** Table of a SQLite log. Default `audit_log`. */
   table?: string
+}
+
+/**
+ * Options of {@link jsonlSink}.
+ *
+ * @example
+ * ```ts
+ * const options: JsonlSinkOptions = { path: 'audit.jsonl', fsync: 'always' }
+ * ```
+ */
+export interface JsonlSinkOptions {
+  path: string
+  /**
+   * When records reach the disk:
+   * - `always`: each write is synced (`fdatasync`) before it is acknowledged;
+   * - `batch` (default): acknowledged once written to the OS, synced every `fsyncIntervalMs`;
+   * - `never`: the OS decides.
+   *
+   * Every mode survives a killed process; only `always` also survives a power loss.
+   */
+  fsync?: 'always' | 'batch' | 'never'
+  /** Sync period of `fsync: 'batch'`, in ms. Default 200. */
+  fsyncIntervalMs?: number
+  /** File mode when the file is created. Default `0o640`. */
+  mode?: number
+}
+
+/**
+ * Options of {@link sqliteSink}.
+ *
+ * @example
+ * ```ts
+ * const options: SqliteSinkOptions = { path: 'audit.db', synchronous: 'full' }
+ * ```
+ */
+export interface SqliteSinkOptions {
+  path: string
+  /** Table name. Default `audit_log`. */
+  table?: string
+  /** SQLite `synchronous` pragma (WAL mode): `full` (default) syncs every commit. */
+  synchronous?: 'full' | 'normal' | 'off'
+}
+
+/**
+ * One stored line for {@link verifyAuditLines}; `partial` when the file ended without its newline.
+ *
+ * @example
+ * ```ts
+ * const line: AuditLine = { text: '{"seq":0,…}' }
+ * ```
+ */
+export interface AuditLine {
+  text: string
+  partial?: boolean
+}
+
+/**
+ * Options of the {@link metrics} plugin.
+ *
+ * @example
+ * ```ts
+ * metrics({ trails: [trail], path: '/metrics' })
+ * ```
+ */
+export interface MetricsOptions {
+  /** Registry to register into. Default: a new one (see `plugin.registry`). */
+  registry?: Registry
+  /** Route served for `GET`, or `false` to mount `plugin.handler` yourself. Default `/metrics`. */
+  path?: string | false
+  /** Metric name prefix. Default `modelgate_`. */
+  prefix?: string
+  /** Audit trails whose sink health is exported. */
+  trails?: import('./trail.js').AuditTrail[]
+  /** Request latency buckets, seconds. */
+  buckets?: number[]
+}
+
+/**
+ * The {@link metrics} plugin, with its registry and a fetch handler serving the exposition text.
+ *
+ * @example
+ * ```ts
+ * const m = metrics({ path: false })
+ * adminServer.get('/metrics', async (req, res) => res.type(m.registry.contentType).send(await m.registry.metrics()))
+ * ```
+ */
+export interface MetricsPlugin extends Plugin {
+  readonly registry: Registry
+  handler(request?: Request): Promise<Response>
+}
+
+/**
+ * Options of {@link tracing}, {@link traced} and {@link tracedBackend}.
+ *
+ * @example
+ * ```ts
+ * tracing({ tracer: provider.getTracer('credit-gate') })
+ * ```
+ */
+export interface TracingOptions {
+  /** Default: `trace.getTracer('@modelgate/audit')` from the registered provider. */
+  tracer?: Tracer
+  /** Record the principal id as `enduser.id`. Default true. */
+  principal?: boolean
+}
+
+/**
+ * Options of {@link createLogger}.
+ *
+ * @example
+ * ```ts
+ * import { maskText } from '@modelgate/mask'
+ * createLogger({ mask: (text) => maskText(text), level: 'info' })
+ * ```
+ */
+export interface LoggerFactoryOptions {
+  /**
+   * Applied to every string in every log line (message, fields, error messages and stacks;
+   * keys and numbers are kept, so the line stays valid JSON) before it is written, e.g.
+   * `maskText` of `@modelgate/mask`. A mask that throws or returns a non-string drops the line
+   * and writes a short error line instead, never the original.
+   */
+  mask?: (text: string) => string
+  /** Default `info`. */
+  level?: string
+  /** Where lines go. Default: stdout. */
+  destination?: DestinationStream
+  /** Passed to pino (`base`, `redact`, `formatters`, …). */
+  pino?: Omit<LoggerOptions, 'level'>
+}
+
+/**
+ * Options of {@link requestLog}.
+ *
+ * @example
+ * ```ts
+ * requestLog({ logger: createLogger({ mask }) })
+ * ```
+ */
+export interface RequestLogOptions {
+  logger: Logger
+  /** Level of successful requests. Default `info`; 4xx log at `warn`, 5xx at `error`. */
+  level?: 'trace' | 'debug' | 'info'
 }

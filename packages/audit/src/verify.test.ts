@@ -70,14 +70,25 @@ afterAll(() => rm(dir, { recursive: true, force: true }))
 
 describe('verifyAuditFile', () => {
   it('accepts the intact log with its signatures and the external checkpoint', async () => {
-    const result = await verifyAuditFile(await write('intact.jsonl', original), { key: publicPem, checkpoint: latestCheckpoint })
-    expect(result).toEqual({ ok: true, records: 45, checkpoints: 5, lastSeq: 44, signaturesChecked: true })
+    const result = await verifyAuditFile(await write('intact.jsonl', original), {
+      key: publicPem,
+      checkpoint: latestCheckpoint,
+    })
+    expect(result).toEqual({
+      ok: true,
+      records: 45,
+      checkpoints: 5,
+      lastSeq: 44,
+      signaturesChecked: true,
+    })
     expect(lines.filter((l) => l.startsWith('{"checkpoint"'))).toHaveLength(5)
   })
 
   it('names a deleted record as missing', async () => {
     const ls = lines.filter((_, i) => i !== lineOf(17))
-    const result = await verifyAuditFile(await write('deleted.jsonl', joined(ls)), { key: publicPem })
+    const result = await verifyAuditFile(await write('deleted.jsonl', joined(ls)), {
+      key: publicPem,
+    })
     expect(result.ok).toBe(false)
     expect(result.problem).toMatchObject({ kind: 'missing', seq: 17 })
     expect(result.records).toBe(17)
@@ -87,7 +98,9 @@ describe('verifyAuditFile', () => {
     const ls = [...lines]
     const a = lineOf(23)
     ;[ls[a], ls[a + 1]] = [ls[a + 1]!, ls[a]!]
-    const result = await verifyAuditFile(await write('swapped.jsonl', joined(ls)), { key: publicPem })
+    const result = await verifyAuditFile(await write('swapped.jsonl', joined(ls)), {
+      key: publicPem,
+    })
     expect(result.problem).toMatchObject({ kind: 'reordered', seq: 23, line: a + 2 })
   })
 
@@ -100,13 +113,20 @@ describe('verifyAuditFile', () => {
 
   it('names a record with one edited byte as altered, wherever the byte is', async () => {
     const at = lineOf(31)
-    for (const pick of [(l: string) => l.indexOf('user-'), (l: string) => l.indexOf('"status":') + 9, (l: string) => l.length - 5, () => 2]) {
+    for (const pick of [
+      (l: string) => l.indexOf('user-'),
+      (l: string) => l.indexOf('"status":') + 9,
+      (l: string) => l.length - 5,
+      () => 2,
+    ]) {
       const ls = [...lines]
       const line = ls[at]!
       const i = pick(line)
       const flipped = String.fromCharCode(line.charCodeAt(i) ^ 1)
       ls[at] = line.slice(0, i) + flipped + line.slice(i + 1)
-      const result = await verifyAuditFile(await write('edited.jsonl', joined(ls)), { key: publicPem })
+      const result = await verifyAuditFile(await write('edited.jsonl', joined(ls)), {
+        key: publicPem,
+      })
       expect(result.problem, `byte ${i}`).toMatchObject({ kind: 'altered', seq: 31, line: at + 1 })
     }
   })
@@ -114,24 +134,37 @@ describe('verifyAuditFile', () => {
   it('names a record that was edited and rehashed as altered', async () => {
     const at = lineOf(12)
     const record = JSON.parse(lines[at]!) as AuditRecord
-    const { line } = chainRecord({ ...record, status: 200, error: null, decision: { allow: true, reasons: [] } }, 12, record.prev)
+    const { line } = chainRecord(
+      { ...record, status: 200, error: null, decision: { allow: true, reasons: [] } },
+      12,
+      record.prev,
+    )
     const ls = [...lines]
     ls[at] = line
-    const result = await verifyAuditFile(await write('rehashed.jsonl', joined(ls)), { key: publicPem })
+    const result = await verifyAuditFile(await write('rehashed.jsonl', joined(ls)), {
+      key: publicPem,
+    })
     expect(result.problem).toMatchObject({ kind: 'altered', seq: 12 })
   })
 
   it('names a torn last line as truncated', async () => {
     const cut = original.length - 40
-    const result = await verifyAuditFile(await write('torn.jsonl', original.slice(0, cut)), { key: publicPem })
+    const result = await verifyAuditFile(await write('torn.jsonl', original.slice(0, cut)), {
+      key: publicPem,
+    })
     expect(result.problem).toMatchObject({ kind: 'truncated', line: lines.length })
   })
 
   it('detects a log cut at a line boundary: unsigned tail, or missing against the external checkpoint', async () => {
     const ls = lines.slice(0, lineOf(38))
     const path = await write('cut.jsonl', joined(ls))
-    expect((await verifyAuditFile(path, { key: publicPem })).problem).toMatchObject({ kind: 'unsigned', seq: 30 })
-    expect((await verifyAuditFile(path, { key: publicPem, checkpoint: latestCheckpoint })).problem).toMatchObject({
+    expect((await verifyAuditFile(path, { key: publicPem })).problem).toMatchObject({
+      kind: 'unsigned',
+      seq: 30,
+    })
+    expect(
+      (await verifyAuditFile(path, { key: publicPem, checkpoint: latestCheckpoint })).problem,
+    ).toMatchObject({
       kind: 'missing',
       seq: 38,
     })
@@ -140,14 +173,25 @@ describe('verifyAuditFile', () => {
   it('names an appended forged record: broken link, valid link but unsigned, or a forged checkpoint', async () => {
     const last = JSON.parse(lines[lineOf(44)]!) as AuditRecord
     const badLink = chainRecord(fields(45), 45, 'f'.repeat(64)).line
-    expect((await verifyAuditFile(await write('forged1.jsonl', joined([...lines, badLink])), { key: publicPem })).problem).toMatchObject({
+    expect(
+      (
+        await verifyAuditFile(await write('forged1.jsonl', joined([...lines, badLink])), {
+          key: publicPem,
+        })
+      ).problem,
+    ).toMatchObject({
       kind: 'forged',
       seq: 45,
     })
     const goodLink = chainRecord(fields(45), 45, last.hash)
     const path = await write('forged2.jsonl', joined([...lines, goodLink.line]))
-    expect((await verifyAuditFile(path, { key: publicPem })).problem).toMatchObject({ kind: 'unsigned', seq: 45 })
-    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify({ seq: 45, hash: goodLink.record.hash, time: '' })))
+    expect((await verifyAuditFile(path, { key: publicPem })).problem).toMatchObject({
+      kind: 'unsigned',
+      seq: 45,
+    })
+    const jws = await new CompactSign(
+      new TextEncoder().encode(JSON.stringify({ seq: 45, hash: goodLink.record.hash, time: '' })),
+    )
       .setProtectedHeader({ alg: 'EdDSA' })
       .sign(other.privateKey)
     const forgedCheckpoint = `{"checkpoint":${JSON.stringify(jws)}}`
@@ -168,10 +212,14 @@ describe('verifyAuditFile', () => {
     const keyFile = await write('public.pem', publicPem)
     const out: string[] = []
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) }
-    expect(await auditVerifyCommand([await write('cmd.jsonl', original), '--key', keyFile], io)).toBe(0)
+    expect(
+      await auditVerifyCommand([await write('cmd.jsonl', original), '--key', keyFile], io),
+    ).toBe(0)
     expect(out.pop()).toBe('intact: 45 records, 5 checkpoints (signatures verified)')
     const ls = lines.filter((_, i) => i !== lineOf(3))
-    expect(await auditVerifyCommand([await write('cmd2.jsonl', joined(ls)), '--key', keyFile], io)).toBe(1)
+    expect(
+      await auditVerifyCommand([await write('cmd2.jsonl', joined(ls)), '--key', keyFile], io),
+    ).toBe(1)
     expect(out.pop()).toMatch(/^NOT intact: missing — record 3 is missing/)
     expect(await auditVerifyCommand([], io)).toBe(2)
   })

@@ -4,13 +4,13 @@ import { createPublicKey, KeyObject } from 'node:crypto'
 import { compactVerify, importJWK, type JWK } from 'jose'
 import { GENESIS_HASH, parseAuditLine } from './chain.js'
 import { loadSqlite } from './sinks/sqlite.js'
-import type { AuditKey, AuditProblem, AuditVerifyOptions, AuditVerifyResult } from './types.js'
-
-/** One stored line; `partial` when the file ended without its newline. */
-export interface AuditLine {
-  text: string
-  partial?: boolean
-}
+import type {
+  AuditKey,
+  AuditLine,
+  AuditProblem,
+  AuditVerifyOptions,
+  AuditVerifyResult,
+} from './types.js'
 
 type VerifyKey = KeyObject | CryptoKey
 
@@ -32,8 +32,12 @@ const SQLITE_MAGIC = 'SQLite format 3\0'
  * if (!result.ok) console.error(result.problem?.message)
  * ```
  */
-export async function verifyAuditFile(path: string, options: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('verifyAuditFile: path must be a non-empty string')
+export async function verifyAuditFile(
+  path: string,
+  options: AuditVerifyOptions = {},
+): Promise<AuditVerifyResult> {
+  if (typeof path !== 'string' || path === '')
+    throw new TypeError('verifyAuditFile: path must be a non-empty string')
   const fh = await open(path, 'r')
   const magic = Buffer.alloc(16)
   try {
@@ -41,7 +45,8 @@ export async function verifyAuditFile(path: string, options: AuditVerifyOptions 
   } finally {
     await fh.close()
   }
-  if (magic.toString('latin1') === SQLITE_MAGIC) return verifyAuditLines(sqliteLines(path, options.table), options)
+  if (magic.toString('latin1') === SQLITE_MAGIC)
+    return verifyAuditLines(sqliteLines(path, options.table), options)
   return verifyAuditLines(fileLines(path), options)
 }
 
@@ -59,7 +64,8 @@ export async function verifyAuditLines(
   options: AuditVerifyOptions = {},
 ): Promise<AuditVerifyResult> {
   const keys = await importKeys(options.key)
-  const external = options.checkpoint !== undefined ? await readExternal(options.checkpoint, keys) : undefined
+  const external =
+    options.checkpoint !== undefined ? await readExternal(options.checkpoint, keys) : undefined
   let expected = 0
   let prevHash = GENESIS_HASH
   let records = 0
@@ -82,7 +88,12 @@ export async function verifyAuditLines(
     lineNo++
     if (lookingFor) {
       const entry = parseAuditLine(text)
-      const seq = entry.type === 'record' ? entry.record.seq : entry.type === 'invalid' ? entry.seq : undefined
+      const seq =
+        entry.type === 'record'
+          ? entry.record.seq
+          : entry.type === 'invalid'
+            ? entry.seq
+            : undefined
       if (seq === lookingFor.seq) {
         lookingFor.found = lineNo
         break
@@ -100,13 +111,23 @@ export async function verifyAuditLines(
     }
     const entry = parseAuditLine(text)
     if (entry.type === 'invalid') {
-      problem = { kind: 'altered', seq: expected, line: lineNo, message: `record ${expected} at line ${lineNo} was altered: ${entry.reason}` }
+      problem = {
+        kind: 'altered',
+        seq: expected,
+        line: lineNo,
+        message: `record ${expected} at line ${lineNo} was altered: ${entry.reason}`,
+      }
       break
     }
     if (entry.type === 'checkpoint') {
       const claims = entry.claims
       if (!claims) {
-        problem = { kind: 'forged', seq: null, line: lineNo, message: `checkpoint at line ${lineNo} is not a valid JWS` }
+        problem = {
+          kind: 'forged',
+          seq: null,
+          line: lineNo,
+          message: `checkpoint at line ${lineNo} is not a valid JWS`,
+        }
         break
       }
       if (keys.length > 0 && !(await verifies(entry.jws, keys))) {
@@ -168,7 +189,12 @@ export async function verifyAuditLines(
       const previousSigned = keys.length > 0 && lastCheckpointSeq === r.seq - 1
       problem =
         r.seq === 0
-          ? { kind: 'altered', seq: 0, line: lineNo, message: `record 0 at line ${lineNo} does not start the chain` }
+          ? {
+              kind: 'altered',
+              seq: 0,
+              line: lineNo,
+              message: `record 0 at line ${lineNo} does not start the chain`,
+            }
           : previousSigned
             ? {
                 kind: 'forged',
@@ -177,18 +203,23 @@ export async function verifyAuditLines(
                 message: `record ${r.seq} at line ${lineNo} was not written by the chain: it links to a hash other than the signed record ${r.seq - 1}`,
               }
             : {
-              kind: 'altered',
-              seq: r.seq - 1,
-              line: lineNo - 1,
-              message: `record ${r.seq - 1} was altered: record ${r.seq} at line ${lineNo} links to a different hash`,
-            }
+                kind: 'altered',
+                seq: r.seq - 1,
+                line: lineNo - 1,
+                message: `record ${r.seq - 1} was altered: record ${r.seq} at line ${lineNo} links to a different hash`,
+              }
       break
     }
     prevHash = r.hash
     expected++
     records++
     if (external && external.seq === r.seq && external.hash !== r.hash) {
-      problem = { kind: 'altered', seq: r.seq, line: lineNo, message: `record ${r.seq} differs from what the external checkpoint signed` }
+      problem = {
+        kind: 'altered',
+        seq: r.seq,
+        line: lineNo,
+        message: `record ${r.seq} differs from what the external checkpoint signed`,
+      }
       break
     }
   }
@@ -217,7 +248,12 @@ export async function verifyAuditLines(
       message: `record ${expected} is missing: the log ends at record ${expected - 1} but the external checkpoint covers records up to ${external.seq}`,
     }
   }
-  if (!problem && keys.length > 0 && !options.allowUnsignedTail && expected - 1 > lastCheckpointSeq) {
+  if (
+    !problem &&
+    keys.length > 0 &&
+    !options.allowUnsignedTail &&
+    expected - 1 > lastCheckpointSeq
+  ) {
     problem = {
       kind: 'unsigned',
       seq: lastCheckpointSeq + 1,
@@ -261,12 +297,16 @@ export async function auditVerifyCommand(
       },
     })
   } catch (error) {
-    io.err(`usage: modelgate audit verify FILE [--key PUBLIC_KEY_PEM] [--checkpoint JWS] [--allow-unsigned-tail] [--json]\n${(error as Error).message}`)
+    io.err(
+      `usage: modelgate audit verify FILE [--key PUBLIC_KEY_PEM] [--checkpoint JWS] [--allow-unsigned-tail] [--json]\n${(error as Error).message}`,
+    )
     return 2
   }
   const file = parsed.positionals[0]
   if (!file || parsed.positionals.length > 1) {
-    io.err('usage: modelgate audit verify FILE [--key PUBLIC_KEY_PEM] [--checkpoint JWS] [--allow-unsigned-tail] [--json]')
+    io.err(
+      'usage: modelgate audit verify FILE [--key PUBLIC_KEY_PEM] [--checkpoint JWS] [--allow-unsigned-tail] [--json]',
+    )
     return 2
   }
   try {
@@ -292,7 +332,10 @@ export async function auditVerifyCommand(
 
 async function* fileLines(path: string): AsyncGenerator<AuditLine> {
   let rest = ''
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+  for await (const chunk of createReadStream(path, {
+    encoding: 'utf8',
+    highWaterMark: 256 * 1024,
+  })) {
     const text = rest + (chunk as string)
     const parts = text.split('\n')
     rest = parts.pop()!
@@ -302,7 +345,8 @@ async function* fileLines(path: string): AsyncGenerator<AuditLine> {
 }
 
 function* sqliteLines(path: string, table = 'audit_log'): Generator<AuditLine> {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new TypeError('table must be a plain SQL identifier')
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table))
+    throw new TypeError('table must be a plain SQL identifier')
   const Sqlite = loadSqlite()
   const db = new Sqlite(path, { readonly: true, fileMustExist: true })
   try {
@@ -324,7 +368,12 @@ async function importKeys(key: AuditVerifyOptions['key']): Promise<VerifyKey[]> 
     else if (typeof (k as CryptoKey).algorithm === 'object' && 'type' in k) out.push(k as CryptoKey)
     else {
       const { d: _d, ...jwk } = k as JWK
-      out.push((await importJWK(jwk, (jwk.alg as string | undefined) ?? (jwk.crv === 'Ed25519' ? 'EdDSA' : 'ES256'))) as VerifyKey)
+      out.push(
+        (await importJWK(
+          jwk,
+          (jwk.alg as string | undefined) ?? (jwk.crv === 'Ed25519' ? 'EdDSA' : 'ES256'),
+        )) as VerifyKey,
+      )
     }
   }
   return out
@@ -342,9 +391,14 @@ async function verifies(jws: string, keys: VerifyKey[]): Promise<boolean> {
   return false
 }
 
-async function readExternal(jws: string, keys: VerifyKey[]): Promise<{ seq: number; hash: string }> {
+async function readExternal(
+  jws: string,
+  keys: VerifyKey[],
+): Promise<{ seq: number; hash: string }> {
   const entry = parseAuditLine(`{"checkpoint":${JSON.stringify(jws)}}`)
-  if (entry.type !== 'checkpoint' || !entry.claims) throw new TypeError('checkpoint: not an audit checkpoint JWS')
-  if (keys.length > 0 && !(await verifies(jws, keys))) throw new TypeError('checkpoint: signature does not verify with the given key')
+  if (entry.type !== 'checkpoint' || !entry.claims)
+    throw new TypeError('checkpoint: not an audit checkpoint JWS')
+  if (keys.length > 0 && !(await verifies(jws, keys)))
+    throw new TypeError('checkpoint: signature does not verify with the given key')
   return { seq: entry.claims.seq, hash: entry.claims.hash }
 }

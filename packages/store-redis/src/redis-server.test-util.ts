@@ -25,12 +25,29 @@ export async function startRedis(): Promise<TestRedis> {
     const port = await freePort()
     const child: ChildProcess = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     const ready = await new Promise<boolean>((resolve, reject) => {
       let out = ''
-      child.once('error', (e) => reject(new Error(`redis-server must be on PATH (apt-get install redis-server): ${e.message}`)))
+      child.once('error', (e) =>
+        reject(
+          new Error(`redis-server must be on PATH (apt-get install redis-server): ${e.message}`),
+        ),
+      )
       child.stdout!.on('data', (chunk) => {
         out += chunk
         if (out.includes('Ready to accept connections')) resolve(true)

@@ -55,10 +55,20 @@ const gate = createGate({
     replicaHeader,
     vaultRoutes,
     rateLimit({
-      rules: [{ by: (ctx) => ctx.request.headers.get('x-client') ?? undefined, capacity: 10, refillPerSecond: 0.001 }],
+      rules: [
+        {
+          by: (ctx) => ctx.request.headers.get('x-client') ?? undefined,
+          capacity: 10,
+          refillPerSecond: 0.001,
+        },
+      ],
       store: stores.rateLimits,
     }),
-    decrypt({ keys: [{ kty: 'oct', k: DIR_KEY, kid: 'gate-dir', alg: 'dir' }], replay: { store: stores.replay }, required: false }),
+    decrypt({
+      keys: [{ kty: 'oct', k: DIR_KEY, kid: 'gate-dir', alg: 'dir' }],
+      replay: { store: stores.replay },
+      required: false,
+    }),
   ],
 })
 await gate.ready()

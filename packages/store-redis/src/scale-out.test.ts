@@ -18,7 +18,13 @@ let base: string
 
 async function startReplica(name: string): Promise<number> {
   const child = spawn(process.execPath, [replicaScript], {
-    env: { ...process.env, REDIS_URL: redis.url, REPLICA: name, DIR_KEY: dirKey.toString('base64url'), VAULT_KEY: vaultKey },
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      REPLICA: name,
+      DIR_KEY: dirKey.toString('base64url'),
+      VAULT_KEY: vaultKey,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   replicas.push(child)
@@ -38,10 +44,13 @@ function roundRobin(ports: number[]): Promise<Server> {
   let n = 0
   const server = createServer((req, res) => {
     const port = ports[n++ % ports.length]!
-    const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers)
-      up.pipe(res)
-    })
+    const upstream = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      },
+    )
     upstream.once('error', () => {
       res.writeHead(502).end()
     })
@@ -50,15 +59,33 @@ function roundRobin(ports: number[]): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
 }
 
-const inferBody = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] })
+const inferBody = JSON.stringify({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],
+})
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  })
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/store-redis', 'packages/edge', 'packages/access', 'packages/crypto', 'packages/mask'], {
-    cwd: root,
-    stdio: 'inherit',
-  })
+  execFileSync(
+    process.execPath,
+    [
+      `${root}node_modules/typescript/bin/tsc`,
+      '-b',
+      'packages/store-redis',
+      'packages/edge',
+      'packages/access',
+      'packages/crypto',
+      'packages/mask',
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  )
   redis = await startRedis()
   const ports = await Promise.all([startReplica('a'), startReplica('b')])
   proxy = await roundRobin(ports)
@@ -69,7 +96,9 @@ afterAll(async () => {
   await new Promise((resolve) => proxy?.close(resolve))
   await Promise.all(
     replicas.map((child) =>
-      child.exitCode === null && child.signalCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) : undefined,
+      child.exitCode === null && child.signalCode === null
+        ? new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))
+        : undefined,
     ),
   )
   await redis?.stop()
@@ -85,13 +114,23 @@ describe('two gate replicas behind a round-robin proxy, one Redis', () => {
     }
     expect(outcomes.filter(([, s]) => s === 200)).toHaveLength(10)
     expect(outcomes.filter(([, s]) => s === 429)).toHaveLength(10)
-    expect(new Set(outcomes.filter(([, s]) => s === 200).map(([r]) => r))).toEqual(new Set(['a', 'b']))
-    expect(new Set(outcomes.filter(([, s]) => s === 429).map(([r]) => r))).toEqual(new Set(['a', 'b']))
+    expect(new Set(outcomes.filter(([, s]) => s === 200).map(([r]) => r))).toEqual(
+      new Set(['a', 'b']),
+    )
+    expect(new Set(outcomes.filter(([, s]) => s === 429).map(([r]) => r))).toEqual(
+      new Set(['a', 'b']),
+    )
   })
 
   it('refuses on one replica a JWE already accepted by the other (shared replay cache)', async () => {
     const jwe = await new CompactEncrypt(new TextEncoder().encode(inferBody))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: 'gate-dir', iat: Math.floor(Date.now() / 1000), jti: randomUUID() })
+      .setProtectedHeader({
+        alg: 'dir',
+        enc: 'A256GCM',
+        kid: 'gate-dir',
+        iat: Math.floor(Date.now() / 1000),
+        jti: randomUUID(),
+      })
       .encrypt(dirKey)
     const first = await post('/v2/models/m/infer', jwe, { 'content-type': 'application/jose' })
     expect(first.status).toBe(200)
@@ -116,7 +155,11 @@ describe('two gate replicas behind a round-robin proxy, one Redis', () => {
     const statuses = []
     for (let i = 0; i < 2; i++) {
       const res = await post('/v2/models/m/infer', inferBody, { 'x-client': 'client-2' })
-      statuses.push([res.headers.get('x-replica'), res.status, ((await res.json()) as { code: string }).code])
+      statuses.push([
+        res.headers.get('x-replica'),
+        res.status,
+        ((await res.json()) as { code: string }).code,
+      ])
     }
     expect(statuses.map(([, s, c]) => [s, c])).toEqual([
       [503, 'store_unavailable'],

@@ -43,7 +43,9 @@ describe('RedisStore as a KeyValueStore', () => {
 
   it('setIfAbsent is SET NX PX: one winner among concurrent callers, free again after the TTL', async () => {
     const store = new RedisStore(redis, { prefix: 't3:' })
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.setIfAbsent('jti:x', '1', 200)))
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.setIfAbsent('jti:x', '1', 200)),
+    )
     expect(results.filter(Boolean)).toHaveLength(1)
     await sleep(300)
     expect(await store.setIfAbsent('jti:x', '1', 200)).toBe(true)
@@ -70,7 +72,9 @@ describe('RedisStore as a RateLimitStore', () => {
 
   it('is atomic under concurrency: exactly capacity takes succeed', async () => {
     const store = new RedisStore(redis, { prefix: 't5:' })
-    const results = await Promise.all(Array.from({ length: 200 }, () => store.take('shared', { capacity: 50, refillPerSecond: 0 })))
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => store.take('shared', { capacity: 50, refillPerSecond: 0 })),
+    )
     expect(results.filter((r) => r.allowed)).toHaveLength(50)
     expect(results.find((r) => !r.allowed)?.retryAfterMs).toBe(Infinity)
   })
@@ -100,14 +104,26 @@ describe('RedisStore as a RateLimitStore', () => {
 describe('failures', () => {
   it('maps a refused connection to 503 store_unavailable, and fails open only where asked', async () => {
     const port = await freePort()
-    const down = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true })
+    const down = new Redis({
+      port,
+      host: '127.0.0.1',
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    })
     down.on('error', () => undefined)
     const reported: unknown[] = []
     const stores = createRedisStores(down, { report: (e) => reported.push(e) })
     const error = await stores.replay.setIfAbsent('jti:1', '1', 1000).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(GateError)
-    expect(error).toMatchObject({ status: 503, code: 'store_unavailable', headers: { 'retry-after': '1' } })
-    await expect(stores.rateLimits.take('k', { capacity: 1, refillPerSecond: 1 })).rejects.toMatchObject({ status: 503 })
+    expect(error).toMatchObject({
+      status: 503,
+      code: 'store_unavailable',
+      headers: { 'retry-after': '1' },
+    })
+    await expect(
+      stores.rateLimits.take('k', { capacity: 1, refillPerSecond: 1 }),
+    ).rejects.toMatchObject({ status: 503 })
     expect(await stores.explanations.get('e')).toBeUndefined()
     await stores.explanations.set('e', 'v')
     expect(reported.length).toBeGreaterThanOrEqual(4)

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto'
-import { NotReadyError, type KeyValueStore, type RateLimitStore, type TakeResult, type TokenBucket } from '@modelgate/core'
+import {
+  NotReadyError,
+  type KeyValueStore,
+  type RateLimitStore,
+  type TakeResult,
+  type TokenBucket,
+} from '@modelgate/core'
 import type { RedisLike, RedisStoreOptions, RedisStores } from './types.js'
 
 /**
@@ -67,8 +73,13 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
     const prefix = options.prefix ?? 'modelgate:'
     if (typeof prefix !== 'string') throw new TypeError('RedisStore: prefix must be a string')
     const timeoutMs = options.timeoutMs ?? 1000
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError('RedisStore: timeoutMs must be > 0')
-    if (options.onError !== undefined && options.onError !== 'closed' && options.onError !== 'open') {
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new TypeError('RedisStore: timeoutMs must be > 0')
+    if (
+      options.onError !== undefined &&
+      options.onError !== 'closed' &&
+      options.onError !== 'open'
+    ) {
       throw new TypeError('RedisStore: onError must be "closed" or "open"')
     }
     this.redis = redis
@@ -90,7 +101,10 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     const ttl = ttlArgs(ttlMs)
-    const reply = await this.call(() => this.redis.set(this.prefix + key, value, ...ttl, 'NX'), null)
+    const reply = await this.call(
+      () => this.redis.set(this.prefix + key, value, ...ttl, 'NX'),
+      null,
+    )
     return reply === 'OK'
   }
 
@@ -128,13 +142,18 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
       return await Promise.race([
         command(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`redis command timed out after ${this.timeoutMs} ms`)), this.timeoutMs)
+          timer = setTimeout(
+            () => reject(new Error(`redis command timed out after ${this.timeoutMs} ms`)),
+            this.timeoutMs,
+          )
         }),
       ])
     } catch (error) {
       this.report(error)
       if (this.failOpen) return fallback
-      throw new NotReadyError('shared store unavailable', 'store_unavailable', { 'retry-after': '1' })
+      throw new NotReadyError('shared store unavailable', 'store_unavailable', {
+        'retry-after': '1',
+      })
     } finally {
       clearTimeout(timer)
     }

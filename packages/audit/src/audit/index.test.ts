@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGate, ForbiddenError, UnauthorizedError, type ModelBackend, type Plugin } from '@modelgate/core'
+import {
+  createGate,
+  ForbiddenError,
+  UnauthorizedError,
+  type ModelBackend,
+  type Plugin,
+} from '@modelgate/core'
 import { audit } from './index.js'
 import { createAuditTrail } from '../trail.js'
 import { jsonlSink } from '../sinks/jsonl.js'
@@ -22,7 +28,14 @@ const doubler: ModelBackend = {
   },
   async infer(inputs) {
     const x = inputs[0]!
-    return [{ name: 'y', datatype: 'FP32', shape: x.shape, data: (x.data as Float32Array).map((v) => v * 2) }]
+    return [
+      {
+        name: 'y',
+        datatype: 'FP32',
+        shape: x.shape,
+        data: (x.data as Float32Array).map((v) => v * 2),
+      },
+    ]
   },
 }
 
@@ -40,10 +53,18 @@ const auth: Plugin = async function auth(ctx, next) {
   await next()
 }
 
-const infer = (token: string | null, body: unknown = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] }, id?: string) =>
+const infer = (
+  token: string | null,
+  body: unknown = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] },
+  id?: string,
+) =>
   new Request('http://gate/v2/models/m/versions/3/infer', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(id ? { 'x-request-id': id } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(id ? { 'x-request-id': id } : {}),
+    },
     body: JSON.stringify(body),
   })
 
@@ -67,13 +88,21 @@ describe('audit plugin', () => {
     expect(() => audit({ trail, include: 'all' as never })).toThrow(TypeError)
     expect(() => createAuditTrail({ sink: {} as never })).toThrow(TypeError)
     expect(() => jsonlSink({ path: 'a', fsync: 'sometimes' as never })).toThrow(TypeError)
-    expect(() => createAuditTrail({ sink: jsonlSink({ path: 'a' }), checkpoint: { key: {} as never, alg: 'RS256' as never } })).toThrow(TypeError)
+    expect(() =>
+      createAuditTrail({
+        sink: jsonlSink({ path: 'a' }),
+        checkpoint: { key: {} as never, alg: 'RS256' as never },
+      }),
+    ).toThrow(TypeError)
   })
 
   it('records every outcome with the facts other plugins left, and never a token or a payload', async () => {
     const path = join(dir, 'outcomes.jsonl')
     const trail = createAuditTrail({ sink: jsonlSink({ path, fsync: 'always' }) })
-    const gate = createGate({ models: [{ name: 'm', version: '3', backend: doubler }], plugins: [audit({ trail }), auth] })
+    const gate = createGate({
+      models: [{ name: 'm', version: '3', backend: doubler }],
+      plugins: [audit({ trail }), auth],
+    })
     await gate.ready()
     expect((await gate.fetch(infer('user:ana', undefined, 'req-ok'))).status).toBe(200)
     expect((await gate.fetch(infer(null, undefined, 'req-401'))).status).toBe(401)
@@ -104,7 +133,10 @@ describe('audit plugin', () => {
     })
     expect(ok.latencyMs).toBeGreaterThan(0)
     expect(records[1]).toMatchObject({ principal: null, decision: null, masking: null })
-    expect(records[2]).toMatchObject({ principal: 'deny-bob', decision: { allow: false, reasons: ['rule no-deny'] } })
+    expect(records[2]).toMatchObject({
+      principal: 'deny-bob',
+      decision: { allow: false, reasons: ['rule no-deny'] },
+    })
     const text = await readFile(path, 'utf8')
     expect(text).not.toContain('Bearer')
     expect(text).not.toContain('user:ana')
@@ -120,12 +152,18 @@ describe('audit plugin', () => {
       if (ctx.operation === 'predict') modelCalls++
       await next()
     }
-    const gate = createGate({ models: [{ name: 'm', version: '3', backend: doubler }], plugins: [audit({ trail, failClosed: true }), auth, counting] })
+    const gate = createGate({
+      models: [{ name: 'm', version: '3', backend: doubler }],
+      plugins: [audit({ trail, failClosed: true }), auth, counting],
+    })
     await gate.ready()
 
     const first = await gate.fetch(infer('user:ana'))
     expect(first.status).toBe(503)
-    expect(await first.json()).toEqual({ error: 'audit log unavailable', code: 'audit_unavailable' })
+    expect(await first.json()).toEqual({
+      error: 'audit log unavailable',
+      code: 'audit_unavailable',
+    })
     expect(modelCalls).toBe(1)
     expect(trail.health()).toMatchObject({ ok: false, failed: 1, sink: 'jsonl' })
     expect((await gate.fetch(new Request('http://gate/v2/health/ready'))).status).toBe(503)
@@ -159,11 +197,20 @@ describe('audit plugin', () => {
     }
     const errors: unknown[] = []
     const trail = createAuditTrail({ sink: broken, onError: (e) => errors.push(e) })
-    const gate = createGate({ models: [{ name: 'm', version: '3', backend: doubler }], plugins: [audit({ trail }), auth] })
+    const gate = createGate({
+      models: [{ name: 'm', version: '3', backend: doubler }],
+      plugins: [audit({ trail }), auth],
+    })
     await gate.ready()
     expect((await gate.fetch(infer('user:ana'))).status).toBe(200)
     expect((await gate.fetch(new Request('http://gate/v2/health/ready'))).status).toBe(200)
-    expect(trail.health()).toMatchObject({ ok: false, failed: 1, written: 0, lastError: 'disk full', sink: 'broken' })
+    expect(trail.health()).toMatchObject({
+      ok: false,
+      failed: 1,
+      written: 0,
+      lastError: 'disk full',
+      sink: 'broken',
+    })
     expect(errors).toHaveLength(1)
     await trail.close()
   })
@@ -171,7 +218,10 @@ describe('audit plugin', () => {
   it('loses no record and answers no 5xx under 10,000 mixed requests, 64 at a time', async () => {
     const path = join(dir, 'load.jsonl')
     const trail = createAuditTrail({ sink: jsonlSink({ path, fsync: 'batch' }) })
-    const gate = createGate({ models: [{ name: 'm', version: '3', backend: doubler }], plugins: [audit({ trail, failClosed: true }), auth] })
+    const gate = createGate({
+      models: [{ name: 'm', version: '3', backend: doubler }],
+      plugins: [audit({ trail, failClosed: true }), auth],
+    })
     await gate.ready()
     const statuses = new Map<number, number>()
     let next = 0
@@ -180,10 +230,17 @@ describe('audit plugin', () => {
         const i = next++
         const kind = i % 5
         const req =
-          kind === 0 ? infer(null, undefined, `r${i}`)
-          : kind === 1 ? infer('user:deny', undefined, `r${i}`)
-          : kind === 2 ? infer('user:u', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }, `r${i}`)
-          : infer('user:u', undefined, `r${i}`)
+          kind === 0
+            ? infer(null, undefined, `r${i}`)
+            : kind === 1
+              ? infer('user:deny', undefined, `r${i}`)
+              : kind === 2
+                ? infer(
+                    'user:u',
+                    { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] },
+                    `r${i}`,
+                  )
+                : infer('user:u', undefined, `r${i}`)
         const res = await gate.fetch(req)
         await res.arrayBuffer()
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)

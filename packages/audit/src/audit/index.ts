@@ -39,7 +39,12 @@ export const audit = (options: AuditOptions): Plugin => {
   return async function audit(ctx, next) {
     if (!include(ctx)) {
       await next()
-      if (failClosed && ctx.route.kind === 'health-ready' && ctx.status === 200 && !trail.health().ok) {
+      if (
+        failClosed &&
+        ctx.route.kind === 'health-ready' &&
+        ctx.status === 200 &&
+        !trail.health().ok
+      ) {
         ctx.status = 503
         ctx.body = { ready: false, error: 'audit log unavailable' }
       }
@@ -71,7 +76,8 @@ export const audit = (options: AuditOptions): Plugin => {
 
 function auditFields(ctx: GateContext, failed: boolean, error: unknown, ms: number): AuditFields {
   const facts = ctx.audit
-  const decision = ctx.decision ?? (facts.decision as { allow?: unknown; reasons?: unknown } | undefined)
+  const decision =
+    ctx.decision ?? (facts.decision as { allow?: unknown; reasons?: unknown } | undefined)
   return {
     time: new Date(ctx.receivedAt).toISOString(),
     requestId: ctx.requestId,
@@ -99,7 +105,9 @@ function text(value: unknown): string | null {
 
 function strings(value: unknown): string[] {
   if (!Array.isArray(value)) return []
-  return value.slice(0, MAX_ITEMS).flatMap((v) => (typeof v === 'string' ? [v.slice(0, MAX_TEXT)] : []))
+  return value
+    .slice(0, MAX_ITEMS)
+    .flatMap((v) => (typeof v === 'string' ? [v.slice(0, MAX_TEXT)] : []))
 }
 
 function counts(value: unknown): Record<string, number> | null {
@@ -116,8 +124,10 @@ function counts(value: unknown): Record<string, number> | null {
 function explanationMethod(facts: Record<string, unknown>, explanation: unknown): string | null {
   const fact = facts.explanation ?? facts.explainer
   if (typeof fact === 'string') return text(fact)
-  if (fact && typeof fact === 'object' && 'method' in fact) return text((fact as { method: unknown }).method)
+  if (fact && typeof fact === 'object' && 'method' in fact)
+    return text((fact as { method: unknown }).method)
   const first = Array.isArray(explanation) ? explanation[0] : explanation
-  if (first && typeof first === 'object' && 'method' in first) return text((first as { method: unknown }).method)
+  if (first && typeof first === 'object' && 'method' in first)
+    return text((first as { method: unknown }).method)
   return null
 }

@@ -12,12 +12,20 @@ function capture() {
       done()
     },
   })
-  return { lines, destination, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) }
+  return {
+    lines,
+    destination,
+    parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  }
 }
 
 const backend: ModelBackend = {
   async metadata() {
-    return { platform: 't', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }], outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }] }
+    return {
+      platform: 't',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+      outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+    }
   },
   async ready() {
     return true
@@ -31,13 +39,22 @@ describe('createLogger', () => {
   it('passes every string of every line through the mask (paired with maskText of @modelgate/mask)', async () => {
     const out = capture()
     const log = createLogger({ mask: (t) => maskText(t), destination: out.destination })
-    log.info({ note: 'call ana@example.org', nested: { ip: '10.1.2.3' }, count: 1234567890123 }, 'mail to ana@example.org')
+    log.info(
+      { note: 'call ana@example.org', nested: { ip: '10.1.2.3' }, count: 1234567890123 },
+      'mail to ana@example.org',
+    )
     log.error(new Error('lookup failed for ana@example.org'))
     await new Promise((resolve) => setImmediate(resolve))
     expect(out.lines.join('\n')).not.toContain('ana@example.org')
     expect(out.lines.join('\n')).not.toContain('10.1.2.3')
     const [info, error] = out.parsed()
-    expect(info).toMatchObject({ level: 30, msg: 'mail to <EMAIL_ADDRESS>', note: 'call <EMAIL_ADDRESS>', nested: { ip: '<IP_ADDRESS>' }, count: 1234567890123 })
+    expect(info).toMatchObject({
+      level: 30,
+      msg: 'mail to <EMAIL_ADDRESS>',
+      note: 'call <EMAIL_ADDRESS>',
+      nested: { ip: '<IP_ADDRESS>' },
+      count: 1234567890123,
+    })
     expect((error!.err as { message: string }).message).toBe('lookup failed for <EMAIL_ADDRESS>')
   })
 
@@ -51,7 +68,9 @@ describe('createLogger', () => {
     })
     log.warn({ email: 'ana@example.org' }, 'x')
     await new Promise((resolve) => setImmediate(resolve))
-    expect(out.parsed()).toEqual([expect.objectContaining({ level: 50, msg: 'log line dropped: masking failed' })])
+    expect(out.parsed()).toEqual([
+      expect.objectContaining({ level: 50, msg: 'log line dropped: masking failed' }),
+    ])
     expect(() => createLogger({ mask: 'no' as never })).toThrow(TypeError)
   })
 })
@@ -64,12 +83,27 @@ describe('requestLog and logErrors', () => {
       ctx.principal = { id: 'user-1', kind: 't', roles: [], scopes: [] }
       await next()
     }
-    const gate = createGate({ models: [{ name: 'm', backend }], plugins: [requestLog({ logger: log }), who], onError: logErrors(log) })
+    const gate = createGate({
+      models: [{ name: 'm', backend }],
+      plugins: [requestLog({ logger: log }), who],
+      onError: logErrors(log),
+    })
     await gate.ready()
-    const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] })
-    const res = await gate.fetch(new Request('http://gate/v2/models/m/infer', { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'rid-1' }, body }))
+    const body = JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }],
+    })
+    const res = await gate.fetch(
+      new Request('http://gate/v2/models/m/infer', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'rid-1' },
+        body,
+      }),
+    )
     expect(res.status).toBe(500)
-    expect((await gate.fetch(new Request('http://gate/v2/models/nope/infer', { method: 'POST', body }))).status).toBe(404)
+    expect(
+      (await gate.fetch(new Request('http://gate/v2/models/nope/infer', { method: 'POST', body })))
+        .status,
+    ).toBe(404)
     await new Promise((resolve) => setImmediate(resolve))
     const lines = out.parsed()
     expect(lines.map((l) => [l.level, l.msg, l.status ?? null])).toEqual([
@@ -77,8 +111,17 @@ describe('requestLog and logErrors', () => {
       [50, 'request failed', 500],
       [40, 'request refused', 404],
     ])
-    expect((lines[0]!.err as { message: string }).message).toBe('backend exploded while scoring <EMAIL_ADDRESS>')
-    expect(lines[1]).toMatchObject({ requestId: 'rid-1', model: 'm', operation: 'predict', route: 'v2-infer', code: 'backend_error', principal: 'user-1' })
+    expect((lines[0]!.err as { message: string }).message).toBe(
+      'backend exploded while scoring <EMAIL_ADDRESS>',
+    )
+    expect(lines[1]).toMatchObject({
+      requestId: 'rid-1',
+      model: 'm',
+      operation: 'predict',
+      route: 'v2-infer',
+      code: 'backend_error',
+      principal: 'user-1',
+    })
     expect(() => requestLog({} as never)).toThrow(TypeError)
   })
 })

@@ -1,30 +1,6 @@
 import { GateError, type GateContext, type Plugin } from '@modelgate/core'
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
-
-/**
- * Options of {@link createLogger}.
- *
- * @example
- * ```ts
- * import { maskText } from '@modelgate/mask'
- * createLogger({ mask: (text) => maskText(text), level: 'info' })
- * ```
- */
-export interface LoggerFactoryOptions {
-  /**
-   * Applied to every string in every log line (message, fields, error messages and stacks;
-   * keys and numbers are kept, so the line stays valid JSON) before it is written, e.g.
-   * `maskText` of `@modelgate/mask`. A mask that throws or returns a non-string drops the line
-   * and writes a short error line instead, never the original.
-   */
-  mask?: (text: string) => string
-  /** Default `info`. */
-  level?: string
-  /** Where lines go. Default: stdout. */
-  destination?: DestinationStream
-  /** Passed to pino (`base`, `redact`, `formatters`, …). */
-  pino?: Omit<LoggerOptions, 'level'>
-}
+import { pino, type DestinationStream, type Logger } from 'pino'
+import type { LoggerFactoryOptions, RequestLogOptions } from '../types.js'
 
 /**
  * A pino logger whose every line passes through `mask` before it leaves the process: the last
@@ -60,20 +36,6 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
 }
 
 /**
- * Options of {@link requestLog}.
- *
- * @example
- * ```ts
- * requestLog({ logger: createLogger({ mask }) })
- * ```
- */
-export interface RequestLogOptions {
-  logger: Logger
-  /** Level of successful requests. Default `info`; 4xx log at `warn`, 5xx at `error`. */
-  level?: 'trace' | 'debug' | 'info'
-}
-
-/**
  * One structured log line per request: request id, model, operation, route, status, error
  * code, latency and principal id. Bodies are never logged; pair the logger with a `mask`.
  *
@@ -84,9 +46,11 @@ export interface RequestLogOptions {
  * ```
  */
 export const requestLog = (options: RequestLogOptions): Plugin => {
-  if (!options || typeof options.logger?.info !== 'function') throw new TypeError('requestLog: logger must be a pino logger')
+  if (!options || typeof options.logger?.info !== 'function')
+    throw new TypeError('requestLog: logger must be a pino logger')
   const level = options.level ?? 'info'
-  if (!['trace', 'debug', 'info'].includes(level)) throw new TypeError('requestLog: level must be trace, debug or info')
+  if (!['trace', 'debug', 'info'].includes(level))
+    throw new TypeError('requestLog: level must be trace, debug or info')
   const logger = options.logger
   return async function requestLog(ctx, next) {
     const start = performance.now()
@@ -128,7 +92,8 @@ export const requestLog = (options: RequestLogOptions): Plugin => {
  * ```
  */
 export function logErrors(logger: Logger): (error: unknown, ctx: GateContext) => void {
-  if (typeof logger?.error !== 'function') throw new TypeError('logErrors: logger must be a pino logger')
+  if (typeof logger?.error !== 'function')
+    throw new TypeError('logErrors: logger must be a pino logger')
   return (error, ctx) => logger.error({ err: error, requestId: ctx.requestId }, 'internal error')
 }
 

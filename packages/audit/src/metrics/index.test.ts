@@ -8,7 +8,11 @@ import type { AuditSink } from '../types.js'
 
 const backend: ModelBackend = {
   async metadata() {
-    return { platform: 't', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }], outputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }] }
+    return {
+      platform: 't',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }],
+      outputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }],
+    }
   },
   async ready() {
     return true
@@ -47,11 +51,15 @@ const infer = (value: number, user = 'ana') =>
   new Request('http://gate/v2/models/credit/infer', {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-user': user },
-    body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [value] }] }),
+    body: JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [value] }],
+    }),
   })
 
 const sample = (text: string, name: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`) && l.includes(' '))
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name} `) || (l.startsWith(`${name}{`) && l.includes(' ')))
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1))
 }
 
@@ -59,7 +67,9 @@ describe('metrics plugin', () => {
   it('counts requests, latency, decisions, masked entities, backend errors, batches and audit health', async () => {
     const m = metrics({ trails: [trail] })
     const gate = createGate({
-      models: [{ name: 'credit', version: '2', backend, batching: { maxBatchSize: 8, maxDelayMs: 1 } }],
+      models: [
+        { name: 'credit', version: '2', backend, batching: { maxBatchSize: 8, maxDelayMs: 1 } },
+      ],
       plugins: [m, audit({ trail }), traced(policy)],
     })
     await gate.ready()
@@ -74,31 +84,47 @@ describe('metrics plugin', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
     const text = await res.text()
-    expect(sample(text, 'modelgate_requests_total{model="credit@2",operation="predict",status="200"}')).toBe(4)
-    expect(sample(text, 'modelgate_requests_total{model="credit@2",operation="predict",status="403"}')).toBe(1)
-    expect(sample(text, 'modelgate_requests_total{model="credit@2",operation="predict",status="500"}')).toBe(1)
-    expect(sample(text, 'modelgate_request_duration_seconds_count{model="credit@2",operation="predict"}')).toBe(6)
+    expect(
+      sample(text, 'modelgate_requests_total{model="credit@2",operation="predict",status="200"}'),
+    ).toBe(4)
+    expect(
+      sample(text, 'modelgate_requests_total{model="credit@2",operation="predict",status="403"}'),
+    ).toBe(1)
+    expect(
+      sample(text, 'modelgate_requests_total{model="credit@2",operation="predict",status="500"}'),
+    ).toBe(1)
+    expect(
+      sample(
+        text,
+        'modelgate_request_duration_seconds_count{model="credit@2",operation="predict"}',
+      ),
+    ).toBe(6)
     expect(sample(text, 'modelgate_decisions_total{model="credit@2",decision="allow"}')).toBe(5)
     expect(sample(text, 'modelgate_decisions_total{model="credit@2",decision="deny"}')).toBe(1)
     expect(sample(text, 'modelgate_masked_entities_total{entity="EMAIL_ADDRESS"}')).toBe(10)
     expect(sample(text, 'modelgate_masked_entities_total{entity="PHONE_NUMBER"}')).toBe(5)
-    expect(sample(text, 'modelgate_backend_errors_total{model="credit@2",code="backend_error"}')).toBe(1)
+    expect(
+      sample(text, 'modelgate_backend_errors_total{model="credit@2",code="backend_error"}'),
+    ).toBe(1)
     expect(sample(text, 'modelgate_plugin_duration_seconds_count{plugin="policy"}')).toBe(6)
     const selfTime = sample(text, 'modelgate_plugin_duration_seconds_sum{plugin="policy"}')!
     expect(selfTime).toBeGreaterThan(0.005)
-    expect(selfTime).toBeLessThan(sample(text, 'modelgate_request_duration_seconds_sum{model="credit@2",operation="predict"}')!)
+    expect(selfTime).toBeLessThan(
+      sample(text, 'modelgate_request_duration_seconds_sum{model="credit@2",operation="predict"}')!,
+    )
     expect(sample(text, 'modelgate_batch_size{model="credit@2",stat="max"}')).toBe(1)
     expect(sample(text, 'modelgate_audit_records_total{trail="main",sink="memory"}')).toBe(5)
     expect(sample(text, 'modelgate_audit_failures_total{trail="main",sink="memory"}')).toBe(1)
     expect(sample(text, 'modelgate_audit_sink_up{trail="main",sink="memory"}')).toBe(0)
     expect(text).not.toContain('ana')
 
-
     expect((await gate.fetch(infer(1))).status).toBe(200)
     const again = await (await m.handler()).text()
     expect(sample(again, 'modelgate_audit_sink_up{trail="main",sink="memory"}')).toBe(1)
     expect(sample(again, 'modelgate_audit_records_total{trail="main",sink="memory"}')).toBe(6)
-    expect(sample(again, 'modelgate_requests_total{model="credit@2",operation="predict",status="200"}')).toBe(5)
+    expect(
+      sample(again, 'modelgate_requests_total{model="credit@2",operation="predict",status="200"}'),
+    ).toBe(5)
   })
 
   it('rejects bad options at factory time', () => {
@@ -108,7 +134,10 @@ describe('metrics plugin', () => {
   })
 
   it('leaves GET /metrics to the gate when path is false', async () => {
-    const gate = createGate({ models: [{ name: 'credit', backend }], plugins: [metrics({ path: false })] })
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [metrics({ path: false })],
+    })
     expect((await gate.fetch(new Request('http://gate/metrics'))).status).toBe(404)
   })
 })

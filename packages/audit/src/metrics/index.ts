@@ -2,41 +2,7 @@ import { GateError, type GateContext, type ModelHandle, type Plugin } from '@mod
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { PLUGIN_TIMER, type PluginTimer } from '../observe.js'
 import type { AuditTrail } from '../trail.js'
-
-/**
- * Options of the {@link metrics} plugin.
- *
- * @example
- * ```ts
- * metrics({ trails: [trail], path: '/metrics' })
- * ```
- */
-export interface MetricsOptions {
-  /** Registry to register into. Default: a new one (see `plugin.registry`). */
-  registry?: Registry
-  /** Route served for `GET`, or `false` to mount `plugin.handler` yourself. Default `/metrics`. */
-  path?: string | false
-  /** Metric name prefix. Default `modelgate_`. */
-  prefix?: string
-  /** Audit trails whose sink health is exported. */
-  trails?: AuditTrail[]
-  /** Request latency buckets, seconds. */
-  buckets?: number[]
-}
-
-/**
- * The {@link metrics} plugin, with its registry and a fetch handler serving the exposition text.
- *
- * @example
- * ```ts
- * const m = metrics({ path: false })
- * adminServer.get('/metrics', async (req, res) => res.type(m.registry.contentType).send(await m.registry.metrics()))
- * ```
- */
-export interface MetricsPlugin extends Plugin {
-  readonly registry: Registry
-  handler(request?: Request): Promise<Response>
-}
+import type { MetricsOptions, MetricsPlugin } from '../types.js'
 
 const BACKEND_CODES = new Set(['backend_error', 'bad_gateway', 'gateway_timeout'])
 
@@ -66,23 +32,36 @@ const BACKEND_CODES = new Set(['backend_error', 'bad_gateway', 'gateway_timeout'
  * ```
  */
 export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
-  if (options.path !== undefined && options.path !== false && (typeof options.path !== 'string' || !options.path.startsWith('/'))) {
+  if (
+    options.path !== undefined &&
+    options.path !== false &&
+    (typeof options.path !== 'string' || !options.path.startsWith('/'))
+  ) {
     throw new TypeError('metrics: path must start with "/" (or be false)')
   }
   const prefix = options.prefix ?? 'modelgate_'
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new TypeError('metrics: prefix must be a valid metric name prefix')
-  if (options.trails !== undefined && !Array.isArray(options.trails)) throw new TypeError('metrics: trails must be an array')
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
+    throw new TypeError('metrics: prefix must be a valid metric name prefix')
+  if (options.trails !== undefined && !Array.isArray(options.trails))
+    throw new TypeError('metrics: trails must be an array')
   const registry = options.registry ?? new Registry()
   const path = options.path ?? '/metrics'
   const trails = options.trails ?? []
   const models = new Set<ModelHandle>()
 
-  const requests = new Counter({ name: `${prefix}requests_total`, help: 'Requests answered, by model, operation and status.', labelNames: ['model', 'operation', 'status'], registers: [registry] })
+  const requests = new Counter({
+    name: `${prefix}requests_total`,
+    help: 'Requests answered, by model, operation and status.',
+    labelNames: ['model', 'operation', 'status'],
+    registers: [registry],
+  })
   const duration = new Histogram({
     name: `${prefix}request_duration_seconds`,
     help: 'Time from receiving a request to its response, by model and operation.',
     labelNames: ['model', 'operation'],
-    buckets: options.buckets ?? [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: options.buckets ?? [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ],
     registers: [registry],
   })
   const pluginDuration = new Histogram({
@@ -92,9 +71,24 @@ export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [registry],
   })
-  const decisions = new Counter({ name: `${prefix}decisions_total`, help: 'Access decisions, by model and outcome.', labelNames: ['model', 'decision'], registers: [registry] })
-  const masked = new Counter({ name: `${prefix}masked_entities_total`, help: 'Entities masked, by type.', labelNames: ['entity'], registers: [registry] })
-  const backendErrors = new Counter({ name: `${prefix}backend_errors_total`, help: 'Failed model runs, by model and error code.', labelNames: ['model', 'code'], registers: [registry] })
+  const decisions = new Counter({
+    name: `${prefix}decisions_total`,
+    help: 'Access decisions, by model and outcome.',
+    labelNames: ['model', 'decision'],
+    registers: [registry],
+  })
+  const masked = new Counter({
+    name: `${prefix}masked_entities_total`,
+    help: 'Entities masked, by type.',
+    labelNames: ['entity'],
+    registers: [registry],
+  })
+  const backendErrors = new Counter({
+    name: `${prefix}backend_errors_total`,
+    help: 'Failed model runs, by model and error code.',
+    labelNames: ['model', 'code'],
+    registers: [registry],
+  })
   new Gauge({
     name: `${prefix}batch_size`,
     help: 'Rows per backend call over the last 1024 micro-batches, by model.',
@@ -164,13 +158,19 @@ export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
   })
 
   async function handler(): Promise<Response> {
-    return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } })
+    return new Response(await registry.metrics(), {
+      headers: { 'content-type': registry.contentType },
+    })
   }
 
   const timer: PluginTimer = (plugin, seconds) => pluginDuration.observe({ plugin }, seconds)
 
   const plugin = async function metrics(ctx: GateContext, next: () => Promise<void>) {
-    if (path !== false && ctx.url.pathname === path && (ctx.request.method === 'GET' || ctx.request.method === 'HEAD')) {
+    if (
+      path !== false &&
+      ctx.url.pathname === path &&
+      (ctx.request.method === 'GET' || ctx.request.method === 'HEAD')
+    ) {
       ctx.headers.set('content-type', registry.contentType)
       ctx.body = await registry.metrics()
       return
@@ -200,11 +200,13 @@ export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
     }
     const counts = ctx.audit.masking
     if (counts && typeof counts === 'object') {
-      for (const [entity, n] of Object.entries(counts)) if (typeof n === 'number' && n > 0) masked.inc({ entity }, n)
+      for (const [entity, n] of Object.entries(counts))
+        if (typeof n === 'number' && n > 0) masked.inc({ entity }, n)
     }
     if (failed && ctx.model) {
       const code = failure instanceof GateError ? failure.code : 'internal'
-      if (!(failure instanceof GateError) || BACKEND_CODES.has(code)) backendErrors.inc({ model, code })
+      if (!(failure instanceof GateError) || BACKEND_CODES.has(code))
+        backendErrors.inc({ model, code })
     }
     if (failed) throw failure
   }

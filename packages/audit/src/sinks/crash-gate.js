@@ -20,10 +20,20 @@ const doubler = {
     return true
   },
   async infer(inputs) {
-    return [{ name: 'y', datatype: 'FP32', shape: inputs[0].shape, data: inputs[0].data.map((v) => v * 2) }]
+    return [
+      {
+        name: 'y',
+        datatype: 'FP32',
+        shape: inputs[0].shape,
+        data: inputs[0].data.map((v) => v * 2),
+      },
+    ]
   },
 }
-const gate = createGate({ models: [{ name: 'm', backend: doubler }], plugins: [audit({ trail, failClosed: true })] })
+const gate = createGate({
+  models: [{ name: 'm', backend: doubler }],
+  plugins: [audit({ trail, failClosed: true })],
+})
 await gate.ready()
 const server = await serveNode(toFetchModule(gate), { port: 0 })
 process.stdout.write(`listening ${server.port}\n`)

@@ -14,7 +14,11 @@ let dir: string
 let file: string
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/audit', 'packages/edge'], { cwd: root, stdio: 'inherit' })
+  execFileSync(
+    process.execPath,
+    [`${root}node_modules/typescript/bin/tsc`, '-b', 'packages/audit', 'packages/edge'],
+    { cwd: root, stdio: 'inherit' },
+  )
   dir = await mkdtemp(join(tmpdir(), 'audit-crash-'))
   file = join(dir, 'audit.jsonl')
 })
@@ -22,7 +26,11 @@ afterAll(() => rm(dir, { recursive: true, force: true }))
 
 function start(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, AUDIT_FILE: file, AUDIT_KEY_PEM: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    env: {
+      ...process.env,
+      AUDIT_FILE: file,
+      AUDIT_KEY_PEM: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {
@@ -36,10 +44,21 @@ function start(): Promise<{ child: ChildProcess; url: string }> {
   })
 }
 
-const exited = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)))
+const exited = (child: ChildProcess) =>
+  new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? resolve(undefined)
+      : child.once('exit', resolve),
+  )
 
 /** Sends mixed valid and invalid requests, `concurrency` at a time; records ids answered 2xx/4xx. */
-async function load(url: string, answered: Set<string>, prefix: string, stopAfter: number, onThreshold?: () => void) {
+async function load(
+  url: string,
+  answered: Set<string>,
+  prefix: string,
+  stopAfter: number,
+  onThreshold?: () => void,
+) {
   let i = 0
   let stop = false
   const worker = async () => {
@@ -50,7 +69,11 @@ async function load(url: string, answered: Set<string>, prefix: string, stopAfte
         const res = await fetch(`${url}/v2/models/m/infer`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-request-id': id },
-          body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, width], data: Array(width).fill(1) }] }),
+          body: JSON.stringify({
+            inputs: [
+              { name: 'x', datatype: 'FP32', shape: [1, width], data: Array(width).fill(1) },
+            ],
+          }),
         })
         await res.arrayBuffer()
         if (res.status < 500) answered.add(id)
@@ -76,7 +99,9 @@ it('after kill -9 under load and a restart, the log verifies and holds every ans
 
   // A crash in the middle of a write leaves a torn last line; the restart must cut it.
   await appendFile(file, '{"seq":123456,"time":"2025-')
-  expect((await verifyAuditFile(file, { key: publicKey, allowUnsignedTail: true })).problem?.kind).toBe('truncated')
+  expect(
+    (await verifyAuditFile(file, { key: publicKey, allowUnsignedTail: true })).problem?.kind,
+  ).toBe('truncated')
 
   const second = await start()
   await load(second.url, answered, 'b', beforeRestart + 100)

@@ -37,7 +37,10 @@ describe('jsonlSink', () => {
     it(`fsync: ${fsync} — a restarted writer continues the chain and signs the recovered head (ES256)`, async () => {
       const path = join(dir, `continue-${fsync}.jsonl`)
       const checkpoint = { key: privateKey, alg: 'ES256' as const, every: 1000 }
-      const one = createAuditTrail({ sink: jsonlSink({ path, fsync, fsyncIntervalMs: 5 }), checkpoint })
+      const one = createAuditTrail({
+        sink: jsonlSink({ path, fsync, fsyncIntervalMs: 5 }),
+        checkpoint,
+      })
       await Promise.all(['a', 'b', 'c'].map((id) => one.append(fields(id))))
       // No close(): the process "died" with records after the last checkpoint.
       expect((await verifyAuditFile(path, { key: publicKey })).problem?.kind).toBe('unsigned')
@@ -45,7 +48,11 @@ describe('jsonlSink', () => {
       const d = await two.append(fields('d'))
       expect(d.seq).toBe(3)
       await two.close()
-      expect(await verifyAuditFile(path, { key: publicKey })).toMatchObject({ ok: true, records: 4, checkpoints: 1 })
+      expect(await verifyAuditFile(path, { key: publicKey })).toMatchObject({
+        ok: true,
+        records: 4,
+        checkpoints: 1,
+      })
     })
   }
 
@@ -63,7 +70,10 @@ describe('jsonlSink', () => {
     await appendFile(path, 'not a record\n')
     const errors: unknown[] = []
     const three = createAuditTrail({ sink: jsonlSink({ path }), onError: (e) => errors.push(e) })
-    await expect(three.append(fields('c'))).rejects.toMatchObject({ status: 503, code: 'audit_unavailable' })
+    await expect(three.append(fields('c'))).rejects.toMatchObject({
+      status: 503,
+      code: 'audit_unavailable',
+    })
     expect(three.health()).toMatchObject({ ok: false, failed: 1 })
     expect(String(errors[0])).toMatch(/damaged/)
     await three.close()
@@ -73,7 +83,9 @@ describe('jsonlSink', () => {
   it('keeps the writer order under concurrent appends (group commit)', async () => {
     const path = join(dir, 'group.jsonl')
     const trail = createAuditTrail({ sink: jsonlSink({ path, fsync: 'always' }) })
-    const records = await Promise.all(Array.from({ length: 200 }, (_, i) => trail.append(fields(`r${i}`))))
+    const records = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => trail.append(fields(`r${i}`))),
+    )
     await trail.close()
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i))
     expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 200 })

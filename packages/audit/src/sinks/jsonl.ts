@@ -1,32 +1,7 @@
 import { writeSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { parseAuditLine } from '../chain.js'
-import type { AuditEntry, AuditHead, AuditSink } from '../types.js'
-
-/**
- * Options of {@link jsonlSink}.
- *
- * @example
- * ```ts
- * const options: JsonlSinkOptions = { path: 'audit.jsonl', fsync: 'always' }
- * ```
- */
-export interface JsonlSinkOptions {
-  path: string
-  /**
-   * When records reach the disk:
-   * - `always`: each write is synced (`fdatasync`) before it is acknowledged;
-   * - `batch` (default): acknowledged once written to the OS, synced every `fsyncIntervalMs`;
-   * - `never`: the OS decides.
-   *
-   * Every mode survives a killed process; only `always` also survives a power loss.
-   */
-  fsync?: 'always' | 'batch' | 'never'
-  /** Sync period of `fsync: 'batch'`, in ms. Default 200. */
-  fsyncIntervalMs?: number
-  /** File mode when the file is created. Default `0o640`. */
-  mode?: number
-}
+import type { AuditEntry, AuditHead, AuditSink, JsonlSinkOptions } from '../types.js'
 
 const NEWLINE = 0x0a
 
@@ -49,7 +24,8 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
     throw new TypeError('jsonlSink: fsync must be "always", "batch" or "never"')
   }
   const interval = options.fsyncIntervalMs ?? 200
-  if (!Number.isFinite(interval) || interval < 1) throw new TypeError('jsonlSink: fsyncIntervalMs must be >= 1')
+  if (!Number.isFinite(interval) || interval < 1)
+    throw new TypeError('jsonlSink: fsyncIntervalMs must be >= 1')
   const path = options.path
   let fh: FileHandle | undefined
   let size = 0
@@ -92,7 +68,8 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
         // A small append to the page cache takes microseconds: a synchronous write saves the
         // thread-pool round trip on every batch.
         let offset = 0
-        while (offset < bytes.length) offset += writeSync(fh.fd, bytes, offset, bytes.length - offset)
+        while (offset < bytes.length)
+          offset += writeSync(fh.fd, bytes, offset, bytes.length - offset)
         if (fsync === 'always') await fh.datasync()
       } catch (error) {
         await fh.truncate(size).catch(() => undefined)
@@ -117,7 +94,10 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
  * Reads backwards from the end: the size up to the last newline (a torn tail is cut) and the
  * last record, which must be intact.
  */
-async function recover(fh: FileHandle, size: number): Promise<{ head: AuditHead | undefined; intactSize: number }> {
+async function recover(
+  fh: FileHandle,
+  size: number,
+): Promise<{ head: AuditHead | undefined; intactSize: number }> {
   if (size === 0) return { head: undefined, intactSize: 0 }
   let window = Math.min(size, 64 * 1024)
   for (;;) {
@@ -142,9 +122,14 @@ async function recover(fh: FileHandle, size: number): Promise<{ head: AuditHead 
           continue
         }
         if (entry.type === 'invalid') {
-          throw new Error(`audit log: line ending at byte ${intactSize} is damaged (${entry.reason}); verify the file`)
+          throw new Error(
+            `audit log: line ending at byte ${intactSize} is damaged (${entry.reason}); verify the file`,
+          )
         }
-        return { head: { seq: entry.record.seq, hash: entry.record.hash, checkpointed }, intactSize }
+        return {
+          head: { seq: entry.record.seq, hash: entry.record.hash, checkpointed },
+          intactSize,
+        }
       }
       if (start === 0) return { head: undefined, intactSize }
     }

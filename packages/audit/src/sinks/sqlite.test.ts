@@ -13,7 +13,11 @@ import { sqliteSink } from './sqlite.js'
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
 const echo: ModelBackend = {
   async metadata() {
-    return { platform: 't', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }], outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }] }
+    return {
+      platform: 't',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+      outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+    }
   },
   async ready() {
     return true
@@ -26,7 +30,9 @@ const infer = (valid: boolean) =>
   new Request('http://gate/v2/models/m/infer', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2], data: valid ? [1, 2] : ['a', 'b'] }] }),
+    body: JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2], data: valid ? [1, 2] : ['a', 'b'] }],
+    }),
   })
 
 let dir: string
@@ -39,21 +45,41 @@ describe('sqliteSink', () => {
   it('stores queryable, verifiable records across restarts and names an edited row', async () => {
     const path = join(dir, 'audit.db')
     for (let run = 0; run < 2; run++) {
-      const trail = createAuditTrail({ sink: sqliteSink({ path }), checkpoint: { key: privateKey, alg: 'EdDSA', every: 4 } })
-      const gate = createGate({ models: [{ name: 'm', backend: echo }], plugins: [audit({ trail })] })
+      const trail = createAuditTrail({
+        sink: sqliteSink({ path }),
+        checkpoint: { key: privateKey, alg: 'EdDSA', every: 4 },
+      })
+      const gate = createGate({
+        models: [{ name: 'm', backend: echo }],
+        plugins: [audit({ trail })],
+      })
       await gate.ready()
-      for (let i = 0; i < 5; i++) expect((await gate.fetch(infer(i !== 2))).status).toBe(i === 2 ? 400 : 200)
+      for (let i = 0; i < 5; i++)
+        expect((await gate.fetch(infer(i !== 2))).status).toBe(i === 2 ? 400 : 200)
       await trail.close()
     }
-    expect(await verifyAuditFile(path, { key: publicKey })).toMatchObject({ ok: true, records: 10, checkpoints: 4 })
+    expect(await verifyAuditFile(path, { key: publicKey })).toMatchObject({
+      ok: true,
+      records: 10,
+      checkpoints: 4,
+    })
 
     const db = new Database(path)
-    const rows = db.prepare("SELECT seq, model, action, status FROM audit_log WHERE type = 'record' ORDER BY seq").all()
+    const rows = db
+      .prepare(
+        "SELECT seq, model, action, status FROM audit_log WHERE type = 'record' ORDER BY seq",
+      )
+      .all()
     expect(rows).toHaveLength(10)
     expect(rows[7]).toEqual({ seq: 7, model: 'm', action: 'predict', status: 400 })
-    db.prepare("UPDATE audit_log SET line = replace(line, '\"status\":400', '\"status\":200') WHERE seq = 7 AND type = 'record'").run()
+    db.prepare(
+      "UPDATE audit_log SET line = replace(line, '\"status\":400', '\"status\":200') WHERE seq = 7 AND type = 'record'",
+    ).run()
     db.close()
-    expect((await verifyAuditFile(path, { key: publicKey })).problem).toMatchObject({ kind: 'altered', seq: 7 })
+    expect((await verifyAuditFile(path, { key: publicKey })).problem).toMatchObject({
+      kind: 'altered',
+      seq: 7,
+    })
   })
 
   it('rejects bad options at factory time', () => {

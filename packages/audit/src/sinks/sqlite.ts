@@ -1,22 +1,6 @@
 import { createRequire } from 'node:module'
 import { parseAuditLine } from '../chain.js'
-import type { AuditEntry, AuditHead, AuditSink } from '../types.js'
-
-/**
- * Options of {@link sqliteSink}.
- *
- * @example
- * ```ts
- * const options: SqliteSinkOptions = { path: 'audit.db', synchronous: 'full' }
- * ```
- */
-export interface SqliteSinkOptions {
-  path: string
-  /** Table name. Default `audit_log`. */
-  table?: string
-  /** SQLite `synchronous` pragma (WAL mode): `full` (default) syncs every commit. */
-  synchronous?: 'full' | 'normal' | 'off'
-}
+import type { AuditEntry, AuditHead, AuditSink, SqliteSinkOptions } from '../types.js'
 
 type Database = import('better-sqlite3').Database
 
@@ -84,13 +68,35 @@ export function sqliteSink(options: SqliteSinkOptions): AuditSink {
         for (const e of entries) {
           if (e.type === 'record') {
             const r = e.record
-            insert.run('record', r.seq, e.line, r.time, r.requestId, r.principal, r.model, r.action, r.status)
+            insert.run(
+              'record',
+              r.seq,
+              e.line,
+              r.time,
+              r.requestId,
+              r.principal,
+              r.model,
+              r.action,
+              r.status,
+            )
           } else {
-            insert.run('checkpoint', e.checkpoint.seq, e.line, e.checkpoint.time, null, null, null, null, null)
+            insert.run(
+              'checkpoint',
+              e.checkpoint.seq,
+              e.line,
+              e.checkpoint.time,
+              null,
+              null,
+              null,
+              null,
+              null,
+            )
           }
         }
       })
-      const last = db.prepare(`SELECT type, line FROM ${table} ORDER BY id DESC LIMIT 2`).all() as Array<{ type: string; line: string }>
+      const last = db
+        .prepare(`SELECT type, line FROM ${table} ORDER BY id DESC LIMIT 2`)
+        .all() as Array<{ type: string; line: string }>
       let checkpointed = false
       for (const row of last) {
         const entry = parseAuditLine(row.line)
@@ -98,7 +104,8 @@ export function sqliteSink(options: SqliteSinkOptions): AuditSink {
           checkpointed = true
           continue
         }
-        if (entry.type === 'invalid') throw new Error(`audit table ${table}: last row is damaged (${entry.reason})`)
+        if (entry.type === 'invalid')
+          throw new Error(`audit table ${table}: last row is damaged (${entry.reason})`)
         return { seq: entry.record.seq, hash: entry.record.hash, checkpointed }
       }
       const record = db

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { context, propagation } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base'
 import { createGate, UnauthorizedError, type ModelBackend, type Plugin } from '@modelgate/core'
 import { traced, tracedBackend, tracing } from './index.js'
 
@@ -22,7 +26,11 @@ afterAll(() => {
 
 const backend: ModelBackend = {
   async metadata() {
-    return { platform: 't', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }] }
+    return {
+      platform: 't',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+    }
   },
   async ready() {
     return true
@@ -44,23 +52,42 @@ const noop: Plugin = async function noop(_ctx, next) {
 const infer = (auth: string, traceparent?: string) =>
   new Request('http://gate/v2/models/m/infer', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: auth, ...(traceparent ? { traceparent } : {}) },
-    body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: [1, 2, 3, 4, 5, 6] }] }),
+    headers: {
+      'content-type': 'application/json',
+      authorization: auth,
+      ...(traceparent ? { traceparent } : {}),
+    },
+    body: JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: [1, 2, 3, 4, 5, 6] }],
+    }),
   })
 
 describe('tracing', () => {
   it('makes one request span, nested plugin spans and a backend span, continuing the client trace', async () => {
     const gate = createGate({
-      models: [{ name: 'm', version: '1', backend: tracedBackend(backend, { tracer, model: 'm' }) }],
-      plugins: [tracing({ tracer }), traced(authenticate, { tracer }), traced(noop, { tracer, name: 'inner' })],
+      models: [
+        { name: 'm', version: '1', backend: tracedBackend(backend, { tracer, model: 'm' }) },
+      ],
+      plugins: [
+        tracing({ tracer }),
+        traced(authenticate, { tracer }),
+        traced(noop, { tracer, name: 'inner' }),
+      ],
     })
     await gate.ready()
     exporter.reset()
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
-    expect((await gate.fetch(infer('Bearer good', `00-${traceId}-00f067aa0ba902b7-01`))).status).toBe(200)
+    expect(
+      (await gate.fetch(infer('Bearer good', `00-${traceId}-00f067aa0ba902b7-01`))).status,
+    ).toBe(200)
     const spans = exporter.getFinishedSpans()
     const byName = Object.fromEntries(spans.map((s) => [s.name, s]))
-    expect(Object.keys(byName).sort()).toEqual(['backend infer', 'modelgate predict', 'plugin authenticate', 'plugin inner'])
+    expect(Object.keys(byName).sort()).toEqual([
+      'backend infer',
+      'modelgate predict',
+      'plugin authenticate',
+      'plugin inner',
+    ])
     const root = byName['modelgate predict']!
     expect(root.spanContext().traceId).toBe(traceId)
     expect(root.attributes).toMatchObject({
@@ -80,24 +107,37 @@ describe('tracing', () => {
     expect(parentOf('plugin authenticate')).toBe(root.spanContext().spanId)
     expect(parentOf('plugin inner')).toBe(byName['plugin authenticate']!.spanContext().spanId)
     expect(parentOf('backend infer')).toBe(byName['plugin inner']!.spanContext().spanId)
-    expect(byName['backend infer']!.attributes).toMatchObject({ 'modelgate.model': 'm', 'modelgate.rows': 3, 'modelgate.inputs': 1 })
+    expect(byName['backend infer']!.attributes).toMatchObject({
+      'modelgate.model': 'm',
+      'modelgate.rows': 3,
+      'modelgate.inputs': 1,
+    })
   })
 
   it('marks a rejected request on its spans', async () => {
-    const gate = createGate({ models: [{ name: 'm', backend }], plugins: [tracing({ tracer }), traced(authenticate, { tracer })] })
+    const gate = createGate({
+      models: [{ name: 'm', backend }],
+      plugins: [tracing({ tracer }), traced(authenticate, { tracer })],
+    })
     await gate.ready()
     exporter.reset()
     expect((await gate.fetch(infer('Bearer bad'))).status).toBe(401)
     const [plugin, root] = exporter.getFinishedSpans()
     expect(plugin!.attributes['error.type']).toBe('unauthorized')
-    expect(root!.attributes).toMatchObject({ 'http.response.status_code': 401, 'error.type': 'unauthorized' })
+    expect(root!.attributes).toMatchObject({
+      'http.response.status_code': 401,
+      'error.type': 'unauthorized',
+    })
     expect(root!.attributes['enduser.id']).toBeUndefined()
   })
 
   it('keeps the wrapped plugin name and extensions, and checks options', () => {
-    const explain: Plugin = Object.assign(async function explain(_ctx: never, next: () => Promise<void>) {
-      await next()
-    }, { extensions: ['explain'] })
+    const explain: Plugin = Object.assign(
+      async function explain(_ctx: never, next: () => Promise<void>) {
+        await next()
+      },
+      { extensions: ['explain'] },
+    )
     const wrapped = traced(explain)
     expect(wrapped.name).toBe('explain')
     expect(wrapped.extensions).toEqual(['explain'])

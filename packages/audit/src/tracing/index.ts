@@ -1,21 +1,16 @@
 import { GateError, type GateContext, type ModelBackend, type Plugin } from '@modelgate/core'
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api'
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api'
 import { PLUGIN_TIMER, SPAN_CONTEXT, type PluginTimer } from '../observe.js'
-
-/**
- * Options of {@link tracing}, {@link traced} and {@link tracedBackend}.
- *
- * @example
- * ```ts
- * tracing({ tracer: provider.getTracer('credit-gate') })
- * ```
- */
-export interface TracingOptions {
-  /** Default: `trace.getTracer('@modelgate/audit')` from the registered provider. */
-  tracer?: Tracer
-  /** Record the principal id as `enduser.id`. Default true. */
-  principal?: boolean
-}
+import type { TracingOptions } from '../types.js'
 
 const TRACER = '@modelgate/audit'
 const headerGetter = {
@@ -74,10 +69,14 @@ export const tracing = (options: TracingOptions = {}): Plugin => {
     } finally {
       if (withPrincipal && ctx.principal) span.setAttribute('enduser.id', ctx.principal.id)
       const decision = ctx.decision ?? (ctx.audit.decision as { allow?: unknown } | undefined)
-      if (decision && typeof decision.allow === 'boolean') span.setAttribute('modelgate.decision', decision.allow ? 'allow' : 'deny')
+      if (decision && typeof decision.allow === 'boolean')
+        span.setAttribute('modelgate.decision', decision.allow ? 'allow' : 'deny')
       const masked = ctx.audit.masking
       if (masked && typeof masked === 'object') {
-        span.setAttribute('modelgate.masked_entities', Object.values(masked).reduce((a: number, n) => a + (typeof n === 'number' ? n : 0), 0))
+        span.setAttribute(
+          'modelgate.masked_entities',
+          Object.values(masked).reduce((a: number, n) => a + (typeof n === 'number' ? n : 0), 0),
+        )
       }
       span.setAttribute('http.response.status_code', status)
       span.end()
@@ -101,7 +100,11 @@ export function traced(plugin: Plugin, options: TracingOptions & { name?: string
   const tracer = checkTracer(options, 'traced')
   const wrapper = async function traced(ctx: GateContext, next: () => Promise<void>) {
     const parent = (ctx.state.get(SPAN_CONTEXT) as Context | undefined) ?? context.active()
-    const span = tracer.startSpan(`plugin ${name}`, { attributes: { 'modelgate.plugin': name } }, parent)
+    const span = tracer.startSpan(
+      `plugin ${name}`,
+      { attributes: { 'modelgate.plugin': name } },
+      parent,
+    )
     const own = trace.setSpan(parent, span)
     const start = performance.now()
     let inner = 0
@@ -146,10 +149,18 @@ export function traced(plugin: Plugin, options: TracingOptions & { name?: string
  * const models = [{ name: 'credit', backend: tracedBackend(createOnnxBackend({ path }), { model: 'credit' }) }]
  * ```
  */
-export function tracedBackend(backend: ModelBackend, options: TracingOptions & { model?: string } = {}): ModelBackend {
-  if (!backend || typeof backend.infer !== 'function') throw new TypeError('tracedBackend: backend must implement infer()')
+export function tracedBackend(
+  backend: ModelBackend,
+  options: TracingOptions & { model?: string } = {},
+): ModelBackend {
+  if (!backend || typeof backend.infer !== 'function')
+    throw new TypeError('tracedBackend: backend must implement infer()')
   const tracer = checkTracer(options, 'tracedBackend')
-  const run = <T>(op: string, inputs: Parameters<ModelBackend['infer']>[0], call: () => Promise<T>): Promise<T> =>
+  const run = <T>(
+    op: string,
+    inputs: Parameters<ModelBackend['infer']>[0],
+    call: () => Promise<T>,
+  ): Promise<T> =>
     tracer.startActiveSpan(
       `backend ${op}`,
       {
@@ -174,18 +185,21 @@ export function tracedBackend(backend: ModelBackend, options: TracingOptions & {
   const wrapped: ModelBackend = {
     metadata: () => backend.metadata(),
     ready: () => backend.ready(),
-    infer: (inputs, inferOptions) => run('infer', inputs, () => backend.infer(inputs, inferOptions)),
+    infer: (inputs, inferOptions) =>
+      run('infer', inputs, () => backend.infer(inputs, inferOptions)),
   }
   if (backend.load) wrapped.load = () => backend.load!()
   if (backend.close) wrapped.close = () => backend.close!()
   if (backend.gradients) {
-    wrapped.gradients = (inputs, gradientOptions) => run('gradients', inputs, () => backend.gradients!(inputs, gradientOptions))
+    wrapped.gradients = (inputs, gradientOptions) =>
+      run('gradients', inputs, () => backend.gradients!(inputs, gradientOptions))
   }
   return wrapped
 }
 
 function checkTracer(options: TracingOptions, who: string): Tracer {
-  if (!options || typeof options !== 'object') throw new TypeError(`${who}: options must be an object`)
+  if (!options || typeof options !== 'object')
+    throw new TypeError(`${who}: options must be an object`)
   if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') {
     throw new TypeError(`${who}: tracer must be an OpenTelemetry Tracer`)
   }
@@ -197,6 +211,7 @@ function fail(span: Span, error: unknown, status: number): void {
   span.setAttribute('error.type', code)
   if (status >= 500) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: code })
-    if (!(error instanceof GateError) && error instanceof Error) span.recordException({ name: error.name, message: 'internal error' })
+    if (!(error instanceof GateError) && error instanceof Error)
+      span.recordException({ name: error.name, message: 'internal error' })
   }
 }
