@@ -1,3 +1,6 @@
+import { ca } from './ca.js'
+import { jwe } from './jwe.js'
+import { keys } from './keys.js'
 import { serve } from './serve.js'
 import { token } from './token.js'
 import type { Command } from './types.js'
@@ -8,7 +11,7 @@ import type { Command } from './types.js'
  *
  * @example
  * ```ts
- * commands.map((c) => c.name) // ['serve', 'token']
+ * commands.map((c) => c.name) // ['serve', 'token', 'jwe', 'keys', 'ca']
  * ```
  */
-export const commands: readonly Command[] = [serve, token]
+export const commands: readonly Command[] = [serve, token, jwe, keys, ca]
