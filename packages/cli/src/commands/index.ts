@@ -1,6 +1,10 @@
+import { auditCommand } from './audit.js'
 import { ca } from './ca.js'
+import { explainCommand } from './explain.js'
 import { jwe } from './jwe.js'
 import { keys } from './keys.js'
+import { maskCommand } from './mask.js'
+import { quantize } from './quantize.js'
 import { serve } from './serve.js'
 import { token } from './token.js'
 import type { Command } from './types.js'
@@ -11,7 +15,17 @@ import type { Command } from './types.js'
  *
  * @example
  * ```ts
- * commands.map((c) => c.name) // ['serve', 'token', 'jwe', 'keys', 'ca']
+ * commands.map((c) => c.name) // ['serve', 'token', 'jwe', 'keys', 'ca', 'mask', 'explain', 'audit', 'quantize']
  * ```
  */
-export const commands: readonly Command[] = [serve, token, jwe, keys, ca]
+export const commands: readonly Command[] = [
+  serve,
+  token,
+  jwe,
+  keys,
+  ca,
+  maskCommand,
+  explainCommand,
+  auditCommand,
+  quantize,
+]
