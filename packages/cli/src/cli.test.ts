@@ -279,7 +279,7 @@ describe('modelgate serve', () => {
     [
       'a bad backend type',
       { models: [{ name: 'm', backend: { type: 'pickle', path: 'm.onnx' } }] },
-      /^invalid config: models\[0\]\.backend\.type: expected one of onnx, tfjs, remote$/m,
+      /^invalid config: models\[0\]\.backend\.type: expected one of onnx, tfjs, remote, xgboost, lightgbm$/m,
     ],
     [
       'a missing model file',

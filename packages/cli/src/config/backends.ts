@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ModelBackend } from '@modelgate/core'
-import { importPackage } from './modules.js'
+import { readFile } from 'node:fs/promises'
+import { importPackage, messageOf } from './modules.js'
 
 /**
  * What a backend factory gets besides its options.
@@ -99,13 +100,47 @@ const modelMetadata = z.strictObject({
   outputs: z.array(tensorMetadata).min(1),
 })
 
+const treeOptions = z.object({
+  path,
+  inputName: z.string().min(1).optional(),
+  missing: z.number().optional(),
+  outputDatatype: z.enum(['FP32', 'FP64']).optional(),
+})
+
+function treesType(format: 'xgboost' | 'lightgbm'): BackendType {
+  const marker = format === 'xgboost' ? 'learner' : 'tree_info'
+  const label = format === 'xgboost' ? 'an XGBoost save_model' : 'a LightGBM dump_model'
+  return defineBackendType({
+    options: treeOptions,
+    files: ['path'],
+    async create({ path: file, ...options }, { field }) {
+      const pkg = '@modelgate/backend-trees'
+      const { createTreesBackend } = await importPackage(
+        () => import('@modelgate/backend-trees'),
+        pkg,
+        field,
+      )
+      let doc: unknown
+      try {
+        doc = JSON.parse(await readFile(file, 'utf8'))
+      } catch (error) {
+        throw new TypeError(`path: ${file} is not JSON: ${messageOf(error)}`)
+      }
+      if (typeof doc !== 'object' || doc === null || !(marker in doc)) {
+        throw new TypeError(`path: ${file} is not ${label} JSON document`)
+      }
+      return createTreesBackend({ ...options, model: doc })
+    },
+  })
+}
+
 /**
- * The built-in backend types: `onnx`, `tfjs` and `remote`. Each imports its package only when a
- * config uses it.
+ * The built-in backend types: `onnx`, `tfjs`, `remote`, and `xgboost` / `lightgbm` (JSON tree
+ * models evaluated natively). Each imports its package only when a config uses it.
  *
  * @example
  * ```ts
- * Object.keys(backendTypes) // ['onnx', 'tfjs', 'remote']
+ * Object.keys(backendTypes) // ['onnx', 'tfjs', 'remote', 'xgboost', 'lightgbm']
  * ```
  */
 export const backendTypes: BackendRegistry = Object.freeze({
@@ -178,4 +213,6 @@ export const backendTypes: BackendRegistry = Object.freeze({
       return createRemoteBackend(options)
     },
   }),
+  xgboost: treesType('xgboost'),
+  lightgbm: treesType('lightgbm'),
 })
