@@ -9,7 +9,13 @@ export { buildGate } from './config/build.js'
 export { backendTypes, defineBackendType } from './config/backends.js'
 export type { BackendContext, BackendRegistry, BackendType } from './config/backends.js'
 export { pluginFactories } from './config/plugins.js'
-export type { PluginFactory, PluginFactoryRef, PluginRegistry } from './config/plugins.js'
+export type {
+  GateStores,
+  PluginContext,
+  PluginFactory,
+  PluginFactoryRef,
+  PluginRegistry,
+} from './config/plugins.js'
 export type {
   BackendConfig,
   GateConfig,
@@ -17,6 +23,7 @@ export type {
   PluginConfig,
   Runtime,
   ServerConfig,
+  StoresConfig,
 } from './config/types.js'
 export { serveGate } from './server.js'
 export type { GateServer, ServeOptions } from './server.js'
