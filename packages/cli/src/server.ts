@@ -1,5 +1,3 @@
-import type { Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Gate } from '@modelgate/core'
 import type { Runtime } from './config/types.js'
 import { CliError } from './errors.js'
@@ -60,68 +58,36 @@ export interface GateServer {
  */
 export async function serveGate(gate: Gate, options: ServeOptions): Promise<GateServer> {
   const where = `${options.host}:${options.port}`
-  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
+  const listen = {
+    port: options.port,
+    host: options.host,
+    closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+  }
   try {
-    if (options.runtime === 'edge') {
-      const pkg = '@modelgate/edge'
-      const edge = await importPackage(() => import('@modelgate/edge'), pkg, '--runtime edge')
-      const served = await edge.serveNode(edge.toFetchModule(gate), {
-        port: options.port,
-        host: options.host,
-        closeTimeoutMs,
-      })
-      return { url: served.url, port: served.port, runtime: 'edge', close: () => served.close() }
-    }
-    const pkg = '@modelgate/express'
-    const { createExpressApp } = await importPackage(
-      () => import('@modelgate/express'),
-      pkg,
-      '--runtime cloud',
+    const edge = await importPackage(
+      () => import('@modelgate/edge'),
+      '@modelgate/edge',
+      `--runtime ${options.runtime}`,
     )
-    const { createServer } = await import('node:http')
-    const app = createExpressApp(gate)
-    const inFlight = new Set<ServerResponse>()
-    let closing: Promise<void> | undefined
-    const server = createServer((req, res) => {
-      inFlight.add(res)
-      res.once('close', () => inFlight.delete(res))
-      if (closing) res.setHeader('connection', 'close')
-      app(req, res)
-    })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject)
-        resolve()
-      })
-    })
-    const address = server.address() as AddressInfo
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    let served: Awaited<ReturnType<typeof edge.serveNode>>
+    if (options.runtime === 'edge') {
+      served = await edge.serveNode(edge.toFetchModule(gate), listen)
+    } else {
+      const { createExpressApp } = await importPackage(
+        () => import('@modelgate/express'),
+        '@modelgate/express',
+        '--runtime cloud',
+      )
+      served = await edge.serveListener(createExpressApp(gate), listen)
+    }
     return {
-      url: `http://${host}:${address.port}`,
-      port: address.port,
-      runtime: 'cloud',
-      close: () => (closing ??= closeGracefully(server, inFlight, closeTimeoutMs)),
+      url: served.url,
+      port: served.port,
+      runtime: options.runtime,
+      close: () => served.close(),
     }
   } catch (error) {
     if (error instanceof CliError) throw error
     throw new CliError(`cannot listen on ${where}: ${messageOf(error)}`, 1, { cause: error })
   }
-}
-
-function closeGracefully(
-  server: Server,
-  inFlight: Set<ServerResponse>,
-  timeoutMs: number,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs)
-    timer.unref()
-    server.close(() => {
-      clearTimeout(timer)
-      resolve()
-    })
-    server.closeIdleConnections()
-    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close')
-  })
 }

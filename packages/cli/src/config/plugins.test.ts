@@ -135,6 +135,25 @@ describe('plugins in a serve config', () => {
     })
   })
 
+  it('metrics outermost: Prometheus text on GET /metrics counting every answer', async () => {
+    const config = gateConfig()
+    config.plugins.unshift({ use: 'metrics' } as never)
+    await writeFile(join(dir, 'metrics.json'), JSON.stringify(config))
+    const gate = await serve(['--config', 'metrics.json', '--port', '0'], dir)
+    try {
+      expect((await predict(gate.url)).status).toBe(401)
+      expect((await predict(gate.url, tokens.underwriter)).status).toBe(200)
+      const res = await fetch(`${gate.url}/metrics`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+      const text = await res.text()
+      expect(text).toMatch(/modelgate_requests_total\{[^}]*status="401"[^}]*\} 1/)
+      expect(text).toMatch(/modelgate_requests_total\{[^}]*status="200"[^}]*\} 1/)
+    } finally {
+      expect((await gate.stop()).code).toBe(0)
+    }
+  })
+
   it('names the plugin entry when a referenced file is missing or a factory refuses its options', async () => {
     const missing = gateConfig()
     missing.plugins[2] = { use: 'authorize', policy: 'policies/nope.json' }

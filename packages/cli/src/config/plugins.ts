@@ -112,7 +112,8 @@ export type PluginFactory = (options: Record<string, unknown>) => Plugin
 /**
  * The plugin factories a config may name: `authenticate`, `authorize`, `rateLimit`
  * (`@modelgate/access`), `decrypt`, `encrypt`, `sign` (`@modelgate/crypto`), `mask`
- * (`@modelgate/mask`), `explain` (`@modelgate/explain`) and `audit` (`@modelgate/audit`).
+ * (`@modelgate/mask`), `explain` (`@modelgate/explain`), and `audit`, `metrics` (Prometheus on
+ * `GET /metrics`) and `tracing` (OpenTelemetry spans) from `@modelgate/audit`.
  *
  * @example
  * ```ts
@@ -126,6 +127,8 @@ export const pluginFactories: PluginRegistry = Object.freeze({
     files: ['path', 'checkpoint.key'],
     prepare: prepareAudit,
   },
+  metrics: { package: '@modelgate/audit', export: 'metrics' },
+  tracing: { package: '@modelgate/audit', export: 'tracing' },
   decrypt: {
     package: '@modelgate/crypto',
     export: 'decrypt',
