@@ -79,8 +79,15 @@ export function encodeApplications(rows: Array<LoanApplication | LabelledApplica
 }
 
 /**
- * Builds the credit MLP: a frozen standardisation layer (`(x - mean) / std`, so callers send raw
- * values), two ReLU layers of 16 units and a sigmoid output named `default_probability`.
+ * Builds the credit MLP: a frozen element-wise standardisation `standardize` (`(x - mean) / std`
+ * per feature, so callers send raw values), two ReLU layers of 16 units and a sigmoid output named
+ * `default_probability`.
+ *
+ * `standardize` is a stock `BatchNormalization` layer used as a per-feature affine map: its `gamma`
+ * holds `1 / std`, its `beta` `-mean / std`, and its moving mean and variance are fixed at 0 and
+ * `1 - epsilon`. Its weights are two vectors of 14, not a 14 × 14 kernel, and any TF.js loads it.
+ * Train the layers after it on standardised data: in training mode a
+ * batch-normalisation layer uses the statistics of the batch.
  *
  * @example
  * ```ts
@@ -95,7 +102,11 @@ export function buildCreditModel(
 ): tf.LayersModel {
   const width = mean.length
   const input = tf.input({ shape: [width], name: MODEL_INPUT })
-  const standardize = tf.layers.dense({ units: width, name: 'standardize', trainable: false })
+  const standardize = tf.layers.batchNormalization({
+    name: 'standardize',
+    trainable: false,
+    epsilon: EPSILON,
+  })
   const hidden1 = tf.layers.dense({
     units: 16,
     activation: 'relu',
@@ -120,14 +131,42 @@ export function buildCreditModel(
     hidden2.apply(hidden1.apply(standardize.apply(input))),
   ) as tf.SymbolicTensor
   const model = tf.model({ inputs: input, outputs: out, name: 'credit_risk' })
-  const kernel = new Float32Array(width * width)
-  const bias = new Float32Array(width)
-  for (let i = 0; i < width; i++) {
-    kernel[i * width + i] = 1 / std[i]!
-    bias[i] = -mean[i]! / std[i]!
-  }
-  standardize.setWeights([tf.tensor2d(kernel, [width, width]), tf.tensor1d(bias)])
+  const { gamma, beta } = affineOf(mean, std)
+  standardize.setWeights([
+    tf.tensor1d(gamma),
+    tf.tensor1d(beta),
+    tf.zeros([width]),
+    tf.fill([width], 1 - EPSILON),
+  ])
   return model
+}
+
+/** `epsilon` of the standardisation layer; its moving variance is `1 - EPSILON`. */
+const EPSILON = 1e-3
+
+function affineOf(mean: Float32Array, std: Float32Array) {
+  const gamma = Float32Array.from(std, (s) => 1 / s)
+  const beta = Float32Array.from(mean, (m, i) => -m / std[i]!)
+  return { gamma, beta }
+}
+
+/**
+ * The model without its standardisation layer: input `standardized` → the trainable layers of a
+ * {@link buildCreditModel} model (shared, so training it trains the full model).
+ */
+function trainableCore(model: tf.LayersModel): tf.LayersModel {
+  const width = model.inputs[0]!.shape[1] as number
+  const input = tf.input({ shape: [width], name: 'standardized' })
+  let x: tf.SymbolicTensor = input
+  for (const name of ['hidden_1', 'hidden_2', MODEL_OUTPUT])
+    x = model.getLayer(name).apply(x) as tf.SymbolicTensor
+  return tf.model({ inputs: input, outputs: x, name: 'credit_risk_core' })
+}
+
+/** `x * (1 / std) - mean / std` per column, as the model's `standardize` layer computes it. */
+function standardizeRows(x: tf.Tensor2D, mean: Float32Array, std: Float32Array): tf.Tensor2D {
+  const { gamma, beta } = affineOf(mean, std)
+  return tf.tidy(() => tf.add(tf.mul(x, tf.tensor1d(gamma)), tf.tensor1d(beta)) as tf.Tensor2D)
 }
 
 /**
@@ -175,9 +214,12 @@ export async function trainCreditModel(
   const numeric = creditSchema.features.filter((f) => f.type === 'numeric').length
   const { mean, std } = standardization(x.data, train.length, width, numeric)
   const model = buildCreditModel(mean, std, seed)
-  model.compile({ optimizer: tf.train.adam(0.003), loss: 'binaryCrossentropy' })
+  const core = trainableCore(model)
+  core.compile({ optimizer: tf.train.adam(0.003), loss: 'binaryCrossentropy' })
 
-  const xs = tf.tensor2d(x.data, x.shape)
+  const raw = tf.tensor2d(x.data, x.shape)
+  const xs = standardizeRows(raw, mean, std)
+  raw.dispose()
   const ys = tf.tensor2d(
     Float32Array.from(train, (r) => r.default),
     [train.length, 1],
@@ -186,7 +228,7 @@ export async function trainCreditModel(
   for (let epoch = 0; epoch < epochs; epoch++) {
     const idx = tf.tensor1d(order.shuffle([...Array(train.length).keys()]), 'int32')
     const [ex, ey] = [tf.gather(xs, idx), tf.gather(ys, idx)]
-    await model.fit(ex, ey, { epochs: 1, batchSize, shuffle: false, verbose: 0 })
+    await core.fit(ex, ey, { epochs: 1, batchSize, shuffle: false, verbose: 0 })
     tf.dispose([idx, ex, ey])
   }
   tf.dispose([xs, ys])

@@ -1,7 +1,10 @@
 import { startNodeEdge } from './edge-node.js'
+import { readDemoPki } from './pki.js'
 
+if (!process.env.PKI_DIR) throw new Error('PKI_DIR must name a directory made by createDemoPki()')
 const edge = await startNodeEdge({
-  cloudUrl: process.env.CLOUD_URL ?? 'http://127.0.0.1:8080',
+  cloudUrl: process.env.CLOUD_URL ?? 'https://127.0.0.1:8443',
+  pki: await readDemoPki(process.env.PKI_DIR),
   port: Number(process.env.PORT ?? 8081),
   onRoute: (e) =>
     process.stdout.write(

@@ -1,8 +1,9 @@
 import { generateApplications } from '../../credit-risk/src/data.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDemoPki, removeDemoPki } from '../dist/pki.js'
 import { spawnCloud, spawnEdge } from '../dist/processes.js'
 import type { DemoProcess } from '../dist/processes.js'
-import { runScenario, UNCERTAIN_APPLICATION } from '../dist/scenario.js'
+import { predict, runScenario, UNCERTAIN_APPLICATION } from '../dist/scenario.js'
 
 const applications = generateApplications(40, 99).map(({ default: _label, ...a }) => a)
 
@@ -10,17 +11,35 @@ describe('the edge gate in workerd and on Node', () => {
   let cloud: DemoProcess
   let workerd: DemoProcess
   let node: DemoProcess
+  let pkiDir: string
 
   beforeAll(async () => {
-    cloud = await spawnCloud()
+    pkiDir = await createDemoPki()
+    cloud = await spawnCloud({ pkiDir })
     ;[workerd, node] = await Promise.all([
-      spawnEdge({ cloudUrl: cloud.url, runtime: 'workerd' }),
-      spawnEdge({ cloudUrl: cloud.url, runtime: 'node' }),
+      spawnEdge({ cloudUrl: cloud.url, pkiDir, runtime: 'workerd' }),
+      spawnEdge({ cloudUrl: cloud.url, pkiDir, runtime: 'node' }),
     ])
-  }, 60_000)
+    // First calls open TLS connections and compile code paths on both sides: they may take longer
+    // than the 250 ms budget, answer degraded and open the breaker. Warm each edge until it
+    // escalates.
+    for (const edge of [workerd, node]) {
+      for (let i = 0; i < 10; i++) {
+        const step = await predict(edge.url, 'warm-up', UNCERTAIN_APPLICATION)
+        if (step.route === 'cloud') break
+        if (step.degraded === 'breaker_open') await new Promise((r) => setTimeout(r, 2100))
+      }
+    }
+  }, 90_000)
   afterAll(async () => {
     await Promise.all([workerd?.stop(), node?.stop()])
     await cloud?.stop()
+    if (pkiDir) await removeDemoPki(pkiDir)
+  })
+
+  it('serves the cloud over HTTPS that refuses clients without a certificate from the demo CA', async () => {
+    expect(cloud.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+    await expect(fetch(`${cloud.url}/v2/health/live`)).rejects.toThrow()
   })
 
   const requests: Array<[string, RequestInit?]> = [
@@ -74,7 +93,7 @@ describe('the edge gate in workerd and on Node', () => {
     }
   })
 
-  it('escalates uncertain applicants from workerd to the cloud over loopback', async () => {
+  it('escalates uncertain applicants from workerd and from Node to the cloud, over mTLS with JWE bodies', async () => {
     const res = await fetch(`${workerd.url}/v2/models/credit/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -98,6 +117,13 @@ describe('the edge gate in workerd and on Node', () => {
       body: JSON.stringify({ instances: [UNCERTAIN_APPLICATION] }),
     })
     expect(v1.headers.get('x-modelgate-route')).toBe('cloud')
+    const fromNode = await fetch(`${node.url}/v1/models/credit:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [UNCERTAIN_APPLICATION] }),
+    })
+    expect(fromNode.headers.get('x-modelgate-route')).toBe('cloud')
+    expect(fromNode.headers.get('x-modelgate-degraded')).toBeNull()
   })
 })
 

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 
 /**
- * The committed edge model: the credit model quantised to uint8 (its standardisation kernel in
- * float16), written by `quantize-model.ts`.
+ * The committed edge model: the credit model quantised to uint8 (the 14 per-feature scales of its
+ * standardisation in float16), written by `quantize-model.ts`.
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { readDemoPki } from './pki.js'
 import { startWorkerd } from './workerd.js'
 
 /**
@@ -8,7 +9,7 @@ import { startWorkerd } from './workerd.js'
  *
  * @example
  * ```ts
- * const cloud = await spawnCloud({ port: 0 })
+ * const cloud = await spawnCloud({ pkiDir: await createDemoPki(), port: 0 })
  * await cloud.stop()
  * ```
  */
@@ -21,38 +22,46 @@ export interface DemoProcess {
 }
 
 /**
- * Starts the cloud gate (`cloud-main.js`) as a child process on 127.0.0.1.
+ * Starts the cloud gate (`cloud-main.js`, HTTPS with client certificates) as a child process on
+ * 127.0.0.1, with the keys and certificates in `pkiDir` (from {@link createDemoPki}).
  *
  * @example
  * ```ts
- * const cloud = await spawnCloud({ port: 8080 })
+ * const cloud = await spawnCloud({ pkiDir, port: 8443 })
  * ```
  */
-export function spawnCloud(options: { port?: number } = {}): Promise<DemoProcess> {
-  return spawnServer('cloud-main.js', { PORT: String(options.port ?? 0) })
+export function spawnCloud(options: { pkiDir: string; port?: number }): Promise<DemoProcess> {
+  return spawnServer('cloud-main.js', { PORT: String(options.port ?? 0), PKI_DIR: options.pkiDir })
 }
 
 /**
  * Starts the edge gate as a child process: Node (`edge-main.js`, the edge adapter's `serveNode`)
- * or workerd (the bundled worker).
+ * or workerd (the bundled worker), with the edge's client certificate and the cloud's JWE key
+ * from `pkiDir`.
  *
  * @example
  * ```ts
- * const edge = await spawnEdge({ cloudUrl: cloud.url, runtime: 'workerd' })
+ * const edge = await spawnEdge({ cloudUrl: cloud.url, pkiDir, runtime: 'workerd' })
  * ```
  */
 export async function spawnEdge(options: {
   cloudUrl: string
+  pkiDir: string
   port?: number
   runtime?: 'node' | 'workerd'
 }): Promise<DemoProcess> {
   if (options.runtime === 'workerd') {
-    const edge = await startWorkerd({ cloudUrl: options.cloudUrl, port: options.port ?? 0 })
+    const edge = await startWorkerd({
+      cloudUrl: options.cloudUrl,
+      pki: await readDemoPki(options.pkiDir),
+      port: options.port ?? 0,
+    })
     return { url: edge.url, port: edge.port, output: [], stop: edge.close }
   }
   return spawnServer('edge-main.js', {
     PORT: String(options.port ?? 0),
     CLOUD_URL: options.cloudUrl,
+    PKI_DIR: options.pkiDir,
   })
 }
 
@@ -80,7 +89,7 @@ function spawnServer(script: string, env: Record<string, string>): Promise<DemoP
       pending = lines.pop()!
       for (const line of lines) {
         output.push(line)
-        const match = / listening on (http:\/\/\S+)/.exec(line)
+        const match = / listening on (https?:\/\/\S+)/.exec(line)
         if (match) {
           clearTimeout(timer)
           const url = match[1]!

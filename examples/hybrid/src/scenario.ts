@@ -1,3 +1,6 @@
+import { createSealedFetch } from '@modelgate/hybrid'
+import { createMtlsFetch } from '@modelgate/hybrid/node'
+import { createDemoPki, readDemoPki, removeDemoPki } from './pki.js'
 import { spawnCloud, spawnEdge } from './processes.js'
 
 /**
@@ -94,7 +97,8 @@ export async function predict(
 }
 
 /**
- * The demo: starts the cloud and edge processes, sends a confident application (answered at the
+ * The demo: makes a fresh CA, certificates and JWE key in a temporary directory, starts the cloud
+ * and edge processes, sends a confident application (answered at the
  * edge), an uncertain one (escalated to the cloud), stops the cloud and sends the uncertain one
  * again (answered at the edge, degraded), restarts the cloud and, after the breaker's cool-down,
  * sends it once more (the cloud answers again).
@@ -108,8 +112,9 @@ export async function runScenario(
   options: { runtime?: 'node' | 'workerd'; log?: (line: string) => void } = {},
 ): Promise<ScenarioStep[]> {
   const log = options.log ?? (() => undefined)
-  let cloud = await spawnCloud()
-  const edge = await spawnEdge({ cloudUrl: cloud.url, runtime: options.runtime ?? 'node' })
+  const pkiDir = await createDemoPki()
+  let cloud = await spawnCloud({ pkiDir })
+  const edge = await spawnEdge({ cloudUrl: cloud.url, pkiDir, runtime: options.runtime ?? 'node' })
   log(`cloud ${cloud.url}, edge ${edge.url} (${options.runtime ?? 'node'})`)
   const steps: ScenarioStep[] = []
   const step = async (label: string, application: object) => {
@@ -134,12 +139,32 @@ export async function runScenario(
     await step('uncertain, cloud down again', UNCERTAIN_APPLICATION)
     await step('uncertain, breaker open', UNCERTAIN_APPLICATION)
     log('restarting the cloud, waiting for the breaker cool-down …')
-    cloud = await spawnCloud({ port: cloud.port })
-    await warmUp(cloud.url)
+    cloud = await spawnCloud({ pkiDir, port: cloud.port })
+    await warmUpCloud(cloud.url, pkiDir)
     await new Promise((r) => setTimeout(r, 2100))
     await step('uncertain, cloud back', UNCERTAIN_APPLICATION)
     return steps
   } finally {
     await Promise.all([edge.stop(), cloud.stop()])
+    await removeDemoPki(pkiDir)
+  }
+}
+
+/** Sends three sealed predictions straight to the cloud over mTLS, as the edge would. */
+async function warmUpCloud(cloudUrl: string, pkiDir: string): Promise<void> {
+  const pki = await readDemoPki(pkiDir)
+  const mtls = createMtlsFetch({ cert: pki.edge.certPem, key: pki.edge.keyPem, ca: pki.caPem })
+  const sealed = createSealedFetch({ gateKey: pki.jwe.publicJwk, fetch: mtls })
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await sealed(`${cloudUrl}/v1/models/credit:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [UNCERTAIN_APPLICATION] }),
+      })
+      await res.arrayBuffer()
+    }
+  } finally {
+    mtls.close()
   }
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { DemoPki } from './pki.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -63,25 +64,34 @@ export interface WorkerdEdge {
 
 /**
  * Starts workerd (the `workerd` npm package's binary, nothing downloaded) on 127.0.0.1 with the
- * bundled edge worker, `CLOUD_URL` bound as text, and outbound fetches allowed to loopback so the
- * worker reaches the cloud gate. Resolves once the worker answers `GET /v2/health/live`.
+ * bundled edge worker. `CLOUD_URL` and the cloud's public JWE key are bound as text and JSON; the
+ * cloud itself is reached through `CLOUD`, an external server that workerd connects to over TLS
+ * with the edge's client certificate (`tlsOptions.keypair`), trusting only the demo CA and
+ * checking the cloud's certificate for `localhost`. Resolves once the worker answers
+ * `GET /v2/health/live`.
  *
  * @example
  * ```ts
- * const edge = await startWorkerd({ cloudUrl: 'http://127.0.0.1:8080', port: 8787 })
+ * const edge = await startWorkerd({ cloudUrl: 'https://127.0.0.1:8443', pki, port: 8787 })
  * ```
  */
 export async function startWorkerd(options: {
   cloudUrl: string
+  pki: DemoPki
   port?: number
   bundle?: string
 }): Promise<WorkerdEdge> {
   const source = options.bundle ?? (await bundleEdgeWorker())
   const port = options.port || (await freePort())
+  const cloud = new URL(options.cloudUrl)
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-workerd-'))
   const workerd = 'workerd'
   const { compatibilityDate } = (await import(workerd)) as { compatibilityDate: string }
   await writeFile(join(dir, 'worker.js'), source)
+  await writeFile(join(dir, 'ca.pem'), options.pki.caPem)
+  await writeFile(join(dir, 'edge-cert.pem'), options.pki.edge.certPem)
+  await writeFile(join(dir, 'edge-key.pem'), options.pki.edge.keyPem, { mode: 0o600 })
+  await writeFile(join(dir, 'cloud-jwe.public.json'), JSON.stringify(options.pki.jwe.publicJwk))
   await writeFile(
     join(dir, 'config.capnp'),
     `using Workerd = import "/workerd/workerd.capnp";
@@ -89,7 +99,16 @@ export async function startWorkerd(options: {
 const config :Workerd.Config = (
   services = [
     (name = "edge", worker = .edgeWorker),
-    (name = "loopback", network = (allow = ["public", "private", "local"])),
+    (name = "cloud", external = (
+      address = ${JSON.stringify(`${cloud.hostname}:${cloud.port}`)},
+      https = (
+        tlsOptions = (
+          keypair = (privateKey = embed "edge-key.pem", certificateChain = embed "edge-cert.pem"),
+          trustedCertificates = [embed "ca.pem"],
+        ),
+        certificateHost = "localhost",
+      ),
+    )),
   ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "edge")],
 );
@@ -97,8 +116,11 @@ const config :Workerd.Config = (
 const edgeWorker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "${compatibilityDate}",
-  bindings = [(name = "CLOUD_URL", text = ${JSON.stringify(options.cloudUrl)})],
-  globalOutbound = "loopback",
+  bindings = [
+    (name = "CLOUD_URL", text = ${JSON.stringify(options.cloudUrl)}),
+    (name = "CLOUD_KEY", json = embed "cloud-jwe.public.json"),
+    (name = "CLOUD", service = "cloud"),
+  ],
 );
 `,
   )

@@ -2,6 +2,7 @@ export { createHybridBackend } from './hybrid.js'
 export { createCircuitBreaker } from './breaker.js'
 export { forwardExplain } from './forward-explain/index.js'
 export { routeHeaders } from './route-headers/index.js'
+export { createSealedFetch } from './sealed-fetch/index.js'
 export type {
   BreakerState,
   CircuitBreaker,
@@ -13,8 +14,11 @@ export type {
   HybridBackendOptions,
   HybridRoute,
   HybridStatus,
+  MtlsFetch,
+  MtlsFetchOptions,
   OutboundPayload,
   OutboundTransform,
   RouteEvent,
   RoutingPolicy,
+  SealedFetchOptions,
 } from './types.js'

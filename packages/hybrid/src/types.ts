@@ -1,5 +1,6 @@
 import type { ModelBackend, Parameters, Tensor } from '@modelgate/core'
 import type { RemoteBackendOptions } from '@modelgate/backend-remote'
+import type { ClientEncryption, ClientSignature } from '@modelgate/client'
 
 /**
  * State of a {@link CircuitBreaker}: `closed` lets calls through, `open` refuses them until the
@@ -287,3 +288,60 @@ export interface ForwardExplainOptions {
   /** Largest cloud answer read, in bytes. Default 16 MiB. */
   maxResponseBytes?: number
 }
+
+/**
+ * Options of {@link createSealedFetch}.
+ *
+ * @example
+ * ```ts
+ * const options: SealedFetchOptions = {
+ *   gateKey: cloudPublicJwk,
+ *   fetch: createMtlsFetch({ cert, key, ca }),
+ * }
+ * ```
+ */
+export interface SealedFetchOptions {
+  /** The cloud gate's public JWE key (`ECDH-ES+A256KW` or `RSA-OAEP-256`) with `kid` and `alg`. */
+  gateKey: ClientEncryption['gateKey']
+  /** The key the cloud answers to. Default `'ephemeral'`: a fresh P-256 key pair per request. */
+  responseKey?: ClientEncryption['responseKey']
+  /** The cloud's response-signing keys: answers must carry a valid signature. Default: not checked. */
+  signature?: ClientSignature
+  /** The transport, e.g. an mTLS `fetch` ({@link createMtlsFetch}). Default: the global `fetch`. */
+  fetch?: typeof fetch
+  /** Longest time one call may take; the caller's signal applies too. Default 30,000 ms. */
+  timeoutMs?: number
+}
+
+/**
+ * Options of {@link createMtlsFetch} (`@modelgate/hybrid/node`): PEM text, as `modelgate ca` writes
+ * it.
+ *
+ * @example
+ * ```ts
+ * const options: MtlsFetchOptions = { cert: edge.certPem, key: edge.keyPem, ca: ca.certPem }
+ * ```
+ */
+export interface MtlsFetchOptions {
+  /** The edge gate's client certificate (chain). */
+  cert: string
+  /** Its private key. */
+  key: string
+  /** The CA (or CAs) that the cloud gate's server certificate must chain to. */
+  ca: string
+  /** Host name checked against the server certificate when it differs from the URL's. */
+  servername?: string
+  /** Reuse connections. Default true. */
+  keepAlive?: boolean
+}
+
+/**
+ * A `fetch` over mutual TLS; `close()` ends its pooled connections.
+ *
+ * @example
+ * ```ts
+ * const mtls: MtlsFetch = createMtlsFetch({ cert, key, ca })
+ * mtls.close()
+ * ```
+ */
+export type MtlsFetch = typeof fetch & { close(): void }
