@@ -83,6 +83,25 @@ describe('decrypt', () => {
     ).toEqual([11])
   })
 
+  it('decrypts a body an outer plugin already read (the body is read once, through the context)', async () => {
+    const x = await generateJwk('ECDH-ES+A256KW', 'gate-read-first')
+    const sizes: number[] = []
+    const { gate } = gateWith([
+      async function measure(ctx, next) {
+        sizes.push((await ctx.bodyBytes()).byteLength)
+        await next()
+      },
+      decrypt({ keys: [x.privateJwk as DecryptionKey] }),
+    ])
+    const jwe = await seal(x.publicJwk, inferBody(2, 3))
+    const res = await gate.fetch(joseRequest(jwe))
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data).toEqual(
+      [5],
+    )
+    expect(sizes).toEqual([jwe.length])
+  })
+
   it('refuses plaintext bodies on predict but not health', async () => {
     const { gate, calls } = gateWith([decrypt({ keys })])
     const res = await gate.fetch(

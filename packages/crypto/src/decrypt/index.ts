@@ -1,7 +1,6 @@
 import {
   BadRequestError,
   MemoryStore,
-  readBodyLimited,
   type GateContext,
   type KeyValueStore,
   type Plugin,
@@ -94,11 +93,10 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     }
     const limit = Math.min(policy.maxBytes, ctx.limits.maxBodyBytes)
     const declared = Number(ctx.request.headers.get('content-length') ?? 0)
-    if (declared > limit) {
-      await ctx.request.body?.cancel().catch(() => undefined)
+    if (declared > limit) throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
+    const bytes = await ctx.bodyBytes()
+    if (bytes.byteLength > limit)
       throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
-    }
-    const bytes = await readBodyLimited(ctx.request, limit)
     const opened = await openJwe(bytes, policy)
     if (replay)
       await checkFreshness(opened.header, {
