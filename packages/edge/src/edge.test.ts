@@ -119,6 +119,53 @@ describe('nodeListener and serveNode', () => {
     expect(urls).toEqual(['http://gate.local//evil.example/v2', 'http://gate.local/v2?x=1'])
   })
 
+  it('routes on the request line alone: neither the Host header nor path tricks change the route', async () => {
+    const seen: string[] = []
+    const probe: Plugin = async function probe(ctx, next) {
+      seen.push(`${ctx.route.kind} ${ctx.url.pathname}`)
+      await next()
+    }
+    const s = await serve(toFetchModule(createGate({ models: [], plugins: [probe] })))
+    const exchange = (target: string, host: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(s.port, '127.0.0.1')
+        let data = ''
+        socket.on('data', (d) => (data += d.toString('latin1')))
+        socket.on('error', reject)
+        socket.on('close', () => resolve(data))
+        socket.write(`GET ${target} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)
+      })
+    const cases: Array<[string, string]> = [
+      ['/v2/models/secret/infer', 'x/v2/health/live#'],
+      ['/v2/models/secret/infer', 'x/v2/health/live?'],
+      ['/v2/models/secret/infer', 'x\\v2\\health\\live#'],
+      ['/v2/health/live', 'a@b/metrics?'],
+      ['/public/../v2/health/live', 'x'],
+      ['/public/%2E%2e/v2/health/live', 'x'],
+      ['/public/.%2e/v2/health/live', 'x'],
+      ['/v2/./health/live', 'x'],
+      ['/v2\\health\\live', 'x'],
+      ['http://x/public/../v2/health/live', 'x'],
+    ]
+    for (const [target, host] of cases) {
+      const text = await exchange(target, host)
+      expect(text, `${target} with host ${host}`).toMatch(/^HTTP\/1\.1 400 /)
+      expect(text).toMatch(/\r\ncontent-type: application\/json\r\n/i)
+    }
+    expect(seen).toEqual([])
+    for (const host of [
+      'gate.local',
+      'gate.local:8080',
+      'model_gate:80',
+      '127.0.0.1:1',
+      '[::1]:8080',
+    ]) {
+      const text = await exchange('/v2/health/live', host)
+      expect(text, host).toMatch(/^HTTP\/1\.1 200 /)
+    }
+    expect(seen).toEqual(Array(5).fill('health-live /v2/health/live'))
+  })
+
   it('streams the response: the first chunk arrives before the last is produced', async () => {
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))

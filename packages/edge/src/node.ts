@@ -277,8 +277,21 @@ function nodeBodySource(req: IncomingMessage): BodySource {
   return source
 }
 
+const HOST = /^(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+const AMBIGUOUS_PATH = /[\\#]|(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i
+
+/**
+ * The request's URL, with the path exactly as the request line gives it. A Host header that is
+ * not a plain host[:port] (it could carry `/`, `?` or `#` and so rewrite the path) and paths that
+ * URL parsing would rewrite (dot segments, backslashes) are refused: what routed the request in
+ * front of the gate (a proxy, Express) must see the same path as the gate's plugins.
+ */
 function urlOf(req: IncomingMessage, path: string): string {
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  const query = path.indexOf('?')
+  if (AMBIGUOUS_PATH.test(query < 0 ? path : path.slice(0, query))) {
+    throw new BadRequestError('request path must not hold dot segments or backslashes', 'bad_path')
+  }
   if (!path.startsWith('/')) {
     try {
       const absolute = new URL(path)
@@ -287,11 +300,12 @@ function urlOf(req: IncomingMessage, path: string): string {
       path = `/${path}`
     }
   }
-  const host = req.headers.host
+  const host = req.headers.host ?? 'localhost'
+  if (!HOST.test(host)) throw new BadRequestError('invalid Host header', 'bad_host')
   try {
-    return new URL(`${scheme}://${host ?? 'localhost'}${path}`).href
+    return new URL(`${scheme}://${host}${path}`).href
   } catch {
-    return new URL(`${scheme}://localhost${path}`).href
+    throw new BadRequestError('invalid request target', 'bad_path')
   }
 }
 
