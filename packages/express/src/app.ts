@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
 import { errorReply, GateError, NotFoundError } from '@modelgate/core'
 import { writeNodeReply } from '@modelgate/edge'
@@ -50,10 +51,14 @@ function exposed(error: unknown): unknown {
   }
   const status = typeof e.status === 'number' ? e.status : e.statusCode
   if (typeof status !== 'number' || status < 400 || status > 499 || e.expose === false) return error
-  const code = typeof e.type === 'string' ? e.type.replace(/\W+/g, '_') : 'bad_request'
   const headers: Record<string, string> = status === 413 ? { connection: 'close' } : {}
+  // Body parser errors (they carry a `type`) quote the body or the content type in their message.
+  if (typeof e.type === 'string') {
+    const generic = (STATUS_CODES[status] ?? 'bad request').toLowerCase()
+    return new GateError(e.type.replace(/\W+/g, '_'), status, generic, headers)
+  }
   return new GateError(
-    code,
+    'bad_request',
     status,
     typeof e.message === 'string' ? e.message : 'bad request',
     headers,

@@ -215,6 +215,31 @@ describe('createExpressApp', () => {
     expect(bad.headers.get('content-type')).toBe('application/json')
     expect((await bad.json()).code).toBe('entity_parse_failed')
   })
+
+  it('never echoes the body or headers of a request a body parser refused', async () => {
+    const gate = createGate({ models: [{ name: 'p', backend: product() }] })
+    const app = createExpressApp(gate, { setup: (app) => app.use(express.json({ limit: 64 })) })
+    const url = await urlOf(app)
+    const bad = await fetch(`${url}/v2/models/p/infer`, {
+      ...post,
+      body: '{"ssn":"512-34-8821","ok":tru}',
+    })
+    expect(bad.status).toBe(400)
+    expect(await bad.json()).toEqual({ error: 'bad request', code: 'entity_parse_failed' })
+    const charset = await fetch(`${url}/v2/models/p/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=x-secret-4539' },
+      body: '{}',
+    })
+    expect(charset.status).toBe(415)
+    expect(await charset.json()).toEqual({
+      error: 'unsupported media type',
+      code: 'charset_unsupported',
+    })
+    const large = await fetch(`${url}/v2/models/p/infer`, { ...post, body: `"${'x'.repeat(100)}"` })
+    expect(large.status).toBe(413)
+    expect(await large.json()).toEqual({ error: 'payload too large', code: 'entity_too_large' })
+  })
 })
 
 describe('peerCertificateOf', () => {
