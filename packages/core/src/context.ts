@@ -1,4 +1,11 @@
-import { BackendError, BadRequestError, GateError, NotFoundError, UnsupportedMediaTypeError } from './errors.js'
+import {
+  BackendError,
+  BadRequestError,
+  GateError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors.js'
 import { isPlainObject, parseJsonSafe, readBodyLimited } from './json.js'
 import { decodeInferRequest, type InferRequest } from './oip.js'
 import type { ModelHandle } from './registry.js'
@@ -159,6 +166,13 @@ export class GateContext {
     const request: InferRequest = { inputs: [] }
     if (isPlainObject(body.parameters)) request.parameters = body.parameters as InferRequest['parameters']
     if (model.schema) {
+      const elements = records.length * model.schema.columns.length
+      if (elements > this.limits.maxTensorElements) {
+        throw new PayloadTooLargeError(
+          this.limits.maxTensorElements,
+          `instances: ${records.length} records of ${model.schema.columns.length} columns exceed ${this.limits.maxTensorElements} tensor elements`,
+        )
+      }
       request.inputs.push(model.schema.encode(records, model.schemaInput()))
       return request
     }

@@ -103,8 +103,8 @@ export class MethodNotAllowedError extends GateError {
  * ```
  */
 export class PayloadTooLargeError extends GateError {
-  constructor(limit: number) {
-    super('payload_too_large', 413, `request body exceeds ${limit} bytes`, { connection: 'close' })
+  constructor(limit: number, message = `request body exceeds ${limit} bytes`) {
+    super('payload_too_large', 413, message, { connection: 'close' })
   }
 }
 

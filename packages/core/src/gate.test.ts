@@ -144,6 +144,36 @@ describe('createGate', () => {
     expect(await bad.json()).toMatchObject({ error: 'instances[0].kind is not one of the known categories' })
   })
 
+  it('holds V1 records to the tensor element limit before encoding them', async () => {
+    const backend = new LinearBackend()
+    const gate = createGate({
+      models: [
+        {
+          name: 'lin',
+          backend,
+          schema: {
+            features: [
+              { name: 'a', type: 'numeric', missing: 0 },
+              { name: 'kind', type: 'categorical', categories: ['x', 'y'], missing: 'x' },
+            ],
+          },
+        },
+      ],
+      limits: { maxTensorElements: 30 },
+    })
+    await gate.ready()
+    const records = (n: number) => ({ instances: Array.from({ length: n }, () => ({})) })
+    const ok = await gate.fetch(post('/v1/models/lin:predict', records(10)))
+    expect(ok.status).toBe(200)
+    const big = await gate.fetch(post('/v1/models/lin:predict', records(11)))
+    expect(big.status).toBe(413)
+    expect(await big.json()).toEqual({
+      error: 'instances: 11 records of 3 columns exceed 30 tensor elements',
+      code: 'payload_too_large',
+    })
+    expect(backend.calls).toBe(1)
+  })
+
   it('maps V1 rows without a schema onto the first input', async () => {
     const gate = createGate({ models: [{ name: 'lin', backend: new LinearBackend() }] })
     await gate.ready()

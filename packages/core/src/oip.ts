@@ -131,7 +131,9 @@ function decodeInputTensor(
     }
   }
   const count = elementCount(dims)
-  if (count > budget) throw new PayloadTooLargeError(budget)
+  if (count > budget) {
+    throw new PayloadTooLargeError(budget, `${label}: the tensors exceed the element limit`)
+  }
   if (!Array.isArray(data)) throw new BadRequestError(`${label}: "data" must be an array`)
   if (
     raw.parameters !== undefined &&
