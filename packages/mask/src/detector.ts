@@ -1,5 +1,6 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
+import type { CountryCode } from 'libphonenumber-js/max'
 import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
+import { phoneValid } from './phone.js'
 import type { CustomRecognizer, Detector, DetectorOptions, Span } from './types.js'
 import {
   base58checkValid,
@@ -132,7 +133,21 @@ const NEGATIVE: Record<string, RegExp> = {
     /\b(?:order|invoice|tracking|ref|isbn|sku|ticket|id|serial|account|acct)\W{0,4}(?:#|no\.?|number)?\W{0,3}$/,
 }
 
-const TITLE = /(?:^|[^\w])(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? $/
+const TITLES = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Mx'])
+
+/** Whether a title (`Mr`, `Dr.`, …) and one space end right before `start`. */
+function titledAt(text: string, start: number): boolean {
+  if (text.charCodeAt(start - 1) !== 32) return false
+  let e = start - 1
+  if (text.charCodeAt(e - 1) === 46) e--
+  let s = e
+  while (s > 0 && e - s < 4 && isLetter(text.charCodeAt(s - 1))) s--
+  return s < e && !isWordChar(text.charCodeAt(s - 1)) && TITLES.has(text.slice(s, e))
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+}
 const MONTHS =
   'Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?'
 const MONTH_INDEX: Record<string, number> = {
@@ -150,14 +165,25 @@ const MONTH_INDEX: Record<string, number> = {
   dec: 12,
 }
 
+// Phone candidates: optional `+cc`, optional `(area)`, digit groups. Each branch consumes its first
+// character before the look-behind so the regex engine can skip ahead on that character.
+const NOT_BEFORE_PHONE = String.raw`(?:[\w+.-]|\d[ .-])`
+const AREA = String.raw`\(\d{1,4}\)[ .-]?`
+const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
+
 const RE = {
   card: /(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
   ssn: /(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
-  phone:
-    /(?<![\w+.-]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})(?![\w-]|[ .-]\d|\.\d|:\d)/g,
-  ipv4: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)/g,
+  phone: new RegExp(
+    `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
+      `|\\((?<!${NOT_BEFORE_PHONE}\\()\\d{1,4}\\)[ .-]?${LOCAL}` +
+      `|\\d(?<!${NOT_BEFORE_PHONE}\\d)(?:\\d{0,3}(?:[ .-]\\d{1,8}){1,5}|\\d{6,14}))` +
+      `(?![\\w-]|[ .-]\\d|\\.\\d|:\\d)`,
+    'g',
+  ),
+  ipv4: /\b(?<!\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
   url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g,
-  iban: /(?<=(?:^|[^\w])[A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
+  iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
   btc: /(?<![\w])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
   date: new RegExp(
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
@@ -244,6 +270,8 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     return re.test(prior) || re.test(text.slice(c.end, c.end + 24).toLowerCase())
   }
 
+  const phoneCache = new Map<string, boolean>()
+
   function detect(text: string): Span[] {
     if (typeof text !== 'string') throw new TypeError('detect expects a string')
     const out: Candidate[] = []
@@ -270,7 +298,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
           })
         }
       }
-      if (on.has('PHONE_NUMBER')) phones(text, region, scored, before)
+      if (on.has('PHONE_NUMBER')) phones(text, region, scored, before, phoneCache)
       if (on.has('IP_ADDRESS')) {
         for (const m of text.matchAll(RE.ipv4)) {
           if (!ipv4Valid(m[0]) || NEGATIVE.IP_ADDRESS!.test(before(text, m.index, 24))) continue
@@ -471,19 +499,6 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
   }
 }
 
-const phoneCache = new Map<string, boolean>()
-
-function phoneValid(raw: string, region: CountryCode): boolean {
-  const key = region + raw
-  let ok = phoneCache.get(key)
-  if (ok === undefined) {
-    ok = parsePhoneNumberFromString(raw, region)?.isValid() ?? false
-    if (phoneCache.size >= 10_000) phoneCache.delete(phoneCache.keys().next().value!)
-    phoneCache.set(key, ok)
-  }
-  return ok
-}
-
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
 
 function phones(
@@ -491,6 +506,7 @@ function phones(
   region: CountryCode,
   scored: (c: Candidate) => void,
   before: (t: string, s: number, n?: number) => string,
+  cache: Map<string, boolean>,
 ): void {
   for (const m of text.matchAll(RE.phone)) {
     const raw = m[0]
@@ -501,7 +517,7 @@ function phones(
       const national = digits.length === 11 && digits[0] === '1' ? digits.slice(1) : digits
       if (national.length !== 10 || national[0]! < '2' || national[3]! < '2') continue
     }
-    if (!phoneValid(raw, region)) continue
+    if (!phoneValid(raw, digits, region, cache)) continue
     if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
     const formatted = /[ ().+-]/.test(raw)
     scored({
@@ -530,11 +546,7 @@ function birthWindows(text: string, window: number): Array<[number, number]> {
 }
 
 function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
-  for (const found of text.matchAll(RE.iban)) {
-    const m = {
-      index: found.index - 2,
-      0: text.slice(found.index - 2, found.index + found[0].length),
-    }
+  for (const m of text.matchAll(RE.iban)) {
     const want = ibanLength(m[0].slice(0, 2))
     if (!want) continue
     let count = 0
@@ -597,11 +609,10 @@ function persons(
     if (start < coveredTo) continue
     const word = m[0]
     const end = start + word.length
-    const prev = text.slice(Math.max(0, start - 8), start)
-    const titled = TITLE.test(prev)
+    const titled = titledAt(text, start)
     let next: RegExpExecArray | null = null
-    const c1 = text.charCodeAt(end)
-    if (c1 === 32) {
+    const c2 = text.charCodeAt(end + 1)
+    if (text.charCodeAt(end) === 32 && c2 >= 65 && c2 <= 90) {
       follower.lastIndex = end
       const f = follower.exec(text)
       next = f && !NOT_SURNAME.has(f[1]!) ? f : null

@@ -38,10 +38,17 @@ export function luhn(value: string): boolean {
  */
 export function cardNetwork(digits: string): string | undefined {
   const n = digits.length
-  const p2 = Number(digits.slice(0, 2))
-  const p4 = Number(digits.slice(0, 4))
-  const p3 = Number(digits.slice(0, 3))
-  if (digits[0] === '4' && (n === 13 || n === 16 || n === 19)) return 'visa'
+  if (n < 13) return undefined
+  const d0 = digits.charCodeAt(0) - 48
+  const d1 = digits.charCodeAt(1) - 48
+  const d2 = digits.charCodeAt(2) - 48
+  const d3 = digits.charCodeAt(3) - 48
+  const digitsOnly =
+    d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9
+  const p2 = digitsOnly ? d0 * 10 + d1 : Number(digits.slice(0, 2))
+  const p3 = digitsOnly ? p2 * 10 + d2 : Number(digits.slice(0, 3))
+  const p4 = digitsOnly ? p3 * 10 + d3 : Number(digits.slice(0, 4))
+  if (d0 === 4 && (n === 13 || n === 16 || n === 19)) return 'visa'
   if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) return 'mastercard'
   if ((p2 === 34 || p2 === 37) && n === 15) return 'amex'
   if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) && n >= 16 && n <= 19)
@@ -230,9 +237,19 @@ export function ipv6Valid(value: string): boolean {
   if (halves.length > 2) return false
   const parse = (s: string): number => {
     if (s === '') return 0
-    const parts = s.split(':')
-    for (const p of parts) if (!/^[0-9A-Fa-f]{1,4}$/.test(p)) return -1
-    return parts.length
+    let groups = 1
+    let run = 0
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c === 58) {
+        if (run === 0) return -1
+        groups++
+        run = 0
+      } else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
+        if (++run > 4) return -1
+      } else return -1
+    }
+    return run === 0 ? -1 : groups
   }
   if (halves.length === 1) return parse(halves[0]!) === groups
   const a = parse(halves[0]!)
@@ -241,6 +258,8 @@ export function ipv6Valid(value: string): boolean {
 }
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+const B58_INDEX = new Int8Array(128).fill(-1)
+for (let i = 0; i < B58.length; i++) B58_INDEX[B58.charCodeAt(i)] = i
 
 /**
  * Bitcoin base58check address (P2PKH `1…`, P2SH `3…`): decodes to 25 bytes with version 0 or 5
@@ -252,18 +271,18 @@ const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
  * ```
  */
 export function base58checkValid(value: string): boolean {
-  let n = 0n
-  for (const ch of value) {
-    const v = B58.indexOf(ch)
-    if (v < 0) return false
-    n = n * 58n + BigInt(v)
-  }
   const bytes = new Uint8Array(25)
-  for (let i = 24; i >= 0; i--) {
-    bytes[i] = Number(n & 0xffn)
-    n >>= 8n
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k)
+    let carry = c < 128 ? B58_INDEX[c]! : -1
+    if (carry < 0) return false
+    for (let i = 24; i >= 0; i--) {
+      carry += bytes[i]! * 58
+      bytes[i] = carry & 0xff
+      carry >>= 8
+    }
+    if (carry !== 0) return false
   }
-  if (n !== 0n) return false
   let zeros = 0
   while (value[zeros] === '1') zeros++
   let leading = 0
