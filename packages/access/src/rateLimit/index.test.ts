@@ -86,6 +86,31 @@ describe('rateLimit', () => {
     expect((await call(keys.carol)).status).toBe(429)
   })
 
+  it('keeps no bucket for a model name that is not registered', async () => {
+    const inner = new MemoryStore()
+    const taken: string[] = []
+    const store = {
+      take: (key: string, bucket: { capacity: number; refillPerSecond: number }, cost?: number) => {
+        taken.push(key)
+        return inner.take(key, bucket, cost)
+      },
+    }
+    const alice = await createApiKey({ pepper, principal: { id: 'alice' } })
+    const gate = createGate({
+      models: [{ name: 'credit', backend: new CountingBackend() }],
+      plugins: [
+        authenticate({ apiKeys: { pepper, records: [alice.record] } }),
+        rateLimit({ rules: [{ by: 'model', capacity: 5, refillPerSecond: 1 }], store }),
+      ],
+    })
+    await gate.ready()
+    for (const model of ['nope-1', 'nope-2', 'credit']) {
+      const res = await gate.fetch(inferRequest({ 'x-api-key': alice.key }, model))
+      expect(res.status).toBe(model === 'credit' ? 200 : 404)
+    }
+    expect(taken).toEqual(['rl:model:credit'])
+  })
+
   it('validates its rules at factory time', () => {
     expect(() => rateLimit({ rules: [] })).toThrow(TypeError)
     expect(() =>

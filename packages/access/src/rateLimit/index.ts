@@ -14,7 +14,8 @@ const KEYS: Record<
 > = {
   principal: (ctx) => (ctx.principal ? `${ctx.principal.kind}:${ctx.principal.id}` : undefined),
   tenant: (ctx) => ctx.principal?.tenant,
-  model: (ctx) => ctx.model?.name ?? ctx.route.model,
+  // Only registered models: a name from the URL alone would let anyone create buckets at will.
+  model: (ctx) => ctx.model?.name,
   global: () => '*',
 }
 
