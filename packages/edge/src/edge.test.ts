@@ -166,6 +166,23 @@ describe('nodeListener and serveNode', () => {
     expect(seen).toEqual(Array(5).fill('health-live /v2/health/live'))
   })
 
+  it('answers TRACE with a JSON 405, also to handlers that read the body', async () => {
+    const gate = createGate({ models: [{ name: 'm', backend: identity }] })
+    const s = await serve({ fetch: (request) => gate.fetch(request) })
+    for (const path of ['/v2/models/m/infer', '/v2/health/live']) {
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(s.port, '127.0.0.1')
+        let data = ''
+        socket.on('data', (d) => (data += d.toString('latin1')))
+        socket.on('error', reject)
+        socket.on('close', () => resolve(data))
+        socket.write(`TRACE ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`)
+      })
+      expect(text, path).toMatch(/^HTTP\/1\.1 405 /)
+      expect(text).toMatch(/\{"error":"method not allowed","code":"method_not_allowed"\}$/)
+    }
+  })
+
   it('streams the response: the first chunk arrives before the last is produced', async () => {
     let release!: () => void
     const gate = new Promise<void>((resolve) => (release = resolve))

@@ -4,6 +4,7 @@ import {
   attachBodySource,
   BadRequestError,
   errorReply,
+  GateError,
   PayloadTooLargeError,
   type BodySource,
   type GateReply,
@@ -151,6 +152,10 @@ function signalOf(state: LightState): AbortSignal {
 }
 
 function fullRequest(state: LightState, hasBody: boolean): Request {
+  // A Web Request cannot carry TRACE (nor CONNECT, which node:http never hands to a listener).
+  if (state.method === 'TRACE' || state.method === 'CONNECT') {
+    throw new GateError('method_not_allowed', 405, 'method not allowed')
+  }
   const init: RequestInit & { duplex?: 'half' } = {
     method: state.method,
     headers: headersOf(state),
