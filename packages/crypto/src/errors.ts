@@ -36,7 +36,8 @@ export type JweErrorCode =
 export class JweError extends GateError {
   declare readonly code: JweErrorCode
   constructor(code: JweErrorCode, message: string, status = 400) {
-    super(code, status, message)
+    // A refused oversized upload closes the connection instead of reading the rest of it.
+    super(code, status, message, status === 413 ? { connection: 'close' } : {})
   }
 }
 

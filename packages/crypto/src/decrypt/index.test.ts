@@ -442,6 +442,7 @@ describe('tamper suite: refused within 50 ms, the model never runs', () => {
     const elapsed = performance.now() - started
     expect(res.status).toBe(status)
     if (code) expect(body.code).toBe(code)
+    if (status === 413) expect(res.headers.get('connection')).toBe('close')
     expect(body.error).not.toMatch(/"d"|"k"|BEGIN|at \w+ \(/)
     expect(elapsed).toBeLessThan(50)
     expect(calls()).toBe(2)
