@@ -29,7 +29,9 @@ function valueInfo(name, dims) {
     type: {
       tensorType: {
         elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+        shape: {
+          dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })),
+        },
       },
     },
   })
@@ -54,9 +56,17 @@ export function buildOnnxMlp({ widths, seed = 1 }) {
     const b = new Float32Array(fanOut).map(() => normal() * 0.01)
     initializers.push(floatTensor(`w${i}`, [fanIn, fanOut], w), floatTensor(`b${i}`, [fanOut], b))
     const last = i === widths.length - 2
-    nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: [current, `w${i}`, `b${i}`], output: [`z${i}`] }))
+    nodes.push(
+      onnx.NodeProto.create({
+        opType: 'Gemm',
+        input: [current, `w${i}`, `b${i}`],
+        output: [`z${i}`],
+      }),
+    )
     const out = last ? 'score' : `a${i}`
-    nodes.push(onnx.NodeProto.create({ opType: last ? 'Sigmoid' : 'Relu', input: [`z${i}`], output: [out] }))
+    nodes.push(
+      onnx.NodeProto.create({ opType: last ? 'Sigmoid' : 'Relu', input: [`z${i}`], output: [out] }),
+    )
     current = out
   }
   const model = onnx.ModelProto.create({

@@ -13,9 +13,14 @@ const scenario = JSON.parse(process.argv[2])
 
 async function modelBytes(model) {
   if (model === 'fixture-mlp') {
-    return new Uint8Array(await readFile(fileURLToPath(new URL('../packages/testkit/fixtures/mlp.onnx', import.meta.url))))
+    return new Uint8Array(
+      await readFile(
+        fileURLToPath(new URL('../packages/testkit/fixtures/mlp.onnx', import.meta.url)),
+      ),
+    )
   }
-  if (model.startsWith('mlp:')) return buildOnnxMlp({ widths: model.slice(4).split('x').map(Number), seed: 7 })
+  if (model.startsWith('mlp:'))
+    return buildOnnxMlp({ widths: model.slice(4).split('x').map(Number), seed: 7 })
   throw new Error(`unknown bench model ${model}`)
 }
 
@@ -30,7 +35,12 @@ function bareExpress() {
     try {
       const input = req.body.inputs[0]
       const outputs = await backend.infer([
-        { name: input.name, datatype: 'FP32', shape: input.shape, data: Float32Array.from(input.data) },
+        {
+          name: input.name,
+          datatype: 'FP32',
+          shape: input.shape,
+          data: Float32Array.from(input.data),
+        },
       ])
       res.json({
         model_name: 'm',
@@ -75,4 +85,4 @@ if (scenario.server === 'bare-express') {
   }
 }
 process.stdout.write(`listening ${port}\n`)
-process.once("SIGINT", () => process.exit(0))
+process.once('SIGINT', () => process.exit(0))

@@ -21,7 +21,9 @@ const rounds = Number(args.rounds)
 const row = (n, width, seed) =>
   Array.from({ length: n * width }, (_, i) => Math.round(Math.sin(seed * 7919 + i) * 1000) / 1000)
 const v2Body = (width, seed = 1) =>
-  JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, width], data: row(1, width, seed) }] })
+  JSON.stringify({
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, width], data: row(1, width, seed) }],
+  })
 
 /**
  * Each comparison: a baseline and a candidate server scenario, the load, and goals on the ratios
@@ -39,7 +41,8 @@ const comparisons = [
   },
   {
     name: 'batching',
-    title: 'micro-batching on vs off, 64 concurrent clients, ONNX MLP 64x4096x4096x1 (17M weights, seeded)',
+    title:
+      'micro-batching on vs off, 64 concurrent clients, ONNX MLP 64x4096x4096x1 (17M weights, seeded)',
     baseline: { server: 'gate-express', model: 'mlp:64x4096x4096x1' },
     candidate: {
       server: 'gate-express',
@@ -53,9 +56,13 @@ const comparisons = [
 ]
 
 async function startServer(scenario) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./server.js', import.meta.url)), JSON.stringify(scenario)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./server.js', import.meta.url)), JSON.stringify(scenario)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const port = await new Promise((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (chunk) => {
@@ -127,10 +134,18 @@ for (const comparison of comparisons) {
   }
   const verdicts = Object.entries(comparison.goals).map(([metric, goal]) => {
     const value = ratios[metric]
-    const ok = (goal.min === undefined || value >= goal.min) && (goal.max === undefined || value <= goal.max)
+    const ok =
+      (goal.min === undefined || value >= goal.min) && (goal.max === undefined || value <= goal.max)
     return { metric, value, goal, ok }
   })
-  results.push({ name: comparison.name, title: comparison.title, baseline, candidate, ratios, verdicts })
+  results.push({
+    name: comparison.name,
+    title: comparison.title,
+    baseline,
+    candidate,
+    ratios,
+    verdicts,
+  })
   console.log(`\n${comparison.name}: ${comparison.title}`)
   console.log(
     `  baseline  ${baseline.throughput.toFixed(0)} req/s  p50 ${baseline.p50} ms  p99 ${baseline.p99.toFixed(1)} ms  errors ${baseline.errors}`,
@@ -140,13 +155,22 @@ for (const comparison of comparisons) {
   )
   for (const v of verdicts) {
     const goal = v.goal.min !== undefined ? `>= ${v.goal.min}` : `<= ${v.goal.max}`
-    console.log(`  ${v.metric} ratio ${v.value.toFixed(3)} (goal ${goal}) ${v.ok ? 'PASS' : 'MISS'}`)
+    console.log(
+      `  ${v.metric} ratio ${v.value.toFixed(3)} (goal ${goal}) ${v.ok ? 'PASS' : 'MISS'}`,
+    )
   }
 }
 
-const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version }
+const machine = {
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+}
 await writeFile(
   fileURLToPath(new URL('./serving-results.json', import.meta.url)),
   JSON.stringify({ date: new Date().toISOString(), machine, seconds, rounds, results }, null, 2),
 )
-console.log(`\nmachine: ${machine.cpus} x ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}`)
+console.log(
+  `\nmachine: ${machine.cpus} x ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+)

@@ -29,7 +29,9 @@ describe('MicroBatcher', () => {
   it('merges concurrent calls into one backend call and splits the outputs back', async () => {
     const { backend, calls } = doublingBackend()
     const batcher = new MicroBatcher(backend, { maxBatchSize: 16, maxDelayMs: 20 })
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => batcher.infer(row([i, i + 0.5]))))
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => batcher.infer(row([i, i + 0.5]))),
+    )
     expect(calls).toEqual([10])
     results.forEach((outputs, i) => {
       expect(outputs[0]!.shape).toEqual([1, 2])
@@ -55,7 +57,9 @@ describe('MicroBatcher', () => {
       batcher.infer(row([3])),
     ])
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
-    expect(Array.from((settled[2] as PromiseFulfilledResult<Tensor[]>).value[0]!.data as Float32Array)).toEqual([6])
+    expect(
+      Array.from((settled[2] as PromiseFulfilledResult<Tensor[]>).value[0]!.data as Float32Array),
+    ).toEqual([6])
   })
 
   it('keeps calls with different trailing shapes apart', async () => {
@@ -69,7 +73,11 @@ describe('MicroBatcher', () => {
 
   it('refuses work past the queue limit with 503', async () => {
     const { backend } = doublingBackend()
-    const batcher = new MicroBatcher(backend, { maxBatchSize: 1000, maxDelayMs: 50, maxQueueSize: 2 })
+    const batcher = new MicroBatcher(backend, {
+      maxBatchSize: 1000,
+      maxDelayMs: 50,
+      maxQueueSize: 2,
+    })
     const settled = await Promise.allSettled([1, 2, 3].map((v) => batcher.infer(row([v]))))
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected'])
     expect((settled[2] as PromiseRejectedResult).reason.status).toBe(503)

@@ -48,7 +48,10 @@ export class MicroBatcher {
     if (!Number.isFinite(options.maxDelayMs) || options.maxDelayMs < 0) {
       throw new TypeError('batching.maxDelayMs must be a non-negative number')
     }
-    if (options.maxQueueSize !== undefined && (!Number.isInteger(options.maxQueueSize) || options.maxQueueSize < 1)) {
+    if (
+      options.maxQueueSize !== undefined &&
+      (!Number.isInteger(options.maxQueueSize) || options.maxQueueSize < 1)
+    ) {
       throw new TypeError('batching.maxQueueSize must be a positive integer')
     }
     this.maxBatchSize = options.maxBatchSize
@@ -63,7 +66,9 @@ export class MicroBatcher {
       return this.backend.infer(inputs, options)
     }
     if (this.queue.length >= this.maxQueueSize) {
-      return Promise.reject(new NotReadyError('inference queue is full', 'queue_full', { 'retry-after': '1' }))
+      return Promise.reject(
+        new NotReadyError('inference queue is full', 'queue_full', { 'retry-after': '1' }),
+      )
     }
     return new Promise<Tensor[]>((resolve, reject) => {
       this.queue.push({
@@ -106,7 +111,7 @@ export class MicroBatcher {
     const key = this.queue[0]!.key
     const batch: Pending[] = []
     let rows = 0
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const p = this.queue[i]!
       if (p.key === key && rows + p.rows <= this.maxBatchSize) {
         batch.push(p)
@@ -135,17 +140,29 @@ export class MicroBatcher {
     let outputs: Tensor[]
     try {
       const { outputs: wanted, parameters } = batch[0]!.options ?? {}
-      outputs = await this.backend.infer(mergeInputs(batch.map((p) => p.inputs), rows), {
-        ...(wanted ? { outputs: wanted } : {}),
-        ...(parameters ? { parameters } : {}),
-      })
+      outputs = await this.backend.infer(
+        mergeInputs(
+          batch.map((p) => p.inputs),
+          rows,
+        ),
+        {
+          ...(wanted ? { outputs: wanted } : {}),
+          ...(parameters ? { parameters } : {}),
+        },
+      )
     } catch {
-      await Promise.all(batch.map((p) => this.backend.infer(p.inputs, p.options).then(p.resolve, p.reject)))
+      await Promise.all(
+        batch.map((p) => this.backend.infer(p.inputs, p.options).then(p.resolve, p.reject)),
+      )
       return
     }
     let parts: Tensor[][]
     try {
-      parts = splitOutputs(outputs, batch.map((p) => p.rows), rows)
+      parts = splitOutputs(
+        outputs,
+        batch.map((p) => p.rows),
+        rows,
+      )
     } catch (error) {
       for (const p of batch) p.reject(error)
       return
@@ -185,7 +202,12 @@ function mergeInputs(requests: Tensor[][], rows: number): Tensor[] {
         offset += piece.data.length
       }
     }
-    return { name: template.name, datatype: template.datatype, shape: [rows, ...template.shape.slice(1)], data }
+    return {
+      name: template.name,
+      datatype: template.datatype,
+      shape: [rows, ...template.shape.slice(1)],
+      data,
+    }
   })
 }
 
@@ -193,13 +215,20 @@ function splitOutputs(outputs: Tensor[], rowCounts: number[], rows: number): Ten
   const parts: Tensor[][] = rowCounts.map(() => [])
   for (const out of outputs) {
     if (out.shape[0] !== rows) {
-      throw new Error(`output "${out.name}" has no batch dimension; disable batching for this model`)
+      throw new Error(
+        `output "${out.name}" has no batch dimension; disable batching for this model`,
+      )
     }
     const width = rows === 0 ? 0 : out.data.length / rows
     let row = 0
     rowCounts.forEach((n, i) => {
       const data = out.data.slice(row * width, (row + n) * width) as TensorData
-      parts[i]!.push({ name: out.name, datatype: out.datatype, shape: [n, ...out.shape.slice(1)], data })
+      parts[i]!.push({
+        name: out.name,
+        datatype: out.datatype,
+        shape: [n, ...out.shape.slice(1)],
+        data,
+      })
       row += n
     })
   }

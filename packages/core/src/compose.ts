@@ -18,7 +18,8 @@ export function compose(
   terminal: (ctx: GateContext) => Promise<void>,
 ): (ctx: GateContext) => Promise<void> {
   for (const p of plugins) {
-    if (typeof p !== 'function') throw new TypeError('every plugin must be a function (ctx, next) => Promise<void>')
+    if (typeof p !== 'function')
+      throw new TypeError('every plugin must be a function (ctx, next) => Promise<void>')
   }
   return function composed(ctx) {
     let last = -1

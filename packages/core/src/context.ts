@@ -9,7 +9,16 @@ import {
 import { isPlainObject, parseJsonSafe, readBodyLimited } from './json.js'
 import { decodeInferRequest, type InferRequest } from './oip.js'
 import type { ModelHandle } from './registry.js'
-import type { AccessDecision, GateLimits, GateReply, InferOptions, Operation, Principal, Route, Tensor } from './types.js'
+import type {
+  AccessDecision,
+  GateLimits,
+  GateReply,
+  InferOptions,
+  Operation,
+  Principal,
+  Route,
+  Tensor,
+} from './types.js'
 
 const encoder = new TextEncoder()
 
@@ -113,7 +122,12 @@ export class GateContext {
   async json(): Promise<unknown> {
     if (this.parsed) return this.parsed.value
     const type = this.mediaType()
-    if (type !== '' && type !== 'application/json' && type !== 'text/plain' && !type.endsWith('+json')) {
+    if (
+      type !== '' &&
+      type !== 'application/json' &&
+      type !== 'text/plain' &&
+      !type.endsWith('+json')
+    ) {
       throw new UnsupportedMediaTypeError(type)
     }
     const value = parseJsonSafe(await this.bodyBytes(), { maxDepth: this.limits.maxJsonDepth })
@@ -164,7 +178,8 @@ export class GateContext {
     const records = await this.records()
     const body = (await this.json()) as Record<string, unknown>
     const request: InferRequest = { inputs: [] }
-    if (isPlainObject(body.parameters)) request.parameters = body.parameters as InferRequest['parameters']
+    if (isPlainObject(body.parameters))
+      request.parameters = body.parameters as InferRequest['parameters']
     if (model.schema) {
       const elements = records.length * model.schema.columns.length
       if (elements > this.limits.maxTensorElements) {
@@ -178,7 +193,9 @@ export class GateContext {
     }
     const input = metadata.inputs[0]!
     const v2 = {
-      inputs: [{ name: input.name, datatype: input.datatype, shape: nestedShape(records), data: records }],
+      inputs: [
+        { name: input.name, datatype: input.datatype, shape: nestedShape(records), data: records },
+      ],
     }
     request.inputs = decodeInferRequest(v2, { ...metadata, inputs: [input] }, limits).inputs
     return request
@@ -186,7 +203,11 @@ export class GateContext {
 
   /** The route's model; 404 when the route names none or an unknown one. */
   requireModel(): ModelHandle {
-    if (!this.model) throw new NotFoundError(`unknown model "${(this.route.model ?? '').slice(0, 128)}"`, 'model_not_found')
+    if (!this.model)
+      throw new NotFoundError(
+        `unknown model "${(this.route.model ?? '').slice(0, 128)}"`,
+        'model_not_found',
+      )
     return this.model
   }
 
@@ -217,11 +238,13 @@ export class GateContext {
   toReply(): GateReply {
     this.headers.set('x-request-id', this.requestId)
     if (this.body instanceof ReadableStream) {
-      if (!this.headers.has('content-type')) this.headers.set('content-type', 'application/octet-stream')
+      if (!this.headers.has('content-type'))
+        this.headers.set('content-type', 'application/octet-stream')
       return { status: this.status, headers: this.headers, body: this.body }
     }
     const bytes = this.responseBytes()
-    if (!this.headers.has('content-type')) this.headers.set('content-type', 'application/octet-stream')
+    if (!this.headers.has('content-type'))
+      this.headers.set('content-type', 'application/octet-stream')
     const empty = this.request.method === 'HEAD' || this.status === 204 || this.status === 304
     return { status: this.status, headers: this.headers, body: empty ? null : bytes }
   }

@@ -96,7 +96,11 @@ export function elementCount(shape: readonly number[]): number {
  * readElement('INT64', new BigInt64Array([7n]), 0) // 7
  * ```
  */
-export function readElement(datatype: Datatype, data: TensorData, i: number): number | string | boolean {
+export function readElement(
+  datatype: Datatype,
+  data: TensorData,
+  i: number,
+): number | string | boolean {
   const v = data[i]
   if (typeof v === 'bigint') return Number(v)
   if (datatype === 'BOOL') return v !== 0
@@ -111,7 +115,10 @@ export function readElement(datatype: Datatype, data: TensorData, i: number): nu
  * toJsonArray('BOOL', new Uint8Array([1, 0])) // [true, false]
  * ```
  */
-export function toJsonArray(datatype: Datatype, data: TensorData): Array<number | string | boolean> {
+export function toJsonArray(
+  datatype: Datatype,
+  data: TensorData,
+): Array<number | string | boolean> {
   const out = new Array<number | string | boolean>(data.length)
   if (datatype === 'BOOL') {
     for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0

@@ -47,7 +47,11 @@ export class BadRequestError extends GateError {
  * ```
  */
 export class UnauthorizedError extends GateError {
-  constructor(message = 'unauthorized', headers: Record<string, string> = {}, code = 'unauthorized') {
+  constructor(
+    message = 'unauthorized',
+    headers: Record<string, string> = {},
+    code = 'unauthorized',
+  ) {
     super(code, 401, message, headers)
   }
 }
@@ -208,7 +212,8 @@ const encoder = new TextEncoder()
  * ```
  */
 export function errorReply(error: unknown, requestId?: string): GateReply {
-  const gateError = error instanceof GateError ? error : new GateError('internal', 500, 'internal error')
+  const gateError =
+    error instanceof GateError ? error : new GateError('internal', 500, 'internal error')
   const headers = new Headers(gateError.headers)
   headers.set('content-type', 'application/json')
   headers.set('cache-control', 'no-store')
@@ -239,7 +244,10 @@ export function errorResponse(error: unknown, requestId?: string): Response {
  * ```
  */
 export function replyToResponse(reply: GateReply): Response {
-  return new Response(reply.body as BodyInit | null, { status: reply.status, headers: reply.headers })
+  return new Response(reply.body as BodyInit | null, {
+    status: reply.status,
+    headers: reply.headers,
+  })
 }
 
 /**

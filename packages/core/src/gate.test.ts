@@ -53,11 +53,17 @@ const infer = { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: [1,
 
 describe('createGate', () => {
   it('serves health, server and model metadata', async () => {
-    const gate = createGate({ models: [{ name: 'lin', version: '1', backend: new LinearBackend() }] })
+    const gate = createGate({
+      models: [{ name: 'lin', version: '1', backend: new LinearBackend() }],
+    })
     await gate.ready()
     expect(await (await gate.fetch(get('/v2/health/live'))).json()).toEqual({ live: true })
     expect((await gate.fetch(get('/v2/health/ready'))).status).toBe(200)
-    expect(await (await gate.fetch(get('/v2'))).json()).toEqual({ name: 'modelgate', version: '0.1.0', extensions: [] })
+    expect(await (await gate.fetch(get('/v2'))).json()).toEqual({
+      name: 'modelgate',
+      version: '0.1.0',
+      extensions: [],
+    })
     const meta = await (await gate.fetch(get('/v2/models/lin/versions/1'))).json()
     expect(meta).toEqual({
       name: 'lin',
@@ -69,14 +75,19 @@ describe('createGate', () => {
         { name: 'rank', datatype: 'INT64', shape: [-1] },
       ],
     })
-    expect(await (await gate.fetch(get('/v2/models/lin/ready'))).json()).toEqual({ name: 'lin', ready: true })
+    expect(await (await gate.fetch(get('/v2/models/lin/ready'))).json()).toEqual({
+      name: 'lin',
+      ready: true,
+    })
     expect((await gate.fetch(get('/v2/models/lin/versions/7'))).status).toBe(404)
   })
 
   it('runs inference, echoes id and serialises INT64 as numbers', async () => {
     const gate = createGate({ models: [{ name: 'lin', backend: new LinearBackend() }] })
     await gate.ready()
-    const res = await gate.fetch(post('/v2/models/lin/infer', { ...infer, id: 'r1' }, { 'x-request-id': 'abc-1' }))
+    const res = await gate.fetch(
+      post('/v2/models/lin/infer', { ...infer, id: 'r1' }, { 'x-request-id': 'abc-1' }),
+    )
     expect(res.status).toBe(200)
     expect(res.headers.get('x-request-id')).toBe('abc-1')
     const body = await res.json()
@@ -139,9 +150,13 @@ describe('createGate', () => {
     )
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ predictions: [{ risk: 2.75, rank: 9007199254740000 }] })
-    const bad = await gate.fetch(post('/v1/models/lin:predict', { instances: [{ a: 1, kind: 'z' }] }))
+    const bad = await gate.fetch(
+      post('/v1/models/lin:predict', { instances: [{ a: 1, kind: 'z' }] }),
+    )
     expect(bad.status).toBe(400)
-    expect(await bad.json()).toMatchObject({ error: 'instances[0].kind is not one of the known categories' })
+    expect(await bad.json()).toMatchObject({
+      error: 'instances[0].kind is not one of the known categories',
+    })
   })
 
   it('holds V1 records to the tensor element limit before encoding them', async () => {
@@ -179,7 +194,10 @@ describe('createGate', () => {
     await gate.ready()
     const res = await gate.fetch(post('/v1/models/lin:predict', { instances: [[1, 2, 3]] }))
     expect(await res.json()).toEqual({ predictions: [{ score: 4.75, rank: 9007199254740000 }] })
-    expect(await (await gate.fetch(get('/v1/models/lin'))).json()).toEqual({ name: 'lin', ready: true })
+    expect(await (await gate.fetch(get('/v1/models/lin'))).json()).toEqual({
+      name: 'lin',
+      ready: true,
+    })
   })
 
   it('runs plugins as an onion and a rejection never reaches the backend', async () => {
@@ -196,7 +214,9 @@ describe('createGate', () => {
     const guard: Plugin = async function guard(ctx, next) {
       order.push('guard')
       if (ctx.request.headers.get('authorization') !== 'Bearer ok') {
-        throw new UnauthorizedError('invalid token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+        throw new UnauthorizedError('invalid token', {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        })
       }
       await next()
       ctx.headers.set('x-guarded', 'yes')
@@ -208,11 +228,20 @@ describe('createGate', () => {
     expect(denied.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
     expect(await denied.json()).toEqual({ error: 'invalid token', code: 'unauthorized' })
     expect(backend.calls).toBe(0)
-    const allowed = await gate.fetch(post('/v2/models/lin/infer', infer, { authorization: 'Bearer ok' }))
+    const allowed = await gate.fetch(
+      post('/v2/models/lin/infer', infer, { authorization: 'Bearer ok' }),
+    )
     expect(allowed.status).toBe(200)
     expect(allowed.headers.get('x-guarded')).toBe('yes')
     expect(backend.calls).toBe(1)
-    expect(order).toEqual(['outer in', 'guard', 'outer out 200', 'outer in', 'guard', 'outer out 200'])
+    expect(order).toEqual([
+      'outer in',
+      'guard',
+      'outer out 200',
+      'outer in',
+      'guard',
+      'outer out 200',
+    ])
   })
 
   it('hides internal errors behind an opaque 500 and reports them to onError', async () => {
@@ -242,7 +271,14 @@ describe('createGate', () => {
       [post('/v2/health/live', {}), 405],
       [post('/v2/models/lin/explain', infer), 404],
       [post('/v2/models/lin/infer', 'not json'), 400],
-      [new Request('http://gate/v2/models/lin/infer', { method: 'POST', body: 'x', headers: { 'content-type': 'text/csv' } }), 415],
+      [
+        new Request('http://gate/v2/models/lin/infer', {
+          method: 'POST',
+          body: 'x',
+          headers: { 'content-type': 'text/csv' },
+        }),
+        415,
+      ],
     ]
     for (const [req, status] of cases) {
       const res = await gate.fetch(req)
@@ -257,7 +293,10 @@ describe('createGate', () => {
   it('accepts a string body sent with fetch defaults (text/plain)', async () => {
     const gate = createGate({ models: [{ name: 'lin', backend: new LinearBackend() }] })
     await gate.ready()
-    const req = new Request('http://gate/v2/models/lin/infer', { method: 'POST', body: JSON.stringify(infer) })
+    const req = new Request('http://gate/v2/models/lin/infer', {
+      method: 'POST',
+      body: JSON.stringify(infer),
+    })
     expect(req.headers.get('content-type')).toMatch(/^text\/plain/)
     expect((await gate.fetch(req)).status).toBe(200)
   })
@@ -288,27 +327,45 @@ describe('createGate', () => {
   })
 
   it('lists plugin extensions in GET /v2', async () => {
-    const explain: Plugin = Object.assign(async function explain(_ctx: unknown, next: () => Promise<void>) {
-      await next()
-    }, { extensions: ['explain'] })
+    const explain: Plugin = Object.assign(
+      async function explain(_ctx: unknown, next: () => Promise<void>) {
+        await next()
+      },
+      { extensions: ['explain'] },
+    )
     const gate = createGate({ models: [], plugins: [explain] })
     expect((await (await gate.fetch(get('/v2'))).json()).extensions).toEqual(['explain'])
   })
 
   it('validates options at construction', () => {
-    expect(() => createGate({ models: [{ name: 'bad name', backend: new LinearBackend() }] })).toThrow(TypeError)
-    expect(() => createGate({ models: [{ name: 'm', backend: {} as ModelBackend }] })).toThrow(/backend must implement/)
+    expect(() =>
+      createGate({ models: [{ name: 'bad name', backend: new LinearBackend() }] }),
+    ).toThrow(TypeError)
+    expect(() => createGate({ models: [{ name: 'm', backend: {} as ModelBackend }] })).toThrow(
+      /backend must implement/,
+    )
     expect(() => createGate({ models: [], limits: { maxBodyBytes: -1 } })).toThrow(/maxBodyBytes/)
     const b = new LinearBackend()
-    expect(() => createGate({ models: [{ name: 'm', backend: b }, { name: 'm', backend: b }] })).toThrow(/twice/)
+    expect(() =>
+      createGate({
+        models: [
+          { name: 'm', backend: b },
+          { name: 'm', backend: b },
+        ],
+      }),
+    ).toThrow(/twice/)
   })
 
   it('merges concurrent requests when batching is on', async () => {
     const backend = new LinearBackend()
-    const gate = createGate({ models: [{ name: 'lin', backend, batching: { maxBatchSize: 32, maxDelayMs: 20 } }] })
+    const gate = createGate({
+      models: [{ name: 'lin', backend, batching: { maxBatchSize: 32, maxDelayMs: 20 } }],
+    })
     await gate.ready()
     const one = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }
-    const responses = await Promise.all(Array.from({ length: 8 }, () => gate.fetch(post('/v2/models/lin/infer', one))))
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => gate.fetch(post('/v2/models/lin/infer', one))),
+    )
     for (const res of responses) {
       expect((await res.json()).outputs[0].data).toEqual([4.75])
     }

@@ -1,6 +1,13 @@
 import { compose } from './compose.js'
 import { GateContext } from './context.js'
-import { errorReply, GateError, MethodNotAllowedError, NotFoundError, NotReadyError, replyToResponse } from './errors.js'
+import {
+  errorReply,
+  GateError,
+  MethodNotAllowedError,
+  NotFoundError,
+  NotReadyError,
+  replyToResponse,
+} from './errors.js'
 import { encodeInferResponse, encodeModelMetadata } from './oip.js'
 import { ModelRegistry, type ModelHandle } from './registry.js'
 import { matchRoute } from './router.js'
@@ -81,12 +88,14 @@ export interface Gate {
  * ```
  */
 export function createGate(options: GateOptions): Gate {
-  if (!options || typeof options !== 'object') throw new TypeError('createGate needs an options object')
+  if (!options || typeof options !== 'object')
+    throw new TypeError('createGate needs an options object')
   const registry = new ModelRegistry(options.models)
   const plugins = [...(options.plugins ?? [])]
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   for (const [k, v] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(v) || v <= 0) throw new TypeError(`limits.${k} must be a positive integer`)
+    if (!Number.isSafeInteger(v) || v <= 0)
+      throw new TypeError(`limits.${k} must be a positive integer`)
   }
   const serverName = options.name ?? 'modelgate'
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase()
@@ -136,7 +145,10 @@ export function createGate(options: GateOptions): Gate {
         return predict(ctx)
       case 'v2-explain':
       case 'v1-explain':
-        throw new NotFoundError('the explain extension is not enabled on this gate', 'extension_disabled')
+        throw new NotFoundError(
+          'the explain extension is not enabled on this gate',
+          'extension_disabled',
+        )
       default:
         throw new NotFoundError('no such route')
     }
@@ -172,15 +184,21 @@ export function createGate(options: GateOptions): Gate {
 
   async function handle(request: Request, custom?: CustomHandlerOptions): Promise<GateReply> {
     const headerId = request.headers.get(requestIdHeader)
-    const requestId = headerId !== null && REQUEST_ID.test(headerId) ? headerId : crypto.randomUUID()
+    const requestId =
+      headerId !== null && REQUEST_ID.test(headerId) ? headerId : crypto.randomUUID()
     let ctx: GateContext | undefined
     try {
       const url = new URL(request.url)
       const matched = custom
-        ? { route: { kind: 'custom' as const, ...(custom.model ? { model: custom.model } : {}) }, operation: custom.operation ?? 'predict', methods: [request.method] }
+        ? {
+            route: { kind: 'custom' as const, ...(custom.model ? { model: custom.model } : {}) },
+            operation: custom.operation ?? 'predict',
+            methods: [request.method],
+          }
         : matchRoute(url.pathname)
       const { route } = matched
-      const model = route.model === undefined ? undefined : registry.find(route.model, route.version)
+      const model =
+        route.model === undefined ? undefined : registry.find(route.model, route.version)
       ctx = new GateContext({
         request,
         url,
@@ -201,7 +219,8 @@ export function createGate(options: GateOptions): Gate {
       const reply = errorReply(error, requestId)
       if (ctx) {
         for (const [k, v] of ctx.headers) {
-          if (!reply.headers.has(k) && k !== 'content-type' && k !== 'content-length') reply.headers.set(k, v)
+          if (!reply.headers.has(k) && k !== 'content-type' && k !== 'content-length')
+            reply.headers.set(k, v)
         }
       }
       return reply
@@ -228,7 +247,9 @@ function rowValue(t: Tensor, row: number): JsonValue {
   const flat: JsonValue[] = []
   for (let i = row * width; i < (row + 1) * width; i++) {
     const v = t.data[i]!
-    flat.push(typeof v === 'bigint' ? Number(v) : t.datatype === 'BOOL' ? v !== 0 : (v as number | string))
+    flat.push(
+      typeof v === 'bigint' ? Number(v) : t.datatype === 'BOOL' ? v !== 0 : (v as number | string),
+    )
   }
   if (inner.length === 0 || width === 1) return flat[0]!
   return nest(flat, inner)
@@ -238,7 +259,8 @@ function nest(flat: JsonValue[], shape: number[]): JsonValue[] {
   if (shape.length <= 1) return flat
   const step = flat.length / shape[0]!
   const out: JsonValue[] = []
-  for (let i = 0; i < shape[0]!; i++) out.push(nest(flat.slice(i * step, (i + 1) * step), shape.slice(1)))
+  for (let i = 0; i < shape[0]!; i++)
+    out.push(nest(flat.slice(i * step, (i + 1) * step), shape.slice(1)))
   return out
 }
 

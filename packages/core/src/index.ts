@@ -23,7 +23,14 @@ export {
 } from './errors.js'
 export { decodeInferRequest, encodeInferResponse, encodeModelMetadata } from './oip.js'
 export type { InferRequest, InferResponseJson, DecodeLimits } from './oip.js'
-export { DATATYPES, isDatatype, allocate, elementCount, readElement, toJsonArray } from './datatypes.js'
+export {
+  DATATYPES,
+  isDatatype,
+  allocate,
+  elementCount,
+  readElement,
+  toJsonArray,
+} from './datatypes.js'
 export { readBodyLimited, attachBodySource, parseJsonSafe, isPlainObject } from './json.js'
 export { FeatureSchema } from './schema.js'
 export type { FeatureGroup } from './schema.js'

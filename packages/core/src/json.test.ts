@@ -6,7 +6,9 @@ const bytes = (s: string) => new TextEncoder().encode(s)
 
 describe('parseJsonSafe', () => {
   it('parses ordinary JSON', () => {
-    expect(parseJsonSafe(bytes('{"a":[1,{"b":"c\\"}"}]}'), { maxDepth: 8 })).toEqual({ a: [1, { b: 'c"}' }] })
+    expect(parseJsonSafe(bytes('{"a":[1,{"b":"c\\"}"}]}'), { maxDepth: 8 })).toEqual({
+      a: [1, { b: 'c"}' }],
+    })
   })
 
   it('rejects 100k-deep nesting in linear time without parsing it', () => {
@@ -69,7 +71,11 @@ describe('readBodyLimited', () => {
         controller.enqueue(new Uint8Array(1024))
       },
     })
-    const request = new Request('http://x/', { method: 'POST', body, duplex: 'half' } as RequestInit)
+    const request = new Request('http://x/', {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit)
     await expect(readBodyLimited(request, 10 * 1024)).rejects.toBeInstanceOf(PayloadTooLargeError)
     expect(pulled).toBeLessThan(20)
   })

@@ -131,7 +131,10 @@ function scanJson(text: string, maxDepth: number): boolean {
       while (j < n && isJsonSpace(text.charCodeAt(j))) j++
       if (j < n && text.charCodeAt(j) === 0x3a) {
         if (escaped) escapedKeys = true
-        else if ((end - start === 9 || end - start === 11) && FORBIDDEN_KEYS.has(text.slice(start, end))) {
+        else if (
+          (end - start === 9 || end - start === 11) &&
+          FORBIDDEN_KEYS.has(text.slice(start, end))
+        ) {
           throw forbiddenKey()
         }
       }

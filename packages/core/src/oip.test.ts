@@ -20,7 +20,13 @@ const valid = () => ({
   parameters: { trace: true },
   inputs: [
     { name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] },
-    { name: 'ids', datatype: 'INT64', shape: [2], data: [7, 9007199254740991], parameters: { p: 1 } },
+    {
+      name: 'ids',
+      datatype: 'INT64',
+      shape: [2],
+      data: [7, 9007199254740991],
+      parameters: { p: 1 },
+    },
   ],
   outputs: [{ name: 'y' }],
 })
@@ -49,7 +55,10 @@ describe('decodeInferRequest', () => {
 
   it('accepts nested data that follows the shape', () => {
     const body = valid()
-    body.inputs[0]!.data = [[1, 2], [3, 4]] as never
+    body.inputs[0]!.data = [
+      [1, 2],
+      [3, 4],
+    ] as never
     expect(decodeInferRequest(body, meta).inputs[0]!.data).toEqual(new Float32Array([1, 2, 3, 4]))
   })
 
@@ -60,10 +69,22 @@ describe('decodeInferRequest', () => {
   })
 
   it.each([
-    ['lower-case datatype', (b: any) => (b.inputs[0].datatype = 'fp32'), /case-sensitive: use "FP32"/],
+    [
+      'lower-case datatype',
+      (b: any) => (b.inputs[0].datatype = 'fp32'),
+      /case-sensitive: use "FP32"/,
+    ],
     ['unknown datatype', (b: any) => (b.inputs[0].datatype = 'FLOAT'), /invalid datatype/],
-    ['datatype differing from the model', (b: any) => (b.inputs[0].datatype = 'FP64'), /does not match/],
-    ['wrong data length', (b: any) => (b.inputs[0].data = [1, 2, 3]), /needs 4 values, "data" has 3/],
+    [
+      'datatype differing from the model',
+      (b: any) => (b.inputs[0].datatype = 'FP64'),
+      /does not match/,
+    ],
+    [
+      'wrong data length',
+      (b: any) => (b.inputs[0].data = [1, 2, 3]),
+      /needs 4 values, "data" has 3/,
+    ],
     ['negative dimension', (b: any) => (b.inputs[0].shape = [-2, 2]), /non-negative integers/],
     ['fractional dimension', (b: any) => (b.inputs[0].shape = [1.5, 2]), /non-negative integers/],
     ['rank mismatch', (b: any) => (b.inputs[0].shape = [4]), /1 dimensions, the model expects 2/],
@@ -76,7 +97,11 @@ describe('decodeInferRequest', () => {
     ['unknown output', (b: any) => (b.outputs = [{ name: 'w' }]), /unknown output "w"/],
     ['non-string id', (b: any) => (b.id = 5), /"id" must be a string/],
     ['array parameters', (b: any) => (b.parameters = []), /"parameters" must be an object/],
-    ['binary data extension', (b: any) => (b.inputs[0].parameters = { binary_data_size: 16 }), /binary/],
+    [
+      'binary data extension',
+      (b: any) => (b.inputs[0].parameters = { binary_data_size: 16 }),
+      /binary/,
+    ],
   ])('rejects %s', (_name, mutate, message) => {
     const body = valid()
     mutate(body)
@@ -102,11 +127,17 @@ describe('decodeInferRequest', () => {
   it('checks the element budget before allocating', () => {
     const body = valid()
     body.inputs[0]!.shape = [1_000_000_000, 2]
-    expect(() => decodeInferRequest(body, meta, { maxTensorElements: 1000 })).toThrow(PayloadTooLargeError)
+    expect(() => decodeInferRequest(body, meta, { maxTensorElements: 1000 })).toThrow(
+      PayloadTooLargeError,
+    )
   })
 
   it('checks integer ranges', () => {
-    const m: ModelMetadata = { platform: 't', inputs: [{ name: 'i', datatype: 'INT8', shape: [-1] }], outputs: [] }
+    const m: ModelMetadata = {
+      platform: 't',
+      inputs: [{ name: 'i', datatype: 'INT8', shape: [-1] }],
+      outputs: [],
+    }
     const bad = { inputs: [{ name: 'i', datatype: 'INT8', shape: [1], data: [128] }] }
     expect(() => decodeInferRequest(bad, m)).toThrow(/not a valid INT8/)
     const ok = { inputs: [{ name: 'i', datatype: 'INT8', shape: [2], data: [-128, 127] }] }

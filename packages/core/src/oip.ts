@@ -1,7 +1,14 @@
 import { allocate, datatypeInfo, elementCount, isDatatype, toJsonArray } from './datatypes.js'
 import { BadRequestError, PayloadTooLargeError } from './errors.js'
 import { isPlainObject } from './json.js'
-import type { Datatype, ModelMetadata, Parameters, Tensor, TensorData, TensorMetadata } from './types.js'
+import type {
+  Datatype,
+  ModelMetadata,
+  Parameters,
+  Tensor,
+  TensorData,
+  TensorMetadata,
+} from './types.js'
 
 /**
  * A validated inference request with its tensors decoded into typed arrays.
@@ -119,15 +126,21 @@ function decodeInputTensor(
     throw new BadRequestError(`${label}: invalid datatype${hint}`)
   }
   if (datatype !== meta.datatype) {
-    throw new BadRequestError(`${label}: datatype ${datatype} does not match the model's ${meta.datatype}`)
+    throw new BadRequestError(
+      `${label}: datatype ${datatype} does not match the model's ${meta.datatype}`,
+    )
   }
   const dims = decodeShape(shape, label)
   if (dims.length !== meta.shape.length) {
-    throw new BadRequestError(`${label}: shape has ${dims.length} dimensions, the model expects ${meta.shape.length}`)
+    throw new BadRequestError(
+      `${label}: shape has ${dims.length} dimensions, the model expects ${meta.shape.length}`,
+    )
   }
   for (let d = 0; d < dims.length; d++) {
     if (meta.shape[d]! >= 0 && meta.shape[d] !== dims[d]) {
-      throw new BadRequestError(`${label}: dimension ${d} is ${dims[d]}, the model expects ${meta.shape[d]}`)
+      throw new BadRequestError(
+        `${label}: dimension ${d} is ${dims[d]}, the model expects ${meta.shape[d]}`,
+      )
     }
   }
   const count = elementCount(dims)
@@ -142,7 +155,12 @@ function decodeInputTensor(
   ) {
     throw new BadRequestError(`${label}: binary tensor data is not supported`)
   }
-  const tensor: Tensor = { name, datatype, shape: dims, data: fillData(data, dims, datatype, label, count) }
+  const tensor: Tensor = {
+    name,
+    datatype,
+    shape: dims,
+    data: fillData(data, dims, datatype, label, count),
+  }
   if (raw.parameters !== undefined) tensor.parameters = parametersOf(raw.parameters, label)
   return tensor
 }
@@ -158,7 +176,13 @@ function decodeShape(shape: unknown, label: string): number[] {
   return shape as number[]
 }
 
-function fillData(data: unknown[], shape: number[], datatype: Datatype, label: string, count: number): TensorData {
+function fillData(
+  data: unknown[],
+  shape: number[],
+  datatype: Datatype,
+  label: string,
+  count: number,
+): TensorData {
   const out = allocate(datatype, count)
   const info = datatypeInfo(datatype)
   let offset = 0
@@ -170,7 +194,12 @@ function fillData(data: unknown[], shape: number[], datatype: Datatype, label: s
         ;(out as Float32Array)[offset++] = value
         return
       case 'int':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < info.min! || value > info.max!) {
+        if (
+          typeof value !== 'number' ||
+          !Number.isInteger(value) ||
+          value < info.min! ||
+          value > info.max!
+        ) {
           throw typeError(label, datatype)
         }
         ;(out as Int32Array)[offset++] = value
@@ -200,13 +229,18 @@ function fillData(data: unknown[], shape: number[], datatype: Datatype, label: s
   // Nested data must follow the shape exactly, level by level.
   const walk = (level: unknown[], depth: number): void => {
     if (depth >= shape.length || level.length !== shape[depth]) {
-      throw new BadRequestError(`${label}: nested "data" does not match shape [${shape.join(', ')}]`)
+      throw new BadRequestError(
+        `${label}: nested "data" does not match shape [${shape.join(', ')}]`,
+      )
     }
     const leaf = depth === shape.length - 1
     for (const item of level) {
       if (leaf) put(item)
       else if (Array.isArray(item)) walk(item, depth + 1)
-      else throw new BadRequestError(`${label}: nested "data" does not match shape [${shape.join(', ')}]`)
+      else
+        throw new BadRequestError(
+          `${label}: nested "data" does not match shape [${shape.join(', ')}]`,
+        )
     }
   }
   walk(data, 0)
@@ -298,7 +332,11 @@ export function encodeInferResponse(options: {
  * ```
  */
 export function encodeModelMetadata(name: string, versions: string[], metadata: ModelMetadata) {
-  const tensor = (t: TensorMetadata) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })
+  const tensor = (t: TensorMetadata) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: [...t.shape],
+  })
   return {
     name,
     ...(versions.length > 0 ? { versions } : {}),

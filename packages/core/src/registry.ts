@@ -30,12 +30,22 @@ export class ModelHandle {
     if (typeof entry?.name !== 'string' || !NAME.test(entry.name)) {
       throw new TypeError(`model name must match ${NAME}`)
     }
-    if (entry.version !== undefined && (typeof entry.version !== 'string' || !NAME.test(entry.version))) {
+    if (
+      entry.version !== undefined &&
+      (typeof entry.version !== 'string' || !NAME.test(entry.version))
+    ) {
       throw new TypeError(`model "${entry.name}": version must match ${NAME}`)
     }
     const b = entry.backend
-    if (!b || typeof b.infer !== 'function' || typeof b.metadata !== 'function' || typeof b.ready !== 'function') {
-      throw new TypeError(`model "${entry.name}": backend must implement metadata(), ready() and infer()`)
+    if (
+      !b ||
+      typeof b.infer !== 'function' ||
+      typeof b.metadata !== 'function' ||
+      typeof b.ready !== 'function'
+    ) {
+      throw new TypeError(
+        `model "${entry.name}": backend must implement metadata(), ready() and infer()`,
+      )
     }
     this.name = entry.name
     this.version = entry.version
@@ -56,7 +66,9 @@ export class ModelHandle {
         if (this.schema) {
           const input = this.schema.definition.input ?? this.meta.inputs[0]?.name
           if (!this.meta.inputs.some((i) => i.name === input)) {
-            throw new TypeError(`model "${this.name}": schema input "${input}" is not a model input`)
+            throw new TypeError(
+              `model "${this.name}": schema input "${input}" is not a model input`,
+            )
           }
         }
         this.state = 'ready'
@@ -75,7 +87,11 @@ export class ModelHandle {
    * background, at most every `LOAD_RETRY_MS`.
    */
   async isReady(): Promise<boolean> {
-    if (this.state === 'failed' && this.loading === undefined && Date.now() - this.failedAt >= LOAD_RETRY_MS) {
+    if (
+      this.state === 'failed' &&
+      this.loading === undefined &&
+      Date.now() - this.failedAt >= LOAD_RETRY_MS
+    ) {
       this.load().catch(() => undefined)
     }
     if (this.state !== 'ready') return false
@@ -99,8 +115,11 @@ export class ModelHandle {
 
   /** Runs the model, through the micro-batcher when batching is configured. */
   infer(inputs: Tensor[], options?: InferOptions): Promise<Tensor[]> {
-    if (this.state !== 'ready') return Promise.reject(new NotReadyError(`model "${this.name}" is not ready`))
-    return this.batcher ? this.batcher.infer(inputs, options) : this.entry.backend.infer(inputs, options)
+    if (this.state !== 'ready')
+      return Promise.reject(new NotReadyError(`model "${this.name}" is not ready`))
+    return this.batcher
+      ? this.batcher.infer(inputs, options)
+      : this.entry.backend.infer(inputs, options)
   }
 
   /** Batch sizes recently sent to the backend (empty without batching). */
@@ -128,7 +147,9 @@ export class ModelRegistry {
       const handle = new ModelHandle(entry)
       const list = this.byName.get(handle.name) ?? []
       if (list.some((h) => h.version === handle.version)) {
-        throw new TypeError(`model "${handle.name}" version "${handle.version ?? '(none)'}" is registered twice`)
+        throw new TypeError(
+          `model "${handle.name}" version "${handle.version ?? '(none)'}" is registered twice`,
+        )
       }
       list.push(handle)
       this.byName.set(handle.name, list)
@@ -152,7 +173,9 @@ export class ModelRegistry {
     const handle = this.find(name, version)
     if (!handle) {
       throw new NotFoundError(
-        version === undefined ? `unknown model "${name}"` : `unknown model "${name}" version "${version}"`,
+        version === undefined
+          ? `unknown model "${name}"`
+          : `unknown model "${name}" version "${version}"`,
         'model_not_found',
       )
     }
@@ -161,6 +184,8 @@ export class ModelRegistry {
 
   /** Versions registered under a name. */
   versions(name: string): string[] {
-    return (this.byName.get(name) ?? []).flatMap((h) => (h.version === undefined ? [] : [h.version]))
+    return (this.byName.get(name) ?? []).flatMap((h) =>
+      h.version === undefined ? [] : [h.version],
+    )
   }
 }

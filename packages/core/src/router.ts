@@ -25,7 +25,12 @@ const OPERATION: Record<RouteKind, Operation> = {
   unknown: 'custom',
 }
 
-function match(kind: RouteKind, methods: readonly string[], model?: string, version?: string): RouteMatch {
+function match(
+  kind: RouteKind,
+  methods: readonly string[],
+  model?: string,
+  version?: string,
+): RouteMatch {
   const route: Route = { kind }
   if (model !== undefined) route.model = model
   if (version !== undefined) route.version = version

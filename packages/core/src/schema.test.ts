@@ -6,8 +6,19 @@ const schema = new FeatureSchema({
   features: [
     { name: 'income', type: 'numeric', min: 0 },
     { name: 'age', type: 'numeric', missing: 40 },
-    { name: 'purpose', type: 'categorical', categories: ['car', 'home', 'other'], missing: 'other' },
-    { name: 'grade', type: 'categorical', categories: ['A', 'B'], encoding: 'ordinal', unknown: 'zeros' },
+    {
+      name: 'purpose',
+      type: 'categorical',
+      categories: ['car', 'home', 'other'],
+      missing: 'other',
+    },
+    {
+      name: 'grade',
+      type: 'categorical',
+      categories: ['A', 'B'],
+      encoding: 'ordinal',
+      unknown: 'zeros',
+    },
     { name: 'email', type: 'passthrough', pii: 'EMAIL_ADDRESS', valueType: 'string' },
     { name: 'note', type: 'passthrough', text: true },
   ],
@@ -15,7 +26,14 @@ const schema = new FeatureSchema({
 
 describe('FeatureSchema', () => {
   it('expands columns and groups', () => {
-    expect(schema.columns).toEqual(['income', 'age', 'purpose=car', 'purpose=home', 'purpose=other', 'grade'])
+    expect(schema.columns).toEqual([
+      'income',
+      'age',
+      'purpose=car',
+      'purpose=home',
+      'purpose=other',
+      'grade',
+    ])
     expect(schema.groups).toEqual([
       { feature: 'income', start: 0, end: 1 },
       { feature: 'age', start: 1, end: 2 },
@@ -60,13 +78,24 @@ describe('FeatureSchema', () => {
   })
 
   it('ignores unknown fields when told to', () => {
-    const lenient = new FeatureSchema({ features: [{ name: 'x', type: 'numeric' }], unknownFields: 'ignore' })
+    const lenient = new FeatureSchema({
+      features: [{ name: 'x', type: 'numeric' }],
+      unknownFields: 'ignore',
+    })
     expect(lenient.encode([{ x: 1, extra: true }], 'in').shape).toEqual([1, 1])
   })
 
   it.each([
     [{ features: [] }, /non-empty array/],
-    [{ features: [{ name: 'a', type: 'numeric' }, { name: 'a', type: 'numeric' }] }, /duplicate feature "a"/],
+    [
+      {
+        features: [
+          { name: 'a', type: 'numeric' },
+          { name: 'a', type: 'numeric' },
+        ],
+      },
+      /duplicate feature "a"/,
+    ],
     [{ features: [{ name: 'c', type: 'categorical', categories: [] }] }, /categories must be/],
     [{ features: [{ name: 'c', type: 'weird' }] }, /type must be/],
     [{ features: [{ name: '1bad name', type: 'numeric' }] }, /name must match/],

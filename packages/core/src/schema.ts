@@ -71,7 +71,11 @@ export class FeatureSchema {
   piiFields(): Array<{ name: string; pii: string; text: boolean }> {
     return this.definition.features
       .filter((f) => f.pii !== undefined || (f.type === 'passthrough' && f.text))
-      .map((f) => ({ name: f.name, pii: f.pii ?? 'TEXT', text: f.type === 'passthrough' && !!f.text }))
+      .map((f) => ({
+        name: f.name,
+        pii: f.pii ?? 'TEXT',
+        text: f.type === 'passthrough' && !!f.text,
+      }))
   }
 
   /**
@@ -81,7 +85,10 @@ export class FeatureSchema {
   encode(records: unknown[], inputName: string): Tensor {
     const width = this.columns.length
     const datatype = this.definition.datatype ?? 'FP32'
-    const data = datatype === 'FP64' ? new Float64Array(records.length * width) : new Float32Array(records.length * width)
+    const data =
+      datatype === 'FP64'
+        ? new Float64Array(records.length * width)
+        : new Float32Array(records.length * width)
     const reject = (this.definition.unknownFields ?? 'reject') === 'reject'
     for (let row = 0; row < records.length; row++) {
       const record = records[row]
@@ -105,7 +112,13 @@ export class FeatureSchema {
   }
 }
 
-function encodeFeature(f: FeatureSpec, value: unknown, row: number, data: Float32Array | Float64Array, col: number): number {
+function encodeFeature(
+  f: FeatureSpec,
+  value: unknown,
+  row: number,
+  data: Float32Array | Float64Array,
+  col: number,
+): number {
   const where = `instances[${row}].${f.name}`
   if (f.type === 'numeric') {
     if (value === undefined || value === null) {
@@ -141,14 +154,19 @@ function encodeFeature(f: FeatureSpec, value: unknown, row: number, data: Float3
   return col + f.categories.length
 }
 
-function checkPassthrough(f: Extract<FeatureSpec, { type: 'passthrough' }>, value: unknown, row: number): void {
+function checkPassthrough(
+  f: Extract<FeatureSpec, { type: 'passthrough' }>,
+  value: unknown,
+  row: number,
+): void {
   const where = `instances[${row}].${f.name}`
   if (value === undefined || value === null) {
     if (f.required) throw new BadRequestError(`${where} is required`)
     return
   }
   const kind = f.valueType ?? 'any'
-  if (kind !== 'any' && typeof value !== kind) throw new BadRequestError(`${where} must be a ${kind}`)
+  if (kind !== 'any' && typeof value !== kind)
+    throw new BadRequestError(`${where} must be a ${kind}`)
 }
 
 function validateDefinition(def: FeatureSchemaDefinition): void {
@@ -156,11 +174,16 @@ function validateDefinition(def: FeatureSchemaDefinition): void {
     throw new TypeError(`feature schema: ${msg}`)
   }
   if (!isPlainObject(def)) fail('must be an object')
-  if (!Array.isArray(def.features) || def.features.length === 0) fail('"features" must be a non-empty array')
+  if (!Array.isArray(def.features) || def.features.length === 0)
+    fail('"features" must be a non-empty array')
   if (def.datatype !== undefined && def.datatype !== 'FP32' && def.datatype !== 'FP64') {
     fail('"datatype" must be FP32 or FP64')
   }
-  if (def.unknownFields !== undefined && def.unknownFields !== 'reject' && def.unknownFields !== 'ignore') {
+  if (
+    def.unknownFields !== undefined &&
+    def.unknownFields !== 'reject' &&
+    def.unknownFields !== 'ignore'
+  ) {
     fail('"unknownFields" must be "reject" or "ignore"')
   }
   const names = new Set<string>()
@@ -171,11 +194,13 @@ function validateDefinition(def: FeatureSchemaDefinition): void {
     }
     if (names.has(f.name)) fail(`${at}: duplicate feature "${f.name}"`)
     names.add(f.name)
-    if (f.pii !== undefined && (typeof f.pii !== 'string' || f.pii === '')) fail(`${at}.pii must be a string`)
+    if (f.pii !== undefined && (typeof f.pii !== 'string' || f.pii === ''))
+      fail(`${at}.pii must be a string`)
     switch (f.type) {
       case 'numeric':
         for (const k of ['missing', 'min', 'max'] as const) {
-          if (f[k] !== undefined && !Number.isFinite(f[k])) fail(`${at}.${k} must be a finite number`)
+          if (f[k] !== undefined && !Number.isFinite(f[k]))
+            fail(`${at}.${k} must be a finite number`)
         }
         break
       case 'categorical': {
@@ -190,11 +215,15 @@ function validateDefinition(def: FeatureSchemaDefinition): void {
         if (f.unknown !== undefined && f.unknown !== 'reject' && f.unknown !== 'zeros') {
           fail(`${at}.unknown must be "reject" or "zeros"`)
         }
-        if (f.missing !== undefined && !cats.includes(f.missing)) fail(`${at}.missing must be one of its categories`)
+        if (f.missing !== undefined && !cats.includes(f.missing))
+          fail(`${at}.missing must be one of its categories`)
         break
       }
       case 'passthrough':
-        if (f.valueType !== undefined && !['string', 'number', 'boolean', 'any'].includes(f.valueType)) {
+        if (
+          f.valueType !== undefined &&
+          !['string', 'number', 'boolean', 'any'].includes(f.valueType)
+        ) {
           fail(`${at}.valueType must be string, number, boolean or any`)
         }
         break

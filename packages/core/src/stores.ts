@@ -105,7 +105,8 @@ export class MemoryStore implements KeyValueStore, RateLimitStore {
       return { allowed: true, remaining: Math.floor(state.tokens), retryAfterMs: 0 }
     }
     const missing = cost - state.tokens
-    const retryAfterMs = bucket.refillPerSecond > 0 ? Math.ceil((missing / bucket.refillPerSecond) * 1000) : Infinity
+    const retryAfterMs =
+      bucket.refillPerSecond > 0 ? Math.ceil((missing / bucket.refillPerSecond) * 1000) : Infinity
     return { allowed: false, remaining: Math.floor(state.tokens), retryAfterMs }
   }
 

@@ -26,7 +26,8 @@ export function toWebRequest(req: ParsedRequest, res: ServerResponse, path: stri
   const socket = req.socket as TLSSocket
   if (socket.encrypted && socket.authorized) {
     const certificate = socket.getPeerCertificate(true)
-    if (certificate && Object.keys(certificate).length > 0) attachPeerCertificate(request, certificate)
+    if (certificate && Object.keys(certificate).length > 0)
+      attachPeerCertificate(request, certificate)
   }
   return request
 }
