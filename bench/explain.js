@@ -6,7 +6,13 @@
 import { writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { parseTreeModel, createTreesBackend } from '../packages/backend-trees/dist/index.js'
-import { explainModel, modelFromEnsemble, ExplainPool, explain, kmeans } from '../packages/explain/dist/index.js'
+import {
+  explainModel,
+  modelFromEnsemble,
+  ExplainPool,
+  explain,
+  kmeans,
+} from '../packages/explain/dist/index.js'
 import { createGate } from '../packages/core/dist/index.js'
 import { treeShapAlgorithm2 } from '../packages/explain/dist/explainers/tree.js'
 
@@ -25,12 +31,25 @@ function randomXgb({ features, trees, depth, seed }) {
   const rnd = lcg(seed)
   const list = []
   for (let t = 0; t < trees; t++) {
-    const T = { left_children: [], right_children: [], split_indices: [], split_conditions: [], default_left: [], sum_hessian: [], split_type: [] }
+    const T = {
+      left_children: [],
+      right_children: [],
+      split_indices: [],
+      split_conditions: [],
+      default_left: [],
+      sum_hessian: [],
+      split_type: [],
+    }
     const build = (d, cover) => {
       const id = T.left_children.length
-      T.left_children.push(-1); T.right_children.push(-1); T.split_indices.push(0); T.split_conditions.push(0)
-      T.default_left.push(rnd() < 0.5 ? 1 : 0); T.sum_hessian.push(cover); T.split_type.push(0)
-      if (d === depth) return (T.split_conditions[id] = Math.fround(gauss(rnd) * 0.3)), id
+      T.left_children.push(-1)
+      T.right_children.push(-1)
+      T.split_indices.push(0)
+      T.split_conditions.push(0)
+      T.default_left.push(rnd() < 0.5 ? 1 : 0)
+      T.sum_hessian.push(cover)
+      T.split_type.push(0)
+      if (d === depth) return ((T.split_conditions[id] = Math.fround(gauss(rnd) * 0.3)), id)
       T.split_indices[id] = Math.floor(rnd() * features)
       T.split_conditions[id] = Math.fround(gauss(rnd))
       const f = 0.2 + 0.6 * rnd()
@@ -43,14 +62,20 @@ function randomXgb({ features, trees, depth, seed }) {
   }
   return {
     learner: {
-      learner_model_param: { base_score: '5E-1', num_class: '0', num_feature: String(features), num_target: '1' },
+      learner_model_param: {
+        base_score: '5E-1',
+        num_class: '0',
+        num_feature: String(features),
+        num_target: '1',
+      },
       objective: { name: 'binary:logistic' },
       gradient_booster: { name: 'gbtree', model: { trees: list, tree_info: list.map(() => 0) } },
     },
   }
 }
 
-const relL2 = (a, b) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / b.reduce((s, v) => s + v * v, 0))
+const relL2 = (a, b) =>
+  Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / b.reduce((s, v) => s + v * v, 0))
 const results = { kernel: [], treeshap: {}, latency: {} }
 
 for (const M of [16, 20]) {
@@ -58,7 +83,13 @@ for (const M of [16, 20]) {
   const background = { data: gaussRows(10, M, 99) }
   const x = gaussRows(10, M, 7)
   const tree = modelFromEnsemble(ensemble)
-  const exact = await explainModel({ model: tree, x, background, method: 'tree_shap', treeMode: 'interventional' })
+  const exact = await explainModel({
+    model: tree,
+    x,
+    background,
+    method: 'tree_shap',
+    treeMode: 'interventional',
+  })
   const plain = { width: M, outputs: 1, predict: tree.predict }
   const err = {}
   const variants = {
@@ -70,7 +101,15 @@ for (const M of [16, 20]) {
   for (const [name, options] of Object.entries(variants)) {
     const per = []
     for (const seed of [0, 1, 2]) {
-      const k = await explainModel({ model: plain, x, background, method: 'kernel_shap', ...options, seed: seed * 1000, bootstrap: 8 })
+      const k = await explainModel({
+        model: plain,
+        x,
+        background,
+        method: 'kernel_shap',
+        ...options,
+        seed: seed * 1000,
+        bootstrap: 8,
+      })
       per.push(x.reduce((s, _, r) => s + relL2(k.values[r], exact.values[r]), 0) / x.length)
     }
     err[name] = { mean: per.reduce((a, b) => a + b, 0) / per.length, per_seed: per }
@@ -88,10 +127,16 @@ for (const M of [16, 20]) {
   }
   results.kernel.push(row)
   const pct = (v) => `${(v * 100).toFixed(2)}%`
-  console.log(`kernel_shap M=${M}: shap sampler ${pct(err.shap.mean)}, leverage ${pct(err.leverage.mean)}, leverage + tree surrogate ${pct(err.trees.mean)}, default (auto) ${pct(err.default.mean)}, ratio ${row.ratio.toFixed(2)} (goal ≤ 0.5)`)
+  console.log(
+    `kernel_shap M=${M}: shap sampler ${pct(err.shap.mean)}, leverage ${pct(err.leverage.mean)}, leverage + tree surrogate ${pct(err.trees.mean)}, default (auto) ${pct(err.default.mean)}, ratio ${row.ratio.toFixed(2)} (goal ≤ 0.5)`,
+  )
 }
 
-const spread = (a) => ({ median: [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)], min: Math.min(...a), max: Math.max(...a) })
+const spread = (a) => ({
+  median: [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)],
+  min: Math.min(...a),
+  max: Math.max(...a),
+})
 
 {
   const M = 32
@@ -151,34 +196,67 @@ const spread = (a) => ({ median: [...a].sort((p, q) => p - q)[Math.floor(a.lengt
     goal_rows_per_s: 250,
   }
   const f = (s) => `${s.median.toFixed(0)} [${s.min.toFixed(0)}–${s.max.toFixed(0)}]`
-  console.log(`tree_shap 100 trees depth 8, one core: ${f(spread(wall))} rows/s wall, ${f(spread(cpu))} rows/s CPU time (goal ≥ 250); Algorithm 2 port ${f(spread(ref))} rows/s CPU time`)
-  console.log(`tree_shap 2 workers: ${f(spread(two))} rows/s, speedup ×${spread(speedups).median.toFixed(2)} [${spread(speedups).min.toFixed(2)}–${spread(speedups).max.toFixed(2)}]`)
+  console.log(
+    `tree_shap 100 trees depth 8, one core: ${f(spread(wall))} rows/s wall, ${f(spread(cpu))} rows/s CPU time (goal ≥ 250); Algorithm 2 port ${f(spread(ref))} rows/s CPU time`,
+  )
+  console.log(
+    `tree_shap 2 workers: ${f(spread(two))} rows/s, speedup ×${spread(speedups).median.toFixed(2)} [${spread(speedups).min.toFixed(2)}–${spread(speedups).max.toFixed(2)}]`,
+  )
 }
 
 {
-  const fixture = new URL('../packages/backend-trees/fixtures/xgb-binary.cases.json', import.meta.url)
+  const fixture = new URL(
+    '../packages/backend-trees/fixtures/xgb-binary.cases.json',
+    import.meta.url,
+  )
   const rows = JSON.parse(readFileSync(fixture, 'utf8')).rows
   const background = kmeans(rows, 10, { seed: 1 })
   const gate = createGate({
-    models: [{ name: 'demo', backend: createTreesBackend({ path: new URL('../packages/backend-trees/fixtures/xgb-binary.json', import.meta.url).pathname }) }],
+    models: [
+      {
+        name: 'demo',
+        backend: createTreesBackend({
+          path: new URL('../packages/backend-trees/fixtures/xgb-binary.json', import.meta.url)
+            .pathname,
+        }),
+      },
+    ],
     plugins: [explain({ models: { demo: { background, output: 'prediction' } }, cache: false })],
   })
   await gate.ready()
   for (const explainer of ['tree_shap', 'kernel_shap', 'exact_shap']) {
     const times = []
     for (let i = 0; i < 60; i++) {
-      const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 6], data: rows[i % rows.length] }], parameters: { explainer, seed: i } })
+      const body = JSON.stringify({
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 6], data: rows[i % rows.length] }],
+        parameters: { explainer, seed: i },
+      })
       const t = performance.now()
-      const res = await gate.fetch(new Request('http://gate/v2/models/demo/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+      const res = await gate.fetch(
+        new Request('http://gate/v2/models/demo/explain', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      )
       await res.arrayBuffer()
       if (res.status !== 200) throw new Error(`status ${res.status}`)
       if (i >= 10) times.push(performance.now() - t)
     }
     times.sort((a, b) => a - b)
-    results.latency[explainer] = { p50_ms: times[Math.floor(times.length / 2)], p99_ms: times[times.length - 1], goal_p50_ms: 50 }
-    console.log(`latency ${explainer} (6 features, 10 background rows): p50 ${results.latency[explainer].p50_ms.toFixed(2)} ms (goal ≤ 50)`)
+    results.latency[explainer] = {
+      p50_ms: times[Math.floor(times.length / 2)],
+      p99_ms: times[times.length - 1],
+      goal_p50_ms: 50,
+    }
+    console.log(
+      `latency ${explainer} (6 features, 10 background rows): p50 ${results.latency[explainer].p50_ms.toFixed(2)} ms (goal ≤ 50)`,
+    )
   }
 }
 
-await writeFile(new URL('./explain-results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n')
+await writeFile(
+  new URL('./explain-results.json', import.meta.url),
+  JSON.stringify(results, null, 2) + '\n',
+)
 process.exit(0)

@@ -6,7 +6,13 @@ import { interventionalTreeShap, pathDependentTreeShap } from './explainers/tree
 import type { Problem } from './problem.js'
 import type { ExplainerName, ExplainOptions, Explanation } from './types.js'
 
-const METHODS: readonly string[] = ['exact_shap', 'kernel_shap', 'permutation_shap', 'tree_shap', 'integrated_gradients']
+const METHODS: readonly string[] = [
+  'exact_shap',
+  'kernel_shap',
+  'permutation_shap',
+  'tree_shap',
+  'integrated_gradients',
+]
 
 /** @internal Numeric result of one explanation, before layout. */
 export interface Attributions {
@@ -46,7 +52,8 @@ export async function explainModel(options: ExplainOptions): Promise<Explanation
   }
   const W = model.width
   const K = model.outputs
-  if (!Array.isArray(o.x) || o.x.length === 0) throw new TypeError('"x" must be a non-empty array of rows')
+  if (!Array.isArray(o.x) || o.x.length === 0)
+    throw new TypeError('"x" must be a non-empty array of rows')
   const x = toMatrix(o.x, W, 'x')
   const rows = o.x.length
   const featureNames = o.featureNames ?? Array.from({ length: W }, (_, i) => `x${i}`)
@@ -54,28 +61,44 @@ export async function explainModel(options: ExplainOptions): Promise<Explanation
   const groups = o.groups ?? featureNames.map((name, i) => ({ name, columns: [i] }))
   const groupOf = new Int32Array(W).fill(-1)
   groups.forEach((g, gi) => {
-    if (!g || typeof g.name !== 'string' || !Array.isArray(g.columns) || g.columns.length === 0) throw new TypeError('every group needs a name and columns')
+    if (!g || typeof g.name !== 'string' || !Array.isArray(g.columns) || g.columns.length === 0)
+      throw new TypeError('every group needs a name and columns')
     for (const c of g.columns) {
-      if (!Number.isInteger(c) || c < 0 || c >= W || groupOf[c] !== -1) throw new TypeError(`group "${g.name}": bad or repeated column ${c}`)
+      if (!Number.isInteger(c) || c < 0 || c >= W || groupOf[c] !== -1)
+        throw new TypeError(`group "${g.name}": bad or repeated column ${c}`)
       groupOf[c] = gi
     }
   })
   if (groupOf.some((g) => g === -1)) throw new TypeError('groups must cover every column')
   const M = groups.length
   const link = o.link ?? 'identity'
-  if (link !== 'identity' && link !== 'logit') throw new TypeError('"link" must be identity or logit')
+  if (link !== 'identity' && link !== 'logit')
+    throw new TypeError('"link" must be identity or logit')
   let method = o.method ?? 'auto'
-  if (method === 'auto') method = model.ensemble ? 'tree_shap' : M <= 12 ? 'exact_shap' : 'kernel_shap'
+  if (method === 'auto')
+    method = model.ensemble ? 'tree_shap' : M <= 12 ? 'exact_shap' : 'kernel_shap'
   if (!METHODS.includes(method)) throw new TypeError(`unknown method "${String(method)}"`)
   const seed = o.seed ?? 0
-  for (const [k, v] of Object.entries({ nsamples: o.nsamples, npermutations: o.npermutations, steps: o.steps, maxSteps: o.maxSteps, bootstrap: o.bootstrap, maxBatchRows: o.maxBatchRows })) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new TypeError(`"${k}" must be a positive integer`)
+  for (const [k, v] of Object.entries({
+    nsamples: o.nsamples,
+    npermutations: o.npermutations,
+    steps: o.steps,
+    maxSteps: o.maxSteps,
+    bootstrap: o.bootstrap,
+    maxBatchRows: o.maxBatchRows,
+  })) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0))
+      throw new TypeError(`"${k}" must be a positive integer`)
   }
-  if (o.sampler !== undefined && o.sampler !== 'leverage' && o.sampler !== 'shap') throw new TypeError('"sampler" must be leverage or shap')
+  if (o.sampler !== undefined && o.sampler !== 'leverage' && o.sampler !== 'shap')
+    throw new TypeError('"sampler" must be leverage or shap')
+  if (o.surrogate !== undefined && !['auto', 'trees', 'none'].includes(o.surrogate))
+    throw new TypeError('"surrogate" must be auto, trees or none')
   const bg = o.background ? toMatrix(o.background.data, W, 'background') : undefined
   const bgRows = o.background?.data.length ?? 0
   const bgWeights = Float64Array.from(o.background?.weights ?? new Array(bgRows).fill(1))
-  if (bg && (bgWeights.length !== bgRows || bgWeights.some((w) => !(w >= 0)))) throw new TypeError('background weights must match its rows and be non-negative')
+  if (bg && (bgWeights.length !== bgRows || bgWeights.some((w) => !(w >= 0))))
+    throw new TypeError('background weights must match its rows and be non-negative')
   const stats = { modelCalls: 0, evaluations: 0 }
   const problem = (): Problem => {
     if (!bg) throw new TypeError(`${method} needs "background" data`)
@@ -94,11 +117,20 @@ export async function explainModel(options: ExplainOptions): Promise<Explanation
   }
   let result: Attributions
   if (method === 'tree_shap') result = treeShap(o, x, rows, groupOf, M, bg, bgWeights)
-  else if (method === 'integrated_gradients') result = await gradientsMethod(o, x, rows, groupOf, M, bg, bgWeights, stats)
+  else if (method === 'integrated_gradients')
+    result = await gradientsMethod(o, x, rows, groupOf, M, bg, bgWeights, stats)
   else {
     const p = problem()
-    if (method === 'exact_shap' && M > 20) throw new TypeError('exact_shap enumerates 2^M coalitions; use at most 20 groups')
-    result = { rows, M, K, values: new Float64Array(rows * M * K), base: new Float64Array(rows * K), fx: new Float64Array(rows * K) }
+    if (method === 'exact_shap' && M > 20)
+      throw new TypeError('exact_shap enumerates 2^M coalitions; use at most 20 groups')
+    result = {
+      rows,
+      M,
+      K,
+      values: new Float64Array(rows * M * K),
+      base: new Float64Array(rows * K),
+      fx: new Float64Array(rows * K),
+    }
     if (method !== 'exact_shap') result.se = new Float64Array(rows * M * K)
     for (let r = 0; r < rows; r++) {
       const xr = x.subarray(r * W, (r + 1) * W)
@@ -109,6 +141,7 @@ export async function explainModel(options: ExplainOptions): Promise<Explanation
           nsamples: o.nsamples,
           seed: seed + r,
           sampler: o.sampler ?? 'leverage',
+          surrogate: o.surrogate ?? 'auto',
           bootstrap: o.bootstrap ?? 32,
           tolerance: o.tolerance,
           maxEvaluations: o.maxEvaluations,
@@ -118,7 +151,8 @@ export async function explainModel(options: ExplainOptions): Promise<Explanation
         result.samples = Math.max(result.samples ?? 0, k.samples)
         result.stopped = k.stopped
       } else {
-        const pairs = o.npermutations ?? Math.max(2, Math.ceil((2 * M + 2048) / (2 * Math.max(1, M - 1)) / 4))
+        const pairs =
+          o.npermutations ?? Math.max(2, Math.ceil((2 * M + 2048) / (2 * Math.max(1, M - 1)) / 4))
         out = await permutationShap(p, xr, pairs, seed + r)
         result.samples = 2 + 2 * pairs * (M - 1)
       }
@@ -144,10 +178,13 @@ function treeShap(
 ): Attributions {
   const ensemble = o.model.ensemble
   if (!ensemble) throw new TypeError('tree_shap needs a tree model')
-  if ((o.link ?? 'identity') !== 'identity') throw new TypeError('tree_shap explains the raw margin; use link "identity"')
+  if ((o.link ?? 'identity') !== 'identity')
+    throw new TypeError('tree_shap explains the raw margin; use link "identity"')
   const interventional = (o.treeMode ?? 'path_dependent') === 'interventional'
   if (interventional && !bg) throw new TypeError('interventional tree_shap needs "background" data')
-  const r = interventional ? interventionalTreeShap(ensemble, x, rows, bg!, bgWeights, groupOf, M) : pathDependentTreeShap(ensemble, x, rows, groupOf, M)
+  const r = interventional
+    ? interventionalTreeShap(ensemble, x, rows, bg!, bgWeights, groupOf, M)
+    : pathDependentTreeShap(ensemble, x, rows, groupOf, M)
   const K = ensemble.numOutputs
   const base = new Float64Array(rows * K)
   for (let i = 0; i < rows; i++) base.set(r.base, i * K)
@@ -167,7 +204,8 @@ async function gradientsMethod(
   const model = o.model
   const grad = model.gradients?.bind(model)
   if (!grad) throw new TypeError('integrated_gradients needs a model with gradients()')
-  if ((o.link ?? 'identity') !== 'identity') throw new TypeError('integrated_gradients explains the model output; use link "identity"')
+  if ((o.link ?? 'identity') !== 'identity')
+    throw new TypeError('integrated_gradients explains the model output; use link "identity"')
   const W = model.width
   const K = model.outputs
   let baselines: Float64Array[]
@@ -215,7 +253,8 @@ async function gradientsMethod(
         }
         worst = Math.max(worst, err)
         usedSteps = Math.max(usedSteps, steps)
-        for (let c = 0; c < W; c++) values[(r * M + groupOf[c]!) * K + k] += attr[c]! / baselines.length
+        for (let c = 0; c < W; c++)
+          values[(r * M + groupOf[c]!) * K + k] += attr[c]! / baselines.length
         base[r * K + k] += fb[bi * K + k]! / baselines.length
       }
     }
@@ -231,14 +270,19 @@ function concat(list: Float64Array[], W: number): Float64Array {
 }
 
 /** @internal Rows of numbers (null → NaN) as one row-major array, checked for width. */
-export function toMatrix(rows: ArrayLike<ArrayLike<number | null>>, W: number, what: string): Float64Array {
+export function toMatrix(
+  rows: ArrayLike<ArrayLike<number | null>>,
+  W: number,
+  what: string,
+): Float64Array {
   const out = new Float64Array(rows.length * W)
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]
     if (!row || row.length !== W) throw new TypeError(`${what}[${r}] must have ${W} values`)
     for (let c = 0; c < W; c++) {
       const v = row[c]
-      if (v !== null && typeof v !== 'number') throw new TypeError(`${what}[${r}][${c}] must be a number or null`)
+      if (v !== null && typeof v !== 'number')
+        throw new TypeError(`${what}[${r}][${c}] must be a number or null`)
       out[r * W + c] = v === null ? NaN : v
     }
   }
@@ -274,7 +318,9 @@ export function layout(
   }
   const shaped = (arr: Float64Array) =>
     Array.from({ length: rows }, (_, r) =>
-      Array.from({ length: M }, (_, j) => (K === 1 ? arr[r * M + j]! : Array.from(arr.subarray((r * M + j) * K, (r * M + j + 1) * K)))),
+      Array.from({ length: M }, (_, j) =>
+        K === 1 ? arr[r * M + j]! : Array.from(arr.subarray((r * M + j) * K, (r * M + j + 1) * K)),
+      ),
     ) as number[][] | number[][][]
   const data = Array.from({ length: rows }, (_, r) =>
     groups.map((g) => {
@@ -287,21 +333,33 @@ export function layout(
   )
   const out: Explanation = {
     values: shaped(a.values),
-    base_values: Array.from({ length: rows }, (_, r) => (K === 1 ? a.base[r]! : Array.from(a.base.subarray(r * K, (r + 1) * K)))) as number[] | number[][],
+    base_values: Array.from({ length: rows }, (_, r) =>
+      K === 1 ? a.base[r]! : Array.from(a.base.subarray(r * K, (r + 1) * K)),
+    ) as number[] | number[][],
     data,
     feature_names: groups.map((g) => g.name),
-    output_names: o.model.outputNames ?? Array.from({ length: K }, (_, k) => (K === 1 ? 'output' : `output_${k}`)),
+    output_names:
+      o.model.outputNames ??
+      Array.from({ length: K }, (_, k) => (K === 1 ? 'output' : `output_${k}`)),
     method,
     link: o.link ?? 'identity',
     additivity: { ok: worst <= tolerance, max_relative_error: worst, tolerance },
-    stats: { model_calls: stats.modelCalls, evaluations: stats.evaluations, elapsed_ms: Date.now() - started },
+    stats: {
+      model_calls: stats.modelCalls,
+      evaluations: stats.evaluations,
+      elapsed_ms: Date.now() - started,
+    },
   }
   if (a.se) out.standard_errors = shaped(a.se)
   if (a.samples !== undefined) out.stats.samples = a.samples
   if (a.stopped !== undefined) out.stats.stopped = a.stopped
   if (a.completeness) {
     const tol = o.completenessTolerance ?? 0.01
-    out.completeness = { max_relative_error: a.completeness.error, steps: a.completeness.steps, ok: a.completeness.error <= tol }
+    out.completeness = {
+      max_relative_error: a.completeness.error,
+      steps: a.completeness.steps,
+      ok: a.completeness.error <= tol,
+    }
     out.additivity = { ok: a.completeness.error <= tol, max_relative_error: worst, tolerance: tol }
   }
   return out

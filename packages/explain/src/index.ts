@@ -5,6 +5,7 @@ export type {
   ExplainerName,
   LinkName,
   KernelSampler,
+  KernelSurrogate,
   IntegrationRule,
   ExplainableModel,
   BackgroundData,
@@ -16,6 +17,11 @@ export { explain } from './explain/index.js'
 export { ExplainPool } from './pool.js'
 export { renderPlot } from './plots/index.js'
 export type { PlotInput, PlotKind } from './plots/index.js'
-export type { WireExplanation, ExplanationResult, ModelExplainConfig, ExplainPluginOptions } from './types.js'
+export type {
+  WireExplanation,
+  ExplanationResult,
+  ModelExplainConfig,
+  ExplainPluginOptions,
+} from './types.js'
 export { explainFiles, parseRows } from './files.js'
 export type { ExplainFilesOptions } from './files.js'

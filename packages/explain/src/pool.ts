@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import type { TreeEnsemble } from '@modelgate/backend-trees'
 import type { ExplainOptions, Explanation } from './types.js'
 
 interface Job {
@@ -9,7 +10,9 @@ interface Job {
 }
 
 const here = import.meta.url
-const workerUrl = here.endsWith('.ts') ? new URL('../dist/worker.js', here) : new URL('./worker.js', here)
+const workerUrl = here.endsWith('.ts')
+  ? new URL('../dist/worker.js', here)
+  : new URL('./worker.js', here)
 
 /**
  * A pool of worker threads that run explanations off the event loop. SHAP math (coalitions,
@@ -26,37 +29,61 @@ const workerUrl = here.endsWith('.ts') ? new URL('../dist/worker.js', here) : ne
  */
 export class ExplainPool {
   readonly size: number
-  private readonly workers: Array<{ worker: Worker; busy: number }> = []
+  private readonly workers: Array<{ worker: Worker; busy: number; models: Set<number> }> = []
+  private readonly modelIds = new WeakMap<TreeEnsemble, number>()
+  private nextModel = 0
   private nextId = 0
   private readonly jobs = new Map<number, Job>()
 
   constructor(options: { size?: number } = {}) {
     const size = options.size ?? Math.max(1, Math.min(4, availableParallelism() - 1))
-    if (!Number.isSafeInteger(size) || size <= 0) throw new TypeError('pool size must be a positive integer')
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new TypeError('pool size must be a positive integer')
     this.size = size
   }
 
-  /** Runs one explanation on the least busy worker. */
+  /**
+   * Runs one explanation on the least busy worker. A tree ensemble goes to each worker once and
+   * stays there (later jobs name it); the rows travel as one transferred `Float64Array`.
+   */
   run(options: ExplainOptions): Promise<Explanation> {
     const slot = this.pick()
     const id = this.nextId++
-    const { model, onProgress, signal, ...rest } = options
+    const { model, onProgress, signal, x, ...rest } = options
+    let spec: Record<string, unknown>
+    if (model.ensemble) {
+      let modelId = this.modelIds.get(model.ensemble)
+      if (modelId === undefined) this.modelIds.set(model.ensemble, (modelId = this.nextModel++))
+      if (!slot.models.has(modelId)) {
+        slot.worker.postMessage({ type: 'model', modelId, ensemble: model.ensemble })
+        slot.models.add(modelId)
+      }
+      spec = { kind: 'ensemble', modelId, outputNames: model.outputNames }
+    } else {
+      spec = {
+        kind: 'remote',
+        width: model.width,
+        outputs: model.outputs,
+        outputNames: model.outputNames,
+        gradients: !!model.gradients,
+      }
+    }
+    const rows = Array.isArray(x) ? x.length : 0
+    const flat = flatRows(x, model.width)
+    if (flat instanceof TypeError) return Promise.reject(flat)
     return new Promise<Explanation>((resolve, reject) => {
       this.jobs.set(id, { options, resolve, reject })
       slot.busy++
-      slot.worker.postMessage({
-        type: 'explain',
-        id,
-        options: rest,
-        model: model.ensemble
-          ? { kind: 'ensemble', ensemble: model.ensemble, outputNames: model.outputNames }
-          : { kind: 'remote', width: model.width, outputs: model.outputs, outputNames: model.outputNames, gradients: !!model.gradients },
-      })
+      slot.worker.postMessage({ type: 'explain', id, options: rest, x: flat, rows, model: spec }, [
+        flat.buffer as ArrayBuffer,
+      ])
       const done = () => (slot.busy = Math.max(0, slot.busy - 1))
       const job = this.jobs.get(id)!
       job.resolve = (e) => (done(), this.jobs.delete(id), resolve(e))
       job.reject = (e) => (done(), this.jobs.delete(id), reject(e))
-      signal?.addEventListener('abort', () => job.reject(signal.reason ?? new Error('aborted')), { once: true })
+      signal?.addEventListener('abort', () => job.reject(signal.reason ?? new Error('aborted')), {
+        once: true,
+      })
       void onProgress
     })
   }
@@ -66,7 +93,8 @@ export class ExplainPool {
     const n = options.x.length
     const per = Math.ceil(n / Math.max(1, chunks))
     const parts: Promise<Explanation>[] = []
-    for (let i = 0; i < n; i += per) parts.push(this.run({ ...options, x: options.x.slice(i, i + per) }))
+    for (let i = 0; i < n; i += per)
+      parts.push(this.run({ ...options, x: options.x.slice(i, i + per) }))
     return Promise.all(parts)
   }
 
@@ -81,7 +109,7 @@ export class ExplainPool {
     if (this.workers.length < this.size && this.workers.every((w) => w.busy > 0)) {
       const worker = new Worker(workerUrl)
       worker.unref()
-      const slot = { worker, busy: 0 }
+      const slot = { worker, busy: 0, models: new Set<number>() }
       worker.on('message', (m: WorkerMessage) => void this.onMessage(worker, m))
       worker.on('error', (e) => {
         for (const job of this.jobs.values()) job.reject(e)
@@ -96,7 +124,8 @@ export class ExplainPool {
     const job = this.jobs.get(m.id)
     if (!job) return
     if (m.type === 'done') return job.resolve(m.explanation)
-    if (m.type === 'error') return job.reject(m.name === 'TypeError' ? new TypeError(m.message) : new Error(m.message))
+    if (m.type === 'error')
+      return job.reject(m.name === 'TypeError' ? new TypeError(m.message) : new Error(m.message))
     if (m.type === 'progress') return job.options.onProgress?.(m.done, m.total)
     try {
       const y =
@@ -105,9 +134,30 @@ export class ExplainPool {
           : await job.options.model.gradients!(m.x, m.rows, m.output)
       worker.postMessage({ type: 'result', id: m.id, call: m.call, y }, [y.buffer as ArrayBuffer])
     } catch (error) {
-      worker.postMessage({ type: 'result', id: m.id, call: m.call, error: error instanceof Error ? error.message : String(error) })
+      worker.postMessage({
+        type: 'result',
+        id: m.id,
+        call: m.call,
+        error: error instanceof Error ? error.message : String(error),
+      })
     }
   }
+}
+
+function flatRows(x: ExplainOptions['x'], W: number): Float64Array | TypeError {
+  const rows = Array.isArray(x) ? x.length : 0
+  const flat = new Float64Array(rows * W)
+  for (let r = 0; r < rows; r++) {
+    const row = x[r]
+    if (!row || row.length !== W) return new TypeError(`x[${r}] must have ${W} values`)
+    for (let c = 0; c < W; c++) {
+      const v = row[c]
+      if (v !== null && typeof v !== 'number')
+        return new TypeError(`x[${r}][${c}] must be a number or null`)
+      flat[r * W + c] = v ?? NaN
+    }
+  }
+  return flat
 }
 
 type WorkerMessage =

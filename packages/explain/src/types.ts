@@ -8,7 +8,8 @@ import type { TreeEnsemble } from '@modelgate/backend-trees'
  * const m: ExplainerName = 'kernel_shap'
  * ```
  */
-export type ExplainerName = 'exact_shap' | 'kernel_shap' | 'permutation_shap' | 'tree_shap' | 'integrated_gradients'
+export type ExplainerName =
+  'exact_shap' | 'kernel_shap' | 'permutation_shap' | 'tree_shap' | 'integrated_gradients'
 
 /**
  * Space in which attributions add up: `identity` (the model output) or `logit` (log-odds of a
@@ -33,6 +34,19 @@ export type LinkName = 'identity' | 'logit'
 export type KernelSampler = 'leverage' | 'shap'
 
 /**
+ * Kernel SHAP regression adjustment: `trees` (boosted trees on coalition indicators,
+ * cross-fitted, whose exact Shapley values are corrected by Kernel SHAP on their residuals),
+ * `none` (plain Kernel SHAP) or `auto` (default: both on the same evaluations, keeping the one
+ * with the smaller bootstrap variance).
+ *
+ * @example
+ * ```ts
+ * const s: KernelSurrogate = 'none'
+ * ```
+ */
+export type KernelSurrogate = 'auto' | 'trees' | 'none'
+
+/**
  * Quadrature for Integrated Gradients.
  *
  * @example
@@ -40,7 +54,8 @@ export type KernelSampler = 'leverage' | 'shap'
  * const rule: IntegrationRule = 'gauss_legendre'
  * ```
  */
-export type IntegrationRule = 'gauss_legendre' | 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid'
+export type IntegrationRule =
+  'gauss_legendre' | 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid'
 
 /**
  * A model as the explainers see it: rows in, `outputs` columns out, all float64. Adapters:
@@ -121,6 +136,8 @@ export interface ExplainOptions {
   /** Kernel SHAP coalitions per row. Default `2 * groups + 2048`. */
   nsamples?: number
   sampler?: KernelSampler
+  /** Kernel SHAP regression adjustment. Default `auto`. */
+  surrogate?: KernelSurrogate
   /** Kernel SHAP bootstrap replicates for standard errors. Default 32. */
   bootstrap?: number
   /** Keep doubling Kernel SHAP samples until every standard error is at most this. */
@@ -173,7 +190,13 @@ export interface Explanation {
   additivity: { ok: boolean; max_relative_error: number; tolerance: number }
   /** Integrated Gradients only: completeness error and the steps that reached it. */
   completeness?: { max_relative_error: number; steps: number; ok: boolean }
-  stats: { model_calls: number; evaluations: number; elapsed_ms: number; samples?: number; stopped?: string }
+  stats: {
+    model_calls: number
+    evaluations: number
+    elapsed_ms: number
+    samples?: number
+    stopped?: string
+  }
 }
 
 /**

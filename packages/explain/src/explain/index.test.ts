@@ -1,19 +1,33 @@
 import { readFileSync } from 'node:fs'
 import { createTreesBackend } from '@modelgate/backend-trees'
 import { createGate, type ModelBackend, type Plugin } from '@modelgate/core'
+import { createTfjsBackend } from '@modelgate/backend-tfjs'
 import { describe, expect, it } from 'vitest'
+import { mask } from '../../../mask/src/index.js'
 import { explain } from './index.js'
 import type { ExplanationResult, WireExplanation } from '../types.js'
 
-const fixture = (name: string) => new URL(`../../../backend-trees/fixtures/${name}`, import.meta.url).pathname
-const binary = JSON.parse(readFileSync(fixture('xgb-binary.cases.json'), 'utf8')) as { rows: number[][]; contribs: number[][] }
+const fixture = (name: string) =>
+  new URL(`../../../backend-trees/fixtures/${name}`, import.meta.url).pathname
+const binary = JSON.parse(readFileSync(fixture('xgb-binary.cases.json'), 'utf8')) as {
+  rows: number[][]
+  contribs: number[][]
+}
 const post = (path: string, body: unknown) =>
-  new Request(`http://gate${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  new Request(`http://gate${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
 
 /** A float64 credit model: logistic over income, debt and a one-hot purpose. */
 const creditBackend: ModelBackend = {
   async metadata() {
-    return { platform: 'js', inputs: [{ name: 'features', datatype: 'FP64', shape: [-1, 5] }], outputs: [{ name: 'probability', datatype: 'FP64', shape: [-1, 1] }] }
+    return {
+      platform: 'js',
+      inputs: [{ name: 'features', datatype: 'FP64', shape: [-1, 5] }],
+      outputs: [{ name: 'probability', datatype: 'FP64', shape: [-1, 1] }],
+    }
   },
   async ready() {
     return true
@@ -23,7 +37,20 @@ const creditBackend: ModelBackend = {
     const n = x.length / 5
     const y = Float64Array.from({ length: n }, (_, r) => {
       const [income, debt, car, home, edu] = Array.from(x.subarray(r * 5, r * 5 + 5))
-      return 1 / (1 + Math.exp(-(0.00003 * income! - 0.4 * debt! + 0.5 * car! - 0.3 * home! + 0.2 * edu! + 0.1 * debt! * car!)))
+      return (
+        1 /
+        (1 +
+          Math.exp(
+            -(
+              0.00003 * income! -
+              0.4 * debt! +
+              0.5 * car! -
+              0.3 * home! +
+              0.2 * edu! +
+              0.1 * debt! * car!
+            ),
+          ))
+      )
     })
     return [{ name: 'probability', datatype: 'FP64', shape: [n, 1], data: y }]
   },
@@ -38,15 +65,31 @@ const schema = {
     { name: 'email', type: 'passthrough' as const, pii: 'EMAIL_ADDRESS' },
   ],
 }
-const background = { data: [[30000, 1, 1, 0, 0], [60000, 3, 0, 1, 0], [45000, 0, 0, 0, 1]] }
+const background = {
+  data: [
+    [30000, 1, 1, 0, 0],
+    [60000, 3, 0, 1, 0],
+    [45000, 0, 0, 0, 1],
+  ],
+}
 
 describe('explain plugin', () => {
   it('V2 tree_shap on an XGBoost model equals pred_contribs and lists the extension', async () => {
-    const gate = createGate({ models: [{ name: 'xgb', backend: createTreesBackend({ path: fixture('xgb-binary.json') }) }], plugins: [explain()] })
+    const gate = createGate({
+      models: [{ name: 'xgb', backend: createTreesBackend({ path: fixture('xgb-binary.json') }) }],
+      plugins: [explain()],
+    })
     await gate.ready()
-    const meta = (await (await gate.fetch(new Request('http://gate/v2'))).json()) as { extensions: string[] }
+    const meta = (await (await gate.fetch(new Request('http://gate/v2'))).json()) as {
+      extensions: string[]
+    }
     expect(meta.extensions).toContain('explain')
-    const res = await gate.fetch(post('/v2/models/xgb/explain', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 6], data: binary.rows.slice(0, 2) }], parameters: { explainer: 'tree_shap', plot: 'waterfall' } }))
+    const res = await gate.fetch(
+      post('/v2/models/xgb/explain', {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 6], data: binary.rows.slice(0, 2) }],
+        parameters: { explainer: 'tree_shap', plot: 'waterfall' },
+      }),
+    )
     expect(res.status).toBe(200)
     const body = (await res.json()) as { outputs: unknown[]; explanations: WireExplanation[] }
     expect(body.outputs).toHaveLength(2)
@@ -54,7 +97,9 @@ describe('explain plugin', () => {
     expect(e!.output).toBe('margin')
     expect(e!.method).toBe('tree_shap')
     expect(e!.additivity.ok).toBe(true)
-    e!.values.forEach((row, r) => row.forEach((v, j) => expect(Math.abs(v - binary.contribs[r]![j]!)).toBeLessThan(1e-5)))
+    e!.values.forEach((row, r) =>
+      row.forEach((v, j) => expect(Math.abs(v - binary.contribs[r]![j]!)).toBeLessThan(1e-5)),
+    )
     expect(e!.plots![0]!.svg).toContain('<title id="t">waterfall plot of margin, row 0</title>')
   })
 
@@ -69,13 +114,28 @@ describe('explain plugin', () => {
     }
     const gate = createGate({
       models: [{ name: 'credit', version: '3', backend: creditBackend, schema }],
-      plugins: [masking, explain({ models: { credit: { background, method: 'kernel_shap', link: 'logit' } }, workers: 0 })],
+      plugins: [
+        masking,
+        explain({
+          models: { credit: { background, method: 'kernel_shap', link: 'logit' } },
+          workers: 0,
+        }),
+      ],
     })
     await gate.ready()
-    const body = { instances: [{ income: 52000, debt: 2, purpose: 'car', email: 'a@b.c' }, { income: 20000, debt: 5, purpose: 'home' }], parameters: { nsamples: 14, seed: 1 } }
+    const body = {
+      instances: [
+        { income: 52000, debt: 2, purpose: 'car', email: 'a@b.c' },
+        { income: 20000, debt: 5, purpose: 'home' },
+      ],
+      parameters: { nsamples: 14, seed: 1 },
+    }
     const res = await gate.fetch(post('/v1/models/credit:explain', body))
     expect(res.status).toBe(200)
-    const json = (await res.json()) as { predictions: Array<{ probability: number }>; explanations: WireExplanation[] }
+    const json = (await res.json()) as {
+      predictions: Array<{ probability: number }>
+      explanations: WireExplanation[]
+    }
     expect(json.predictions).toHaveLength(2)
     const [e] = json.explanations
     expect(e!.feature_names).toEqual(['income', 'debt', 'purpose'])
@@ -87,15 +147,35 @@ describe('explain plugin', () => {
     const sum = e!.values[0]!.reduce((a, b) => a + b, 0) + e!.base_value
     expect(sum).toBeCloseTo(logit(json.predictions[0]!.probability), 9)
     const again = await gate.fetch(post('/v1/models/credit:explain', body))
-    expect(((await again.json()) as { explanations: WireExplanation[] }).explanations[0]!.values).toEqual(e!.values)
+    expect(
+      ((await again.json()) as { explanations: WireExplanation[] }).explanations[0]!.values,
+    ).toEqual(e!.values)
   })
 
   it('runs large jobs on the worker pool with model calls on the main thread', async () => {
     let calls = 0
-    const counted: ModelBackend = { ...creditBackend, infer: (t, o) => (calls++, creditBackend.infer(t, o)) }
-    const gate = createGate({ models: [{ name: 'credit', backend: counted, schema }], plugins: [explain({ models: { credit: { background } }, workers: 1, inlineBelowEvaluations: 0, cache: false })] })
+    const counted: ModelBackend = {
+      ...creditBackend,
+      infer: (t, o) => (calls++, creditBackend.infer(t, o)),
+    }
+    const gate = createGate({
+      models: [{ name: 'credit', backend: counted, schema }],
+      plugins: [
+        explain({
+          models: { credit: { background } },
+          workers: 1,
+          inlineBelowEvaluations: 0,
+          cache: false,
+        }),
+      ],
+    })
     await gate.ready()
-    const res = await gate.fetch(post('/v1/models/credit:explain', { instances: [{ income: 52000, debt: 2, purpose: 'car' }], parameters: { explainer: 'exact_shap' } }))
+    const res = await gate.fetch(
+      post('/v1/models/credit:explain', {
+        instances: [{ income: 52000, debt: 2, purpose: 'car' }],
+        parameters: { explainer: 'exact_shap' },
+      }),
+    )
     expect(res.status).toBe(200)
     const json = (await res.json()) as { explanations: WireExplanation[] }
     expect(json.explanations[0]!.method).toBe('exact_shap')
@@ -106,14 +186,109 @@ describe('explain plugin', () => {
   it('answers bad requests with 400 and rejects bad options', async () => {
     expect(() => explain({ workers: -1 })).toThrow(TypeError)
     expect(() => explain({ models: { m: { method: 'magic' as never } } })).toThrow(TypeError)
-    const gate = createGate({ models: [{ name: 'credit', backend: creditBackend, schema }], plugins: [explain({ workers: 0 })] })
+    const gate = createGate({
+      models: [{ name: 'credit', backend: creditBackend, schema }],
+      plugins: [explain({ workers: 0 })],
+    })
     await gate.ready()
     const inst = { instances: [{ income: 1, debt: 1, purpose: 'car' }] }
-    expect((await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'magic' } }))).status).toBe(400)
-    expect((await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'kernel_shap' } }))).status).toBe(400)
-    expect((await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'tree_shap' } }))).status).toBe(400)
+    expect(
+      (
+        await gate.fetch(
+          post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'magic' } }),
+        )
+      ).status,
+    ).toBe(400)
+    expect(
+      (
+        await gate.fetch(
+          post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'kernel_shap' } }),
+        )
+      ).status,
+    ).toBe(400)
+    expect(
+      (
+        await gate.fetch(
+          post('/v1/models/credit:explain', { ...inst, parameters: { explainer: 'tree_shap' } }),
+        )
+      ).status,
+    ).toBe(400)
     const plain = createGate({ models: [{ name: 'credit', backend: creditBackend, schema }] })
     await plain.ready()
     expect((await plain.fetch(post('/v1/models/credit:explain', inst))).status).toBe(404)
+  })
+
+  it('renders plots from the explanation a masking plugin outside left, so masked values never reach the SVG', async () => {
+    const canary = 987654.25
+    const gate = createGate({
+      models: [{ name: 'credit', backend: creditBackend, schema }],
+      plugins: [
+        mask({
+          key: new Uint8Array(32).fill(7),
+          policy: { fields: { income: { op: 'replace' } } },
+          scope: { request: false },
+        }),
+        explain({
+          models: { credit: { background, method: 'exact_shap' } },
+          workers: 0,
+          cache: false,
+        }),
+      ],
+    })
+    await gate.ready()
+    for (const plot of ['waterfall', 'bar', 'force']) {
+      const res = await gate.fetch(
+        post('/v1/models/credit:explain', {
+          instances: [{ income: canary, debt: 2, purpose: 'car' }],
+          parameters: { plot },
+        }),
+      )
+      expect(res.status).toBe(200)
+      const text = await res.text()
+      expect(text).not.toContain('987654')
+      const e = (JSON.parse(text) as { explanations: WireExplanation[] }).explanations[0]!
+      expect(e.data[0]![0]).toBe(0)
+      expect(e.plots![0]!.svg).toContain('income = 0')
+      expect(e.plots![0]!.svg).toContain('debt = 2')
+    }
+  })
+
+  it('integrated_gradients through the gate on the TF.js credit model meets completeness within 1%', async () => {
+    const model = new URL('../../../../examples/credit-risk/model/model.json', import.meta.url)
+      .pathname
+    const backend = createTfjsBackend({
+      path: model,
+      inputNames: ['features'],
+      outputNames: ['default_probability'],
+    })
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [explain({ workers: 0, cache: false })],
+    })
+    await gate.ready()
+    const rows = [
+      [52000, 0.3, 41, 6, 12, 0, 15000, 1, 0, 0, 0, 0, 0, 0],
+      [23000, 1.4, 24, 1, 2, 3, 30000, 0, 0, 0, 0, 0, 1, 0],
+    ]
+    const res = await gate.fetch(
+      post('/v2/models/credit/explain', {
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 14], data: rows.flat() }],
+        parameters: { explainer: 'integrated_gradients', baseline: 'zeros' },
+      }),
+    )
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {
+      outputs: Array<{ data: number[] }>
+      explanations: WireExplanation[]
+    }
+    const e = body.explanations[0]!
+    expect(e.method).toBe('integrated_gradients')
+    expect(e.completeness_error!).toBeLessThanOrEqual(0.01)
+    e.values.forEach((row, r) => {
+      const fx = body.outputs[0]!.data[r]!
+      const sum = row.reduce((a, b) => a + b, 0) + e.base_values[r]!
+      expect(Math.abs(sum - fx)).toBeLessThanOrEqual(0.01 * Math.abs(fx - e.base_values[r]!))
+      expect(row.some((v) => v !== 0)).toBe(true)
+    })
   })
 })

@@ -1,7 +1,9 @@
 import { solve } from '../linalg.js'
 import { evaluateMasks, type Problem, varyingGroups } from '../problem.js'
 import { Rng } from '../rng.js'
-import type { KernelSampler } from '../types.js'
+import type { KernelSampler, KernelSurrogate } from '../types.js'
+import { predictMargin } from '@modelgate/backend-trees'
+import { fitCoalitionTrees, surrogateShapley } from './surrogate.js'
 
 /** @internal A weighted set of coalitions over `M` players. `unit < 0` marks enumerated rows. */
 export interface KernelDesign {
@@ -62,7 +64,10 @@ function* combinations(M: number, k: number): Generator<Int32Array> {
 function sizeWeights(M: number) {
   const numSizes = Math.ceil((M - 1) / 2)
   const numPaired = Math.floor((M - 1) / 2)
-  const wv = Array.from({ length: numSizes }, (_, i) => ((M - 1) / ((i + 1) * (M - i - 1))) * (i < numPaired ? 2 : 1))
+  const wv = Array.from(
+    { length: numSizes },
+    (_, i) => ((M - 1) / ((i + 1) * (M - i - 1))) * (i < numPaired ? 2 : 1),
+  )
   const total = wv.reduce((a, b) => a + b, 0)
   return { numSizes, numPaired, wv: wv.map((w) => w / total) }
 }
@@ -150,7 +155,8 @@ export function shapDesign(M: number, budget: number, rng: Rng): KernelDesign {
     sampledWeight = wv.slice(numFull).reduce((a, c) => a + c, 0)
     let s = 0
     for (let i = nFixed; i < b.weights.length; i++) s += b.weights[i]!
-    for (let i = nFixed; i < b.weights.length; i++) b.weights[i] = (b.weights[i]! * sampledWeight) / s
+    for (let i = nFixed; i < b.weights.length; i++)
+      b.weights[i] = (b.weights[i]! * sampledWeight) / s
   }
   return b.build(unitClass, sampledWeight)
 }
@@ -165,11 +171,18 @@ export function shapDesign(M: number, budget: number, rng: Rng): KernelDesign {
 export function leverageDesign(M: number, budget: number, rng: Rng): KernelDesign {
   const b = new DesignBuilder(M)
   const { numFull, numSizes, numPaired, wv } = enumerateFull(M, budget, b)
-  const classes: Array<{ size: number; avail: number; share: number; weight: number; n: number }> = []
+  const classes: Array<{ size: number; avail: number; share: number; weight: number; n: number }> =
+    []
   for (let c = numFull; c < numSizes; c++) {
     const size = c + 1
     const middle = size > numPaired
-    classes.push({ size, avail: middle ? binom(M, size) / 2 : binom(M, size), share: middle ? 1 : 2, weight: wv[c]!, n: 0 })
+    classes.push({
+      size,
+      avail: middle ? binom(M, size) / 2 : binom(M, size),
+      share: middle ? 1 : 2,
+      weight: wv[c]!,
+      n: 0,
+    })
   }
   let units = Math.floor((budget - b.weights.length) / 2)
   const unitClass: number[] = []
@@ -278,7 +291,8 @@ function bootstrapWeights(d: KernelDesign, rng: Rng): Float64Array {
   const byClass = new Map<number, number[]>()
   d.unitClass.forEach((c, u) => byClass.set(c, [...(byClass.get(c) ?? []), u]))
   const mult = new Float64Array(d.unitClass.length)
-  for (const units of byClass.values()) for (let i = 0; i < units.length; i++) mult[units[rng.int(units.length)]!]++
+  for (const units of byClass.values())
+    for (let i = 0; i < units.length; i++) mult[units[rng.int(units.length)]!]++
   let before = 0
   let after = 0
   for (let i = 0; i < d.n; i++) {
@@ -301,6 +315,80 @@ export interface KernelOptions {
   tolerance?: number | undefined
   maxEvaluations?: number | undefined
   maxTimeMs?: number | undefined
+  surrogate: KernelSurrogate
+}
+
+/** Sampled units below which the surrogate adjustment is skipped. */
+const MIN_ADJUSTED_UNITS = 16
+
+/**
+ * @internal `w` with the sampled units outside `fold` (unit parity) dropped and those inside
+ * re-weighted so that every stratum keeps its total weight.
+ */
+function foldWeights(d: KernelDesign, w: Float64Array, fold: number): Float64Array {
+  const out = Float64Array.from(w)
+  const classes = d.unitClass.length ? Math.max(...d.unitClass) + 1 : 0
+  const before = new Float64Array(classes)
+  const after = new Float64Array(classes)
+  for (let i = 0; i < d.n; i++) {
+    const u = d.unit[i]!
+    if (u < 0) continue
+    const c = d.unitClass[u]!
+    before[c] += w[i]!
+    if (u % 2 !== fold) out[i] = 0
+    else after[c] += w[i]!
+  }
+  for (let i = 0; i < d.n; i++) {
+    const u = d.unit[i]!
+    if (u < 0 || u % 2 !== fold) continue
+    const c = d.unitClass[u]!
+    out[i] = after[c]! > 0 ? (out[i]! * before[c]!) / after[c]! : 0
+  }
+  return out
+}
+
+/**
+ * @internal Regression-adjusted Kernel SHAP (after Witter et al. 2025): per fold of the sampled
+ * units, boosted trees on coalition indicators fitted to the enumerated rows and that fold give
+ * exact Shapley values of the surrogate; Kernel SHAP on the other fold's residuals `v − g`
+ * corrects them. The two cross-fitted estimates are averaged. Returns the estimator as a function
+ * of the design weights (for the bootstrap).
+ */
+function adjustedEstimator(
+  d: KernelDesign,
+  v: Float64Array,
+  K: number,
+  fnull: Float64Array,
+  fx: Float64Array,
+) {
+  const rows = Float64Array.from(d.masks)
+  const folds = [0, 1].map((fold) => {
+    const idx = Int32Array.from({ length: d.n }, (_, i) => i).filter(
+      (i) => d.unit[i]! < 0 || d.unit[i]! % 2 === fold,
+    )
+    const resid = Float64Array.from(v)
+    const phi = new Float64Array(d.M * K)
+    const rnull = new Float64Array(K)
+    const rfx = new Float64Array(K)
+    for (let k = 0; k < K; k++) {
+      const g = fitCoalitionTrees(d.masks, d.M, v, K, k, idx)
+      const sh = surrogateShapley(g)
+      const pred = predictMargin(g, rows, d.n)
+      for (let i = 0; i < d.n; i++) resid[i * K + k] -= pred[i]!
+      for (let a = 0; a < d.M; a++) phi[a * K + k] = sh.phi[a]!
+      rnull[k] = fnull[k]! - sh.empty
+      rfx[k] = fx[k]! - sh.full
+    }
+    return { fold, resid, phi, rnull, rfx }
+  })
+  return (weights: Float64Array): Float64Array => {
+    const out = new Float64Array(d.M * K)
+    for (const f of folds) {
+      const r = solveKernel(d, foldWeights(d, weights, 1 - f.fold), f.resid, K, f.rnull, f.rfx)
+      for (let i = 0; i < out.length; i++) out[i] += (f.phi[i]! + r[i]!) / folds.length
+    }
+    return out
+  }
 }
 
 /** @internal Kernel SHAP for one row, with bootstrap standard errors and an optional stop rule. */
@@ -308,7 +396,14 @@ export async function kernelShap(
   p: Problem,
   x: Float64Array,
   o: KernelOptions,
-): Promise<{ phi: Float64Array; se: Float64Array; base: Float64Array; fx: Float64Array; samples: number; stopped: string }> {
+): Promise<{
+  phi: Float64Array
+  se: Float64Array
+  base: Float64Array
+  fx: Float64Array
+  samples: number
+  stopped: string
+}> {
   const M = p.groups.length
   const K = p.K
   const started = Date.now()
@@ -330,23 +425,53 @@ export async function kernelShap(
   let round = 0
   while (true) {
     const rng = new Rng(o.seed + 7919 * round)
-    const design = o.sampler === 'shap' ? shapDesign(Mv, budget, rng) : leverageDesign(Mv, budget, rng)
+    const design =
+      o.sampler === 'shap' ? shapDesign(Mv, budget, rng) : leverageDesign(Mv, budget, rng)
     const pending: number[] = []
-    for (let i = 0; i < design.n; i++) if (!cache.has(design.masks.subarray(i * Mv, (i + 1) * Mv).join(''))) pending.push(i)
+    for (let i = 0; i < design.n; i++)
+      if (!cache.has(design.masks.subarray(i * Mv, (i + 1) * Mv).join(''))) pending.push(i)
     const masks = new Uint8Array(pending.length * M)
     pending.forEach((i, j) => {
       for (let a = 0; a < Mv; a++) masks[j * M + varying[a]!] = design.masks[i * Mv + a]!
     })
     const values = await evaluateMasks(p, x, masks, pending.length)
-    pending.forEach((i, j) => cache.set(design.masks.subarray(i * Mv, (i + 1) * Mv).join(''), values.slice(j * K, (j + 1) * K)))
+    pending.forEach((i, j) =>
+      cache.set(
+        design.masks.subarray(i * Mv, (i + 1) * Mv).join(''),
+        values.slice(j * K, (j + 1) * K),
+      ),
+    )
     const v = new Float64Array(design.n * K)
-    for (let i = 0; i < design.n; i++) v.set(cache.get(design.masks.subarray(i * Mv, (i + 1) * Mv).join(''))!, i * K)
-    const est = solveKernel(design, design.weights, v, K, fnull, fx)
-    const boots: Float64Array[] = []
-    if (design.unitClass.length > 1 && o.bootstrap > 1) {
-      const brng = new Rng(o.seed ^ 0x5bd1e995)
-      for (let bI = 0; bI < o.bootstrap; bI++) boots.push(solveKernel(design, bootstrapWeights(design, brng), v, K, fnull, fx))
+    for (let i = 0; i < design.n; i++)
+      v.set(cache.get(design.masks.subarray(i * Mv, (i + 1) * Mv).join(''))!, i * K)
+    const plain = (w: Float64Array) => solveKernel(design, w, v, K, fnull, fx)
+    const adjust = o.surrogate !== 'none' && design.unitClass.length >= MIN_ADJUSTED_UNITS
+    const canBoot = design.unitClass.length > 1 && o.bootstrap > 1
+    const run = (estimator: (w: Float64Array) => Float64Array) => {
+      const boots: Float64Array[] = []
+      if (canBoot) {
+        const brng = new Rng(o.seed ^ 0x5bd1e995)
+        for (let bI = 0; bI < o.bootstrap; bI++)
+          boots.push(estimator(bootstrapWeights(design, brng)))
+      }
+      let variance = 0
+      for (let i = 0; i < Mv * K; i++) {
+        const mean = boots.reduce((s, b) => s + b[i]!, 0) / boots.length
+        variance += boots.reduce((s, b) => s + (b[i]! - mean) ** 2, 0)
+      }
+      return { est: estimator(design.weights), boots, variance }
     }
+    let chosen: { est: Float64Array; boots: Float64Array[]; variance: number }
+    if (!adjust || (o.surrogate === 'auto' && !canBoot)) chosen = run(plain)
+    else {
+      const adjusted = run(adjustedEstimator(design, v, K, fnull, fx))
+      chosen = adjusted
+      if (o.surrogate === 'auto') {
+        const base = run(plain)
+        if (base.variance <= adjusted.variance) chosen = base
+      }
+    }
+    const { est, boots } = chosen
     phi.fill(0)
     se.fill(0)
     let worst = 0
@@ -356,16 +481,23 @@ export async function kernelShap(
         phi[varying[a]! * K + k] = est[i]!
         if (boots.length === 0) continue
         const mean = boots.reduce((s, b) => s + b[i]!, 0) / boots.length
-        const sd = Math.sqrt(boots.reduce((s, b) => s + (b[i]! - mean) ** 2, 0) / (boots.length - 1))
+        const sd = Math.sqrt(
+          boots.reduce((s, b) => s + (b[i]! - mean) ** 2, 0) / (boots.length - 1),
+        )
         se[varying[a]! * K + k] = sd
         worst = Math.max(worst, sd)
       }
     }
     if (budget >= cap) return { phi, se, base: fnull, fx, samples: design.n, stopped: 'exhaustive' }
-    if (o.tolerance === undefined) return { phi, se, base: fnull, fx, samples: design.n, stopped: 'budget' }
-    if (worst <= o.tolerance) return { phi, se, base: fnull, fx, samples: design.n, stopped: 'tolerance' }
+    if (o.tolerance === undefined)
+      return { phi, se, base: fnull, fx, samples: design.n, stopped: 'budget' }
+    if (worst <= o.tolerance)
+      return { phi, se, base: fnull, fx, samples: design.n, stopped: 'tolerance' }
     const next = Math.min(budget * 2, cap)
-    if (o.maxEvaluations !== undefined && p.stats.evaluations + (next - budget) * p.bgWeights.length > o.maxEvaluations) {
+    if (
+      o.maxEvaluations !== undefined &&
+      p.stats.evaluations + (next - budget) * p.bgWeights.length > o.maxEvaluations
+    ) {
       return { phi, se, base: fnull, fx, samples: design.n, stopped: 'max_evaluations' }
     }
     if (o.maxTimeMs !== undefined && Date.now() - started > o.maxTimeMs) {
@@ -375,4 +507,3 @@ export async function kernelShap(
     round++
   }
 }
-
