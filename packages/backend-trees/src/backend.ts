@@ -19,16 +19,25 @@ import type { TreeEnsemble, TreesBackend, TreesBackendOptions } from './types.js
  * ```
  */
 export function createTreesBackend(options: TreesBackendOptions): TreesBackend {
-  if (!options || typeof options !== 'object') throw new TypeError('createTreesBackend needs an options object')
-  if ((options.path === undefined) === (options.model === undefined)) throw new TypeError('give exactly one of "path" or "model"')
-  if (options.path !== undefined && typeof options.path !== 'string') throw new TypeError('"path" must be a string')
-  if (options.missing !== undefined && typeof options.missing !== 'number') throw new TypeError('"missing" must be a number')
-  if (options.outputDatatype !== undefined && options.outputDatatype !== 'FP32' && options.outputDatatype !== 'FP64') {
+  if (!options || typeof options !== 'object')
+    throw new TypeError('createTreesBackend needs an options object')
+  if ((options.path === undefined) === (options.model === undefined))
+    throw new TypeError('give exactly one of "path" or "model"')
+  if (options.path !== undefined && typeof options.path !== 'string')
+    throw new TypeError('"path" must be a string')
+  if (options.missing !== undefined && typeof options.missing !== 'number')
+    throw new TypeError('"missing" must be a number')
+  if (
+    options.outputDatatype !== undefined &&
+    options.outputDatatype !== 'FP32' &&
+    options.outputDatatype !== 'FP64'
+  ) {
     throw new TypeError('"outputDatatype" must be FP32 or FP64')
   }
   const inputName = options.inputName ?? 'input'
   const datatype = options.outputDatatype ?? 'FP64'
-  let ensemble: TreeEnsemble | undefined = options.model !== undefined ? parseTreeModel(options.model) : undefined
+  let ensemble: TreeEnsemble | undefined =
+    options.model !== undefined ? parseTreeModel(options.model) : undefined
   let loading: Promise<void> | undefined
 
   const get = (): TreeEnsemble => {
@@ -39,7 +48,9 @@ export function createTreesBackend(options: TreesBackendOptions): TreesBackend {
   return {
     missingValue: options.missing,
     load() {
-      loading ??= ensemble ? Promise.resolve() : loadTreeModel(options.path!).then((e) => void (ensemble = e))
+      loading ??= ensemble
+        ? Promise.resolve()
+        : loadTreeModel(options.path!).then((e) => void (ensemble = e))
       return loading
     },
     ensemble: get,
@@ -62,7 +73,8 @@ export function createTreesBackend(options: TreesBackendOptions): TreesBackend {
       const e = get()
       const input = inputs.find((t) => t.name === inputName) ?? inputs[0]
       if (!input) throw new BadRequestError(`input "${inputName}" is required`)
-      if (typeof input.data[0] === 'string' || typeof input.data[0] === 'bigint') throw new BadRequestError('tree models take numeric inputs')
+      if (typeof input.data[0] === 'string' || typeof input.data[0] === 'bigint')
+        throw new BadRequestError('tree models take numeric inputs')
       const rows = input.shape[0] ?? 0
       if (input.shape.length !== 2 || input.shape[1] !== e.numFeatures) {
         throw new BadRequestError(`input "${input.name}" must have shape [-1, ${e.numFeatures}]`)
@@ -78,9 +90,15 @@ export function createTreesBackend(options: TreesBackendOptions): TreesBackend {
       const out: Tensor[] = []
       const shape = [rows, e.numOutputs]
       const typed = (a: Float64Array) => (datatype === 'FP32' ? Float32Array.from(a) : a)
-      if (!wanted || wanted.includes('margin')) out.push({ name: 'margin', datatype, shape, data: typed(margin) })
+      if (!wanted || wanted.includes('margin'))
+        out.push({ name: 'margin', datatype, shape, data: typed(margin) })
       if (!wanted || wanted.includes('prediction')) {
-        out.push({ name: 'prediction', datatype, shape, data: typed(transformMargin(e, Float64Array.from(margin))) })
+        out.push({
+          name: 'prediction',
+          datatype,
+          shape,
+          data: typed(transformMargin(e, Float64Array.from(margin))),
+        })
       }
       return out
     },

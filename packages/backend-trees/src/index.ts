@@ -3,4 +3,10 @@ export { parseXGBoost } from './xgboost.js'
 export { parseLightGBM } from './lightgbm.js'
 export { parseTreeModel, loadTreeModel, isTreeModelDocument } from './load.js'
 export { predictMargin, transformMargin, childOf } from './predict.js'
-export type { Tree, TreeEnsemble, TreeObjective, TreesBackendOptions, TreesBackend } from './types.js'
+export type {
+  Tree,
+  TreeEnsemble,
+  TreeObjective,
+  TreesBackendOptions,
+  TreesBackend,
+} from './types.js'

@@ -1,7 +1,8 @@
 import { depthOf } from './xgboost.js'
 import type { Tree, TreeEnsemble, TreeObjective } from './types.js'
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 function fail(msg: string): never {
   throw new TypeError(`LightGBM model: ${msg}`)
@@ -15,15 +16,20 @@ function objectiveOf(raw: string): TreeObjective {
     const p = params.find((x) => x.startsWith(`${key}:`))
     return p === undefined ? undefined : Number(p.slice(key.length + 1))
   }
-  if (name === 'binary' || name === 'multiclassova') return { name: raw, transform: 'sigmoid', scale: param('sigmoid') ?? 1 }
-  if (name === 'cross_entropy' || name === 'xentropy') return { name: raw, transform: 'sigmoid', scale: 1 }
-  if (name === 'multiclass' || name === 'softmax') return { name: raw, transform: 'softmax', scale: 1 }
-  if (name === 'poisson' || name === 'gamma' || name === 'tweedie') return { name: raw, transform: 'exp', scale: 1 }
+  if (name === 'binary' || name === 'multiclassova')
+    return { name: raw, transform: 'sigmoid', scale: param('sigmoid') ?? 1 }
+  if (name === 'cross_entropy' || name === 'xentropy')
+    return { name: raw, transform: 'sigmoid', scale: 1 }
+  if (name === 'multiclass' || name === 'softmax')
+    return { name: raw, transform: 'softmax', scale: 1 }
+  if (name === 'poisson' || name === 'gamma' || name === 'tweedie')
+    return { name: raw, transform: 'exp', scale: 1 }
   return { name: raw, transform: 'identity', scale: 1 }
 }
 
 function parseTree(raw: unknown, index: number, scale: number, numFeatures: number): Tree {
-  if (!isObject(raw) || !isObject(raw.tree_structure)) fail(`tree_info[${index}].tree_structure is missing`)
+  if (!isObject(raw) || !isObject(raw.tree_structure))
+    fail(`tree_info[${index}].tree_structure is missing`)
   const nodes: Record<string, unknown>[] = []
   const left: number[] = []
   const right: number[] = []
@@ -34,7 +40,8 @@ function parseTree(raw: unknown, index: number, scale: number, numFeatures: numb
     left.push(-1)
     right.push(-1)
     if (node.leaf_value === undefined) {
-      if (node.decision_type !== '<=') fail(`tree ${index}: decision type "${String(node.decision_type)}" is not supported`)
+      if (node.decision_type !== '<=')
+        fail(`tree ${index}: decision type "${String(node.decision_type)}" is not supported`)
       left[id] = visit(node.left_child)
       right[id] = visit(node.right_child)
     }
@@ -61,11 +68,13 @@ function parseTree(raw: unknown, index: number, scale: number, numFeatures: numb
       return
     }
     const f = Number(node.split_feature)
-    if (!Number.isInteger(f) || f < 0 || f >= numFeatures) fail(`tree ${index} splits on an unknown feature`)
+    if (!Number.isInteger(f) || f < 0 || f >= numFeatures)
+      fail(`tree ${index} splits on an unknown feature`)
     tree.feature[i] = f
     tree.threshold[i] = Number(node.threshold)
     tree.defaultLeft[i] = node.default_left ? 1 : 0
-    tree.missing[i] = MISSING[String(node.missing_type ?? 'None')] ?? fail(`tree ${index}: unknown missing_type`)
+    tree.missing[i] =
+      MISSING[String(node.missing_type ?? 'None')] ?? fail(`tree ${index}: unknown missing_type`)
     tree.cover[i] = Number(node.internal_count ?? node.internal_weight ?? 0)
   })
   tree.depth = depthOf(tree.left, tree.right)
@@ -84,17 +93,23 @@ function parseTree(raw: unknown, index: number, scale: number, numFeatures: numb
  * ```
  */
 export function parseLightGBM(doc: unknown): TreeEnsemble {
-  if (!isObject(doc) || !Array.isArray(doc.tree_info)) fail('expected a dump_model JSON document with "tree_info"')
+  if (!isObject(doc) || !Array.isArray(doc.tree_info))
+    fail('expected a dump_model JSON document with "tree_info"')
   if (doc.linear_tree === true) fail('linear trees are not supported')
   const numFeatures = Number(doc.max_feature_idx) + 1
-  if (!Number.isSafeInteger(numFeatures) || numFeatures <= 0) fail('max_feature_idx must be a non-negative integer')
+  if (!Number.isSafeInteger(numFeatures) || numFeatures <= 0)
+    fail('max_feature_idx must be a non-negative integer')
   const perIteration = Number(doc.num_tree_per_iteration ?? doc.num_class ?? 1)
-  if (!Number.isSafeInteger(perIteration) || perIteration <= 0) fail('num_tree_per_iteration must be positive')
+  if (!Number.isSafeInteger(perIteration) || perIteration <= 0)
+    fail('num_tree_per_iteration must be positive')
   const objective = objectiveOf(typeof doc.objective === 'string' ? doc.objective : 'regression')
   const iterations = Math.max(1, Math.ceil(doc.tree_info.length / perIteration))
   const scale = doc.average_output ? 1 / iterations : 1
   const trees = doc.tree_info.map((t, i) => parseTree(t, i, scale, numFeatures))
-  const names = Array.isArray(doc.feature_names) && doc.feature_names.length === numFeatures ? doc.feature_names.map(String) : undefined
+  const names =
+    Array.isArray(doc.feature_names) && doc.feature_names.length === numFeatures
+      ? doc.feature_names.map(String)
+      : undefined
   return {
     format: 'lightgbm',
     rule: 'le',

@@ -46,5 +46,10 @@ export async function loadTreeModel(path: string): Promise<TreeEnsemble> {
 }
 
 function isEnsemble(v: unknown): v is TreeEnsemble {
-  return typeof v === 'object' && v !== null && Array.isArray((v as TreeEnsemble).trees) && (v as TreeEnsemble).treeOutput instanceof Int32Array
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray((v as TreeEnsemble).trees) &&
+    (v as TreeEnsemble).treeOutput instanceof Int32Array
+  )
 }

@@ -32,7 +32,11 @@ export function childOf(tree: Tree, node: number, v: number, le: boolean): numbe
  * const margin = predictMargin(ensemble, new Float64Array([0.1, 2, NaN, 4]), 1)
  * ```
  */
-export function predictMargin(ensemble: TreeEnsemble, x: ArrayLike<number>, rows: number): Float64Array {
+export function predictMargin(
+  ensemble: TreeEnsemble,
+  x: ArrayLike<number>,
+  rows: number,
+): Float64Array {
   const { numFeatures: m, numOutputs: k, trees, treeOutput } = ensemble
   const le = ensemble.rule === 'le'
   const out = new Float64Array(rows * k)
@@ -61,8 +65,10 @@ export function predictMargin(ensemble: TreeEnsemble, x: ArrayLike<number>, rows
 export function transformMargin(ensemble: TreeEnsemble, margin: Float64Array): Float64Array {
   const { transform, scale } = ensemble.objective
   const k = ensemble.numOutputs
-  if (transform === 'sigmoid') for (let i = 0; i < margin.length; i++) margin[i] = 1 / (1 + Math.exp(-scale * margin[i]!))
-  else if (transform === 'exp') for (let i = 0; i < margin.length; i++) margin[i] = Math.exp(margin[i]!)
+  if (transform === 'sigmoid')
+    for (let i = 0; i < margin.length; i++) margin[i] = 1 / (1 + Math.exp(-scale * margin[i]!))
+  else if (transform === 'exp')
+    for (let i = 0; i < margin.length; i++) margin[i] = Math.exp(margin[i]!)
   else if (transform === 'softmax') {
     for (let r = 0; r < margin.length; r += k) {
       let max = -Infinity

@@ -1,6 +1,7 @@
 import type { Tree, TreeEnsemble, TreeObjective } from './types.js'
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 function fail(msg: string): never {
   throw new TypeError(`XGBoost model: ${msg}`)
@@ -8,7 +9,8 @@ function fail(msg: string): never {
 
 function numberArray(tree: Record<string, unknown>, key: string, n: number): number[] {
   const a = tree[key]
-  if (!Array.isArray(a) || a.length !== n) fail(`tree field "${key}" must be an array of ${n} numbers`)
+  if (!Array.isArray(a) || a.length !== n)
+    fail(`tree field "${key}" must be an array of ${n} numbers`)
   return a.map((v) => (typeof v === 'boolean' ? Number(v) : Number(v)))
 }
 
@@ -22,9 +24,13 @@ function parseBaseScore(raw: unknown): number {
 }
 
 function objectiveOf(name: string): TreeObjective {
-  if (name === 'binary:logistic' || name === 'reg:logistic') return { name, transform: 'sigmoid', scale: 1 }
-  if (name === 'multi:softprob' || name === 'multi:softmax') return { name, transform: 'softmax', scale: 1 }
-  if (['count:poisson', 'reg:gamma', 'reg:tweedie', 'survival:cox', 'survival:aft'].includes(name)) {
+  if (name === 'binary:logistic' || name === 'reg:logistic')
+    return { name, transform: 'sigmoid', scale: 1 }
+  if (name === 'multi:softprob' || name === 'multi:softmax')
+    return { name, transform: 'softmax', scale: 1 }
+  if (
+    ['count:poisson', 'reg:gamma', 'reg:tweedie', 'survival:cox', 'survival:aft'].includes(name)
+  ) {
     return { name, transform: 'exp', scale: 1 }
   }
   return { name, transform: 'identity', scale: 1 }
@@ -39,7 +45,8 @@ function baseMarginOf(objective: TreeObjective, baseScore: number): number {
 function parseTree(raw: unknown, index: number, weight: number, numFeatures: number): Tree {
   if (!isObject(raw)) fail(`trees[${index}] must be an object`)
   const left = raw.left_children
-  if (!Array.isArray(left) || left.length === 0) fail(`trees[${index}].left_children must be a non-empty array`)
+  if (!Array.isArray(left) || left.length === 0)
+    fail(`trees[${index}].left_children must be a non-empty array`)
   const n = left.length
   if (Array.isArray(raw.split_type) && raw.split_type.some((t) => Number(t) !== 0)) {
     fail(`trees[${index}] has categorical splits, which are not supported`)
@@ -56,12 +63,24 @@ function parseTree(raw: unknown, index: number, weight: number, numFeatures: num
     if (l[i] === -1) {
       value[i] = Math.fround(cond[i]!) * weight
     } else {
-      if (l[i]! <= i || r[i]! <= i || l[i]! >= n || r[i]! >= n) fail(`trees[${index}] has invalid child indices`)
-      if (feature[i]! < 0 || feature[i]! >= numFeatures) fail(`trees[${index}] splits on an unknown feature`)
+      if (l[i]! <= i || r[i]! <= i || l[i]! >= n || r[i]! >= n)
+        fail(`trees[${index}] has invalid child indices`)
+      if (feature[i]! < 0 || feature[i]! >= numFeatures)
+        fail(`trees[${index}] splits on an unknown feature`)
       threshold[i] = Math.fround(cond[i]!)
     }
   }
-  return { left: l, right: r, feature, threshold, defaultLeft, missing: new Uint8Array(n).fill(2), value, cover, depth: depthOf(l, r) }
+  return {
+    left: l,
+    right: r,
+    feature,
+    threshold,
+    defaultLeft,
+    missing: new Uint8Array(n).fill(2),
+    value,
+    cover,
+    depth: depthOf(l, r),
+  }
 }
 
 /** @internal Longest root-to-leaf path, in edges. */
@@ -88,16 +107,21 @@ export function depthOf(left: Int32Array, right: Int32Array): number {
  * ```
  */
 export function parseXGBoost(doc: unknown): TreeEnsemble {
-  if (!isObject(doc) || !isObject(doc.learner)) fail('expected a save_model JSON document with a "learner"')
+  if (!isObject(doc) || !isObject(doc.learner))
+    fail('expected a save_model JSON document with a "learner"')
   const learner = doc.learner
   const param = learner.learner_model_param
   if (!isObject(param)) fail('learner.learner_model_param is missing')
   const numFeatures = Number(param.num_feature)
-  if (!Number.isSafeInteger(numFeatures) || numFeatures <= 0) fail('num_feature must be a positive integer')
+  if (!Number.isSafeInteger(numFeatures) || numFeatures <= 0)
+    fail('num_feature must be a positive integer')
   const numClass = Number(param.num_class ?? 0)
   const numTarget = Number(param.num_target ?? 1)
   const numOutputs = Math.max(1, numClass, numTarget)
-  const objName = isObject(learner.objective) && typeof learner.objective.name === 'string' ? learner.objective.name : 'reg:squarederror'
+  const objName =
+    isObject(learner.objective) && typeof learner.objective.name === 'string'
+      ? learner.objective.name
+      : 'reg:squarederror'
   const objective = objectiveOf(objName)
   let booster = learner.gradient_booster
   if (!isObject(booster)) fail('learner.gradient_booster is missing')
@@ -107,16 +131,26 @@ export function parseXGBoost(doc: unknown): TreeEnsemble {
     booster = booster.gbtree
     if (!isObject(booster)) fail('dart booster without gbtree')
   }
-  if (booster.name !== undefined && booster.name !== 'gbtree') fail(`booster "${String(booster.name)}" is not supported`)
+  if (booster.name !== undefined && booster.name !== 'gbtree')
+    fail(`booster "${String(booster.name)}" is not supported`)
   const model = booster.model
-  if (!isObject(model) || !Array.isArray(model.trees)) fail('gradient_booster.model.trees is missing')
-  const info = Array.isArray(model.tree_info) ? model.tree_info.map(Number) : model.trees.map(() => 0)
-  if (info.length !== model.trees.length || info.some((g) => !Number.isInteger(g) || g < 0 || g >= numOutputs)) {
+  if (!isObject(model) || !Array.isArray(model.trees))
+    fail('gradient_booster.model.trees is missing')
+  const info = Array.isArray(model.tree_info)
+    ? model.tree_info.map(Number)
+    : model.trees.map(() => 0)
+  if (
+    info.length !== model.trees.length ||
+    info.some((g) => !Number.isInteger(g) || g < 0 || g >= numOutputs)
+  ) {
     fail('tree_info does not match the trees')
   }
   const trees = model.trees.map((t, i) => parseTree(t, i, weights?.[i] ?? 1, numFeatures))
   const base = baseMarginOf(objective, parseBaseScore(param.base_score))
-  const names = Array.isArray(learner.feature_names) && learner.feature_names.length === numFeatures ? learner.feature_names.map(String) : undefined
+  const names =
+    Array.isArray(learner.feature_names) && learner.feature_names.length === numFeatures
+      ? learner.feature_names.map(String)
+      : undefined
   return {
     format: 'xgboost',
     rule: 'lt',

@@ -14,8 +14,13 @@ import type { BackgroundData } from './types.js'
  * await explainModel({ model, x, background, method: 'kernel_shap' })
  * ```
  */
-export function kmeans(rows: Array<Array<number | null>>, k: number, options: { seed?: number; iterations?: number } = {}): BackgroundData {
-  if (!Array.isArray(rows) || rows.length === 0) throw new TypeError('kmeans needs at least one row')
+export function kmeans(
+  rows: Array<Array<number | null>>,
+  k: number,
+  options: { seed?: number; iterations?: number } = {},
+): BackgroundData {
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new TypeError('kmeans needs at least one row')
   if (!Number.isInteger(k) || k <= 0) throw new TypeError('k must be a positive integer')
   const n = rows.length
   const W = rows[0]!.length
@@ -88,8 +93,13 @@ export function kmeans(rows: Array<Array<number | null>>, k: number, options: { 
  * const background = sampleBackground(trainingRows, 100, { seed: 1 })
  * ```
  */
-export function sampleBackground(rows: Array<Array<number | null>>, size: number, options: { seed?: number } = {}): BackgroundData {
-  if (!Array.isArray(rows) || rows.length === 0) throw new TypeError('sampleBackground needs at least one row')
+export function sampleBackground(
+  rows: Array<Array<number | null>>,
+  size: number,
+  options: { seed?: number } = {},
+): BackgroundData {
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new TypeError('sampleBackground needs at least one row')
   if (!Number.isInteger(size) || size <= 0) throw new TypeError('size must be a positive integer')
   const rng = new Rng(options.seed ?? 0)
   const order = rng.permutation(rows.length).slice(0, Math.min(size, rows.length))

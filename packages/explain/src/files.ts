@@ -43,17 +43,22 @@ export interface ExplainFilesOptions {
  * ```
  */
 export async function explainFiles(options: ExplainFilesOptions): Promise<Explanation> {
-  if (!options || typeof options.model !== 'string' || typeof options.data !== 'string') throw new TypeError('"model" and "data" paths are required')
+  if (!options || typeof options.model !== 'string' || typeof options.data !== 'string')
+    throw new TypeError('"model" and "data" paths are required')
   const { model, featureNames } = await loadModel(options.model, options.output)
   const data = await readRows(options.data, featureNames)
-  const background = options.background ? await readRows(options.background, featureNames ?? data.names) : undefined
+  const background = options.background
+    ? await readRows(options.background, featureNames ?? data.names)
+    : undefined
   const names = featureNames ?? data.names
   const explanation = await explainModel({
     model,
     x: data.rows,
     method: options.method ?? 'auto',
     ...(names && names.length === model.width ? { featureNames: names } : {}),
-    ...(background ? { background: { data: background.rows.map((r) => r.map((v) => (v === null ? NaN : v))) } } : {}),
+    ...(background
+      ? { background: { data: background.rows.map((r) => r.map((v) => (v === null ? NaN : v))) } }
+      : {}),
     ...(options.nsamples !== undefined ? { nsamples: options.nsamples } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -62,20 +67,34 @@ export async function explainFiles(options: ExplainFilesOptions): Promise<Explan
   return explanation
 }
 
-async function loadModel(path: string, output?: string): Promise<{ model: ExplainableModel; featureNames?: string[] }> {
+async function loadModel(
+  path: string,
+  output?: string,
+): Promise<{ model: ExplainableModel; featureNames?: string[] }> {
   if (extname(path).toLowerCase() === '.onnx') {
-    const onnx = (await importOptional('@modelgate/backend-onnx')) as { createOnnxBackend: (o: { path: string }) => ModelBackend }
-    return { model: await modelFromBackend(onnx.createOnnxBackend({ path }), output ? { output } : {}) }
+    const onnx = (await importOptional('@modelgate/backend-onnx')) as {
+      createOnnxBackend: (o: { path: string }) => ModelBackend
+    }
+    return {
+      model: await modelFromBackend(onnx.createOnnxBackend({ path }), output ? { output } : {}),
+    }
   }
   const doc = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
   if (isTreeModelDocument(doc)) {
     const ensemble = parseTreeModel(doc)
     const kind = output === 'prediction' ? 'prediction' : 'margin'
-    return { model: modelFromEnsemble(ensemble, kind), ...(ensemble.featureNames ? { featureNames: ensemble.featureNames } : {}) }
+    return {
+      model: modelFromEnsemble(ensemble, kind),
+      ...(ensemble.featureNames ? { featureNames: ensemble.featureNames } : {}),
+    }
   }
   if ('modelTopology' in doc) {
-    const tfjs = (await importOptional('@modelgate/backend-tfjs')) as { createTfjsBackend: (o: { path: string }) => ModelBackend }
-    return { model: await modelFromBackend(tfjs.createTfjsBackend({ path }), output ? { output } : {}) }
+    const tfjs = (await importOptional('@modelgate/backend-tfjs')) as {
+      createTfjsBackend: (o: { path: string }) => ModelBackend
+    }
+    return {
+      model: await modelFromBackend(tfjs.createTfjsBackend({ path }), output ? { output } : {}),
+    }
   }
   throw new TypeError(`${path}: not an ONNX, TF.js, XGBoost or LightGBM model`)
 }
@@ -98,30 +117,42 @@ async function importOptional(name: string): Promise<unknown> {
  * const { rows, names } = parseRows('a,b\n1,2\n3,\n', 'rows.csv')
  * ```
  */
-export function parseRows(text: string, file: string, featureNames?: string[]): { rows: Array<Array<number | null>>; names?: string[] } {
+export function parseRows(
+  text: string,
+  file: string,
+  featureNames?: string[],
+): { rows: Array<Array<number | null>>; names?: string[] } {
   const trimmed = text.trim()
   if (file.toLowerCase().endsWith('.csv') || !/^[[{]/.test(trimmed)) {
     const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== '')
     const header = lines[0]!.split(',').map((h) => h.trim().replace(/^"|"$/g, ''))
-    const order = featureNames ? featureNames.map((n) => header.indexOf(n)) : header.map((_, i) => i)
-    if (order.some((i) => i < 0)) throw new TypeError(`${file}: the header lacks some model features`)
+    const order = featureNames
+      ? featureNames.map((n) => header.indexOf(n))
+      : header.map((_, i) => i)
+    if (order.some((i) => i < 0))
+      throw new TypeError(`${file}: the header lacks some model features`)
     const rows = lines.slice(1).map((line, r) => {
       const cells = line.split(',')
       return order.map((i) => {
         const c = (cells[i] ?? '').trim()
         if (c === '' || c === 'NA' || c === 'NaN' || c === 'null') return null
         const v = Number(c)
-        if (!Number.isFinite(v)) throw new TypeError(`${file}: row ${r + 1} has a non-numeric value`)
+        if (!Number.isFinite(v))
+          throw new TypeError(`${file}: row ${r + 1} has a non-numeric value`)
         return v
       })
     })
     return { rows, names: order.map((i) => header[i]!) }
   }
   const doc = JSON.parse(trimmed) as unknown
-  if (!Array.isArray(doc) || doc.length === 0) throw new TypeError(`${file}: expected a non-empty JSON array`)
+  if (!Array.isArray(doc) || doc.length === 0)
+    throw new TypeError(`${file}: expected a non-empty JSON array`)
   if (Array.isArray(doc[0])) return { rows: doc as Array<Array<number | null>> }
   const names = featureNames ?? Object.keys(doc[0] as object)
-  return { rows: (doc as Array<Record<string, number | null>>).map((o) => names.map((n) => o[n] ?? null)), names }
+  return {
+    rows: (doc as Array<Record<string, number | null>>).map((o) => names.map((n) => o[n] ?? null)),
+    names,
+  }
 }
 
 async function readRows(path: string, featureNames?: string[]) {

@@ -12,7 +12,10 @@ import type { ExplainableModel } from './types.js'
  * const model = modelFromEnsemble(await loadTreeModel('model.json'))
  * ```
  */
-export function modelFromEnsemble(ensemble: TreeEnsemble, output: 'margin' | 'prediction' = 'margin'): ExplainableModel {
+export function modelFromEnsemble(
+  ensemble: TreeEnsemble,
+  output: 'margin' | 'prediction' = 'margin',
+): ExplainableModel {
   const K = ensemble.numOutputs
   const model: ExplainableModel = {
     width: ensemble.numFeatures,
@@ -70,7 +73,10 @@ export function modelFromInfer(
   const gradients = options.gradients
   if (gradients) {
     model.gradients = async (x, rows, k) => {
-      const [g] = await gradients([tensor(x, rows)], { output, ...(options.outputs > 1 ? { outputIndex: k } : {}) })
+      const [g] = await gradients([tensor(x, rows)], {
+        output,
+        ...(options.outputs > 1 ? { outputIndex: k } : {}),
+      })
       if (!g) throw new Error('backend returned no gradients')
       return Float64Array.from(g.data as ArrayLike<number>)
     }
@@ -87,7 +93,10 @@ export function modelFromInfer(
  * const model = await modelFromBackend(createTreesBackend({ path: 'model.json' }), { output: 'margin' })
  * ```
  */
-export async function modelFromBackend(backend: ModelBackend, options: { output?: string; input?: string } = {}): Promise<ExplainableModel> {
+export async function modelFromBackend(
+  backend: ModelBackend,
+  options: { output?: string; input?: string } = {},
+): Promise<ExplainableModel> {
   await backend.load?.()
   const meta = await backend.metadata()
   const input = options.input ? meta.inputs.find((i) => i.name === options.input) : meta.inputs[0]
@@ -95,8 +104,12 @@ export async function modelFromBackend(backend: ModelBackend, options: { output?
   const out = options.output ? meta.outputs.find((o) => o.name === options.output) : meta.outputs[0]
   if (!out) throw new TypeError('the model has no such output')
   const ensemble = (backend as { ensemble?: () => TreeEnsemble }).ensemble?.()
-  if (ensemble && (out.name === 'margin' || out.name === 'prediction')) return modelFromEnsemble(ensemble, out.name)
-  const outputs = out.shape.length > 1 && out.shape[out.shape.length - 1]! > 0 ? out.shape[out.shape.length - 1]! : 1
+  if (ensemble && (out.name === 'margin' || out.name === 'prediction'))
+    return modelFromEnsemble(ensemble, out.name)
+  const outputs =
+    out.shape.length > 1 && out.shape[out.shape.length - 1]! > 0
+      ? out.shape[out.shape.length - 1]!
+      : 1
   return modelFromInfer((t, o) => backend.infer(t, o), {
     input,
     output: out.name,

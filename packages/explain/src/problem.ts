@@ -25,14 +25,19 @@ export const linkFn = (link: LinkName) =>
     : (p: number) => p
 
 /** @internal Calls the model in chunks of at most `maxBatchRows` rows. */
-export async function predictChunked(p: Problem, x: Float64Array, rows: number): Promise<Float64Array> {
+export async function predictChunked(
+  p: Problem,
+  x: Float64Array,
+  rows: number,
+): Promise<Float64Array> {
   const out = new Float64Array(rows * p.K)
   const step = Math.max(1, p.maxBatchRows)
   for (let start = 0; start < rows; start += step) {
     if (p.signal?.aborted) throw p.signal.reason ?? new Error('aborted')
     const n = Math.min(step, rows - start)
     const y = await p.predict(x.subarray(start * p.width, (start + n) * p.width), n)
-    if (y.length !== n * p.K) throw new Error(`model returned ${y.length} values for ${n} rows × ${p.K} outputs`)
+    if (y.length !== n * p.K)
+      throw new Error(`model returned ${y.length} values for ${n} rows × ${p.K} outputs`)
     out.set(y, start * p.K)
     p.stats.modelCalls++
     p.stats.evaluations += n
@@ -44,7 +49,12 @@ export async function predictChunked(p: Problem, x: Float64Array, rows: number):
  * @internal Coalition values `link(E_bg[f(x_S, z_rest)])` for `n` masks over the groups (row-major
  * `n × groups`), as `n × K`. One batched model call carries many synthetic rows.
  */
-export async function evaluateMasks(p: Problem, x: Float64Array, masks: Uint8Array, n: number): Promise<Float64Array> {
+export async function evaluateMasks(
+  p: Problem,
+  x: Float64Array,
+  masks: Uint8Array,
+  n: number,
+): Promise<Float64Array> {
   const M = p.groups.length
   const W = p.width
   const nb = p.bgWeights.length
@@ -85,7 +95,8 @@ export function varyingGroups(p: Problem, x: Float64Array): number[] {
   const nb = p.bgWeights.length
   const same = (a: number, b: number) => a === b || (a !== a && b !== b)
   return p.groups.flatMap((cols, g) => {
-    for (let b = 0; b < nb; b++) for (const c of cols) if (!same(p.background[b * p.width + c]!, x[c]!)) return [g]
+    for (let b = 0; b < nb; b++)
+      for (const c of cols) if (!same(p.background[b * p.width + c]!, x[c]!)) return [g]
     return []
   })
 }

@@ -295,4 +295,10 @@ export interface ExplainPluginOptions {
   cacheTtlMs?: number
   /** Rows per explain request. Default 100. */
   maxRows?: number
+  /**
+   * Model evaluations (rows sent to the model, summed over the whole request) one request may
+   * cost; larger requests, and out-of-range `steps`, `npermutations`, `nsamples` or baselines,
+   * get 400 before any work. Default 5,000,000.
+   */
+  maxEvaluations?: number
 }

@@ -3,7 +3,7 @@ import { createTreesBackend } from '@modelgate/backend-trees'
 import { createGate, type ModelBackend, type Plugin } from '@modelgate/core'
 import { createTfjsBackend } from '@modelgate/backend-tfjs'
 import { describe, expect, it } from 'vitest'
-import { mask } from '../../../mask/src/index.js'
+import { mask } from '@modelgate/mask'
 import { explain } from './index.js'
 import type { ExplanationResult, WireExplanation } from '../types.js'
 
@@ -216,6 +216,46 @@ describe('explain plugin', () => {
     const plain = createGate({ models: [{ name: 'credit', backend: creditBackend, schema }] })
     await plain.ready()
     expect((await plain.fetch(post('/v1/models/credit:explain', inst))).status).toBe(404)
+  })
+
+  it('refuses parameters that would buy unbounded work, before calling the model', async () => {
+    let calls = 0
+    const counting: ModelBackend = {
+      ...creditBackend,
+      infer: (inputs, options) => {
+        calls++
+        return creditBackend.infer(inputs, options)
+      },
+    }
+    const gate = createGate({
+      models: [{ name: 'credit', backend: counting, schema }],
+      plugins: [
+        explain({ workers: 0, models: { credit: { background } }, maxEvaluations: 100_000 }),
+      ],
+    })
+    await gate.ready()
+    const inst = { instances: [{ income: 1, debt: 1, purpose: 'car' }] }
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ explainer: 'integrated_gradients', steps: 1e9 }, /"steps" must be an integer/],
+      [{ explainer: 'permutation_shap', npermutations: 1e9 }, /"npermutations" must be/],
+      [{ explainer: 'kernel_shap', nsamples: 1e12 }, /"nsamples" must be/],
+      [{ explainer: 'kernel_shap', nsamples: 1e6 }, /needs about 3000000 model evaluations/],
+      [
+        {
+          explainer: 'integrated_gradients',
+          baseline: Array.from({ length: 65 }, () => [0, 0, 0, 0, 0]),
+        },
+        /at most 64 baseline rows/,
+      ],
+    ]
+    for (const [parameters, message] of cases) {
+      calls = 0
+      const res = await gate.fetch(post('/v1/models/credit:explain', { ...inst, parameters }))
+      expect(res.status, JSON.stringify(parameters).slice(0, 80)).toBe(400)
+      expect(((await res.json()) as { error: string }).error).toMatch(message)
+      expect(calls).toBeLessThanOrEqual(1)
+    }
+    expect(() => explain({ maxEvaluations: 0 })).toThrow(TypeError)
   })
 
   it('renders plots from the explanation a masking plugin outside left, so masked values never reach the SVG', async () => {

@@ -63,6 +63,9 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
       throw new TypeError(`models.${name}.background.data must be rows`)
   }
   const maxRows = options.maxRows ?? 100
+  const maxEvaluations = options.maxEvaluations ?? 5_000_000
+  if (!Number.isSafeInteger(maxEvaluations) || maxEvaluations < 1)
+    throw new TypeError('"maxEvaluations" must be a positive integer')
   const inlineBelow = options.inlineBelowEvaluations ?? 20_000
   const cache: KeyValueStore | undefined =
     options.cache === false ? undefined : (options.cache ?? new MemoryStore({ maxEntries: 10_000 }))
@@ -152,6 +155,7 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
         ...explainParams(params, config),
         signal: ctx.request.signal,
       }
+      checkBudget(opts, maxEvaluations)
       const key = cache
         ? await cacheKey(model.name, model.version, out.name, opts, input)
         : undefined
@@ -244,6 +248,31 @@ function explainParams(
   return o
 }
 
+const intIn = (v: number | undefined, min: number, max: number) =>
+  v === undefined || (Number.isSafeInteger(v) && v >= min && v <= max)
+
+/**
+ * Refuses, before any work or allocation, request parameters that would make one request cost
+ * more than `maxEvaluations` model rows (a client must not be able to buy unbounded work).
+ */
+function checkBudget(o: ExplainOptions, maxEvaluations: number): void {
+  if (!intIn(o.steps, 1, o.maxSteps ?? 1024))
+    throw new BadRequestError(`"steps" must be an integer from 1 to ${o.maxSteps ?? 1024}`)
+  if (!intIn(o.npermutations, 1, 100_000))
+    throw new BadRequestError('"npermutations" must be an integer from 1 to 100000')
+  if (!intIn(o.nsamples, 1, 10_000_000))
+    throw new BadRequestError('"nsamples" must be an integer from 1 to 10000000')
+  if (Array.isArray(o.baseline) && o.baseline.length > 64)
+    throw new BadRequestError('at most 64 baseline rows')
+  const estimate = estimateEvaluations(o)
+  if (estimate > maxEvaluations) {
+    throw new BadRequestError(
+      `this explanation needs about ${Math.round(estimate)} model evaluations; the limit is ${maxEvaluations}`,
+      'explanation_too_large',
+    )
+  }
+}
+
 function estimateEvaluations(o: ExplainOptions): number {
   const rows = o.x.length
   const bg = o.background?.data.length ?? 1
@@ -253,8 +282,16 @@ function estimateEvaluations(o: ExplainOptions): number {
       return rows * (o.model.ensemble?.trees.length ?? 100) * 4
     case 'exact_shap':
       return rows * bg * 2 ** M
-    case 'integrated_gradients':
-      return rows * 64
+    case 'integrated_gradients': {
+      const baselines = Array.isArray(o.baseline) ? o.baseline.length : 1
+      // Step doubling runs at most up to maxSteps: steps + 2·steps + … < 2·maxSteps.
+      return rows * baselines * 2 * (o.maxSteps ?? 1024)
+    }
+    case 'permutation_shap': {
+      const perms =
+        o.npermutations ?? Math.max(2, Math.ceil((2 * M + 2048) / (2 * Math.max(1, M - 1)) / 4))
+      return rows * bg * 2 * perms * (M + 1)
+    }
     default:
       return rows * bg * (o.nsamples ?? 2 * M + 2048)
   }

@@ -4,7 +4,10 @@ import { evaluateMasks, type Problem } from '../problem.js'
  * @internal Exact Shapley values over all `2^M` coalitions of the groups for one row:
  * `phi` (`M × K`), `base` and `fx` (`K`), in float64.
  */
-export async function exactShap(p: Problem, x: Float64Array): Promise<{ phi: Float64Array; base: Float64Array; fx: Float64Array }> {
+export async function exactShap(
+  p: Problem,
+  x: Float64Array,
+): Promise<{ phi: Float64Array; base: Float64Array; fx: Float64Array }> {
   const M = p.groups.length
   const K = p.K
   const n = 2 ** M

@@ -1,7 +1,10 @@
 import type { IntegrationRule } from '../types.js'
 
 /** @internal Nodes and weights of a quadrature rule on [0, 1]. */
-export function quadrature(rule: IntegrationRule, n: number): { nodes: Float64Array; weights: Float64Array } {
+export function quadrature(
+  rule: IntegrationRule,
+  n: number,
+): { nodes: Float64Array; weights: Float64Array } {
   const nodes = new Float64Array(n)
   const weights = new Float64Array(n).fill(1 / n)
   if (rule === 'gauss_legendre') {
@@ -50,7 +53,8 @@ export async function integratedGradients(
   const W = x.length
   const { nodes, weights } = quadrature(rule, steps)
   const path = new Float64Array(steps * W)
-  for (let s = 0; s < steps; s++) for (let c = 0; c < W; c++) path[s * W + c] = baseline[c]! + nodes[s]! * (x[c]! - baseline[c]!)
+  for (let s = 0; s < steps; s++)
+    for (let c = 0; c < W; c++) path[s * W + c] = baseline[c]! + nodes[s]! * (x[c]! - baseline[c]!)
   const g = await gradients(path, steps, k)
   const out = new Float64Array(W)
   for (let s = 0; s < steps; s++) for (let c = 0; c < W; c++) out[c] += weights[s]! * g[s * W + c]!

@@ -25,17 +25,20 @@ export async function permutationShap(
   masks.fill(1, M, 2 * M)
   perms.forEach((perm, j) => {
     const at = 2 + j * (M - 1)
-    for (let len = 1; len < M; len++) for (let i = 0; i < len; i++) masks[(at + len - 1) * M + perm[i]!] = 1
+    for (let len = 1; len < M; len++)
+      for (let i = 0; i < len; i++) masks[(at + len - 1) * M + perm[i]!] = 1
   })
   const v = await evaluateMasks(p, x, masks, n)
-  const row = (j: number, len: number) => (len === 0 ? 0 : len === M ? 1 : 2 + j * (M - 1) + len - 1)
+  const row = (j: number, len: number) =>
+    len === 0 ? 0 : len === M ? 1 : 2 + j * (M - 1) + len - 1
   const pairEstimates = new Float64Array(pairs * M * K)
   perms.forEach((perm, j) => {
     const pair = j >> 1
     for (let len = 1; len <= M; len++) {
       const g = perm[len - 1]!
       for (let k = 0; k < K; k++) {
-        pairEstimates[(pair * M + g) * K + k] += 0.5 * (v[row(j, len) * K + k]! - v[row(j, len - 1) * K + k]!)
+        pairEstimates[(pair * M + g) * K + k] +=
+          0.5 * (v[row(j, len) * K + k]! - v[row(j, len - 1) * K + k]!)
       }
     }
   })

@@ -31,7 +31,10 @@ export type PlotKind = 'waterfall' | 'bar' | 'force'
 const POS = '#d6336c'
 const NEG = '#1c7ed6'
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : Number(v.toFixed(3)).toString())
+const fmt = (v: number) =>
+  Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0)
+    ? v.toExponential(2)
+    : Number(v.toFixed(3)).toString()
 
 function ranked(p: PlotInput) {
   const items = p.featureNames.map((name, i) => ({ name, value: p.values[i]!, data: p.data?.[i] }))
@@ -39,13 +42,29 @@ function ranked(p: PlotInput) {
   const max = p.maxDisplay ?? 10
   if (items.length <= max) return items
   const rest = items.slice(max - 1)
-  return [...items.slice(0, max - 1), { name: `${rest.length} other features`, value: rest.reduce((s, r) => s + r.value, 0), data: undefined }]
+  return [
+    ...items.slice(0, max - 1),
+    {
+      name: `${rest.length} other features`,
+      value: rest.reduce((s, r) => s + r.value, 0),
+      data: undefined,
+    },
+  ]
 }
 
 const label = (it: { name: string; data: unknown }) =>
-  it.data === undefined || it.data === null || typeof it.data === 'object' ? it.name : `${it.name} = ${String(it.data)}`
+  it.data === undefined || it.data === null || typeof it.data === 'object'
+    ? it.name
+    : `${it.name} = ${String(it.data)}`
 
-function frame(kind: string, p: PlotInput, width: number, height: number, desc: string, body: string): string {
+function frame(
+  kind: string,
+  p: PlotInput,
+  width: number,
+  height: number,
+  desc: string,
+  body: string,
+): string {
   const title = p.title ?? `${kind} plot of feature attributions`
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
@@ -56,7 +75,10 @@ function frame(kind: string, p: PlotInput, width: number, height: number, desc: 
 
 function describe(p: PlotInput, items: ReturnType<typeof ranked>): string {
   const fx = p.baseValue + p.values.reduce((a, b) => a + b, 0)
-  const parts = items.map((it) => `${label(it)} ${it.value >= 0 ? 'raises' : 'lowers'} the output by ${fmt(Math.abs(it.value))}`)
+  const parts = items.map(
+    (it) =>
+      `${label(it)} ${it.value >= 0 ? 'raises' : 'lowers'} the output by ${fmt(Math.abs(it.value))}`,
+  )
   return `Base value ${fmt(p.baseValue)}, model output ${fmt(fx)}. ${parts.join('; ')}.`
 }
 
@@ -70,8 +92,10 @@ function describe(p: PlotInput, items: ReturnType<typeof ranked>): string {
  * ```
  */
 export function renderPlot(kind: PlotKind, p: PlotInput): string {
-  if (kind !== 'waterfall' && kind !== 'bar' && kind !== 'force') throw new TypeError('plot must be waterfall, bar or force')
-  if (!Array.isArray(p.values) || p.values.length !== p.featureNames.length) throw new TypeError('values and featureNames must match')
+  if (kind !== 'waterfall' && kind !== 'bar' && kind !== 'force')
+    throw new TypeError('plot must be waterfall, bar or force')
+  if (!Array.isArray(p.values) || p.values.length !== p.featureNames.length)
+    throw new TypeError('values and featureNames must match')
   const items = ranked(p)
   const desc = describe(p, items)
   const fx = p.baseValue + p.values.reduce((a, b) => a + b, 0)
@@ -131,8 +155,18 @@ function force(p: PlotInput, items: ReturnType<typeof ranked>, fx: number, desc:
   const height = 120
   const pos = items.filter((i) => i.value > 0)
   const neg = items.filter((i) => i.value < 0)
-  const lo = Math.min(p.baseValue, fx, p.baseValue + neg.reduce((s, i) => s + i.value, 0), fx - pos.reduce((s, i) => s + i.value, 0))
-  const hi = Math.max(p.baseValue, fx, p.baseValue + pos.reduce((s, i) => s + i.value, 0), fx - neg.reduce((s, i) => s + i.value, 0))
+  const lo = Math.min(
+    p.baseValue,
+    fx,
+    p.baseValue + neg.reduce((s, i) => s + i.value, 0),
+    fx - pos.reduce((s, i) => s + i.value, 0),
+  )
+  const hi = Math.max(
+    p.baseValue,
+    fx,
+    p.baseValue + pos.reduce((s, i) => s + i.value, 0),
+    fx - neg.reduce((s, i) => s + i.value, 0),
+  )
   const span = hi - lo || 1
   const sx = (v: number) => 20 + ((v - lo) / span) * (width - 40)
   let body = ''
