@@ -4,6 +4,8 @@ import {
   GateError,
   GatewayTimeoutError,
   NotReadyError,
+  PayloadTooLargeError,
+  readBodyLimited,
   parseJsonSafe,
 } from '@modelgate/core'
 import type { ResolvedOptions } from './options.js'
@@ -40,8 +42,6 @@ class AttemptError extends Error {
     super(failure)
   }
 }
-
-class TooLarge extends Error {}
 
 export interface CallOptions {
   method: 'GET' | 'POST'
@@ -151,7 +151,7 @@ async function attemptOnce(
   const classify = (error: unknown, otherwise: Failure): AttemptError => {
     if (signal?.aborted) return new AttemptError('aborted')
     if (timedOut) return new AttemptError('timeout')
-    if (error instanceof TooLarge) return new AttemptError('too_large')
+    if (error instanceof PayloadTooLargeError) return new AttemptError('too_large')
     return new AttemptError(otherwise)
   }
   try {
@@ -175,7 +175,7 @@ async function attemptOnce(
     try {
       return {
         status: response.status,
-        bytes: await readLimited(response, options.maxResponseBytes),
+        bytes: await readBodyLimited(response, options.maxResponseBytes),
       }
     } catch (error) {
       throw classify(error, 'body')
@@ -184,36 +184,6 @@ async function attemptOnce(
     clearTimeout(timer)
     signal?.removeEventListener('abort', onAbort)
   }
-}
-
-async function readLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? NaN)
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined)
-    throw new TooLarge()
-  }
-  if (!response.body) return new Uint8Array(0)
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined)
-      throw new TooLarge()
-    }
-    chunks.push(value)
-  }
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
 }
 
 function backoff(

@@ -22,16 +22,20 @@ export function attachBodySource(request: Request, source: BodySource): Request 
 }
 
 /**
- * Reads a request body into memory, refusing it with 413 as soon as it is known to exceed
- * `maxBytes` (from `Content-Length`, or while streaming) without reading the rest.
+ * Reads a request (or response) body into memory, refusing it with 413 as soon as it is known to
+ * exceed `maxBytes` (from `Content-Length`, or while streaming) without reading the rest. A body
+ * that cannot be read is a 400.
  *
  * @example
  * ```ts
  * const bytes = await readBodyLimited(request, 1024 * 1024)
  * ```
  */
-export async function readBodyLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const source = bodySources.get(request)
+export async function readBodyLimited(
+  request: Request | Response,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const source = request instanceof Request ? bodySources.get(request) : undefined
   if (source) {
     if (source.declaredLength !== undefined && source.declaredLength > maxBytes) {
       throw new PayloadTooLargeError(maxBytes)
