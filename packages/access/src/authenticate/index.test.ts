@@ -331,6 +331,27 @@ describe('authenticate over a remote JWKS', () => {
     await expect(verifier.verify(shortLived)).rejects.toMatchObject({ code: 'expired' })
   })
 
+  it('answers a hit with the first result, keyed by the whole token, never the payload alone', async () => {
+    idp = await new LoopbackServer().start()
+    const key = await keyPair('k1')
+    idp.json({ keys: [key.jwk] })
+    const verifier = createJwtVerifier(options().jwt!)
+    const token = await sign(key)
+    const first = await verifier.verify(token)
+    const hit = await verifier.verify(token)
+    expect(hit).toMatchObject({ cached: true, issuer: idp.url, kid: 'k1' })
+    expect(hit.principal).toBe(first.principal)
+    expect(Object.isFrozen(hit)).toBe(true)
+    expect(await verifier.verify(token)).toBe(hit)
+    const [h, p, sig] = token.split('.') as [string, string, string]
+    const flipped = sig.slice(0, 10) + (sig[10] === 'A' ? 'B' : 'A') + sig.slice(11)
+    await expect(verifier.verify(`${h}.${p}.${flipped}`)).rejects.toMatchObject({
+      code: 'bad_signature',
+    })
+    await expect(verifier.verify(`${h}.${p}.${sig} `)).rejects.toMatchObject({ code: 'malformed' })
+    expect(verifier.cacheSize).toBe(1)
+  })
+
   it('revokes and refuses replays by issuer + jti, also for cached tokens', async () => {
     idp = await new LoopbackServer().start()
     const key = await keyPair('k1')

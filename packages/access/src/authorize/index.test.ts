@@ -150,6 +150,32 @@ describe('compilePolicy', () => {
     })
   })
 
+  it('gives the same unmask fields for a frozen field list (shared results) as for a fresh one', () => {
+    const frozen = Object.freeze(['name', 'income', 'ssn', 'email']) as string[]
+    const principals = [
+      who(['auditor']),
+      who(['underwriter']),
+      who(['underwriter'], { tenant: 'globex' }),
+      who(['admin']),
+      who(['admin', 'auditor']),
+      who(['auditor', 'underwriter']),
+      who(['applicant']),
+    ]
+    for (const action of ['predict', 'explain', 'metadata'] as const) {
+      for (const principal of principals) {
+        const fresh = engine.decide(req(principal, action))
+        for (let i = 0; i < 2; i++) {
+          const shared = engine.decide(req(principal, action, { unmaskFields: frozen }))
+          expect(shared).toEqual(fresh)
+          if (shared.unmask.length > 0) expect(Object.isFrozen(shared.unmask)).toBe(true)
+        }
+      }
+    }
+    expect(engine.decide(req(who(['auditor']), 'explain', { unmaskFields: frozen })).unmask).toBe(
+      engine.decide(req(who(['auditor']), 'explain', { unmaskFields: frozen })).unmask,
+    )
+  })
+
   it('evaluates time windows in UTC, across midnight', () => {
     const contractor = who(['underwriter'], { claims: { contractor: true } })
     expect(engine.decide(req(contractor, 'predict')).allow).toBe(true)

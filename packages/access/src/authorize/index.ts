@@ -9,9 +9,17 @@ const DEFAULT_ACTION: Record<string, PolicyRequest['action']> = {
   custom: 'admin',
 }
 
+const fieldNames = new WeakMap<object, string[]>()
+
 function unmaskFieldsOf(ctx: GateContext): string[] | undefined {
   const features = ctx.model?.schema?.definition.features
-  return features ? features.map((f) => f.name) : undefined
+  if (!features) return undefined
+  let names = fieldNames.get(features)
+  if (names === undefined) {
+    names = Object.freeze(features.map((f) => f.name)) as string[]
+    fieldNames.set(features, names)
+  }
+  return names
 }
 
 /**
@@ -75,18 +83,13 @@ export const authorize = (options: AuthorizeOptions): Plugin => {
     const version = model?.version ?? ctx.route.version
     const name = model?.name ?? ctx.route.model
     const fields = unmaskFieldsOf(ctx)
-    const request: PolicyRequest = {
-      principal,
-      action: actionOf(ctx),
-      resource: {
-        ...(name !== undefined ? { model: name } : {}),
-        ...(version !== undefined ? { version } : {}),
-        ...(labels ? { labels } : {}),
-      },
-      now: clock(),
-      ...(options.context ? { context: options.context(ctx) } : {}),
-      ...(fields ? { unmaskFields: fields } : {}),
-    }
+    const resource: PolicyRequest['resource'] = {}
+    if (name !== undefined) resource.model = name
+    if (version !== undefined) resource.version = version
+    if (labels) resource.labels = labels
+    const request: PolicyRequest = { principal, action: actionOf(ctx), resource, now: clock() }
+    if (options.context) request.context = options.context(ctx)
+    if (fields) request.unmaskFields = fields
     const decision = engine.decide(request)
     ctx.decision = decision
     ctx.audit.decision = {

@@ -415,19 +415,55 @@ export function compilePolicy(policy: PolicyDocument): PolicyEngine {
   }
   const noUnmask = Object.freeze([]) as unknown as string[]
 
+  // Which unmask rules match is a bitmask; the fields it grants depend only on that mask and on
+  // the field list (when frozen, as the authorize plugin passes it), so results are shared.
+  const memoable = unmaskAllow.length + unmaskDeny.length <= 30
+  const memoByFields = new WeakMap<string[], Map<number, string[]>>()
+  const memoNoFields = new Map<number, string[]>()
+  const MEMO_LIMIT = 1024
+
   function unmaskFor(req: Req): string[] {
     if (unmaskAllow.length === 0) return noUnmask
+    const fields = req.unmaskFields
+    if (!memoable || (fields !== undefined && !Object.isFrozen(fields)))
+      return unmaskOf(req, undefined)
+    const allowCount = unmaskAllow.length
+    let mask = 0
+    for (let i = 0; i < allowCount; i++) if (unmaskAllow[i]!.match(req)) mask |= 1 << i
+    if (mask === 0) return noUnmask
+    for (let j = 0; j < unmaskDeny.length; j++)
+      if (unmaskDeny[j]!.match(req)) mask |= 1 << (allowCount + j)
+    let memo = fields === undefined ? memoNoFields : memoByFields.get(fields)
+    if (memo === undefined) {
+      memo = new Map()
+      memoByFields.set(fields!, memo)
+    }
+    let out = memo.get(mask)
+    if (out === undefined) {
+      out = Object.freeze(unmaskOf(req, mask)) as string[]
+      if (memo.size < MEMO_LIMIT) memo.set(mask, out)
+    }
+    return out
+  }
+
+  /** The fields to unmask, from the rules that match `req` (or the ones set in `mask`). */
+  function unmaskOf(req: Req, mask: number | undefined): string[] {
+    const allowCount = unmaskAllow.length
+    const hits = (i: number, r: Compiled) =>
+      mask === undefined ? r.match(req) : (mask & (1 << i)) !== 0
     let all = false
     let granted: Set<string> | undefined
-    for (const r of unmaskAllow) {
-      if (!r.match(req)) continue
+    for (let i = 0; i < allowCount; i++) {
+      const r = unmaskAllow[i]!
+      if (!hits(i, r)) continue
       if (r.unmaskAll) all = true
       else for (const f of r.unmask) (granted ??= new Set()).add(f)
     }
     if (!all && !granted) return noUnmask
     let denied: Set<string> | undefined
-    for (const r of unmaskDeny) {
-      if (!r.match(req)) continue
+    for (let j = 0; j < unmaskDeny.length; j++) {
+      const r = unmaskDeny[j]!
+      if (!hits(allowCount + j, r)) continue
       if (r.unmaskAll) return noUnmask
       for (const f of r.unmask) (denied ??= new Set()).add(f)
     }

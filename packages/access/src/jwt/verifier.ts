@@ -52,6 +52,8 @@ interface CacheEntry {
   kid: string
   claims: JWTPayload
   principal: Principal
+  /** What a cache hit returns, built once. */
+  hit: VerifiedToken
 }
 
 /**
@@ -166,29 +168,40 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     }
   }
 
-  async function verify(token: string): Promise<VerifiedToken> {
-    if (typeof token !== 'string' || token.length > maxBytes)
-      throw new TokenError('too_large', 'token is too large')
-    const now = clock()
-    let hash: string | undefined
-    if (cacheOpts) {
-      hash = await sha256(token)
-      const hit = cache.get(hash)
-      if (hit) {
-        if (hit.expiresAt > now) {
-          await afterVerify(hit, now)
-          return {
-            claims: hit.claims,
-            principal: hit.principal,
-            issuer: hit.issuer,
-            kid: hit.kid,
-            cached: true,
-          }
-        }
-        cache.delete(hash)
-      }
-    }
+  const storeChecks = options.revocations !== undefined || options.replay !== undefined
 
+  // A hit costs one hash of the token and a map lookup (plus the revocation and replay checks
+  // when configured): nothing is decoded, parsed or handed to jose again.
+  function verify(token: string): Promise<VerifiedToken> {
+    if (typeof token !== 'string' || token.length > maxBytes)
+      return Promise.reject(new TokenError('too_large', 'token is too large'))
+    try {
+      if (!cacheOpts) return verifyFresh(token, clock(), undefined)
+      if (hashSync) return lookup(token, hashSync(token))
+      return hashAsync(token).then((hash) => lookup(token, hash))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  function lookup(token: string, hash: string): Promise<VerifiedToken> {
+    const now = clock()
+    const entry = cache.get(hash)
+    if (entry !== undefined) {
+      if (entry.expiresAt > now) {
+        if (!storeChecks) return Promise.resolve(entry.hit)
+        return afterVerify(entry, now).then(() => entry.hit)
+      }
+      cache.delete(hash)
+    }
+    return verifyFresh(token, now, hash)
+  }
+
+  async function verifyFresh(
+    token: string,
+    now: number,
+    hash: string | undefined,
+  ): Promise<VerifiedToken> {
     const inspected = hardening ? inspectToken(token, maxBytes, crit) : looseInspect(token)
     const issuer = issuers.get(inspected.issuer)
     if (!issuer) throw new TokenError('issuer_unknown', 'unknown issuer')
@@ -224,15 +237,23 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       throw new TokenError('claim_invalid', 'sub must be a non-empty string')
     }
 
+    const principal = toPrincipal(claims, issuer.config)
     const entry: CacheEntry = {
       expiresAt: 0,
       issuer: issuer.config.issuer,
       kid: inspected.kid,
       claims,
-      principal: toPrincipal(claims, issuer.config),
+      principal,
+      hit: Object.freeze({
+        claims,
+        principal,
+        issuer: issuer.config.issuer,
+        kid: inspected.kid,
+        cached: true,
+      }),
     }
     await afterVerify(entry, now)
-    if (cacheOpts && hash) {
+    if (cacheOpts && hash !== undefined) {
       let until = now + cacheTtlMs
       if (typeof claims.exp === 'number') until = Math.min(until, claims.exp * 1000)
       if (maxAge !== undefined && typeof claims.iat === 'number')
@@ -303,10 +324,20 @@ const nodeCrypto = (
     process?: { getBuiltinModule?: (id: string) => unknown }
   }
 ).process?.getBuiltinModule?.('node:crypto') as
-  { createHash(alg: string): { update(s: string): { digest(enc: 'latin1'): string } } } | undefined
+  | {
+      hash?: (alg: string, data: string, enc: 'latin1') => string
+      createHash(alg: string): { update(s: string): { digest(enc: 'latin1'): string } }
+    }
+  | undefined
 
-async function sha256(token: string): Promise<string> {
-  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(token).digest('latin1')
+/** SHA-256 of the whole token as a binary string, synchronous where `node:crypto` exists. */
+const hashSync: ((token: string) => string) | undefined = nodeCrypto
+  ? nodeCrypto.hash
+    ? (token) => nodeCrypto.hash!('sha256', token, 'latin1')
+    : (token) => nodeCrypto.createHash('sha256').update(token).digest('latin1')
+  : undefined
+
+async function hashAsync(token: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(token)))
   let s = ''
   for (const b of digest) s += String.fromCharCode(b)
