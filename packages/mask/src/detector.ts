@@ -172,8 +172,8 @@ const AREA = String.raw`\(\d{1,4}\)[ .-]?`
 const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
 
 const RE = {
-  card: /(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
-  ssn: /(?<![\d-])\d{3}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
+  card: /[2-6](?<![\d-][2-6])\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
+  ssn: /\d(?<![\d-]\d)\d{2}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
   phone: new RegExp(
     `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
       `|\\((?<!${NOT_BEFORE_PHONE}\\()\\d{1,4}\\)[ .-]?${LOCAL}` +
@@ -181,16 +181,15 @@ const RE = {
       `(?![\\w-]|[ .-]\\d|\\.\\d|:\\d)`,
     'g',
   ),
-  ipv4: /\b(?<!\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
+  ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
   url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g,
   iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
-  btc: /(?<![\w])(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
+  btc: /(?:[13](?<!\w[13])[1-9A-HJ-NP-Za-km-z]{25,34}|b(?<!\wb)c1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
   date: new RegExp(
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
     'g',
   ),
-  capital: /(?<![\w'-])[A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
-  birthHint: /born|birth|dob|d\.o\.b|bday/gi,
+  capital: /[A-Z](?<![\w'-][A-Z])[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
 }
 
 const EMAIL_LOCAL = new Uint8Array(128)
@@ -288,7 +287,8 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     if (hasDigit) {
       if (on.has('CREDIT_CARD')) cards(text, add, before)
       if (on.has('US_SSN')) {
-        for (const m of text.matchAll(RE.ssn)) {
+        RE.ssn.lastIndex = 0
+        for (let m = RE.ssn.exec(text); m !== null; m = RE.ssn.exec(text)) {
           if (!ssnValid(m[0])) continue
           scored({
             start: m.index,
@@ -300,21 +300,25 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       }
       if (on.has('PHONE_NUMBER')) phones(text, region, scored, before, phoneCache)
       if (on.has('IP_ADDRESS')) {
-        for (const m of text.matchAll(RE.ipv4)) {
+        RE.ipv4.lastIndex = 0
+        for (let m = RE.ipv4.exec(text); m !== null; m = RE.ipv4.exec(text)) {
           if (!ipv4Valid(m[0]) || NEGATIVE.IP_ADDRESS!.test(before(text, m.index, 24))) continue
           scored({ start: m.index, end: m.index + m[0].length, type: 'IP_ADDRESS', score: 0.6 })
         }
       }
       if (on.has('IBAN_CODE')) ibans(text, add, blocked)
       if (on.has('CRYPTO')) {
-        for (const m of text.matchAll(RE.btc)) {
+        RE.btc.lastIndex = 0
+        for (let m = RE.btc.exec(text); m !== null; m = RE.btc.exec(text)) {
           const ok = m[0][0] === 'b' ? bech32Valid(m[0]) : base58checkValid(m[0])
           if (ok) add(m.index, m.index + m[0].length, 'CRYPTO', 1)
         }
       }
       if (on.has('DATE_OF_BIRTH')) {
         for (const [ws, we] of birthWindows(text, window)) {
-          for (const m of text.slice(ws, we).matchAll(RE.date)) {
+          const part = text.slice(ws, we)
+          RE.date.lastIndex = 0
+          for (let m = RE.date.exec(part); m !== null; m = RE.date.exec(part)) {
             if (!dateValid(m[0])) continue
             const c = {
               start: ws + m.index,
@@ -331,13 +335,14 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       ipv6s(text, scored)
     }
     if (on.has('URL') && (text.includes('://') || text.includes('www.'))) {
-      for (const m of text.matchAll(RE.url)) {
+      RE.url.lastIndex = 0
+      for (let m = RE.url.exec(text); m !== null; m = RE.url.exec(text)) {
         let end = m.index + m[0].length
         while (end > m.index && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
         if (end - m.index > 7) scored({ start: m.index, end, type: 'URL', score: 0.6 })
       }
     }
-    if (on.has('PERSON')) persons(text, scored, before)
+    if (on.has('PERSON')) persons(text, scored)
     for (const r of custom) {
       if (!on.has(r.type)) continue
       r.pattern.lastIndex = 0
@@ -481,7 +486,8 @@ function emails(text: string, add: Add): void {
 }
 
 function cards(text: string, add: Add, before: (t: string, s: number, n?: number) => string): void {
-  for (const m of text.matchAll(RE.card)) {
+  RE.card.lastIndex = 0
+  for (let m = RE.card.exec(text); m !== null; m = RE.card.exec(text)) {
     let raw = m[0]
     for (;;) {
       const digits = raw.replace(/\D/g, '')
@@ -508,15 +514,32 @@ function phones(
   before: (t: string, s: number, n?: number) => string,
   cache: Map<string, boolean>,
 ): void {
-  for (const m of text.matchAll(RE.phone)) {
+  RE.phone.lastIndex = 0
+  for (let m = RE.phone.exec(text); m !== null; m = RE.phone.exec(text)) {
     const raw = m[0]
     if (DATE_SHAPE.test(raw)) continue
-    const digits = raw.replace(/\D/g, '')
-    if (digits.length < 7 || digits.length > 15) continue
-    if (region === 'US' && raw[0] !== '+') {
-      const national = digits.length === 11 && digits[0] === '1' ? digits.slice(1) : digits
-      if (national.length !== 10 || national[0]! < '2' || national[3]! < '2') continue
+    // Digit count and the US national-number shape from character codes, before any allocation.
+    let count = 0
+    let d0 = 0
+    let d1 = 0
+    let d3 = 0
+    let d4 = 0
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw.charCodeAt(i)
+      if (c < 48 || c > 57) continue
+      if (count === 0) d0 = c
+      else if (count === 1) d1 = c
+      else if (count === 3) d3 = c
+      else if (count === 4) d4 = c
+      count++
     }
+    if (count < 7 || count > 15) continue
+    if (region === 'US' && raw.charCodeAt(0) !== 43) {
+      const trunk = count === 11 && d0 === 49
+      if ((trunk ? count - 1 : count) !== 10 || (trunk ? d1 : d0) < 50 || (trunk ? d4 : d3) < 50)
+        continue
+    }
+    const digits = raw.replace(/\D/g, '')
     if (!phoneValid(raw, digits, region, cache)) continue
     if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
     const formatted = /[ ().+-]/.test(raw)
@@ -529,14 +552,41 @@ function phones(
   }
 }
 
+/** Whether `word` (lower-case letters and dots) is at `i`, ignoring ASCII letter case. */
+function wordAt(text: string, i: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) {
+    const w = word.charCodeAt(k)
+    const c = text.charCodeAt(i + k)
+    if (w === 46 ? c !== 46 : (c | 32) !== w) return false
+  }
+  return true
+}
+
+/** Length of a birth hint (`born`, `birth`, `bday`, `dob`, `d.o.b`, any ASCII case) at `i`, or 0. */
+function birthHintAt(text: string, i: number): number {
+  const c = text.charCodeAt(i) | 32
+  if (c === 98) {
+    if (wordAt(text, i + 1, 'orn')) return 4
+    if (wordAt(text, i + 1, 'irth')) return 5
+    if (wordAt(text, i + 1, 'day')) return 4
+  } else if (c === 100) {
+    if (wordAt(text, i + 1, 'ob')) return 3
+    if (wordAt(text, i + 1, '.o.b')) return 5
+  }
+  return 0
+}
+
 function birthWindows(text: string, window: number): Array<[number, number]> {
   const out: Array<[number, number]> = []
-  for (const m of text.matchAll(RE.birthHint)) {
-    const s = Math.max(0, m.index - 60)
-    const e = Math.min(text.length, m.index + window + 40)
+  for (let i = 0; i < text.length; i++) {
+    const len = birthHintAt(text, i)
+    if (len === 0) continue
+    const s = Math.max(0, i - 60)
+    const e = Math.min(text.length, i + window + 40)
     const last = out[out.length - 1]
     if (last && s <= last[1]) last[1] = Math.max(last[1], e)
     else out.push([s, e])
+    i += len - 1
   }
   for (const w of out) {
     while (w[0] > 0 && /[\w./-]/.test(text[w[0] - 1]!)) w[0]--
@@ -546,7 +596,8 @@ function birthWindows(text: string, window: number): Array<[number, number]> {
 }
 
 function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
-  for (const m of text.matchAll(RE.iban)) {
+  RE.iban.lastIndex = 0
+  for (let m = RE.iban.exec(text); m !== null; m = RE.iban.exec(text)) {
     const want = ibanLength(m[0].slice(0, 2))
     if (!want) continue
     let count = 0
@@ -596,35 +647,53 @@ const PERSON_LEAD =
   /(?:applicant|borrower|co-signer|cosigner|customer|patient|underwriter|owner|agent|by|for|name|named|mr|mrs|ms|dr|dear|hi|hello|thanks|this is|i am|i'm|contact|signed|from|to|with|called)\W{0,4}$/i
 const SENTENCE_START = /(?:^|[.!?\n]["')\]]?\s*|^["'(\[]\s*)$/
 
-function persons(
-  text: string,
-  scored: (c: Candidate) => void,
-  before: (t: string, s: number, n?: number) => string,
-): void {
-  const follower =
-    /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
+// One lookup per capitalised word: which of the name lists hold it.
+const GIVEN = 1
+const SURNAME = 2
+const NO_GIVEN = 4
+const NO_SURNAME = 8
+const NAME_FLAGS = new Map<string, number>()
+for (const [set, flag] of [
+  [FIRST_NAMES, GIVEN],
+  [LAST_NAMES, SURNAME],
+  [NOT_GIVEN, NO_GIVEN],
+  [NOT_SURNAME, NO_SURNAME],
+] as const) {
+  for (const w of set) NAME_FLAGS.set(w, (NAME_FLAGS.get(w) ?? 0) | flag)
+}
+const FOLLOWER =
+  /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
+
+function persons(text: string, scored: (c: Candidate) => void): void {
+  const follower = FOLLOWER
   let coveredTo = -1
-  for (const m of text.matchAll(RE.capital)) {
+  RE.capital.lastIndex = 0
+  for (let m = RE.capital.exec(text); m !== null; m = RE.capital.exec(text)) {
     const start = m.index
     if (start < coveredTo) continue
     const word = m[0]
     const end = start + word.length
     const titled = titledAt(text, start)
     let next: RegExpExecArray | null = null
+    let nextFlags = 0
     const c2 = text.charCodeAt(end + 1)
     if (text.charCodeAt(end) === 32 && c2 >= 65 && c2 <= 90) {
       follower.lastIndex = end
       const f = follower.exec(text)
-      next = f && !NOT_SURNAME.has(f[1]!) ? f : null
+      if (f !== null) {
+        nextFlags = NAME_FLAGS.get(f[1]!) ?? 0
+        if ((nextFlags & NO_SURNAME) === 0) next = f
+      }
     }
-    if (FIRST_NAMES.has(word) && !NOT_GIVEN.has(word)) {
+    const flags = NAME_FLAGS.get(word) ?? 0
+    if ((flags & (GIVEN | NO_GIVEN)) === GIVEN) {
       if (next) {
         const e = end + next[0].length
         scored({
           start,
           end: e,
           type: 'PERSON',
-          score: LAST_NAMES.has(next[1]!) || titled ? 0.85 : 0.6,
+          score: (nextFlags & SURNAME) !== 0 || titled ? 0.85 : 0.6,
         })
         coveredTo = e
         continue
@@ -634,11 +703,11 @@ function persons(
       continue
     }
     if (titled) {
-      scored({ start, end, type: 'PERSON', score: LAST_NAMES.has(word) ? 0.85 : 0.7 })
+      scored({ start, end, type: 'PERSON', score: (flags & SURNAME) !== 0 ? 0.85 : 0.7 })
       continue
     }
-    if (NOT_GIVEN.has(word) || NOT_SURNAME.has(word)) continue
-    if (next && LAST_NAMES.has(next[1]!)) {
+    if ((flags & (NO_GIVEN | NO_SURNAME)) !== 0) continue
+    if (next && (nextFlags & SURNAME) !== 0) {
       const e = end + next[0].length
       const initial = SENTENCE_START.test(text.slice(Math.max(0, start - 4), start))
       scored({ start, end: e, type: 'PERSON', score: initial ? 0.45 : 0.6 })
@@ -651,6 +720,6 @@ function persons(
       coveredTo = e
       continue
     }
-    if (LAST_NAMES.has(word)) scored({ start, end, type: 'PERSON', score: 0.3 })
+    if ((flags & SURNAME) !== 0) scored({ start, end, type: 'PERSON', score: 0.3 })
   }
 }
