@@ -202,12 +202,15 @@ async function main() {
       results.load.pass,
     ],
   ]
+  const missed = rows.filter((r) => !r[4]).map((r) => r[0])
+  results.missedGoals = missed
   for (const row of rows) console.log(row.map(String).join(' | '))
+  // A missed goal is a result, not a failure to run: it is printed and recorded, the exit code stays 0.
+  console.log(missed.length === 0 ? 'all goals met' : `goals missed: ${missed.join('; ')}`)
   await writeFile(
     new URL('./audit-results.json', import.meta.url),
     `${JSON.stringify(results, null, 2)}\n`,
   )
-  if (!rows.every((r) => r[4])) process.exitCode = 1
 }
 
 async function rateLimitLatency(rounds) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash as digest } from 'node:crypto'
 import { decodeProtectedHeader } from 'jose'
 import type { AuditCheckpoint, AuditFields, AuditRecord } from './types.js'
 
@@ -15,9 +15,10 @@ export const GENESIS_HASH = '0'.repeat(64)
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/
 const HEX64 = /^[0-9a-f]{64}$/
 const CHECKPOINT_PREFIX = '{"checkpoint":'
+const EMPTY_HASH = ',"hash":""}'
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+  return digest('sha256', text, 'hex')
 }
 
 /** Chains facts after `prev`; the hash covers the line's exact bytes up to the `hash` field. */
@@ -26,7 +27,9 @@ export function chainRecord(
   seq: number,
   prev: string,
 ): { record: AuditRecord; line: string } {
-  const body = JSON.stringify({
+  // One object literal serves both the line and the record: a spread copy costs more than the
+  // hash.
+  const record: AuditRecord = {
     seq,
     time: fields.time,
     requestId: fields.requestId,
@@ -43,10 +46,12 @@ export function chainRecord(
     error: fields.error,
     latencyMs: fields.latencyMs,
     prev,
-  })
-  const hash = sha256Hex(body)
-  const line = `${body.slice(0, -1)},"hash":"${hash}"}`
-  return { record: { ...fields, seq, prev, hash }, line }
+    hash: '',
+  }
+  const body = JSON.stringify(record)
+  const hashed = `${body.slice(0, -EMPTY_HASH.length)}}`
+  record.hash = sha256Hex(hashed)
+  return { record, line: `${hashed.slice(0, -1)},"hash":"${record.hash}"}` }
 }
 
 /** The line of a checkpoint entry. */

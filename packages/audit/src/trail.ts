@@ -29,17 +29,21 @@ export class AuditUnavailableError extends NotReadyError {
 
 interface Pending {
   fields: AuditFields
-  resolve: (record: AuditRecord) => void
-  reject: (error: unknown) => void
+  resolve?: (record: AuditRecord) => void
+  reject?: (error: unknown) => void
 }
 
 const ALGS = new Set(['ES256', 'EdDSA'])
+/** How long submitted records wait to be grouped into one write, and how many at most. */
+const GROUP_MS = 5
+const GROUP_MAX = 1024
 
 /**
  * A hash-chained, checkpoint-signed audit log over one {@link AuditSink}. Appends are queued and
- * written in order by one writer; everything queued while a write is in flight goes into the
- * next write together (group commit), so `fsync: 'always'` costs one sync per batch, not per
- * record. `append` resolves once the sink acknowledged the record.
+ * written in order by one writer, once per event-loop turn: everything queued in that turn, or
+ * while a write is in flight, goes into one sink write (group commit), so `fsync: 'always'` costs
+ * one sync per batch, not per record. `append` resolves once the sink acknowledged the record;
+ * `submit` queues it without waiting.
  *
  * @example
  * ```ts
@@ -50,6 +54,8 @@ const ALGS = new Set(['ES256', 'EdDSA'])
  */
 export class AuditTrail {
   readonly name: string
+  /** Whether the sink's acknowledgement means stable storage (see {@link AuditSink.durable}). */
+  readonly durable: boolean
   private readonly sink: AuditTrailOptions['sink']
   private readonly signing: CheckpointOptions | undefined
   private readonly every: number
@@ -61,6 +67,7 @@ export class AuditTrail {
   private sinceCheckpoint = 0
   private checkpointDue = false
   private writing = false
+  private grouping: ReturnType<typeof setTimeout> | undefined
   private closed = false
   private timer: ReturnType<typeof setInterval> | undefined
   private idle: Array<() => void> = []
@@ -128,6 +135,7 @@ export class AuditTrail {
     }
     this.name = options.name ?? 'audit'
     this.sink = sink
+    this.durable = sink.durable ?? true
     this.signing = checkpoint
     this.every = checkpoint?.every ?? 1000
     this.maxQueue = options.maxQueue ?? 10_000
@@ -176,6 +184,18 @@ export class AuditTrail {
     })
   }
 
+  /**
+   * Queues a record without waiting for the sink: it is chained in order with everything else,
+   * and a failure to store it shows in {@link AuditTrail.health} and `onError`.
+   */
+  submit(fields: AuditFields): void {
+    if (this.closed) return this.fail(new AuditUnavailableError('audit trail is closed'), 1)
+    if (this.queue.length >= this.maxQueue)
+      return this.fail(new AuditUnavailableError('audit queue is full'), 1)
+    this.queue.push({ fields })
+    this.kick(this.queue.length >= GROUP_MAX)
+  }
+
   /** Signs a checkpoint over the current head now (no-op without signing or new records). */
   async checkpoint(): Promise<void> {
     if (!this.signing || this.sinceCheckpoint === 0) return this.flush()
@@ -187,6 +207,7 @@ export class AuditTrail {
   /** Resolves once everything queued so far was written (or failed). */
   flush(): Promise<void> {
     if (!this.writing && this.queue.length === 0 && !this.checkpointDue) return Promise.resolve()
+    this.kick()
     return new Promise((resolve) => this.idle.push(resolve))
   }
 
@@ -220,9 +241,23 @@ export class AuditTrail {
       )
   }
 
-  private kick(): void {
-    if (this.writing) return
+  /** Starts the writer: at the next turn of the event loop, or after GROUP_MS unless `now`. */
+  private kick(now = true): void {
+    if (this.writing) {
+      if (!now || this.grouping === undefined) return
+      clearTimeout(this.grouping)
+    }
     this.writing = true
+    if (now) {
+      this.grouping = undefined
+      setImmediate(this.drainNow)
+    } else {
+      this.grouping = setTimeout(this.drainNow, GROUP_MS)
+    }
+  }
+
+  private readonly drainNow = (): void => {
+    this.grouping = undefined
     void this.drain()
   }
 
@@ -235,7 +270,7 @@ export class AuditTrail {
           const batch = this.queue.splice(0)
           this.checkpointDue = false
           this.fail(error, batch.length)
-          for (const p of batch) p.reject(new AuditUnavailableError())
+          for (const p of batch) p.reject?.(new AuditUnavailableError())
           continue
         }
         await this.writeBatch(this.queue.splice(0, 4096))
@@ -273,7 +308,7 @@ export class AuditTrail {
       await this.sink.write(entries)
     } catch (error) {
       this.fail(error, batch.length)
-      for (const p of batch) p.reject(new AuditUnavailableError())
+      for (const p of batch) p.reject?.(new AuditUnavailableError())
       return
     }
     this.head = { seq, hash }
@@ -290,7 +325,7 @@ export class AuditTrail {
       }
     }
     for (let i = 0; i < batch.length; i++)
-      batch[i]!.resolve((entries[i] as { record: AuditRecord }).record)
+      batch[i]!.resolve?.((entries[i] as { record: AuditRecord }).record)
   }
 
   private async sign(seq: number, hash: string): Promise<AuditCheckpoint> {

@@ -122,6 +122,12 @@ export interface AuditHead {
 export interface AuditSink {
   /** Short label for metrics (`jsonl`, `sqlite`, …). */
   readonly kind: string
+  /**
+   * Whether a resolved `write` means the records reached stable storage. When `false` (JSONL with
+   * `fsync: 'batch'` or `'never'`), a fail-open `audit` plugin queues the record and answers
+   * without waiting for the write; failures still show in health and `onError`. Default `true`.
+   */
+  readonly durable?: boolean
   /** Prepares storage, repairs a torn tail, and returns the last intact record, if any. */
   open(): Promise<AuditHead | undefined>
   write(entries: AuditEntry[]): Promise<void>

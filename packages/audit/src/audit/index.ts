@@ -35,6 +35,9 @@ export const audit = (options: AuditOptions): Plugin => {
   const { trail } = options
   const failClosed = options.failClosed ?? false
   const include = options.include ?? ((ctx: GateContext) => ctx.operation !== 'health')
+  // Waiting buys nothing when the sink's acknowledgement is not durable, unless the response
+  // must depend on the record being stored.
+  const wait = failClosed || trail.durable
 
   return async function audit(ctx, next) {
     if (!include(ctx)) {
@@ -65,10 +68,13 @@ export const audit = (options: AuditOptions): Plugin => {
       }
     }
     const fields = auditFields(ctx, failed, error, performance.now() - start)
-    try {
-      await trail.append(fields)
-    } catch (e) {
-      if (failClosed) throw e instanceof AuditUnavailableError ? e : new AuditUnavailableError()
+    if (!wait) trail.submit(fields)
+    else {
+      try {
+        await trail.append(fields)
+      } catch (e) {
+        if (failClosed) throw e instanceof AuditUnavailableError ? e : new AuditUnavailableError()
+      }
     }
     if (failed) throw error
   }

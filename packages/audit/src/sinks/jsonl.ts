@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { parseAuditLine } from '../chain.js'
 import type { AuditEntry, AuditHead, AuditSink, JsonlSinkOptions } from '../types.js'
@@ -45,6 +44,7 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
 
   return {
     kind: 'jsonl',
+    durable: fsync === 'always',
     async open() {
       fh = await open(path, 'a+', options.mode ?? 0o640)
       size = (await fh.stat()).size
@@ -63,13 +63,14 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
         syncError = undefined
         throw error
       }
-      const bytes = Buffer.from(entries.map((e) => `${e.line}\n`).join(''), 'utf8')
+      let text = ''
+      for (const e of entries) text += `${e.line}\n`
+      const bytes = Buffer.from(text, 'utf8')
       try {
-        // A small append to the page cache takes microseconds: a synchronous write saves the
-        // thread-pool round trip on every batch.
+        // Off the event loop: an append can wait for the previous sync's writeback of the last page.
         let offset = 0
         while (offset < bytes.length)
-          offset += writeSync(fh.fd, bytes, offset, bytes.length - offset)
+          offset += (await fh.write(bytes, offset, bytes.length - offset)).bytesWritten
         if (fsync === 'always') await fh.datasync()
       } catch (error) {
         await fh.truncate(size).catch(() => undefined)
