@@ -85,7 +85,7 @@ function auditFields(ctx: GateContext, failed: boolean, error: unknown, ms: numb
   const decision =
     ctx.decision ?? (facts.decision as { allow?: unknown; reasons?: unknown } | undefined)
   return {
-    time: new Date(ctx.receivedAt).toISOString(),
+    time: isoTime(ctx.receivedAt),
     requestId: ctx.requestId,
     principal: text(ctx.principal?.id ?? facts.principal),
     tenant: text(ctx.principal?.tenant ?? facts.tenant),
@@ -103,6 +103,22 @@ function auditFields(ctx: GateContext, failed: boolean, error: unknown, ms: numb
     error: failed ? (error instanceof GateError ? error.code : 'internal') : null,
     latencyMs: Math.round(ms * 1000) / 1000,
   }
+}
+
+let isoSecond = NaN
+let isoPrefix = ''
+
+/** `new Date(ms).toISOString()`, with the part up to the second formatted once per second. */
+function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000)
+  if (second !== isoSecond) {
+    const iso = new Date(ms).toISOString()
+    if (iso.length !== 24) return iso
+    isoSecond = second
+    isoPrefix = iso.slice(0, 20)
+  }
+  const milli = ms - second * 1000
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`
 }
 
 function text(value: unknown): string | null {
