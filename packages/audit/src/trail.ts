@@ -68,6 +68,8 @@ export class AuditTrail {
   private checkpointDue = false
   private writing = false
   private grouping: ReturnType<typeof setTimeout> | undefined
+  /** Someone waits for a queued record (`append`). */
+  private awaited = false
   private closed = false
   private timer: ReturnType<typeof setInterval> | undefined
   private idle: Array<() => void> = []
@@ -180,6 +182,7 @@ export class AuditTrail {
     }
     return new Promise<AuditRecord>((resolve, reject) => {
       this.queue.push({ fields, resolve, reject })
+      this.awaited = true
       this.kick()
     })
   }
@@ -263,23 +266,35 @@ export class AuditTrail {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0 || this.checkpointDue) {
+      let first = true
+      while (this.checkpointDue || (this.queue.length > 0 && (first || this.pressing()))) {
+        first = false
         try {
           await this.open()
         } catch (error) {
           const batch = this.queue.splice(0)
+          this.awaited = false
           this.checkpointDue = false
           this.fail(error, batch.length)
           for (const p of batch) p.reject?.(new AuditUnavailableError())
           continue
         }
-        await this.writeBatch(this.queue.splice(0, 4096))
+        const batch = this.queue.splice(0, 4096)
+        if (this.queue.length === 0) this.awaited = false
+        await this.writeBatch(batch)
       }
     } finally {
       this.writing = false
-      if (this.queue.length > 0 || this.checkpointDue) this.kick()
+      if (this.queue.length > 0 || this.checkpointDue) this.kick(this.pressing())
       else for (const resolve of this.idle.splice(0)) resolve()
     }
+  }
+
+  /** Whether queued records should be written now rather than grouped with later ones. */
+  private pressing(): boolean {
+    return (
+      this.checkpointDue || this.awaited || this.idle.length > 0 || this.queue.length >= GROUP_MAX
+    )
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {

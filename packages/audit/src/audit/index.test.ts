@@ -215,6 +215,60 @@ describe('audit plugin', () => {
     await trail.close()
   })
 
+  it('fail-open over fsync batch: answers without waiting, writes every record in order, reports a failed write', async () => {
+    const path = join(dir, 'grouped.jsonl')
+    const trail = createAuditTrail({ sink: jsonlSink({ path, fsync: 'batch' }) })
+    const gate = createGate({
+      models: [{ name: 'm', version: '3', backend: doubler }],
+      plugins: [audit({ trail }), auth],
+    })
+    await gate.ready()
+    let next = 0
+    const worker = async () => {
+      while (next < 2000) {
+        const i = next++
+        const res = await gate.fetch(infer(i % 2 ? 'user:u' : null, undefined, `g${i}`))
+        await res.arrayBuffer()
+        expect(res.status).toBe(i % 2 ? 200 : 401)
+      }
+    }
+    await Promise.all(Array.from({ length: 64 }, worker))
+    expect(trail.health().pending).toBeGreaterThan(0)
+    await trail.flush()
+    expect(trail.health()).toMatchObject({ ok: true, written: 2000, failed: 0, pending: 0 })
+    const records = await readRecords(path)
+    expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i))
+    expect(new Set(records.map((r) => r.requestId)).size).toBe(2000)
+    expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 2000 })
+    await trail.close()
+
+    const errors: unknown[] = []
+    const failing = createAuditTrail({
+      sink: {
+        kind: 'broken',
+        durable: false,
+        async open() {
+          return undefined
+        },
+        async write() {
+          throw new Error('disk full')
+        },
+        async close() {},
+      },
+      onError: (e) => errors.push(e),
+    })
+    const open = createGate({
+      models: [{ name: 'm', version: '3', backend: doubler }],
+      plugins: [audit({ trail: failing }), auth],
+    })
+    await open.ready()
+    expect((await open.fetch(infer('user:ana'))).status).toBe(200)
+    await failing.flush()
+    expect(failing.health()).toMatchObject({ ok: false, failed: 1, lastError: 'disk full' })
+    expect(errors).toHaveLength(1)
+    await failing.close()
+  })
+
   it('loses no record and answers no 5xx under 10,000 mixed requests, 64 at a time', async () => {
     const path = join(dir, 'load.jsonl')
     const trail = createAuditTrail({ sink: jsonlSink({ path, fsync: 'batch' }) })
