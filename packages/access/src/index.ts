@@ -17,7 +17,7 @@ export {
 } from './dev/index.js'
 export type { DevUser, DevKeys } from './dev/index.js'
 export type { CedarModule } from './authorize/cedar.js'
-export { createJwtVerifier } from './jwt/verifier.js'
+export { createJwtVerifier, JWT_ALGORITHMS } from './jwt/verifier.js'
 export type { JwtVerifier } from './jwt/verifier.js'
 export { TokenError, KeysUnavailableError } from './jwt/errors.js'
 export type { TokenErrorCode } from './jwt/errors.js'

@@ -5,7 +5,15 @@ import { KeysUnavailableError, TokenError } from './errors.js'
 import { inspectToken, MAX_KID_LENGTH } from './hardening.js'
 import { KeySource } from './jwks.js'
 
-const ALGORITHMS = new Set<JwtAlgorithm>([
+/**
+ * Every JWS algorithm the verifier can be configured to accept (an allowlist picks from these).
+ *
+ * @example
+ * ```ts
+ * JWT_ALGORITHMS.includes('ES256') // true
+ * ```
+ */
+export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = Object.freeze([
   'RS256',
   'RS384',
   'RS512',
@@ -21,6 +29,7 @@ const ALGORITHMS = new Set<JwtAlgorithm>([
   'HS384',
   'HS512',
 ])
+const ALGORITHMS = new Set<JwtAlgorithm>(JWT_ALGORITHMS)
 const encoder = new TextEncoder()
 
 /**
