@@ -40,10 +40,10 @@ const GROUP_MAX = 1024
 
 /**
  * A hash-chained, checkpoint-signed audit log over one {@link AuditSink}. Appends are queued and
- * written in order by one writer, once per event-loop turn: everything queued in that turn, or
- * while a write is in flight, goes into one sink write (group commit), so `fsync: 'always'` costs
- * one sync per batch, not per record. `append` resolves once the sink acknowledged the record;
- * `submit` queues it without waiting.
+ * written in order by one writer: everything queued in one event-loop turn, or while a write is
+ * in flight, goes into one sink write (group commit), so `fsync: 'always'` costs one sync per
+ * batch, not per record. `append` resolves once the sink acknowledged the record; `submit` queues
+ * it without waiting, and such records are grouped for up to 5 ms (or 1024 records).
  *
  * @example
  * ```ts
