@@ -26,6 +26,7 @@ import {
   compilePolicy,
   createCedarEngine,
 } from '../packages/access/dist/index.js'
+import { LinearBackend } from './linear-backend.js'
 
 const fromAccess = createRequire(new URL('../packages/access/package.json', import.meta.url))
 const { exportJWK, generateKeyPair, SignJWT } = await import(
@@ -39,27 +40,6 @@ const seconds = Number(args.seconds)
 const rounds = Number(args.rounds)
 
 // ---------- 1. gate throughput ----------
-
-class LinearBackend {
-  async metadata() {
-    return {
-      platform: 'js',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
-    }
-  }
-  async ready() {
-    return true
-  }
-  async infer(inputs) {
-    const x = inputs[0].data
-    const rows = inputs[0].shape[0]
-    const y = new Float32Array(rows)
-    for (let r = 0; r < rows; r++)
-      y[r] = x[r * 4] * 0.5 - x[r * 4 + 1] + x[r * 4 + 2] * 2 + x[r * 4 + 3]
-    return [{ name: 'y', datatype: 'FP32', shape: [rows, 1], data: y }]
-  }
-}
 
 const demoDir = new URL('../examples/credit-risk/', import.meta.url)
 const demoConfig = JSON.parse(await readFile(new URL('gate.json', demoDir), 'utf8')).models[0]

@@ -25,6 +25,7 @@ import {
   jsonlSink,
   verifyAuditFile,
 } from '../packages/audit/dist/index.js'
+import { LinearBackend } from './linear-backend.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -34,26 +35,6 @@ const { values: args } = parseArgs({
   },
 })
 
-class LinearBackend {
-  async metadata() {
-    return {
-      platform: 'js',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
-    }
-  }
-  async ready() {
-    return true
-  }
-  async infer(inputs) {
-    const x = inputs[0].data
-    const rows = inputs[0].shape[0]
-    const y = new Float32Array(rows)
-    for (let r = 0; r < rows; r++)
-      y[r] = x[r * 4] * 0.5 - x[r * 4 + 1] + x[r * 4 + 2] * 2 + x[r * 4 + 3]
-    return [{ name: 'y', datatype: 'FP32', shape: [rows, 1], data: y }]
-  }
-}
 const body = JSON.stringify({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }],
 })
