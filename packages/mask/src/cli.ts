@@ -110,20 +110,11 @@ export async function detectFile(options: DetectFileOptions): Promise<FileResult
     throw new TypeError('detectFile needs in and out')
   const detector = createDetector(options.detector)
   const field = options.field ?? 'text'
-  const out = await writer(options.out)
-  let n = 0
-  try {
-    for await (const line of await lines(options.in)) {
-      n++
-      if (line.trim() === '') continue
-      const record = parseLine(line, n)
-      const text = record[field]
-      if (typeof text !== 'string') throw new TypeError(`line ${n}: "${field}" must be a string`)
-      await out.write(JSON.stringify({ ...record, spans: detector.detect(text) }))
-    }
-  } finally {
-    await out.close()
-  }
+  const n = await mapRecords(options.in, options.out, (record, line) => {
+    const text = record[field]
+    if (typeof text !== 'string') throw new TypeError(`line ${line}: "${field}" must be a string`)
+    return { ...record, spans: detector.detect(text) }
+  })
   return { lines: n }
 }
 
@@ -162,21 +153,34 @@ export async function applyPolicyFile(
     ...(options.detector ? { detector: options.detector } : {}),
   })
   const counts: Record<string, number> = {}
-  const out = await writer(options.out)
+  const tenant = options.tenant ?? 'default'
+  const n = await mapRecords(
+    options.in,
+    options.out,
+    async (record) => (await masker.applyPolicy(record, { tenant, counts })).value,
+  )
+  return { lines: n, counts }
+}
+
+/**
+ * Streams a JSONL input to a JSONL output, one output line per non-blank input line, in order;
+ * returns the number of input lines read.
+ */
+async function mapRecords(
+  input: JsonlTarget,
+  output: JsonlTarget,
+  map: (record: Record<string, unknown>, line: number) => unknown,
+): Promise<number> {
+  const out = await writer(output)
   let n = 0
   try {
-    for await (const line of await lines(options.in)) {
+    for await (const line of await lines(input)) {
       n++
       if (line.trim() === '') continue
-      const record = parseLine(line, n)
-      const { value } = await masker.applyPolicy(record, {
-        tenant: options.tenant ?? 'default',
-        counts,
-      })
-      await out.write(JSON.stringify(value))
+      await out.write(JSON.stringify(await map(parseLine(line, n), n)))
     }
   } finally {
     await out.close()
   }
-  return { lines: n, counts }
+  return n
 }
