@@ -142,7 +142,13 @@ function titledAt(text: string, start: number): boolean {
   if (text.charCodeAt(e - 1) === 46) e--
   let s = e
   while (s > 0 && e - s < 4 && isLetter(text.charCodeAt(s - 1))) s--
-  return s < e && !isWordChar(text.charCodeAt(s - 1)) && TITLES.has(text.slice(s, e))
+  const first = text.charCodeAt(s)
+  return (
+    s < e &&
+    (first === 77 || first === 68 || first === 80) &&
+    !isWordChar(text.charCodeAt(s - 1)) &&
+    TITLES.has(text.slice(s, e))
+  )
 }
 
 function isLetter(c: number): boolean {
@@ -552,41 +558,19 @@ function phones(
   }
 }
 
-/** Whether `word` (lower-case letters and dots) is at `i`, ignoring ASCII letter case. */
-function wordAt(text: string, i: number, word: string): boolean {
-  for (let k = 0; k < word.length; k++) {
-    const w = word.charCodeAt(k)
-    const c = text.charCodeAt(i + k)
-    if (w === 46 ? c !== 46 : (c | 32) !== w) return false
-  }
-  return true
-}
-
-/** Length of a birth hint (`born`, `birth`, `bday`, `dob`, `d.o.b`, any ASCII case) at `i`, or 0. */
-function birthHintAt(text: string, i: number): number {
-  const c = text.charCodeAt(i) | 32
-  if (c === 98) {
-    if (wordAt(text, i + 1, 'orn')) return 4
-    if (wordAt(text, i + 1, 'irth')) return 5
-    if (wordAt(text, i + 1, 'day')) return 4
-  } else if (c === 100) {
-    if (wordAt(text, i + 1, 'ob')) return 3
-    if (wordAt(text, i + 1, '.o.b')) return 5
-  }
-  return 0
-}
+// Birth hints (`born`, `birth`, `bday`, `dob`, `d.o.b`) in any ASCII letter case.
+const BIRTH_HINT =
+  /[bB](?:[oO][rR][nN]|[iI][rR][tT][hH]|[dD][aA][yY])|[dD](?:[oO][bB]|\.[oO]\.[bB])/g
 
 function birthWindows(text: string, window: number): Array<[number, number]> {
   const out: Array<[number, number]> = []
-  for (let i = 0; i < text.length; i++) {
-    const len = birthHintAt(text, i)
-    if (len === 0) continue
-    const s = Math.max(0, i - 60)
-    const e = Math.min(text.length, i + window + 40)
+  BIRTH_HINT.lastIndex = 0
+  for (let m = BIRTH_HINT.exec(text); m !== null; m = BIRTH_HINT.exec(text)) {
+    const s = Math.max(0, m.index - 60)
+    const e = Math.min(text.length, m.index + window + 40)
     const last = out[out.length - 1]
     if (last && s <= last[1]) last[1] = Math.max(last[1], e)
     else out.push([s, e])
-    i += len - 1
   }
   for (const w of out) {
     while (w[0] > 0 && /[\w./-]/.test(text[w[0] - 1]!)) w[0]--
@@ -652,27 +636,61 @@ const GIVEN = 1
 const SURNAME = 2
 const NO_GIVEN = 4
 const NO_SURNAME = 8
-const NAME_FLAGS = new Map<string, number>()
+// Open addressing keyed by the characters of the text itself, so no word is copied out of it.
+const NAME_SLOTS = 4096
+const NAME_KEYS: string[] = new Array<string>(NAME_SLOTS).fill('')
+const NAME_FLAGS = new Uint8Array(NAME_SLOTS)
 for (const [set, flag] of [
   [FIRST_NAMES, GIVEN],
   [LAST_NAMES, SURNAME],
   [NOT_GIVEN, NO_GIVEN],
   [NOT_SURNAME, NO_SURNAME],
 ] as const) {
-  for (const w of set) NAME_FLAGS.set(w, (NAME_FLAGS.get(w) ?? 0) | flag)
+  for (const w of set) {
+    let slot = nameHash(w, 0, w.length)
+    while (NAME_KEYS[slot] !== '' && NAME_KEYS[slot] !== w) slot = (slot + 1) & (NAME_SLOTS - 1)
+    NAME_KEYS[slot] = w
+    NAME_FLAGS[slot]! |= flag
+  }
 }
+
+function nameHash(text: string, start: number, end: number): number {
+  let h = 0
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0
+  return (h ^ (h >>> 12)) & (NAME_SLOTS - 1)
+}
+
+/** Name-list flags of `text.slice(start, end)`. */
+function nameFlags(text: string, start: number, end: number): number {
+  const len = end - start
+  for (let slot = nameHash(text, start, end); ; slot = (slot + 1) & (NAME_SLOTS - 1)) {
+    const key = NAME_KEYS[slot]!
+    if (key === '') return 0
+    if (key.length === len && text.startsWith(key, start)) return NAME_FLAGS[slot]!
+  }
+}
+
+const isLower = (c: number): boolean => c >= 97 && c <= 122
 const FOLLOWER =
   /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
 
 function persons(text: string, scored: (c: Candidate) => void): void {
   const follower = FOLLOWER
   let coveredTo = -1
-  RE.capital.lastIndex = 0
-  for (let m = RE.capital.exec(text); m !== null; m = RE.capital.exec(text)) {
-    const start = m.index
+  const capital = RE.capital
+  capital.lastIndex = 0
+  while (capital.test(text)) {
+    // The match is `Word` or `Word-Word`; a capital after '-' cannot start one (look-behind).
+    const end = capital.lastIndex
+    let start = end - 1
+    while (isLower(text.charCodeAt(start - 1))) start--
+    start--
+    if (text.charCodeAt(start - 1) === 45) {
+      start -= 2
+      while (isLower(text.charCodeAt(start - 1))) start--
+      start--
+    }
     if (start < coveredTo) continue
-    const word = m[0]
-    const end = start + word.length
     const titled = titledAt(text, start)
     let next: RegExpExecArray | null = null
     let nextFlags = 0
@@ -681,11 +699,12 @@ function persons(text: string, scored: (c: Candidate) => void): void {
       follower.lastIndex = end
       const f = follower.exec(text)
       if (f !== null) {
-        nextFlags = NAME_FLAGS.get(f[1]!) ?? 0
+        const fEnd = end + f[0].length
+        nextFlags = nameFlags(text, fEnd - f[1]!.length, fEnd)
         if ((nextFlags & NO_SURNAME) === 0) next = f
       }
     }
-    const flags = NAME_FLAGS.get(word) ?? 0
+    const flags = nameFlags(text, start, end)
     if ((flags & (GIVEN | NO_GIVEN)) === GIVEN) {
       if (next) {
         const e = end + next[0].length
