@@ -73,6 +73,9 @@ export class AuditTrail {
   private closed = false
   private timer: ReturnType<typeof setInterval> | undefined
   private idle: Array<() => void> = []
+  // One instance for every refused record: an overloaded process should not also build a stack
+  // trace per dropped record.
+  private readonly queueFull = new AuditUnavailableError('audit queue is full')
   private stats = {
     ok: true,
     written: 0,
@@ -177,8 +180,8 @@ export class AuditTrail {
   append(fields: AuditFields): Promise<AuditRecord> {
     if (this.closed) return Promise.reject(new AuditUnavailableError('audit trail is closed'))
     if (this.queue.length >= this.maxQueue) {
-      this.fail(new AuditUnavailableError('audit queue is full'), 1)
-      return Promise.reject(new AuditUnavailableError('audit queue is full'))
+      this.fail(this.queueFull, 1)
+      return Promise.reject(this.queueFull)
     }
     return new Promise<AuditRecord>((resolve, reject) => {
       this.queue.push({ fields, resolve, reject })
@@ -193,8 +196,7 @@ export class AuditTrail {
    */
   submit(fields: AuditFields): void {
     if (this.closed) return this.fail(new AuditUnavailableError('audit trail is closed'), 1)
-    if (this.queue.length >= this.maxQueue)
-      return this.fail(new AuditUnavailableError('audit queue is full'), 1)
+    if (this.queue.length >= this.maxQueue) return this.fail(this.queueFull, 1)
     this.queue.push({ fields })
     this.kick(this.queue.length >= GROUP_MAX)
   }
