@@ -188,14 +188,14 @@ const RE = {
     'g',
   ),
   ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
-  url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g,
+  url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/y,
   iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
-  btc: /(?:[13](?<!\w[13])[1-9A-HJ-NP-Za-km-z]{25,34}|b(?<!\wb)c1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
+  btc: /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
   date: new RegExp(
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
     'g',
   ),
-  capital: /[A-Z](?<![\w'-][A-Z])[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
+  capital: /\b[A-Z](?<!['-][A-Z])[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
 }
 
 const EMAIL_LOCAL = new Uint8Array(128)
@@ -340,14 +340,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     if (on.has('IP_ADDRESS') && text.includes(':')) {
       ipv6s(text, scored)
     }
-    if (on.has('URL') && (text.includes('://') || text.includes('www.'))) {
-      RE.url.lastIndex = 0
-      for (let m = RE.url.exec(text); m !== null; m = RE.url.exec(text)) {
-        let end = m.index + m[0].length
-        while (end > m.index && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
-        if (end - m.index > 7) scored({ start: m.index, end, type: 'URL', score: 0.6 })
-      }
-    }
+    if (on.has('URL')) urls(text, scored)
     if (on.has('PERSON')) persons(text, scored)
     for (const r of custom) {
       if (!on.has(r.type)) continue
@@ -459,6 +452,31 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
   }
 }
 
+/** URLs start at `http://`, `https://` or `www.`: the pattern is tried only there. */
+function urls(text: string, scored: (c: Candidate) => void): void {
+  let scheme = text.indexOf('://')
+  let www = text.indexOf('www.')
+  if (scheme < 0 && www < 0) return
+  const starts: number[] = []
+  for (; scheme >= 0; scheme = text.indexOf('://', scheme + 1)) {
+    if (scheme >= 5) starts.push(scheme - 5)
+    if (scheme >= 4) starts.push(scheme - 4)
+  }
+  for (; www >= 0; www = text.indexOf('www.', www + 1)) starts.push(www)
+  starts.sort((a, b) => a - b)
+  let from = 0
+  for (const at of starts) {
+    if (at < from) continue
+    RE.url.lastIndex = at
+    const m = RE.url.exec(text)
+    if (m === null) continue
+    from = at + m[0].length
+    let end = from
+    while (end > at && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
+    if (end - at > 7) scored({ start: at, end, type: 'URL', score: 0.6 })
+  }
+}
+
 type Add = (start: number, end: number, type: string, score: number) => void
 
 function emails(text: string, add: Add): void {
@@ -523,7 +541,6 @@ function phones(
   RE.phone.lastIndex = 0
   for (let m = RE.phone.exec(text); m !== null; m = RE.phone.exec(text)) {
     const raw = m[0]
-    if (DATE_SHAPE.test(raw)) continue
     // Digit count and the US national-number shape from character codes, before any allocation.
     let count = 0
     let d0 = 0
@@ -545,6 +562,7 @@ function phones(
       if ((trunk ? count - 1 : count) !== 10 || (trunk ? d1 : d0) < 50 || (trunk ? d4 : d3) < 50)
         continue
     }
+    if (DATE_SHAPE.test(raw)) continue
     const digits = raw.replace(/\D/g, '')
     if (!phoneValid(raw, digits, region, cache)) continue
     if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue

@@ -9,6 +9,9 @@ const K = new Uint32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ])
 
+const W = new Int32Array(64)
+const PAD = new Uint8Array(128)
+
 /**
  * Synchronous SHA-256 of small inputs, for checksum validation inside the synchronous detector
  * (WebCrypto digests are asynchronous). Not used for keyed operations.
@@ -19,19 +22,36 @@ const K = new Uint32Array([
  * ```
  */
 export function sha256(data: Uint8Array): Uint8Array {
-  const bitLen = data.length * 8
-  const padded = new Uint8Array(((data.length + 9 + 63) >> 6) << 6)
+  const blocks = (data.length + 9 + 63) >> 6
+  const padded = blocks <= 2 ? PAD : new Uint8Array(blocks << 6)
+  padded.fill(0, data.length, blocks << 6)
   padded.set(data)
   padded[data.length] = 0x80
-  const view = new DataView(padded.buffer)
-  view.setUint32(padded.length - 4, bitLen >>> 0)
-  view.setUint32(padded.length - 8, Math.floor(bitLen / 2 ** 32))
-  const h = new Uint32Array([
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-  ])
-  const w = new Uint32Array(64)
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4)
+  const bitLen = data.length * 8
+  const end = blocks << 6
+  const hi = Math.floor(bitLen / 2 ** 32)
+  padded[end - 8] = hi >>> 24
+  padded[end - 7] = hi >>> 16
+  padded[end - 6] = hi >>> 8
+  padded[end - 5] = hi
+  padded[end - 4] = bitLen >>> 24
+  padded[end - 3] = bitLen >>> 16
+  padded[end - 2] = bitLen >>> 8
+  padded[end - 1] = bitLen
+  let h0 = 0x6a09e667
+  let h1 = 0xbb67ae85 | 0
+  let h2 = 0x3c6ef372
+  let h3 = 0xa54ff53a | 0
+  let h4 = 0x510e527f
+  let h5 = 0x9b05688c | 0
+  let h6 = 0x1f83d9ab
+  let h7 = 0x5be0cd19
+  const w = W
+  for (let off = 0; off < end; off += 64) {
+    for (let i = 0; i < 16; i++) {
+      const j = off + i * 4
+      w[i] = (padded[j]! << 24) | (padded[j + 1]! << 16) | (padded[j + 2]! << 8) | padded[j + 3]!
+    }
     for (let i = 16; i < 64; i++) {
       const a = w[i - 15]!
       const b = w[i - 2]!
@@ -39,34 +59,47 @@ export function sha256(data: Uint8Array): Uint8Array {
       const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10)
       w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0
     }
-    let [a, b, c, d, e, f, g, hh] = h as unknown as number[]
+    let a = h0
+    let b = h1
+    let c = h2
+    let d = h3
+    let e = h4
+    let f = h5
+    let g = h6
+    let hh = h7
     for (let i = 0; i < 64; i++) {
-      const S1 = ((e! >>> 6) | (e! << 26)) ^ ((e! >>> 11) | (e! << 21)) ^ ((e! >>> 25) | (e! << 7))
-      const ch = (e! & f!) ^ (~e! & g!)
-      const t1 = (hh! + S1 + ch + K[i]! + w[i]!) | 0
-      const S0 = ((a! >>> 2) | (a! << 30)) ^ ((a! >>> 13) | (a! << 19)) ^ ((a! >>> 22) | (a! << 10))
-      const maj = (a! & b!) ^ (a! & c!) ^ (b! & c!)
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
+      const ch = (e & f) ^ (~e & g)
+      const t1 = (hh + S1 + ch + K[i]! + w[i]!) | 0
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
+      const maj = (a & b) ^ (a & c) ^ (b & c)
       const t2 = (S0 + maj) | 0
       hh = g
       g = f
       f = e
-      e = (d! + t1) | 0
+      e = (d + t1) | 0
       d = c
       c = b
       b = a
       a = (t1 + t2) | 0
     }
-    h[0] = (h[0]! + a!) | 0
-    h[1] = (h[1]! + b!) | 0
-    h[2] = (h[2]! + c!) | 0
-    h[3] = (h[3]! + d!) | 0
-    h[4] = (h[4]! + e!) | 0
-    h[5] = (h[5]! + f!) | 0
-    h[6] = (h[6]! + g!) | 0
-    h[7] = (h[7]! + hh!) | 0
+    h0 = (h0 + a) | 0
+    h1 = (h1 + b) | 0
+    h2 = (h2 + c) | 0
+    h3 = (h3 + d) | 0
+    h4 = (h4 + e) | 0
+    h5 = (h5 + f) | 0
+    h6 = (h6 + g) | 0
+    h7 = (h7 + hh) | 0
   }
   const out = new Uint8Array(32)
-  const ov = new DataView(out.buffer)
-  for (let i = 0; i < 8; i++) ov.setUint32(i * 4, h[i]!)
+  const hs = [h0, h1, h2, h3, h4, h5, h6, h7]
+  for (let i = 0; i < 8; i++) {
+    const v = hs[i]!
+    out[i * 4] = v >>> 24
+    out[i * 4 + 1] = v >>> 16
+    out[i * 4 + 2] = v >>> 8
+    out[i * 4 + 3] = v
+  }
   return out
 }

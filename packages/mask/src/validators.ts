@@ -295,16 +295,15 @@ export function base58checkValid(value: string): boolean {
 }
 
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'
+const BECH32_INDEX = new Int8Array(128).fill(-1)
+for (let i = 0; i < BECH32.length; i++) BECH32_INDEX[BECH32.charCodeAt(i)] = i
+const GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
 
-function polymod(values: number[]): number {
-  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
-  let chk = 1
-  for (const v of values) {
-    const top = chk >>> 25
-    chk = ((chk & 0x1ffffff) << 5) ^ v
-    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= gen[i]!
-  }
-  return chk >>> 0
+function polymodStep(chk: number, v: number): number {
+  const top = chk >>> 25
+  chk = ((chk & 0x1ffffff) << 5) ^ v
+  for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= GEN[i]!
+  return chk
 }
 
 /**
@@ -319,22 +318,20 @@ function polymod(values: number[]): number {
 export function bech32Valid(value: string): boolean {
   const s = value.toLowerCase()
   if (s !== value && value.toUpperCase() !== value) return false
-  const sep = s.lastIndexOf('1')
-  if (sep !== 2 || s.slice(0, 2) !== 'bc' || s.length < 14 || s.length > 90) return false
-  const data: number[] = []
-  for (const ch of s.slice(3)) {
-    const v = BECH32.indexOf(ch)
+  if (s.lastIndexOf('1') !== 2 || !s.startsWith('bc') || s.length < 14 || s.length > 90)
+    return false
+  // Checksum over the expanded human-readable part `bc` ([3, 3, 0, 2, 3]) and the data.
+  let chk = polymodStep(polymodStep(polymodStep(polymodStep(polymodStep(1, 3), 3), 0), 2), 3)
+  for (let k = 3; k < s.length; k++) {
+    const c = s.charCodeAt(k)
+    const v = c < 128 ? BECH32_INDEX[c]! : -1
     if (v < 0) return false
-    data.push(v)
+    chk = polymodStep(chk, v)
   }
-  const hrp = [3, 3, 0, 2, 3]
-  const check = polymod([...hrp, ...data])
-  const version = data[0]!
+  const version = BECH32_INDEX[s.charCodeAt(3)]!
   if (version > 16) return false
-  const expected = version === 0 ? 1 : 0x2bc830a3
-  if (check !== expected) return false
-  const progBits = (data.length - 7) * 5
-  const progLen = Math.floor(progBits / 8)
+  if (chk >>> 0 !== (version === 0 ? 1 : 0x2bc830a3)) return false
+  const progLen = Math.floor(((s.length - 3 - 7) * 5) / 8)
   if (version === 0) return progLen === 20 || progLen === 32
   return progLen >= 2 && progLen <= 40
 }
