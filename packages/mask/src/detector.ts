@@ -384,36 +384,46 @@ function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
 }
 
+const byStartThenLongest = (a: Candidate, b: Candidate): number =>
+  a.start - b.start || b.end - a.end
+const byScoreThenLength = (a: Candidate, b: Candidate): number =>
+  b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start
+const byStart = (a: Candidate, b: Candidate): number => a.start - b.start
+const toSpan = (c: Candidate): Span => ({
+  start: c.start,
+  end: c.end,
+  type: c.type,
+  score: Math.round(c.score * 100) / 100,
+})
+
 function resolve(cands: Candidate[], text: string, allow: Set<string>): Span[] {
-  if (cands.length === 0) return []
-  cands.sort((a, b) => a.start - b.start || b.end - a.end)
-  const kept: Candidate[] = []
+  const spans: Span[] = []
+  if (cands.length === 0) return spans
+  cands.sort(byStartThenLongest)
   let i = 0
   while (i < cands.length) {
+    const first = cands[i]!
     let j = i + 1
-    let reach = cands[i]!.end
+    let reach = first.end
     while (j < cands.length && cands[j]!.start < reach) reach = Math.max(reach, cands[j++]!.end)
-    const cluster = cands.slice(i, j)
-    if (cluster.length > 1) {
-      cluster.sort(
-        (a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start,
-      )
+    if (j === i + 1) {
+      if (allow.size === 0 || !allow.has(text.slice(first.start, first.end))) {
+        spans.push(toSpan(first))
+      }
+      i = j
+      continue
     }
+    const cluster = cands.slice(i, j).sort(byScoreThenLength)
     const chosen: Candidate[] = []
     for (const c of cluster) {
       if (allow.size > 0 && allow.has(text.slice(c.start, c.end))) continue
       if (chosen.every((k) => c.end <= k.start || k.end <= c.start)) chosen.push(c)
     }
-    chosen.sort((a, b) => a.start - b.start)
-    kept.push(...chosen)
+    chosen.sort(byStart)
+    for (const c of chosen) spans.push(toSpan(c))
     i = j
   }
-  return kept.map((c) => ({
-    start: c.start,
-    end: c.end,
-    type: c.type,
-    score: Math.round(c.score * 100) / 100,
-  }))
+  return spans
 }
 
 const HEX = new Uint8Array(128)
@@ -665,23 +675,33 @@ for (const [set, flag] of [
   [NOT_SURNAME, NO_SURNAME],
 ] as const) {
   for (const w of set) {
-    let slot = nameHash(w, 0, w.length)
+    const h = nameHash(w, 0, w.length)
+    let slot = (h ^ (h >>> 12)) & (NAME_SLOTS - 1)
     while (NAME_KEYS[slot] !== '' && NAME_KEYS[slot] !== w) slot = (slot + 1) & (NAME_SLOTS - 1)
     NAME_KEYS[slot] = w
     NAME_FLAGS[slot]! |= flag
   }
 }
 
-function nameHash(text: string, start: number, end: number): number {
-  let h = 0
-  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0
-  return (h ^ (h >>> 12)) & (NAME_SLOTS - 1)
+// Hashes run from the last character back, as the capitalised-word scan reads them.
+function hashStep(h: number, c: number): number {
+  return (Math.imul(h, 31) + c) | 0
 }
 
-/** Name-list flags of `text.slice(start, end)`. */
-function nameFlags(text: string, start: number, end: number): number {
+function nameHash(text: string, start: number, end: number): number {
+  let h = 0
+  for (let i = end - 1; i >= start; i--) h = hashStep(h, text.charCodeAt(i))
+  return h
+}
+
+/** Name-list flags of `text.slice(start, end)`, whose `nameHash` is `hash`. */
+function nameFlags(text: string, start: number, end: number, hash: number): number {
   const len = end - start
-  for (let slot = nameHash(text, start, end); ; slot = (slot + 1) & (NAME_SLOTS - 1)) {
+  for (
+    let slot = (hash ^ (hash >>> 12)) & (NAME_SLOTS - 1);
+    ;
+    slot = (slot + 1) & (NAME_SLOTS - 1)
+  ) {
     const key = NAME_KEYS[slot]!
     if (key === '') return 0
     if (key.length === len && text.startsWith(key, start)) return NAME_FLAGS[slot]!
@@ -689,6 +709,7 @@ function nameFlags(text: string, start: number, end: number): number {
 }
 
 const isLower = (c: number): boolean => c >= 97 && c <= 122
+
 const FOLLOWER =
   /(?: [A-Z]\.)? ([A-Z][a-z]{1,20}(?:-[A-Z][a-z]{1,20})?|(?:O'|Mc|Mac)[A-Z][a-z]{1,20})(?![\w])/y
 
@@ -701,12 +722,22 @@ function persons(text: string, scored: (c: Candidate) => void): void {
     // The match is `Word` or `Word-Word`; a capital after '-' cannot start one (look-behind).
     const end = capital.lastIndex
     let start = end - 1
-    while (isLower(text.charCodeAt(start - 1))) start--
-    start--
+    let c = text.charCodeAt(start)
+    let hash = 0
+    while (isLower(c)) {
+      hash = hashStep(hash, c)
+      c = text.charCodeAt(--start)
+    }
+    hash = hashStep(hash, c)
     if (text.charCodeAt(start - 1) === 45) {
+      hash = hashStep(hash, 45)
       start -= 2
-      while (isLower(text.charCodeAt(start - 1))) start--
-      start--
+      c = text.charCodeAt(start)
+      while (isLower(c)) {
+        hash = hashStep(hash, c)
+        c = text.charCodeAt(--start)
+      }
+      hash = hashStep(hash, c)
     }
     if (start < coveredTo) continue
     const titled = titledAt(text, start)
@@ -718,11 +749,12 @@ function persons(text: string, scored: (c: Candidate) => void): void {
       const f = follower.exec(text)
       if (f !== null) {
         const fEnd = end + f[0].length
-        nextFlags = nameFlags(text, fEnd - f[1]!.length, fEnd)
+        const fStart = fEnd - f[1]!.length
+        nextFlags = nameFlags(text, fStart, fEnd, nameHash(text, fStart, fEnd))
         if ((nextFlags & NO_SURNAME) === 0) next = f
       }
     }
-    const flags = nameFlags(text, start, end)
+    const flags = nameFlags(text, start, end, hash)
     if ((flags & (GIVEN | NO_GIVEN)) === GIVEN) {
       if (next) {
         const e = end + next[0].length
