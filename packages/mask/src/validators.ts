@@ -139,6 +139,11 @@ const IBAN_LENGTHS: Record<string, number> = {
   XK: 20,
 }
 
+const IBAN_LENGTH_BY_CODE = new Uint8Array(26 * 26)
+for (const [cc, len] of Object.entries(IBAN_LENGTHS)) {
+  IBAN_LENGTH_BY_CODE[(cc.charCodeAt(0) - 65) * 26 + cc.charCodeAt(1) - 65] = len
+}
+
 /**
  * The registered IBAN length of a country code, or undefined for countries without IBANs.
  *
@@ -160,17 +165,39 @@ export function ibanLength(country: string): number | undefined {
  * ```
  */
 export function ibanValid(value: string): boolean {
-  const iban = value.replace(/ /g, '')
-  if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(iban)) return false
-  if (IBAN_LENGTHS[iban.slice(0, 2)] !== iban.length) return false
-  const moved = iban.slice(4) + iban.slice(0, 4)
+  // Shape `[A-Z]{2}\d{2}[A-Z0-9]+` over the characters other than spaces.
+  let n = 0
+  let country = 0
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 32) continue
+    const upper = c >= 65 && c <= 90
+    const digit = c >= 48 && c <= 57
+    if (n < 2 ? !upper : n < 4 ? !digit : !(upper || digit)) return false
+    if (n < 2) country = country * 26 + c - 65
+    n++
+  }
+  if (n < 5 || IBAN_LENGTH_BY_CODE[country] !== n) return false
+  // mod 97 of the digits of the rearranged IBAN (first four characters moved to the end).
   let rem = 0
-  for (let i = 0; i < moved.length; i++) {
-    const c = moved.charCodeAt(i)
-    const v = c >= 65 ? c - 55 : c - 48
-    rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97
+  let k = 0
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c !== 32 && k++ >= 4) rem = mod97Step(rem, c)
+  }
+  k = 0
+  for (let i = 0; k < 4; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 32) continue
+    k++
+    rem = mod97Step(rem, c)
   }
   return rem === 1
+}
+
+function mod97Step(rem: number, c: number): number {
+  const v = c >= 65 ? c - 55 : c - 48
+  return v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97
 }
 
 /**
@@ -203,16 +230,30 @@ export function ssnValid(value: string): boolean {
  * ```
  */
 export function ipv4Valid(value: string): boolean {
-  const parts = value.split('.')
-  if (parts.length !== 4) return false
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3) return false
-    for (let i = 0; i < p.length; i++)
-      if (p.charCodeAt(i) < 48 || p.charCodeAt(i) > 57) return false
-    if (p.length > 1 && p[0] === '0') return false
-    if (Number(p) > 255) return false
+  return ipv4Between(value, 0, value.length)
+}
+
+/** `ipv4Valid(text.slice(start, end))` without the copy. */
+function ipv4Between(text: string, start: number, end: number): boolean {
+  let parts = 0
+  let i = start
+  for (;;) {
+    const from = i
+    let octet = 0
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 46) break
+      if (c < 48 || c > 57) return false
+      octet = octet * 10 + c - 48
+    }
+    const len = i - from
+    if (len === 0 || len > 3 || (len > 1 && text.charCodeAt(from) === 48) || octet > 255) {
+      return false
+    }
+    if (++parts > 4) return false
+    if (i === end) return parts === 4
+    i++
   }
-  return true
 }
 
 /**
@@ -225,36 +266,41 @@ export function ipv4Valid(value: string): boolean {
  * ```
  */
 export function ipv6Valid(value: string): boolean {
+  // An embedded IPv4 tail counts as two groups: it is checked, then read as one group `0`.
   let groups = 8
-  let text = value
-  const lastColon = text.lastIndexOf(':')
-  if (text.indexOf('.', lastColon) >= 0) {
-    if (!ipv4Valid(text.slice(lastColon + 1))) return false
-    text = text.slice(0, lastColon + 1) + '0'
+  let end = value.length
+  const lastColon = value.lastIndexOf(':')
+  const tail = value.indexOf('.', lastColon) >= 0
+  if (tail) {
+    if (!ipv4Between(value, lastColon + 1, end)) return false
+    end = lastColon + 1
     groups = 7
   }
-  const halves = text.split('::')
-  if (halves.length > 2) return false
-  const parse = (s: string): number => {
-    if (s === '') return 0
-    let groups = 1
-    let run = 0
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i)
-      if (c === 58) {
-        if (run === 0) return -1
-        groups++
-        run = 0
-      } else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
-        if (++run > 4) return -1
-      } else return -1
-    }
-    return run === 0 ? -1 : groups
-  }
-  if (halves.length === 1) return parse(halves[0]!) === groups
-  const a = parse(halves[0]!)
-  const b = parse(halves[1]!)
+  const gap = value.indexOf('::')
+  if (gap < 0) return hexGroups(value, 0, end, tail) === groups
+  if (value.indexOf('::', gap + 2) >= 0) return false
+  const a = hexGroups(value, 0, gap, false)
+  const b = hexGroups(value, gap + 2, end, tail)
   return a >= 0 && b >= 0 && a + b < groups
+}
+
+/** Colon-separated groups of 1–4 hex digits in `text[start, end)` (plus a group `0` if `zero`), or -1. */
+function hexGroups(text: string, start: number, end: number, zero: boolean): number {
+  if (start === end && !zero) return 0
+  let groups = 1
+  let run = 0
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 58) {
+      if (run === 0) return -1
+      groups++
+      run = 0
+    } else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
+      if (++run > 4) return -1
+    } else return -1
+  }
+  if (zero) run++
+  return run === 0 ? -1 : groups
 }
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
