@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createDetector } from './detector.js'
+import { birthHints, createDetector } from './detector.js'
 
 const detector = createDetector()
 const found = (text: string) =>
@@ -73,6 +73,50 @@ describe('createDetector', () => {
     expect(onlyEmail.detect('ana@example.org 4111111111111111').map((s) => s.type)).toEqual([
       'EMAIL_ADDRESS',
     ])
+  })
+
+  it('finds every URL the whole-text pattern finds, at schemes and www. only', () => {
+    // Reference: the URL pattern run over the whole text, as a global scan.
+    const pattern = /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g
+    const reference = (text: string) =>
+      [...text.matchAll(pattern)].flatMap((m) => {
+        let end = m.index + m[0].length
+        while (end > m.index && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
+        return end - m.index > 7 ? [[m.index, end]] : []
+      })
+    const urls = createDetector({ entities: ['URL'] })
+    const parts =
+      'http:// https:// www. :// ahttp:// xwww. https://www. a.b/c example.org q?x=1 w h é . ) "'
+        .split(' ')
+        .concat([' ', '\n'])
+    let seed = 1
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n)
+    for (let i = 0; i < 3000; i++) {
+      let text = ''
+      for (let k = rnd(12); k >= 0; k--) text += parts[rnd(parts.length)]
+      const got = urls.detect(text).map((s) => [s.start, s.end])
+      expect(got, text).toEqual(reference(text))
+    }
+  })
+
+  it('finds the birth hints a left-to-right pattern scan finds', () => {
+    const pattern =
+      /[bB](?:[oO][rR][nN]|[iI][rR][tT][hH]|[dD][aA][yY])|[dD](?:[oO][bB]|\.[oO]\.[bB])/g
+    const letters = 'bBdDoO.rRnNiItThHaAyYx '
+    let seed = 3
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n)
+    expect(birthHints('DOB: 1984-03-12, born in Lyon')).toEqual([0, 17])
+    for (let i = 0; i < 20000; i++) {
+      let text = ''
+      for (let k = rnd(24); k > 0; k--) text += letters[rnd(letters.length)]
+      expect(birthHints(text), text).toEqual([...text.matchAll(pattern)].map((m) => m.index))
+    }
+  })
+
+  it('finds hyphenated capitalised names', () => {
+    expect(found('Signed, Mary-Jane Smith')).toEqual([['PERSON', 'Mary-Jane Smith']])
+    expect(found('Dr. Smith-Jones will call')).toEqual([['PERSON', 'Smith-Jones']])
+    expect(found('Jean-Luc Picard')).toEqual([])
   })
 
   it('rejects bad options at construction', () => {
