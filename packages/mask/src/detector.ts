@@ -464,13 +464,14 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
 
 /** URLs start at `http://`, `https://` or `www.`: the pattern is tried only there. */
 function urls(text: string, scored: (c: Candidate) => void): void {
-  let scheme = text.indexOf('://')
+  let slashes = text.indexOf('//') // '/' is rarer than ':' in logs
   let www = text.indexOf('www.')
-  if (scheme < 0 && www < 0) return
+  if (slashes < 0 && www < 0) return
   const starts: number[] = []
-  for (; scheme >= 0; scheme = text.indexOf('://', scheme + 1)) {
-    if (scheme >= 5) starts.push(scheme - 5)
-    if (scheme >= 4) starts.push(scheme - 4)
+  for (; slashes >= 0; slashes = text.indexOf('//', slashes + 1)) {
+    if (text.charCodeAt(slashes - 1) !== 58) continue
+    if (slashes >= 6) starts.push(slashes - 6)
+    if (slashes >= 5) starts.push(slashes - 5)
   }
   for (; www >= 0; www = text.indexOf('www.', www + 1)) starts.push(www)
   starts.sort((a, b) => a - b)
@@ -612,10 +613,15 @@ export function birthHints(text: string): number[] {
   const found: number[] = [] // start * 8 + length
   for (const b of ['b', 'B']) {
     for (let at = text.indexOf(b); at >= 0; at = text.indexOf(b, at + 1)) {
-      if (at >= 4 && wordAt(text, at - 4, 'd.o.')) found.push((at - 4) * 8 + 5)
-      if (at >= 2 && wordAt(text, at - 2, 'do')) found.push((at - 2) * 8 + 3)
-      if (wordAt(text, at + 1, 'orn') || wordAt(text, at + 1, 'day')) found.push(at * 8 + 4)
-      else if (wordAt(text, at + 1, 'irth')) found.push(at * 8 + 5)
+      // Letters compared with `| 32`, which folds ASCII case (and maps NaN past either end to 32).
+      const prev = text.charCodeAt(at - 1)
+      if ((prev | 32) === 111 && (text.charCodeAt(at - 2) | 32) === 100) {
+        found.push((at - 2) * 8 + 3)
+      } else if (prev === 46 && wordAt(text, at - 4, 'd.o')) found.push((at - 4) * 8 + 5)
+      const next = text.charCodeAt(at + 1) | 32
+      if (next === 111 ? wordAt(text, at + 2, 'rn') : next === 100 && wordAt(text, at + 2, 'ay')) {
+        found.push(at * 8 + 4)
+      } else if (next === 105 && wordAt(text, at + 2, 'rth')) found.push(at * 8 + 5)
     }
   }
   found.sort((x, y) => x - y)
