@@ -294,22 +294,29 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       if (on.has('CREDIT_CARD')) cards(text, add, before)
       if (on.has('US_SSN')) {
         RE.ssn.lastIndex = 0
-        for (let m = RE.ssn.exec(text); m !== null; m = RE.ssn.exec(text)) {
-          if (!ssnValid(m[0])) continue
-          scored({
-            start: m.index,
-            end: m.index + m[0].length,
-            type: 'US_SSN',
-            score: m[1] ? 0.5 : 0.2,
-          })
+        while (RE.ssn.test(text)) {
+          // `ddd-dd-dddd`, `ddd dd dddd` or nine digits: a separator, if any, is 5 from the end.
+          const end = RE.ssn.lastIndex
+          const sep = text.charCodeAt(end - 5)
+          const separated = sep === 45 || sep === 32
+          const start = end - (separated ? 11 : 9)
+          if (!ssnValid(text.slice(start, end))) continue
+          scored({ start, end, type: 'US_SSN', score: separated ? 0.5 : 0.2 })
         }
       }
       if (on.has('PHONE_NUMBER')) phones(text, region, scored, before, phoneCache)
       if (on.has('IP_ADDRESS')) {
         RE.ipv4.lastIndex = 0
-        for (let m = RE.ipv4.exec(text); m !== null; m = RE.ipv4.exec(text)) {
-          if (!ipv4Valid(m[0]) || NEGATIVE.IP_ADDRESS!.test(before(text, m.index, 24))) continue
-          scored({ start: m.index, end: m.index + m[0].length, type: 'IP_ADDRESS', score: 0.6 })
+        while (RE.ipv4.test(text)) {
+          // Digits and dots back from the end; the look-behind stops the match at neither.
+          const end = RE.ipv4.lastIndex
+          let start = end - 1
+          for (let c = text.charCodeAt(start - 1); c === 46 || (c >= 48 && c <= 57);) {
+            c = text.charCodeAt(--start - 1)
+          }
+          if (!ipv4Valid(text.slice(start, end))) continue
+          if (NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))) continue
+          scored({ start, end, type: 'IP_ADDRESS', score: 0.6 })
         }
       }
       if (on.has('IBAN_CODE')) ibans(text, add, blocked)
@@ -710,8 +717,9 @@ const SURNAME = 2
 const NO_GIVEN = 4
 const NO_SURNAME = 8
 // Open addressing keyed by the characters of the text itself, so no word is copied out of it.
-const NAME_SLOTS = 4096
+const NAME_SLOTS = 8192
 const NAME_KEYS: string[] = new Array<string>(NAME_SLOTS).fill('')
+const NAME_HASHES = new Int32Array(NAME_SLOTS)
 const NAME_FLAGS = new Uint8Array(NAME_SLOTS)
 for (const [set, flag] of [
   [FIRST_NAMES, GIVEN],
@@ -724,6 +732,7 @@ for (const [set, flag] of [
     let slot = (h ^ (h >>> 12)) & (NAME_SLOTS - 1)
     while (NAME_KEYS[slot] !== '' && NAME_KEYS[slot] !== w) slot = (slot + 1) & (NAME_SLOTS - 1)
     NAME_KEYS[slot] = w
+    NAME_HASHES[slot] = h
     NAME_FLAGS[slot]! |= flag
   }
 }
@@ -747,8 +756,9 @@ function nameFlags(text: string, start: number, end: number, hash: number): numb
     ;
     slot = (slot + 1) & (NAME_SLOTS - 1)
   ) {
+    if (NAME_FLAGS[slot] === 0) return 0
+    if (NAME_HASHES[slot] !== hash) continue
     const key = NAME_KEYS[slot]!
-    if (key === '') return 0
     if (key.length === len && text.startsWith(key, start)) return NAME_FLAGS[slot]!
   }
 }

@@ -211,13 +211,23 @@ function mod97Step(rem: number, c: number): number {
  * ```
  */
 export function ssnValid(value: string): boolean {
-  const d = value.replace(/\D/g, '')
-  if (d.length !== 9) return false
-  const area = Number(d.slice(0, 3))
+  let count = 0
+  let n = 0
+  let first = 0
+  let repeated = true
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48
+    if (d < 0 || d > 9) continue
+    if (count === 0) first = d
+    else if (d !== first) repeated = false
+    n = n * 10 + d
+    count++
+  }
+  if (count !== 9 || repeated) return false
+  const area = Math.floor(n / 1e6)
   if (area === 0 || area === 666 || area >= 900) return false
-  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false
-  if (d === '078051120' || d === '219099999' || d === '123456789') return false
-  return !/^(\d)\1{8}$/.test(d)
+  if (Math.floor(n / 1e4) % 100 === 0 || n % 1e4 === 0) return false
+  return n !== 78051120 && n !== 219099999 && n !== 123456789
 }
 
 /**
