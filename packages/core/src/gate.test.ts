@@ -189,6 +189,72 @@ describe('createGate', () => {
     expect(backend.calls).toBe(1)
   })
 
+  it('checks that "data" fills the shape before allocating storage for it', async () => {
+    const backend = new LinearBackend()
+    const errors: unknown[] = []
+    const gate = createGate({
+      models: [{ name: 'lin', backend }],
+      limits: { maxTensorElements: 2 ** 40 },
+      onError: (error) => errors.push(error),
+    })
+    await gate.ready()
+    // 2^37 FP32 elements would be 512 GiB: the request must be refused for its data, not tried.
+    const shape = [2 ** 35, 3]
+    for (const data of [
+      [],
+      [[1, 2, 3]],
+      [
+        [1, 2, 3],
+        [4, 5],
+      ],
+    ]) {
+      const res = await gate.fetch(
+        post('/v2/models/lin/infer', { inputs: [{ name: 'x', datatype: 'FP32', shape, data }] }),
+      )
+      expect(res.status).toBe(400)
+      expect((await res.json()).code).toBe('bad_request')
+    }
+    const rows = await gate.fetch(post('/v1/models/lin:predict', { instances: [[1, 2, 3], []] }))
+    expect(rows.status).toBe(400)
+    expect(errors).toEqual([])
+    expect(backend.calls).toBe(0)
+  })
+
+  it('refuses floats that are not finite in the tensor datatype', async () => {
+    const backend = new LinearBackend()
+    const gate = createGate({
+      models: [
+        { name: 'lin', backend },
+        {
+          name: 'rec',
+          backend,
+          schema: { features: ['a', 'b', 'c'].map((name) => ({ name, type: 'numeric' as const })) },
+        },
+      ],
+    })
+    await gate.ready()
+    for (const value of ['1e400', '-1e400', '1e39']) {
+      const body = `{"inputs":[{"name":"x","datatype":"FP32","shape":[1,3],"data":[1,${value},3]}]}`
+      const res = await gate.fetch(post('/v2/models/lin/infer', body))
+      expect(res.status).toBe(400)
+      expect(await res.json()).toEqual({
+        error: 'input "x": "data" holds a value that is not a valid FP32',
+        code: 'bad_request',
+      })
+      const v1 = await gate.fetch(
+        post('/v1/models/rec:predict', `{"instances":[{"a":1,"b":${value},"c":3}]}`),
+      )
+      expect(v1.status).toBe(400)
+    }
+    expect(backend.calls).toBe(0)
+    const ok = await gate.fetch(
+      post('/v2/models/lin/infer', {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [3e38, -3e38, 1e-46] }],
+      }),
+    )
+    expect(ok.status).toBe(200)
+  })
+
   it('maps V1 rows without a schema onto the first input', async () => {
     const gate = createGate({ models: [{ name: 'lin', backend: new LinearBackend() }] })
     await gate.ready()

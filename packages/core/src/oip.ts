@@ -183,14 +183,22 @@ function fillData(
   label: string,
   count: number,
 ): TensorData {
+  const nested = data.length > 0 && Array.isArray(data[0])
+  // Storage for `count` elements is allocated only once `data` is known to hold that many values,
+  // so a tiny body naming a huge shape costs nothing.
+  if (!nested && data.length !== count) throw lengthError(label, count, data.length)
+  if (nested) checkNesting(data, shape, label)
   const out = allocate(datatype, count)
   const info = datatypeInfo(datatype)
+  const narrow = datatype !== 'FP64'
   let offset = 0
   const put = (value: unknown): void => {
     if (offset >= count) throw lengthError(label, count)
     switch (info.kind) {
       case 'float':
-        if (typeof value !== 'number') throw typeError(label, datatype)
+        // 1e400 parses as Infinity; 1e39 overflows FP32: neither is a value of the datatype.
+        if (typeof value !== 'number' || !Number.isFinite(narrow ? Math.fround(value) : value))
+          throw typeError(label, datatype)
         ;(out as Float32Array)[offset++] = value
         return
       case 'int':
@@ -220,32 +228,35 @@ function fillData(
         return
     }
   }
-  const nested = data.length > 0 && Array.isArray(data[0])
   if (!nested) {
-    if (data.length !== count) throw lengthError(label, count, data.length)
     for (const v of data) put(v)
     return out
   }
-  // Nested data must follow the shape exactly, level by level.
   const walk = (level: unknown[], depth: number): void => {
-    if (depth >= shape.length || level.length !== shape[depth]) {
-      throw new BadRequestError(
-        `${label}: nested "data" does not match shape [${shape.join(', ')}]`,
-      )
-    }
     const leaf = depth === shape.length - 1
     for (const item of level) {
       if (leaf) put(item)
-      else if (Array.isArray(item)) walk(item, depth + 1)
-      else
-        throw new BadRequestError(
-          `${label}: nested "data" does not match shape [${shape.join(', ')}]`,
-        )
+      else walk(item as unknown[], depth + 1)
     }
   }
   walk(data, 0)
   if (offset !== count) throw lengthError(label, count, offset)
   return out
+}
+
+/** Nested data must follow the shape exactly, level by level. */
+function checkNesting(data: unknown[], shape: number[], label: string): void {
+  const mismatch = () =>
+    new BadRequestError(`${label}: nested "data" does not match shape [${shape.join(', ')}]`)
+  const walk = (level: unknown[], depth: number): void => {
+    if (depth >= shape.length || level.length !== shape[depth]) throw mismatch()
+    if (depth === shape.length - 1) return
+    for (const item of level) {
+      if (!Array.isArray(item)) throw mismatch()
+      walk(item, depth + 1)
+    }
+  }
+  walk(data, 0)
 }
 
 function lengthError(label: string, expected: number, got?: number): BadRequestError {

@@ -133,6 +133,8 @@ function encodeFeature(
       throw new BadRequestError(`${where} is out of range [${f.min ?? '-inf'}, ${f.max ?? 'inf'}]`)
     }
     data[col] = value
+    // A finite number can still overflow FP32 (1e39).
+    if (!Number.isFinite(data[col]!)) throw new BadRequestError(`${where} must be a number`)
     return col + 1
   }
   if (f.type !== 'categorical') return col
