@@ -113,6 +113,16 @@ describe('createDetector', () => {
     }
   })
 
+  it('trims trailing digit groups off card candidates', () => {
+    expect(found('card 4111 1111 1111 1111 123456')).toEqual([
+      ['CREDIT_CARD', '4111 1111 1111 1111'],
+    ])
+    expect(found('card 4111-1111-1111-1111 99')).toEqual([['CREDIT_CARD', '4111-1111-1111-1111']])
+    expect(found('paid 1234 5500 0000 0000 0004 by card')).toEqual([
+      ['CREDIT_CARD', '5500 0000 0000 0004'],
+    ])
+  })
+
   it('finds hyphenated capitalised names', () => {
     expect(found('Signed, Mary-Jane Smith')).toEqual([['PERSON', 'Mary-Jane Smith']])
     expect(found('Dr. Smith-Jones will call')).toEqual([['PERSON', 'Smith-Jones']])

@@ -5,7 +5,7 @@ import type { CustomRecognizer, Detector, DetectorOptions, Span } from './types.
 import {
   base58checkValid,
   bech32Valid,
-  cardNetwork,
+  cardNetworkOf,
   ibanLength,
   ibanValid,
   ipv4Valid,
@@ -530,21 +530,46 @@ function emails(text: string, add: Add): void {
 function cards(text: string, add: Add, before: (t: string, s: number, n?: number) => string): void {
   RE.card.lastIndex = 0
   for (let m = RE.card.exec(text); m !== null; m = RE.card.exec(text)) {
-    let raw = m[0]
+    const start = m.index
+    let end = RE.card.lastIndex
     for (;;) {
-      const digits = raw.replace(/\D/g, '')
-      if (digits.length < 13) break
-      if (cardNetwork(digits) && luhn(digits)) {
-        const negative = NEGATIVE.CREDIT_CARD!.test(before(text, m.index, 32))
-        const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, m.index, 48))
-        if (!negative || positive) add(m.index, m.index + raw.length, 'CREDIT_CARD', 1)
+      let count = 0
+      let first4 = 0
+      for (let i = start; i < end; i++) {
+        const d = text.charCodeAt(i) - 48
+        if (d < 0 || d > 9) continue
+        if (count < 4) first4 = first4 * 10 + d
+        count++
+      }
+      if (count < 13) break
+      if (cardNetworkOf(count, first4) && luhnBetween(text, start, end)) {
+        const negative = NEGATIVE.CREDIT_CARD!.test(before(text, start, 32))
+        const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, start, 48))
+        if (!negative || positive) add(start, end, 'CREDIT_CARD', 1)
         break
       }
-      const cut = raw.search(/[ -]\d{1,6}$/)
-      if (cut < 0) break
-      raw = raw.slice(0, cut)
+      // Drop the last group (a separator and 1-6 digits) and try again.
+      let k = end
+      while (k > start && isDigit(text.charCodeAt(k - 1))) k--
+      if (k === start || end - k > 6) break
+      end = k - 1
     }
   }
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+
+/** `luhn(text.slice(start, end))` without the copy. */
+function luhnBetween(text: string, start: number, end: number): boolean {
+  let sum = 0
+  let double = false
+  for (let i = end - 1; i >= start; i--) {
+    const c = text.charCodeAt(i) - 48
+    if (c < 0 || c > 9) continue
+    sum += double ? (c * 2 > 9 ? c * 2 - 9 : c * 2) : c
+    double = !double
+  }
+  return sum % 10 === 0
 }
 
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/

@@ -48,6 +48,30 @@ export function cardNetwork(digits: string): string | undefined {
   const p2 = digitsOnly ? d0 * 10 + d1 : Number(digits.slice(0, 2))
   const p3 = digitsOnly ? p2 * 10 + d2 : Number(digits.slice(0, 3))
   const p4 = digitsOnly ? p3 * 10 + d3 : Number(digits.slice(0, 4))
+  return networkOf(n, d0, p2, p3, p4)
+}
+
+/**
+ * `cardNetwork` of a number given its digit count and its first four digits as a number, for
+ * callers that read the digits in place. Not exported by the package.
+ *
+ * @example
+ * ```ts
+ * cardNetworkOf(16, 4111) // 'visa'
+ * ```
+ */
+export function cardNetworkOf(length: number, first4: number): string | undefined {
+  if (length < 13) return undefined
+  return networkOf(
+    length,
+    Math.floor(first4 / 1000),
+    Math.floor(first4 / 100),
+    Math.floor(first4 / 10),
+    first4,
+  )
+}
+
+function networkOf(n: number, d0: number, p2: number, p3: number, p4: number): string | undefined {
   if (d0 === 4 && (n === 13 || n === 16 || n === 19)) return 'visa'
   if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) return 'mastercard'
   if ((p2 === 34 || p2 === 37) && n === 15) return 'amex'
