@@ -82,8 +82,12 @@ export class MemoryStore implements KeyValueStore, RateLimitStore {
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
-    if ((await this.get(key)) !== undefined) return false
-    await this.set(key, value, ttlMs)
+    // Check and set without an await in between: concurrent callers must not both see "absent".
+    const e = this.entries.get(key)
+    if (e && e.expiresAt > this.now()) return false
+    this.entries.delete(key)
+    this.entries.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : this.now() + ttlMs })
+    this.evict(this.entries)
     return true
   }
 
