@@ -269,10 +269,22 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     text.slice(Math.max(0, start - n), start).toLowerCase()
   const hasContext = (text: string, c: Candidate, re = ctxRe[c.type]): boolean => {
     if (!re) return false
-    let prior = before(text, c.start)
-    if (c.type === 'PERSON')
-      prior = prior.slice(Math.max(prior.lastIndexOf('. '), prior.lastIndexOf('\n')) + 1)
-    return re.test(prior) || re.test(text.slice(c.end, c.end + 24).toLowerCase())
+    const from = Math.max(0, c.start - window)
+    let cut = from
+    if (c.type === 'PERSON') {
+      // Names take context from their own sentence or line: after the last '. ' or newline.
+      for (let p = c.start - 1; p >= from; p--) {
+        const ch = text.charCodeAt(p)
+        if (ch === 10 || (ch === 46 && p + 1 < c.start && text.charCodeAt(p + 1) === 32)) {
+          cut = p + 1
+          break
+        }
+      }
+    }
+    return (
+      re.test(text.slice(cut, c.start).toLowerCase()) ||
+      re.test(text.slice(c.end, c.end + 24).toLowerCase())
+    )
   }
 
   const phoneCache = new Map<string, boolean>()
@@ -606,7 +618,7 @@ function phones(
         continue
     }
     if (DATE_SHAPE.test(raw)) continue
-    const digits = raw.replace(/\D/g, '')
+    const digits = count === raw.length ? raw : raw.replace(/\D/g, '')
     if (!phoneValid(raw, digits, region, cache)) continue
     if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
     const formatted = /[ ().+-]/.test(raw)
