@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
+import { BadRequestError } from '@modelgate/core'
 import { toNodeRequest } from '@modelgate/edge'
 import { attachPeerCertificate } from './peer.js'
 
@@ -42,7 +43,14 @@ function rebuiltBody(req: ParsedRequest): Uint8Array {
     req.headers['content-type'] = 'application/json'
     replaceRawHeader(req, 'content-type', 'application/json')
   }
-  return encoder.encode(JSON.stringify(body))
+  let text: string
+  try {
+    text = JSON.stringify(body)
+  } catch {
+    // A parser without a depth limit accepts what JSON.stringify cannot walk back (RangeError).
+    throw new BadRequestError('request body nests too deeply', 'json_too_deep')
+  }
+  return encoder.encode(text)
 }
 
 function replaceRawHeader(req: IncomingMessage, name: string, value: string): void {

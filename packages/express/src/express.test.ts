@@ -91,6 +91,22 @@ describe('gateHandler', () => {
     expect(await v1.json()).toEqual({ predictions: [42] })
   })
 
+  it('answers 400 for a body express.json() parsed but that nests too deeply to rebuild', async () => {
+    const errors: unknown[] = []
+    const gate = createGate({
+      models: [{ name: 'p', backend: product() }],
+      onError: (error) => errors.push(error),
+    })
+    const app = express()
+    app.use(express.json({ limit: '1mb' }), gateHandler(gate))
+    const url = await urlOf(app)
+    const deep = '{"inputs":' + '['.repeat(50_000) + ']'.repeat(50_000) + '}'
+    const res = await fetch(`${url}/v2/models/p/infer`, { ...post, body: deep })
+    expect(res.status).toBe(400)
+    expect((await res.json()).code).toBe('json_too_deep')
+    expect(errors).toEqual([])
+  })
+
   it('writes every header back, repeated set-cookie included', async () => {
     const cookies: Plugin = async function cookies(ctx, next) {
       await next()
