@@ -2,7 +2,6 @@ import { solve } from '../linalg.js'
 import { evaluateMasks, type Problem, varyingGroups } from '../problem.js'
 import { Rng } from '../rng.js'
 import type { KernelSampler, KernelSurrogate } from '../types.js'
-import { predictMargin } from '@modelgate/backend-trees'
 import { fitCoalitionTrees, surrogateShapley } from './surrogate.js'
 
 /** @internal A weighted set of coalitions over `M` players. `unit < 0` marks enumerated rows. */
@@ -321,38 +320,131 @@ export interface KernelOptions {
 /** Sampled units below which the surrogate adjustment is skipped. */
 const MIN_ADJUSTED_UNITS = 16
 
+/** Cross-fitting folds of the surrogate adjustment. */
+const SURROGATE_FOLDS = 5
+
+/** Ridge penalty of the pairwise part of the surrogate (rows are unweighted 0/1 indicators). */
+const PAIRWISE_RIDGE = 1
+
+/** @internal A fitted surrogate game: exact Shapley values, `g(∅)`, `g(N)` and `g` on every design row. */
+interface FittedSurrogate {
+  phi: Float64Array
+  empty: Float64Array
+  full: Float64Array
+  pred: Float64Array
+}
+
+/** @internal Fits a surrogate to the design rows `train` (all but the sampled units of `fold`). */
+type SurrogateFit = (train: Int32Array, fold: number) => FittedSurrogate
+
 /**
- * @internal `w` with the sampled units outside `fold` (unit parity) dropped and those inside
- * re-weighted so that every stratum keeps its total weight.
+ * @internal Surrogate of the coalition game: a ridge fit of the pairwise game `c + Σ a_i z_i +
+ * Σ b_ij z_i z_j` (Shapley values `a_i + ½ Σ_j b_ij`), then boosted trees on the coalition
+ * indicators fitted to its residuals (their Shapley values by TreeSHAP). Kernel SHAP with
+ * complement pairs is already exact on pairwise games, so the trees are left to model the higher
+ * interactions that carry its error.
  */
-function foldWeights(d: KernelDesign, w: Float64Array, fold: number): Float64Array {
-  const out = Float64Array.from(w)
-  const classes = d.unitClass.length ? Math.max(...d.unitClass) + 1 : 0
-  const before = new Float64Array(classes)
-  const after = new Float64Array(classes)
-  for (let i = 0; i < d.n; i++) {
-    const u = d.unit[i]!
-    if (u < 0) continue
-    const c = d.unitClass[u]!
-    before[c] += w[i]!
-    if (u % 2 !== fold) out[i] = 0
-    else after[c] += w[i]!
+function coalitionSurrogate(
+  d: KernelDesign,
+  v: Float64Array,
+  K: number,
+  folds: number,
+): SurrogateFit {
+  const M = d.M
+  const pairwise = Array.from({ length: K }, (_, k) => pairwiseGrams(d, v, K, k, folds))
+  return (train, fold) => {
+    const phi = new Float64Array(M * K)
+    const empty = new Float64Array(K)
+    const full = new Float64Array(K)
+    const pred = new Float64Array(d.n * K)
+    for (let k = 0; k < K; k++) {
+      const q = pairwise[k]!(fold)
+      const y = Float64Array.from({ length: d.n }, (_, i) => v[i * K + k]! - q.fitted[i]!)
+      const g = fitCoalitionTrees(d.masks, M, y, train)
+      const sh = surrogateShapley(g.model)
+      for (let i = 0; i < d.n; i++) pred[i * K + k] = g.fitted[i]! + q.fitted[i]!
+      for (let a = 0; a < M; a++) phi[a * K + k] = sh.phi[a]! + q.phi[a]!
+      empty[k] = sh.empty + q.empty
+      full[k] = sh.full + q.full
+    }
+    return { phi, empty, full, pred }
   }
-  for (let i = 0; i < d.n; i++) {
-    const u = d.unit[i]!
-    if (u < 0 || u % 2 !== fold) continue
-    const c = d.unitClass[u]!
-    out[i] = after[c]! > 0 ? (out[i]! * before[c]!) / after[c]! : 0
-  }
-  return out
 }
 
 /**
- * @internal Regression-adjusted Kernel SHAP (after Witter et al. 2025): per fold of the sampled
- * units, boosted trees on coalition indicators fitted to the enumerated rows and that fold give
- * exact Shapley values of the surrogate; Kernel SHAP on the other fold's residuals `v − g`
- * corrects them. The two cross-fitted estimates are averaged. Returns the estimator as a function
- * of the design weights (for the bootstrap).
+ * @internal Normal equations of the pairwise game for output `k`, accumulated once per block
+ * (enumerated rows, then each fold); returns the ridge fit leaving out one fold.
+ */
+function pairwiseGrams(d: KernelDesign, v: Float64Array, K: number, k: number, folds: number) {
+  const M = d.M
+  const P = 1 + M + (M * (M - 1)) / 2
+  const grams = Array.from({ length: folds + 1 }, () => new Float64Array(P * P))
+  const rhs = Array.from({ length: folds + 1 }, () => new Float64Array(P))
+  const f = new Float64Array(P)
+  const nz = new Int32Array(P)
+  const features = (i: number) => {
+    f[0] = 1
+    let c = 1
+    for (let a = 0; a < M; a++) f[c++] = d.masks[i * M + a]!
+    for (let a = 0; a < M; a++)
+      for (let b = a + 1; b < M; b++) f[c++] = d.masks[i * M + a]! * d.masks[i * M + b]!
+  }
+  for (let i = 0; i < d.n; i++) {
+    features(i)
+    const block = d.unit[i]! < 0 ? folds : d.unit[i]! % folds
+    const A = grams[block]!
+    const B = rhs[block]!
+    let m = 0
+    for (let a = 0; a < P; a++) if (f[a] !== 0) nz[m++] = a
+    const y = v[i * K + k]!
+    for (let x = 0; x < m; x++) {
+      const a = nz[x]!
+      B[a] += y
+      for (let z = x; z < m; z++) A[a * P + nz[z]!]++
+    }
+  }
+  return (fold: number) => {
+    const A = new Float64Array(P * P)
+    const B = new Float64Array(P)
+    grams.forEach((g, block) => {
+      if (block === fold) return
+      for (let i = 0; i < P * P; i++) A[i] += g[i]!
+      for (let a = 0; a < P; a++) B[a] += rhs[block]![a]!
+    })
+    for (let a = 0; a < P; a++) for (let b = 0; b < a; b++) A[a * P + b] = A[b * P + a]!
+    for (let a = 1; a < P; a++) A[a * P + a] += PAIRWISE_RIDGE
+    const w = solve(A, B, P)
+    const fitted = new Float64Array(d.n)
+    for (let i = 0; i < d.n; i++) {
+      features(i)
+      let s = 0
+      for (let a = 0; a < P; a++) s += f[a]! * w[a]!
+      fitted[i] = s
+    }
+    const phi = new Float64Array(M)
+    let full = w[0]!
+    let c = 1 + M
+    for (let a = 0; a < M; a++) {
+      phi[a] = w[1 + a]!
+      full += w[1 + a]!
+    }
+    for (let a = 0; a < M; a++)
+      for (let b = a + 1; b < M; b++) {
+        phi[a] += w[c]! / 2
+        phi[b] += w[c]! / 2
+        full += w[c++]!
+      }
+    return { fitted, phi, empty: w[0]!, full }
+  }
+}
+
+/**
+ * @internal Regression-adjusted Kernel SHAP (after Witter et al. 2025), cross-fitted over `folds`
+ * folds of the sampled units: per fold, a surrogate fitted to the enumerated rows and the other
+ * folds; every sampled row takes the residual `v − g` of the surrogate that did not see it (the
+ * enumerated rows, which carry no sampling error, the fold average), and one Kernel SHAP
+ * regression on those residuals corrects the surrogates' averaged exact Shapley values. Returns
+ * the estimator as a function of the design weights (for the bootstrap).
  */
 function adjustedEstimator(
   d: KernelDesign,
@@ -360,34 +452,41 @@ function adjustedEstimator(
   K: number,
   fnull: Float64Array,
   fx: Float64Array,
+  fit: SurrogateFit,
+  folds: number,
 ) {
-  const rows = Float64Array.from(d.masks)
-  const folds = [0, 1].map((fold) => {
-    const idx = Int32Array.from({ length: d.n }, (_, i) => i).filter(
-      (i) => d.unit[i]! < 0 || d.unit[i]! % 2 === fold,
-    )
-    const resid = Float64Array.from(v)
-    const phi = new Float64Array(d.M * K)
-    const rnull = new Float64Array(K)
-    const rfx = new Float64Array(K)
+  const fitted = Array.from({ length: folds }, (_, fold) =>
+    fit(
+      Int32Array.from({ length: d.n }, (_, i) => i).filter(
+        (i) => d.unit[i]! < 0 || d.unit[i]! % folds !== fold,
+      ),
+      fold,
+    ),
+  )
+  const phi = new Float64Array(d.M * K)
+  const rnull = Float64Array.from(fnull)
+  const rfx = Float64Array.from(fx)
+  const resid = Float64Array.from(v)
+  for (const g of fitted) {
+    for (let i = 0; i < phi.length; i++) phi[i] += g.phi[i]! / folds
     for (let k = 0; k < K; k++) {
-      const g = fitCoalitionTrees(d.masks, d.M, v, K, k, idx)
-      const sh = surrogateShapley(g)
-      const pred = predictMargin(g, rows, d.n)
-      for (let i = 0; i < d.n; i++) resid[i * K + k] -= pred[i]!
-      for (let a = 0; a < d.M; a++) phi[a * K + k] = sh.phi[a]!
-      rnull[k] = fnull[k]! - sh.empty
-      rfx[k] = fx[k]! - sh.full
+      rnull[k] -= g.empty[k]! / folds
+      rfx[k] -= g.full[k]! / folds
     }
-    return { fold, resid, phi, rnull, rfx }
-  })
+  }
+  for (let i = 0; i < d.n; i++) {
+    const u = d.unit[i]!
+    for (let k = 0; k < K; k++) {
+      let g = 0
+      if (u >= 0) g = fitted[u % folds]!.pred[i * K + k]!
+      else for (const f of fitted) g += f.pred[i * K + k]! / folds
+      resid[i * K + k] -= g
+    }
+  }
   return (weights: Float64Array): Float64Array => {
-    const out = new Float64Array(d.M * K)
-    for (const f of folds) {
-      const r = solveKernel(d, foldWeights(d, weights, 1 - f.fold), f.resid, K, f.rnull, f.rfx)
-      for (let i = 0; i < out.length; i++) out[i] += (f.phi[i]! + r[i]!) / folds.length
-    }
-    return out
+    const r = solveKernel(d, weights, resid, K, rnull, rfx)
+    for (let i = 0; i < r.length; i++) r[i] += phi[i]!
+    return r
   }
 }
 
@@ -464,7 +563,8 @@ export async function kernelShap(
     let chosen: { est: Float64Array; boots: Float64Array[]; variance: number }
     if (!adjust || (o.surrogate === 'auto' && !canBoot)) chosen = run(plain)
     else {
-      const adjusted = run(adjustedEstimator(design, v, K, fnull, fx))
+      const fit = coalitionSurrogate(design, v, K, SURROGATE_FOLDS)
+      const adjusted = run(adjustedEstimator(design, v, K, fnull, fx, fit, SURROGATE_FOLDS))
       chosen = adjusted
       if (o.surrogate === 'auto') {
         const base = run(plain)
