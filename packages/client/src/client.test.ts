@@ -81,6 +81,7 @@ async function serve(gate: Gate): Promise<string> {
 
 let secureUrl: string
 let plainUrl: string
+let signedUrl: string
 
 beforeAll(async () => {
   ;[gateEc, gateSig, partner] = await Promise.all([
@@ -113,6 +114,15 @@ beforeAll(async () => {
     }),
   )
   plainUrl = await serve(createGate({ models: [{ name: 'adder', backend: adder }] }))
+  signedUrl = await serve(
+    createGate({
+      models: [
+        { name: 'adder', version: '1', backend: adder },
+        { name: 'adder', version: '2', backend: adder },
+      ],
+      plugins: [sign({ key: gateSig.privateJwk as never })],
+    }),
+  )
 })
 afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
@@ -179,6 +189,37 @@ describe('createClient against a gate over HTTP', () => {
       .infer('adder', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] })
       .catch((e: unknown) => e)
     expect(noToken).toMatchObject({ status: 401 })
+  })
+
+  it('binds a request to its route: a proxy that reroutes it is caught by the gate or the client', async () => {
+    const before = calls
+    const rerouting: typeof fetch = async (input, init) =>
+      fetch(String(input).replace('/models/adder/versions/2/', '/models/adder/versions/1/'), init)
+    const body = {
+      inputs: [{ name: 'x' as const, datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }],
+    }
+    // Sealed: the gate refuses the JWE at the other version before the model runs.
+    await expect(
+      secure({ fetch: rerouting }).infer('adder', body, { version: '2' }),
+    ).rejects.toMatchObject({ status: 400, code: 'jwe_request_mismatch' })
+    expect(calls).toBe(before)
+    // Signed only: the gate answers the other version, and the client refuses its signature.
+    const signedOnly = createClient({
+      baseUrl: signedUrl,
+      signature: { keys: [gateSig.publicJwk] },
+      fetch: rerouting,
+    })
+    await expect(signedOnly.infer('adder', body, { version: '2' })).rejects.toMatchObject({
+      code: 'client_signature_invalid',
+    })
+    const direct = createClient({ baseUrl: signedUrl, signature: { keys: [gateSig.publicJwk] } })
+    expect((await direct.infer('adder', body, { version: '1' })).outputs[0]!.data).toEqual([2])
+    // Names that would resolve to another route never leave the client.
+    for (const name of ['..', '.'])
+      await expect(direct.infer(name, body)).rejects.toThrow(TypeError)
+    await expect(direct.infer('adder', body, { version: '..' })).rejects.toThrow(TypeError)
+    const mounted = createClient({ baseUrl: `${signedUrl}/ml` })
+    await expect(mounted.request('GET', '../v2/health/live')).rejects.toThrow(/leaves the base URL/)
   })
 
   it('refuses a response swapped in from another request', async () => {

@@ -151,6 +151,10 @@ export function createClient(options: ClientOptions): ModelgateClient {
     call: CallOptions = {},
   ): Promise<ClientResult<T>> {
     const url = new URL(path.replace(/^\//, ''), base)
+    if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname))
+      throw new TypeError(`request path ${JSON.stringify(path)} leaves the base URL`)
+    // The path as the gate sees it, bound into the JWE and checked in the response signature.
+    const routePath = url.pathname.slice(base.pathname.length - 1)
     const requestId = call.requestId ?? globalThis.crypto.randomUUID()
     const headers = new Headers(options.headers)
     headers.set('x-request-id', requestId)
@@ -175,6 +179,8 @@ export function createClient(options: ClientOptions): ModelgateClient {
           cty: 'application/json',
           jti,
           iat: Math.floor(Date.now() / 1000),
+          htm: method,
+          htp: routePath,
         }
         if (registered) {
           header.rkid = registered.kid
@@ -225,7 +231,12 @@ export function createClient(options: ClientOptions): ModelgateClient {
           'the response is not signed',
           rid,
         )
-      signedBy = await verifySignature(raw, jws, requestId, res.status)
+      signedBy = await verifySignature(raw, jws, {
+        requestId,
+        status: res.status,
+        method,
+        routePath,
+      })
     }
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
     let plaintext: Uint8Array = raw
@@ -288,9 +299,9 @@ export function createClient(options: ClientOptions): ModelgateClient {
   async function verifySignature(
     body: Uint8Array,
     jws: string,
-    requestId: string,
-    status: number,
+    sent: { requestId: string; status: number; method: string; routePath: string },
   ): Promise<string> {
+    const { requestId, status } = sent
     const fail = (message: string) =>
       new ModelgateError(status, 'client_signature_invalid', message, requestId)
     const parts = jws.split('.')
@@ -319,17 +330,20 @@ export function createClient(options: ClientOptions): ModelgateClient {
     }
     if (header.rid !== requestId || header.sts !== status)
       throw fail('the signature belongs to another request or status')
+    if (header.htm !== sent.method || header.htp !== sent.routePath)
+      throw fail('the signature is for another route')
     return String(header.kid)
   }
 
-  const modelPath = (model: string, version?: string) => {
-    if (typeof model !== 'string' || model === '') throw new TypeError('model name required')
-    return `v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`
+  const segment = (name: unknown, what: string) => {
+    if (typeof name !== 'string' || name === '' || name === '.' || name === '..')
+      throw new TypeError(`${what} must be a non-empty name other than "." and ".."`)
+    return encodeURIComponent(name)
   }
-  const v1Path = (model: string, verb: 'predict' | 'explain') => {
-    if (typeof model !== 'string' || model === '') throw new TypeError('model name required')
-    return `v1/models/${encodeURIComponent(model)}:${verb}`
-  }
+  const modelPath = (model: string, version?: string) =>
+    `v2/models/${segment(model, 'model')}${version === undefined ? '' : `/versions/${segment(version, 'version')}`}`
+  const v1Path = (model: string, verb: 'predict' | 'explain') =>
+    `v1/models/${segment(model, 'model')}:${verb}`
 
   return {
     request,

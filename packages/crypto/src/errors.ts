@@ -23,6 +23,8 @@ export type JweErrorCode =
   | 'jwe_replayed'
   | 'jwe_content_type'
   | 'jwe_response_key'
+  | 'jwe_unbound'
+  | 'jwe_request_mismatch'
 
 /**
  * A refused encrypted request. Messages name the rule that failed, never key material, and

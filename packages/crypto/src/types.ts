@@ -109,6 +109,13 @@ export interface DecryptOptions {
   required?: boolean
   /** Accept nested JWTs (JWS inside the JWE); refused when absent. */
   nestedJwt?: NestedJwtOptions
+  /**
+   * Refuse JWEs whose protected header does not name the request they were sealed for (`htm`:
+   * HTTP method, `htp`: path as the gate sees it, e.g. `/v2/models/credit/versions/2/infer`).
+   * When the header names them they must always match; this makes them mandatory. Default false
+   * (JWEs from senders that do not bind, e.g. generic JOSE libraries, are accepted).
+   */
+  requireBinding?: boolean
   /** Milliseconds since the epoch. Default `Date.now`. */
   clock?: () => number
 }
@@ -184,6 +191,10 @@ export interface VerifiedSignature {
   requestId: string
   status: number
   issuedAt: number
+  /** HTTP method of the request the gate answered. */
+  method: string
+  /** Path of the request the gate answered, as the gate saw it. */
+  path: string
 }
 
 /**

@@ -154,6 +154,44 @@ describe('decrypt', () => {
     expect(calls()).toBe(1)
   })
 
+  it('refuses a JWE on another method or route than it was sealed for (htm, htp)', async () => {
+    const { gate, calls } = gateWith([decrypt({ keys })])
+    const bound = { htm: 'POST', htp: '/v2/models/adder/infer' }
+    expect(
+      (await gate.fetch(joseRequest(await seal(ec.publicJwk, inferBody(), bound)))).status,
+    ).toBe(200)
+    const elsewhere = [
+      { ...bound, htp: '/v2/models/adder/versions/2/infer' },
+      { ...bound, htm: 'PUT' },
+      { htp: bound.htp },
+      { htm: 'POST', htp: 7 },
+    ]
+    for (const header of elsewhere) {
+      const res = await gate.fetch(joseRequest(await seal(ec.publicJwk, inferBody(), header)))
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { code: string }).code).toBe('jwe_request_mismatch')
+    }
+    // The same sealed body, delivered to another model's route.
+    const forAdder = await seal(ec.publicJwk, inferBody(), bound)
+    const rerouted = await gate.fetch(
+      new Request('http://gate.test/v2/models/other/infer', {
+        method: 'POST',
+        headers: { 'content-type': 'application/jose' },
+        body: forAdder,
+      }),
+    )
+    expect(((await rerouted.json()) as { code: string }).code).toBe('jwe_request_mismatch')
+    expect(calls()).toBe(1)
+
+    const strict = gateWith([decrypt({ keys, requireBinding: true })])
+    const unbound = await strict.gate.fetch(joseRequest(await seal(ec.publicJwk)))
+    expect(unbound.status).toBe(400)
+    expect(((await unbound.json()) as { code: string }).code).toBe('jwe_unbound')
+    const ok = await strict.gate.fetch(joseRequest(await seal(ec.publicJwk, inferBody(), bound)))
+    expect(ok.status).toBe(200)
+    expect(strict.calls()).toBe(1)
+  })
+
   it('verifies a nested JWT with the access package and uses its body claim', async () => {
     const signer = await generateKeyPair('ES256', { extractable: true })
     const publicJwk = { ...(await exportJWK(signer.publicKey)), kid: 'idp-1', alg: 'ES256' }

@@ -41,8 +41,10 @@ const encoder = new TextEncoder()
  * Decrypts request bodies sent as compact JWE (`Content-Type: application/jose`) before any
  * other plugin reads them. Size, allowlists (`alg`, `enc: A256GCM`, no `zip`, no `crit`, `kid`
  * bound to its key's `alg`) are checked before any cryptography; `jti` + `iat` are checked after
- * decryption (only authenticated headers count) against a replay store. Plaintext bodies are
- * refused on `predict` and `explain` unless `required: false`.
+ * decryption (only authenticated headers count) against a replay store, and so is the request
+ * the JWE was sealed for (`htm` and `htp` headers, as `@modelgate/client` sends them: a JWE made
+ * for one model, version or route is refused on another). Plaintext bodies are refused on
+ * `predict` and `explain` unless `required: false`.
  *
  * A nested JWT (`cty: "JWT"`) is handed to `nestedJwt.verifier` — use `createJwtVerifier` from
  * `@modelgate/access` — which sets `ctx.principal`; the request body is then the `body` claim.
@@ -79,6 +81,7 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     throw new TypeError('decrypt: nestedJwt.verifier must have a verify(token) method')
   }
   const bodyClaim = nested?.bodyClaim ?? 'body'
+  const requireBinding = options.requireBinding ?? false
 
   return async function decrypt(ctx, next) {
     if (ctx.mediaType() !== 'application/jose') {
@@ -98,6 +101,7 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     if (bytes.byteLength > limit)
       throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
     const opened = await openJwe(bytes, policy)
+    checkBinding(ctx, opened.header as Record<string, unknown>, requireBinding)
     if (replay)
       await checkFreshness(opened.header, {
         store,
@@ -153,6 +157,18 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     ctx.state.set(NESTED_JWT, token)
     ctx.replaceBody(encoder.encode(JSON.stringify(body)), 'application/json')
   }
+}
+
+/** A sealed request must arrive at the method and path it was sealed for (`htm`, `htp`). */
+function checkBinding(ctx: GateContext, header: Record<string, unknown>, required: boolean): void {
+  const { htm, htp } = header
+  if (htm === undefined && htp === undefined) {
+    if (required)
+      throw new JweError('jwe_unbound', 'the JWE must name its request (htm and htp headers)')
+    return
+  }
+  if (htm !== ctx.request.method || htp !== ctx.url.pathname)
+    throw new JweError('jwe_request_mismatch', 'the JWE was sealed for another request')
 }
 
 function responseKeyOf(value: unknown): JWK {

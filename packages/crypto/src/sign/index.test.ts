@@ -41,12 +41,16 @@ describe('sign', () => {
       const verified = await verifyResponseSignature(body, jws, [publicJwk], {
         requestId: 'req-sig-1',
         status: 200,
+        method: 'POST',
+        path: '/v2/models/adder/infer',
       })
       expect(verified).toMatchObject({
         kid: `sig-${alg}`,
         alg,
         requestId: 'req-sig-1',
         status: 200,
+        method: 'POST',
+        path: '/v2/models/adder/infer',
       })
       const changed = body.slice()
       changed[changed.length - 3]! ^= 0x01
@@ -59,6 +63,14 @@ describe('sign', () => {
       await expect(
         verifyResponseSignature(body, jws, [publicJwk], { status: 201 }),
       ).rejects.toThrow(/another status/)
+      await expect(
+        verifyResponseSignature(body, jws, [publicJwk], {
+          path: '/v2/models/adder/versions/1/infer',
+        }),
+      ).rejects.toThrow(/another route/)
+      await expect(
+        verifyResponseSignature(body, jws, [publicJwk], { method: 'GET' }),
+      ).rejects.toThrow(/another route/)
       const stranger = await generateJwk(alg, `sig-${alg}`)
       await expect(verifyResponseSignature(body, jws, [stranger.publicJwk])).rejects.toThrow(
         'signature does not verify',

@@ -9,8 +9,8 @@ const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ES256', 'EdDSA']
  * Signs every response as a JWS with a detached, unencoded payload (RFC 7797, `b64: false`)
  * over the exact response bytes. The compact form `<protected>..<signature>` goes into the
  * `x-modelgate-signature` header. The protected header carries `alg`, `kid`, `rid` (request
- * id), `sts` (HTTP status) and `iat`, so a signature also proves which request and status it
- * answered.
+ * id), `sts` (HTTP status), `htm` and `htp` (method and path of the request, as the gate saw it)
+ * and `iat`, so a signature also proves which request, route and status it answered.
  *
  * Place `sign` before (outside) `encrypt`: the signature then covers the JWE that is sent, and
  * it reveals nothing about the plaintext. Errors thrown by inner plugins leave the gate unsigned.
@@ -51,6 +51,8 @@ export const sign = (options: SignOptions): Plugin => {
         crit: ['b64'],
         rid: ctx.requestId,
         sts: ctx.status,
+        htm: ctx.request.method,
+        htp: ctx.url.pathname,
         iat: clock(),
       })
       .sign(await imported)
@@ -74,7 +76,7 @@ export function signingPublicKey(key: JWK): JWK {
 /**
  * Verifies a response signature made by {@link sign} over the exact body bytes, against the
  * published public keys (chosen by `kid`; the key's `alg` must match). Optionally checks the
- * request id and status it claims.
+ * request id, status, method and path it claims.
  *
  * @example
  * ```ts
@@ -89,7 +91,7 @@ export async function verifyResponseSignature(
   body: Uint8Array,
   signature: string,
   keys: JWK[],
-  expect: { requestId?: string; status?: number } = {},
+  expect: { requestId?: string; status?: number; method?: string; path?: string } = {},
 ): Promise<VerifiedSignature> {
   const parts = typeof signature === 'string' ? signature.split('.') : []
   if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096)
@@ -125,12 +127,19 @@ export async function verifyResponseSignature(
     throw new Error('signature is for another request')
   if (expect.status !== undefined && header.sts !== expect.status)
     throw new Error('signature is for another status')
+  if (
+    (expect.method !== undefined && header.htm !== expect.method) ||
+    (expect.path !== undefined && header.htp !== expect.path)
+  )
+    throw new Error('signature is for another route')
   return {
     kid: String(header.kid),
     alg,
     requestId: String(header.rid),
     status: Number(header.sts),
     issuedAt: Number(header.iat),
+    method: String(header.htm),
+    path: String(header.htp),
   }
 }
 
