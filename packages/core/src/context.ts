@@ -95,9 +95,13 @@ export class GateContext {
     this.onBackendError = init.onBackendError
   }
 
-  /** The raw request body, read once under `limits.maxBodyBytes` (413 past it). */
-  bodyBytes(): Promise<Uint8Array> {
-    this.bytes ??= readBodyLimited(this.request, this.limits.maxBodyBytes)
+  /**
+   * The raw request body, read once under `limits.maxBodyBytes` (413 past it). The first reader
+   * may set a tighter limit (`maxBytes`), which then also stops the read early; later readers get
+   * the same bytes.
+   */
+  bodyBytes(maxBytes = this.limits.maxBodyBytes): Promise<Uint8Array> {
+    this.bytes ??= readBodyLimited(this.request, Math.min(maxBytes, this.limits.maxBodyBytes))
     return this.bytes
   }
 

@@ -246,6 +246,32 @@ describe('decrypt', () => {
     expect(calls()).toBe(1)
   })
 
+  it('stops reading a streamed JWE at maxBytes, without a Content-Length', async () => {
+    const { gate, calls } = gateWith([decrypt({ keys, maxBytes: 4096 })])
+    let pulled = 0
+    const chunk = new TextEncoder().encode('A'.repeat(1024))
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.byteLength
+        if (pulled > 1024 * 1024) controller.close()
+        else controller.enqueue(chunk)
+      },
+    })
+    const res = await gate.fetch(
+      new Request(INFER_URL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/jose' },
+        body: endless,
+        duplex: 'half',
+      } as RequestInit),
+    )
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { code: string }).code).toBe('jwe_too_large')
+    // Refused within a few chunks of the limit, not after the gate's 10 MiB.
+    expect(pulled).toBeLessThan(16 * 1024)
+    expect(calls()).toBe(0)
+  })
+
   it('lets encrypt answer to the ephemeral key the request carried', async () => {
     const client = await generateKeyPair('ECDH-ES+A256KW', { extractable: true })
     const rjwk = await exportJWK(client.publicKey)

@@ -1,6 +1,7 @@
 import {
   BadRequestError,
   MemoryStore,
+  PayloadTooLargeError,
   type GateContext,
   type KeyValueStore,
   type Plugin,
@@ -97,7 +98,12 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     const limit = Math.min(policy.maxBytes, ctx.limits.maxBodyBytes)
     const declared = Number(ctx.request.headers.get('content-length') ?? 0)
     if (declared > limit) throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
-    const bytes = await ctx.bodyBytes()
+    const bytes = await ctx.bodyBytes(limit).catch((error: unknown) => {
+      throw error instanceof PayloadTooLargeError
+        ? new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
+        : error
+    })
+    // An outer plugin may have read the body under the gate's larger limit.
     if (bytes.byteLength > limit)
       throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
     const opened = await openJwe(bytes, policy)
