@@ -253,6 +253,43 @@ describe('nodeListener and serveNode', () => {
     expect(await after.json()).toEqual({ predictions: [1.5] })
   })
 
+  it('answers 408 and closes a connection whose body trickles in past requestTimeoutMs', async () => {
+    let inferred = 0
+    const counting: ModelBackend = {
+      ...identity,
+      async infer(tensors) {
+        inferred++
+        return tensors
+      },
+    }
+    const gate = createGate({ models: [{ name: 'm', backend: counting }] })
+    const s = await serveNode(toFetchModule(gate), { port: 0, requestTimeoutMs: 600 })
+    running.push(s)
+    const socket = connect(s.port, '127.0.0.1')
+    const started = Date.now()
+    const trickle = setInterval(() => socket.writable && socket.write('1\r\n \r\n'), 100)
+    const text = await new Promise<string>((resolve, reject) => {
+      let data = ''
+      socket.on('data', (d) => (data += d.toString('latin1')))
+      socket.on('error', reject)
+      socket.on('close', () => resolve(data))
+      socket.write(
+        'POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
+      )
+    }).finally(() => clearInterval(trickle))
+    expect(text).toMatch(/^HTTP\/1\.1 408 /)
+    expect(Date.now() - started).toBeLessThan(5000)
+    // The body never completed, so no model ran for it.
+    expect(inferred).toBe(0)
+    const after = await fetch(`${s.url}/v1/models/m:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"instances":[[2.5]]}',
+    })
+    expect(await after.json()).toEqual({ predictions: [2.5] })
+    expect(inferred).toBe(1)
+  })
+
   it('drains an unread body so a keep-alive connection serves the next request', async () => {
     const reject: Plugin = async function reject(ctx) {
       ctx.status = 401
@@ -300,6 +337,9 @@ describe('nodeListener and serveNode', () => {
     await expect(serveNode({ fetch: async () => new Response() }, { port: -1 })).rejects.toThrow(
       /port/,
     )
+    await expect(
+      serveNode({ fetch: async () => new Response() }, { port: 0, requestTimeoutMs: 5 }),
+    ).rejects.toThrow(/requestTimeoutMs/)
     expect(() => nodeListener({} as FetchHandler)).toThrow(TypeError)
   })
 })

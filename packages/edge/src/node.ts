@@ -463,15 +463,26 @@ export async function serveListener(
     throw new TypeError('port must be an integer 0-65535')
   if (!Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0)
     throw new TypeError('closeTimeoutMs must be >= 0')
+  const requestTimeout = options.requestTimeoutMs ?? 30_000
+  if (!Number.isInteger(requestTimeout) || requestTimeout < 100)
+    throw new TypeError('requestTimeoutMs must be an integer >= 100')
   const { createServer } = await import('node:http')
   const inFlight = new Set<ServerResponse>()
   let closing: Promise<void> | undefined
-  const server = createServer((req, res) => {
-    inFlight.add(res)
-    res.once('close', () => inFlight.delete(res))
-    if (closing) res.setHeader('connection', 'close')
-    listener(req, res)
-  })
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // How often Node looks for requests past their time.
+      connectionsCheckingInterval: Math.min(1000, Math.floor(requestTimeout / 2)),
+    },
+    (req, res) => {
+      inFlight.add(res)
+      res.once('close', () => inFlight.delete(res))
+      if (closing) res.setHeader('connection', 'close')
+      listener(req, res)
+    },
+  )
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {

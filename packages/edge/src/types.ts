@@ -73,6 +73,12 @@ export interface ServeNodeOptions {
   host?: string
   /** How long `close()` waits for requests in flight before cutting connections. Default 10,000 ms. */
   closeTimeoutMs?: number
+  /**
+   * How long a client may take to send a whole request, headers and body; past it the server
+   * answers 408 and closes the connection, so a body trickled in byte by byte cannot hold memory
+   * and a connection for long. Default 30,000 ms (Node's own default is 300,000).
+   */
+  requestTimeoutMs?: number
 }
 
 /**
