@@ -7,10 +7,11 @@ import { dirname, extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGate, UnauthorizedError, type ModelBackend, type Plugin } from '@modelgate/core'
+import { createGate, type Plugin } from '@modelgate/core'
 import { nodeListener } from '@modelgate/edge'
 import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelgate/crypto'
 import type { JWK } from 'jose'
+import { countingAdder, requireToken } from '../test/helpers.js'
 
 // The built client (dist) and jose's Web API build, loaded as ES modules by headless Chromium
 // (Debian's, at /usr/bin/chromium) from the same loopback origin as the gate.
@@ -30,43 +31,12 @@ type ClientWindow = Window & {
   modelgateClient: { createClient: typeof import('./index.js').createClient }
 }
 
-let calls = 0
-const adder: ModelBackend = {
-  async metadata() {
-    return {
-      platform: 'test',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'sum', datatype: 'FP32', shape: [-1, 1] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    calls++
-    const x = inputs[0]!.data as Float32Array
-    const rows = inputs[0]!.shape[0]!
-    return [
-      {
-        name: 'sum',
-        datatype: 'FP32',
-        shape: [rows, 1],
-        data: Float32Array.from({ length: rows }, (_, r) => x[2 * r]! + x[2 * r + 1]!),
-      },
-    ]
-  },
-}
+const { backend: adder, calls } = countingAdder()
 
 /** Keeps every request body as it arrived, before the gate decrypts it. */
 const wire: string[] = []
 const wireTap: Plugin = async function wireTap(ctx, next) {
   if (ctx.request.method === 'POST') wire.push(new TextDecoder().decode(await ctx.bodyBytes()))
-  await next()
-}
-
-const requireToken: Plugin = async function requireToken(ctx, next) {
-  if (ctx.operation !== 'health' && ctx.request.headers.get('authorization') !== 'Bearer t-1')
-    throw new UnauthorizedError()
   await next()
 }
 
@@ -140,7 +110,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
   })
 
   it('encrypts the request, verifies the EdDSA signature, decrypts the response', async () => {
-    const before = calls
+    const before = calls()
     const result = await page.evaluate(
       async ({ gateKey, sigKey }) => {
         const { createClient } = (window as unknown as ClientWindow).modelgateClient
@@ -153,7 +123,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
         const res = await client.infer('adder', {
           inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1.5, 2, 30, 4] }],
         })
-        const raw = await client.request(
+        const raw = await client.request<{ outputs: Array<{ data: number[] }> }>(
           'POST',
           '/v2/models/adder/infer',
           { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [7, 8] }] },
@@ -168,7 +138,6 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
             signedBy: raw.signedBy,
             data: raw.body.outputs[0].data,
           },
-          subtle: typeof crypto.subtle.sign,
         }
       },
       { gateKey: gateEc.publicJwk, sigKey: gateSig.publicJwk },
@@ -181,7 +150,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
       signedBy: 'gate-sig',
       data: [15],
     })
-    expect(calls).toBe(before + 2)
+    expect(calls()).toBe(before + 2)
     // Both request bodies left the browser as compact JWE, the inputs nowhere in clear.
     const sent = wire.slice(-2)
     for (const body of sent) {
@@ -192,7 +161,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
   })
 
   it('refuses a response whose signature was altered on the way, and reports gate errors', async () => {
-    const before = calls
+    const before = calls()
     const result = await page.evaluate(
       async ({ gateKey, sigKey }) => {
         const { createClient } = (window as unknown as ClientWindow).modelgateClient
@@ -207,7 +176,9 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
           }
           return new Response(await res.arrayBuffer(), { status: res.status, headers })
         }
-        const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] }
+        const body = {
+          inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }],
+        }
         const options = {
           baseUrl: location.origin,
           token: 't-1',
@@ -239,7 +210,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
     })
     expect(result.unknown).toMatchObject({ name: 'ModelgateError', status: 404 })
     expect(result.badToken).toMatchObject({ name: 'ModelgateError', status: 401 })
-    expect(calls).toBe(before + 1)
+    expect(calls()).toBe(before + 1)
     expect(problems).toEqual([])
   })
 })

@@ -1,50 +1,14 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  createGate,
-  UnauthorizedError,
-  type Gate,
-  type ModelBackend,
-  type Plugin,
-} from '@modelgate/core'
+import { createGate, type Gate, type Plugin } from '@modelgate/core'
 import { createExpressApp } from '@modelgate/express'
 import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelgate/crypto'
 import type { JWK } from 'jose'
+import { countingAdder, requireToken } from '../test/helpers.js'
 import { createClient, ModelgateError, type ClientOptions } from './index.js'
 
-let calls = 0
-const adder: ModelBackend = {
-  async metadata() {
-    return {
-      platform: 'test',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'sum', datatype: 'FP32', shape: [-1, 1] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    calls++
-    const x = inputs[0]!.data as Float32Array
-    const rows = inputs[0]!.shape[0]!
-    return [
-      {
-        name: 'sum',
-        datatype: 'FP32',
-        shape: [rows, 1],
-        data: Float32Array.from({ length: rows }, (_, r) => x[2 * r]! + x[2 * r + 1]!),
-      },
-    ]
-  },
-}
-
-const requireToken: Plugin = async function requireToken(ctx, next) {
-  if (ctx.operation !== 'health' && ctx.request.headers.get('authorization') !== 'Bearer t-1')
-    throw new UnauthorizedError()
-  await next()
-}
+const { backend: adder, calls } = countingAdder()
 const explainStub: Plugin = Object.assign(
   async function explainStub(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
     if (ctx.route.kind !== 'v2-explain') return next()
@@ -139,12 +103,12 @@ const secure = (extra: Partial<ClientOptions> = {}) =>
 
 describe('createClient against a gate over HTTP', () => {
   it('infer: encrypts the request, verifies the signature, decrypts the response', async () => {
-    const before = calls
+    const before = calls()
     const res = await secure().infer('adder', {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }],
     })
     expect(res.outputs[0]).toMatchObject({ name: 'sum', shape: [2, 1], data: [3, 7] })
-    expect(calls).toBe(before + 1)
+    expect(calls()).toBe(before + 1)
     const raw = await secure().request(
       'POST',
       '/v2/models/adder/infer',
@@ -192,7 +156,7 @@ describe('createClient against a gate over HTTP', () => {
   })
 
   it('binds a request to its route: a proxy that reroutes it is caught by the gate or the client', async () => {
-    const before = calls
+    const before = calls()
     const rerouting: typeof fetch = async (input, init) =>
       fetch(String(input).replace('/models/adder/versions/2/', '/models/adder/versions/1/'), init)
     const body = {
@@ -202,7 +166,7 @@ describe('createClient against a gate over HTTP', () => {
     await expect(
       secure({ fetch: rerouting }).infer('adder', body, { version: '2' }),
     ).rejects.toMatchObject({ status: 400, code: 'jwe_request_mismatch' })
-    expect(calls).toBe(before)
+    expect(calls()).toBe(before)
     // Signed only: the gate answers the other version, and the client refuses its signature.
     const signedOnly = createClient({
       baseUrl: signedUrl,
