@@ -76,19 +76,21 @@ export class MemoryStore implements KeyValueStore, RateLimitStore {
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    this.entries.delete(key)
-    this.entries.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : this.now() + ttlMs })
-    this.evict(this.entries)
+    this.put(key, value, ttlMs)
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     // Check and set without an await in between: concurrent callers must not both see "absent".
     const e = this.entries.get(key)
     if (e && e.expiresAt > this.now()) return false
+    this.put(key, value, ttlMs)
+    return true
+  }
+
+  private put(key: string, value: string, ttlMs: number | undefined): void {
     this.entries.delete(key)
     this.entries.set(key, { value, expiresAt: ttlMs === undefined ? Infinity : this.now() + ttlMs })
     this.evict(this.entries)
-    return true
   }
 
   async delete(key: string): Promise<void> {
