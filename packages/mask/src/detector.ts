@@ -10,7 +10,7 @@ import {
   ibanValid,
   ipv4Valid,
   ipv6Valid,
-  luhn,
+  luhnBetween,
   ssnValid,
 } from './validators.js'
 
@@ -570,19 +570,6 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57
-
-/** `luhn(text.slice(start, end))` without the copy. */
-function luhnBetween(text: string, start: number, end: number): boolean {
-  let sum = 0
-  let double = false
-  for (let i = end - 1; i >= start; i--) {
-    const c = text.charCodeAt(i) - 48
-    if (c < 0 || c > 9) continue
-    sum += double ? (c * 2 > 9 ? c * 2 - 9 : c * 2) : c
-    double = !double
-  }
-  return sum % 10 === 0
-}
 
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
 

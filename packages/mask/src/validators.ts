@@ -9,11 +9,24 @@ import { sha256 } from './sha256.js'
  * ```
  */
 export function luhn(value: string): boolean {
+  return luhnBetween(value, 0, value.length)
+}
+
+/**
+ * `luhn(text.slice(start, end))` without the copy, for callers that read the digits in place. Not
+ * exported by the package.
+ *
+ * @example
+ * ```ts
+ * luhnBetween('card 4111 1111 1111 1111', 5, 24) // true
+ * ```
+ */
+export function luhnBetween(text: string, start: number, end: number): boolean {
   let sum = 0
   let double = false
   let count = 0
-  for (let i = value.length - 1; i >= 0; i--) {
-    const c = value.charCodeAt(i) - 48
+  for (let i = end - 1; i >= start; i--) {
+    const c = text.charCodeAt(i) - 48
     if (c < 0 || c > 9) continue
     count++
     let d = c
