@@ -134,6 +134,7 @@ const NEGATIVE: Record<string, RegExp> = {
 }
 
 const TITLES = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Mx'])
+const TITLE_INITIALS = new Set([...TITLES].map((t) => t.charCodeAt(0)))
 
 /** Whether a title (`Mr`, `Dr.`, …) and one space end right before `start`. */
 function titledAt(text: string, start: number): boolean {
@@ -142,10 +143,9 @@ function titledAt(text: string, start: number): boolean {
   if (text.charCodeAt(e - 1) === 46) e--
   let s = e
   while (s > 0 && e - s < 4 && isLetter(text.charCodeAt(s - 1))) s--
-  const first = text.charCodeAt(s)
   return (
     s < e &&
-    (first === 77 || first === 68 || first === 80) &&
+    TITLE_INITIALS.has(text.charCodeAt(s)) &&
     !isWordChar(text.charCodeAt(s - 1)) &&
     TITLES.has(text.slice(s, e))
   )
