@@ -326,6 +326,14 @@ const SURROGATE_FOLDS = 5
 /** Ridge penalty of the pairwise part of the surrogate (rows are unweighted 0/1 indicators). */
 const PAIRWISE_RIDGE = 1
 
+/**
+ * The pairwise part has `P = 1 + M + M(M−1)/2` terms: its normal equations take `(folds + 1)·P²`
+ * numbers per output and each fold a `P³` solve. Past these bounds (about 34 features for one
+ * output) the surrogate is the trees alone.
+ */
+const PAIRWISE_MAX_TERMS = 600
+const PAIRWISE_MAX_BYTES = 64 * 1024 * 1024
+
 /** @internal A fitted surrogate game: exact Shapley values, `g(∅)`, `g(N)` and `g` on every design row. */
 interface FittedSurrogate {
   phi: Float64Array
@@ -339,8 +347,9 @@ type SurrogateFit = (train: Int32Array, fold: number) => FittedSurrogate
 
 /**
  * @internal Surrogate of the coalition game: a ridge fit of the pairwise game `c + Σ a_i z_i +
- * Σ b_ij z_i z_j` (Shapley values `a_i + ½ Σ_j b_ij`), then boosted trees on the coalition
- * indicators fitted to its residuals (their Shapley values by TreeSHAP). Kernel SHAP with
+ * Σ b_ij z_i z_j` (Shapley values `a_i + ½ Σ_j b_ij`; skipped past PAIRWISE_MAX_TERMS or
+ * PAIRWISE_MAX_BYTES), then boosted trees on the coalition indicators fitted to its residuals
+ * (their Shapley values by TreeSHAP). Kernel SHAP with
  * complement pairs is already exact on pairwise games, so the trees are left to model the higher
  * interactions that carry its error.
  */
@@ -351,14 +360,19 @@ function coalitionSurrogate(
   folds: number,
 ): SurrogateFit {
   const M = d.M
-  const pairwise = Array.from({ length: K }, (_, k) => pairwiseGrams(d, v, K, k, folds))
+  const P = 1 + M + (M * (M - 1)) / 2
+  const pairwise =
+    P <= PAIRWISE_MAX_TERMS && (folds + 1) * P * P * 8 * K <= PAIRWISE_MAX_BYTES
+      ? Array.from({ length: K }, (_, k) => pairwiseGrams(d, v, K, k, folds))
+      : undefined
+  const none = { fitted: new Float64Array(d.n), phi: new Float64Array(M), empty: 0, full: 0 }
   return (train, fold) => {
     const phi = new Float64Array(M * K)
     const empty = new Float64Array(K)
     const full = new Float64Array(K)
     const pred = new Float64Array(d.n * K)
     for (let k = 0; k < K; k++) {
-      const q = pairwise[k]!(fold)
+      const q = pairwise?.[k]!(fold) ?? none
       const y = Float64Array.from({ length: d.n }, (_, i) => v[i * K + k]! - q.fitted[i]!)
       const g = fitCoalitionTrees(d.masks, M, y, train)
       const sh = surrogateShapley(g.model)
