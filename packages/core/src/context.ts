@@ -101,8 +101,22 @@ export class GateContext {
    * the same bytes.
    */
   bodyBytes(maxBytes = this.limits.maxBodyBytes): Promise<Uint8Array> {
-    this.bytes ??= readBodyLimited(this.request, Math.min(maxBytes, this.limits.maxBodyBytes))
+    this.bytes ??= this.readBody(Math.min(maxBytes, this.limits.maxBodyBytes))
     return this.bytes
+  }
+
+  private async readBody(maxBytes: number): Promise<Uint8Array> {
+    // Compressed bodies would otherwise be parsed as they are, and fail with a misleading 400.
+    const encoding = this.request.headers.get('content-encoding')?.trim().toLowerCase()
+    if (encoding && encoding !== 'identity') {
+      await this.request.body?.cancel().catch(() => undefined)
+      throw new GateError(
+        'unsupported_content_encoding',
+        415,
+        'send the request body without Content-Encoding',
+      )
+    }
+    return readBodyLimited(this.request, maxBytes)
   }
 
   /** Replaces the request body, for plugins that unwrap it (decryption). Clears parsed state. */

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { UnauthorizedError } from './errors.js'
 import { createGate } from './gate.js'
@@ -365,6 +366,38 @@ describe('createGate', () => {
     })
     expect(req.headers.get('content-type')).toMatch(/^text\/plain/)
     expect((await gate.fetch(req)).status).toBe(200)
+  })
+
+  it('refuses a compressed body with 415 instead of parsing its bytes', async () => {
+    let calls = 0
+    const backend = new LinearBackend()
+    const infer0 = backend.infer.bind(backend)
+    backend.infer = (inputs) => (calls++, infer0(inputs))
+    const gate = createGate({ models: [{ name: 'lin', backend }] })
+    await gate.ready()
+    const send = (encoding: string) =>
+      gate.fetch(
+        new Request('http://gate/v2/models/lin/infer', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+          body: gzipSync(JSON.stringify(infer)),
+        }),
+      )
+    for (const encoding of ['gzip', 'br', 'deflate, gzip']) {
+      const res = await send(encoding)
+      expect(res.status).toBe(415)
+      expect(await res.json()).toMatchObject({ code: 'unsupported_content_encoding' })
+    }
+    expect(calls).toBe(0)
+    const identity = await gate.fetch(
+      new Request('http://gate/v2/models/lin/infer', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+        body: JSON.stringify(infer),
+      }),
+    )
+    expect(identity.status).toBe(200)
+    expect(calls).toBe(1)
   })
 
   it('answers HEAD on GET routes without a body', async () => {
