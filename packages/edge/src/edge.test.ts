@@ -38,6 +38,17 @@ const identity: ModelBackend = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Writes `head` on a raw socket and resolves with everything the server sent until it closed. */
+function untilClosed(socket: ReturnType<typeof connect>, head: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let data = ''
+    socket.on('data', (d) => (data += d.toString('latin1')))
+    socket.on('error', reject)
+    socket.on('close', () => resolve(data))
+    socket.write(head)
+  })
+}
+
 describe('toFetchModule', () => {
   it('serves the gate and turns anything thrown into a JSON 500', async () => {
     const mod = toFetchModule(createGate({ models: [] }))
@@ -233,15 +244,10 @@ describe('nodeListener and serveNode', () => {
     const s = await serve(toFetchModule(createGate({ models: [{ name: 'm', backend: identity }] })))
     const socket = connect(s.port, '127.0.0.1')
     const started = Date.now()
-    const text = await new Promise<string>((resolve, reject) => {
-      let data = ''
-      socket.on('data', (d) => (data += d.toString('latin1')))
-      socket.on('error', reject)
-      socket.on('close', () => resolve(data))
-      socket.write(
-        'POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\ncontent-length: 41943040\r\n\r\n{"instances":[',
-      )
-    })
+    const text = await untilClosed(
+      socket,
+      'POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\ncontent-length: 41943040\r\n\r\n{"instances":[',
+    )
     expect(Date.now() - started).toBeLessThan(3000)
     expect(text).toMatch(/^HTTP\/1\.1 413 /)
     expect(text).toMatch(/\r\nconnection: close\r\n/i)
@@ -268,15 +274,10 @@ describe('nodeListener and serveNode', () => {
     const socket = connect(s.port, '127.0.0.1')
     const started = Date.now()
     const trickle = setInterval(() => socket.writable && socket.write('1\r\n \r\n'), 100)
-    const text = await new Promise<string>((resolve, reject) => {
-      let data = ''
-      socket.on('data', (d) => (data += d.toString('latin1')))
-      socket.on('error', reject)
-      socket.on('close', () => resolve(data))
-      socket.write(
-        'POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
-      )
-    }).finally(() => clearInterval(trickle))
+    const text = await untilClosed(
+      socket,
+      'POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n',
+    ).finally(() => clearInterval(trickle))
     expect(text).toMatch(/^HTTP\/1\.1 408 /)
     expect(Date.now() - started).toBeLessThan(5000)
     // The body never completed, so no model ran for it.
