@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createAuditTrail } from './trail.js'
-import type { AuditEntry, AuditFields, AuditSink } from './types.js'
-
-const fields = (requestId: string): AuditFields => ({
-  time: '2026-01-01T00:00:00.000Z',
-  requestId,
-  principal: null,
-  tenant: null,
-  model: 'm',
-  modelVersion: null,
-  action: 'infer',
-  route: 'infer',
-  decision: null,
-  masking: null,
-  explanation: null,
-  status: 200,
-  error: null,
-  latencyMs: 1,
-})
+import type { AuditEntry, AuditSink } from './types.js'
+import { recordFields as fields } from '../test/helpers.js'
 
 /** A sink whose writes wait until `release()`; it keeps what it was given. */
 function gatedSink() {

@@ -6,25 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuditTrail } from '../trail.js'
 import { verifyAuditFile } from '../verify.js'
 import { jsonlSink } from './jsonl.js'
-import type { AuditFields } from '../types.js'
+import { recordFields as fields } from '../../test/helpers.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-const fields = (id: string): AuditFields => ({
-  time: new Date(0).toISOString(),
-  requestId: id,
-  principal: 'p',
-  tenant: null,
-  model: 'm',
-  modelVersion: null,
-  action: 'predict',
-  route: 'v2-infer',
-  decision: null,
-  masking: null,
-  explanation: null,
-  status: 200,
-  error: null,
-  latencyMs: 1,
-})
 
 let dir: string
 beforeAll(async () => {
