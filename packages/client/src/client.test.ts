@@ -9,8 +9,12 @@ import { countingAdder, requireToken } from '../test/helpers.js'
 import { createClient, ModelgateError, type ClientOptions } from './index.js'
 
 const { backend: adder, calls } = countingAdder()
-const explainStub: Plugin = Object.assign(
-  async function explainStub(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
+/**
+ * Answers `explain` with the inputs as attributions, so the client's handling of explanation
+ * answers is checked without depending on the explain package (tested on its own there).
+ */
+const echoExplanations: Plugin = Object.assign(
+  async function echoExplanations(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
     if (ctx.route.kind !== 'v2-explain') return next()
     const request = await ctx.inferRequest()
     ctx.body = {
@@ -73,7 +77,7 @@ beforeAll(async () => {
         requireToken,
         sign({ key: gateSig.privateJwk as never }),
         encrypt({ clientKeys: [partner.publicJwk] }),
-        explainStub,
+        echoExplanations,
       ],
     }),
   )
