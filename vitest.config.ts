@@ -5,7 +5,10 @@ const packages = fileURLToPath(new URL('./packages/', import.meta.url))
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@modelgate\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    alias: [
+      { find: /^@modelgate\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` },
+      { find: /^@modelgate\/([a-z0-9-]+)\/([a-z]+)$/, replacement: `${packages}$1/src/$2/index.ts` },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/**/*.test.ts'],

@@ -90,7 +90,9 @@ describe('createGate', () => {
       post('/v2/models/lin/infer', { ...infer, id: 'r1' }, { 'x-request-id': 'abc-1' }),
     )
     expect(res.status).toBe(200)
-    expect(res.headers.get('x-request-id')).toBe('abc-1')
+    // The gate makes its own request id; the client's is echoed beside it, never used as the id.
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(res.headers.get('x-client-request-id')).toBe('abc-1')
     const body = await res.json()
     expect(body).toEqual({
       model_name: 'lin',
@@ -414,15 +416,16 @@ describe('createGate', () => {
       ctx.headers.set('x-op', ctx.operation)
     }
     const gate = createGate({ models: [], plugins: [tag] })
-    const res = await gate.fetch(post('/anything', { n: 2 }), {
+    const reply = await gate.handleRoute(post('/anything', { n: 2 }), {
+      name: 'double',
       operation: 'predict',
-      handler: async (ctx) => {
+      terminal: async (ctx) => {
         const body = (await ctx.json()) as { n: number }
         ctx.body = { doubled: body.n * 2 }
       },
     })
-    expect(res.headers.get('x-op')).toBe('predict')
-    expect(await res.json()).toEqual({ doubled: 4 })
+    expect(reply.headers.get('x-op')).toBe('predict')
+    expect(JSON.parse(new TextDecoder().decode(reply.body as Uint8Array))).toEqual({ doubled: 4 })
   })
 
   it('lists plugin extensions in GET /v2', async () => {

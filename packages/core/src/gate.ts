@@ -1,5 +1,6 @@
 import { compose } from './compose.js'
-import { GateContext } from './context.js'
+import { GateContext, type EncodedAnswer } from './context.js'
+import { encodeModelAnswer } from './encode.js'
 import {
   errorReply,
   GateError,
@@ -8,10 +9,20 @@ import {
   NotReadyError,
   replyToResponse,
 } from './errors.js'
-import { encodeInferResponse, encodeModelMetadata } from './oip.js'
-import { ModelRegistry, type ModelHandle } from './registry.js'
-import { matchRoute } from './router.js'
-import type { GateLimits, GateOptions, GateReply, Operation, Plugin, Tensor } from './types.js'
+import { encodeModelMetadata } from './oip.js'
+import { ModelRegistry } from './registry.js'
+import { createRouter, type RouteMatch } from './router.js'
+import type {
+  ExplainerResult,
+  GateLimits,
+  GateOptions,
+  GateOutcome,
+  GateReply,
+  IncomingRequest,
+  Operation,
+  Plugin,
+  RouteDefinition,
+} from './types.js'
 
 /**
  * Default request limits: 10 MiB bodies, 64 levels of JSON nesting, 16M tensor elements,
@@ -29,22 +40,46 @@ export const DEFAULT_LIMITS: Readonly<Required<GateLimits>> = Object.freeze({
   maxRecords: 100_000,
 })
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const encoder = new TextEncoder()
 
 /**
- * Options of one {@link Gate.fetch} call that runs the plugins around a handler of your own
- * instead of a protocol route (used by `protect()` in the Express adapter).
+ * A route served for one request only: a handler of your own (an Express route wrapped by
+ * `protect()`) with the whole plugin onion around it. `body` declares what its JSON bodies hold,
+ * for masking.
  *
  * @example
  * ```ts
- * await gate.fetch(request, { operation: 'predict', handler: async (ctx) => { ctx.body = { ok: true } } })
+ * await gate.handleRoute(request, {
+ *   name: 'protect:/score',
+ *   operation: 'predict',
+ *   model: 'credit',
+ *   body: { records: '', schema: 'credit' },
+ *   terminal: async (ctx) => {
+ *     ctx.body = { ok: true }
+ *   },
+ * })
  * ```
  */
-export interface CustomHandlerOptions {
-  handler: (ctx: GateContext) => Promise<void>
-  operation?: Operation
-  /** A registered model this handler stands for, so policies can name it. */
+export interface HandlerRoute {
+  name: string
+  operation: Operation
+  /** A registered model this handler stands for, so policies and masking can name it. */
   model?: string
+  body?: RouteDefinition['body']
+  terminal: RouteDefinition['terminal']
+}
+
+/**
+ * What Workers, Deno and Bun pass as the third argument of a fetch handler.
+ *
+ * @example
+ * ```ts
+ * export default { fetch: (req: Request, env: unknown, ctx: ExecutionContextLike) => gate.fetch(req, env, ctx) }
+ * ```
+ */
+export interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void
 }
 
 /**
@@ -58,22 +93,38 @@ export interface CustomHandlerOptions {
  * ```
  */
 export interface Gate {
-  fetch(request: Request, custom?: CustomHandlerOptions): Promise<Response>
-  /** Like `fetch`, but answers a {@link GateReply} that Node adapters write without Web streams. */
-  handle(request: Request, custom?: CustomHandlerOptions): Promise<GateReply>
+  /**
+   * The fetch handler, with exactly the signature Workers, Deno and Bun call: a module may
+   * `export default { fetch: gate.fetch }`.
+   */
+  fetch(request: Request, env?: unknown, executionContext?: ExecutionContextLike): Promise<Response>
+  /**
+   * Like `fetch`, but takes a Node adapter's {@link IncomingRequest} as well and answers a
+   * {@link GateReply} that Node adapters write without Web streams.
+   */
+  handle(
+    request: Request | IncomingRequest,
+    env?: unknown,
+    executionContext?: ExecutionContextLike,
+  ): Promise<GateReply>
+  /** Runs the plugins around a handler of your own instead of a gate route (`protect()`). */
+  handleRoute(request: Request | IncomingRequest, route: HandlerRoute): Promise<GateReply>
   /** Resolves once every model is loaded; rejects when one fails to load. */
   ready(): Promise<void>
-  /** Closes every backend. */
+  /** Closes every plugin (worker pools, timers, sinks) and every backend. */
   close(): Promise<void>
   readonly models: ModelRegistry
   readonly plugins: readonly Plugin[]
 }
 
 /**
- * Builds a gate from a model registry and an ordered list of plugins (outermost first). The gate
- * serves the routes of DESIGN §2, runs every request through the plugins, never lets an error
- * out as anything but `{"error": "..."}` JSON with the right status, and starts loading every
- * model at once.
+ * Builds a gate from a model registry, an ordered list of plugins (outermost first) and routes.
+ * Every route (the protocol routes of DESIGN §2, routes plugins contribute, `handleRoute`
+ * handlers) runs the whole plugin onion with its terminal at the centre. The answer is encoded
+ * once, after every plugin has run: model routes from `ctx.outputs` and `ctx.explanation` (one V1
+ * and one V2 encoder), other routes from `ctx.body`; then `seal` and `sign` stages run over the
+ * bytes, and every `onResponse` observer sees the final answer. Errors leave as
+ * `{"error": "...", "code": "..."}` JSON with the right status, never HTML or a stack.
  *
  * @example
  * ```ts
@@ -101,6 +152,8 @@ export function createGate(options: GateOptions): Gate {
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase()
   const extensions = [...new Set(plugins.flatMap((p) => p.extensions ?? []))].sort()
   const onError = options.onError ?? (() => undefined)
+  const observers = plugins.filter((p) => typeof p.onResponse === 'function')
+  const match = createRouter([...(options.routes ?? []), ...plugins.flatMap((p) => p.routes ?? [])])
 
   const loading = Promise.allSettled(registry.all().map((h) => h.load()))
   const readyPromise = loading.then((results) => {
@@ -109,12 +162,18 @@ export function createGate(options: GateOptions): Gate {
   })
   readyPromise.catch(() => undefined)
 
-  const run = compose(plugins, (ctx) => serveRoute(ctx))
-  const runCustom = (handler: CustomHandlerOptions['handler']) => compose(plugins, handler)
+  const run = compose(plugins, async (ctx) => {
+    const matched = ctx.state.get(MATCH) as RouteMatch
+    if (matched.route.kind !== 'unknown' && !matched.methods.includes(ctx.method))
+      throw new MethodNotAllowedError([...matched.methods])
+    for (const check of ctx.checks) await check()
+    if (ctx.sealRequired && ctx.answerHooks.seal.length === 0)
+      throw new GateError('response_unsealed', 500, 'this gate cannot encrypt its answer')
+    await (matched.terminal ?? serveRoute)(ctx)
+  })
 
   async function serveRoute(ctx: GateContext): Promise<void> {
-    const { kind } = ctx.route
-    switch (kind) {
+    switch (ctx.route.kind) {
       case 'health-live':
         ctx.body = { live: true }
         return
@@ -145,36 +204,40 @@ export function createGate(options: GateOptions): Gate {
         return predict(ctx)
       case 'v2-explain':
       case 'v1-explain':
-        throw new NotFoundError(
-          'the explain extension is not enabled on this gate',
-          'extension_disabled',
-        )
+        return explain(ctx)
       default:
         throw new NotFoundError('no such route')
     }
   }
 
-  async function predict(ctx: GateContext): Promise<void> {
+  async function readyModel(ctx: GateContext) {
     const model = ctx.requireModel()
     if (!(await model.isReady())) throw new NotReadyError(`model "${model.name}" is not ready`)
+    return model
+  }
+
+  async function predict(ctx: GateContext): Promise<void> {
+    await readyModel(ctx)
     const request = await ctx.inferRequest()
     const wanted = request.outputs?.map((o) => o.name)
-    const outputs = await ctx.runModel(request.inputs, {
+    ctx.outputs = await ctx.runModel(request.inputs, {
       ...(wanted ? { outputs: wanted } : {}),
       ...(request.parameters ? { parameters: request.parameters } : {}),
     })
+    ctx.answeredRequest = request
+  }
+
+  async function explain(ctx: GateContext): Promise<void> {
+    if (ctx.explainers.length === 0)
+      throw new NotFoundError('the explain extension is not enabled on this gate', 'extension_disabled')
+    await readyModel(ctx)
+    const request = await ctx.inferRequest()
+    const call = (i: number): Promise<ExplainerResult> =>
+      ctx.explainers[i]!(ctx, request, i + 1 < ctx.explainers.length ? () => call(i + 1) : undefined)
+    const { outputs, explanation } = await call(0)
     ctx.outputs = outputs
-    if (ctx.route.kind === 'v1-predict') {
-      ctx.body = { predictions: toPredictions(model, outputs) }
-      return
-    }
-    ctx.body = encodeInferResponse({
-      modelName: model.name,
-      ...(model.version !== undefined ? { modelVersion: model.version } : {}),
-      ...(request.id !== undefined ? { id: request.id } : {}),
-      outputs,
-      ...(request.outputs ? { requested: request.outputs } : {}),
-    })
+    ctx.explanation = explanation
+    ctx.answeredRequest = request
   }
 
   async function allReady(): Promise<boolean> {
@@ -182,56 +245,115 @@ export function createGate(options: GateOptions): Gate {
     return states.every(Boolean)
   }
 
-  async function handle(request: Request, custom?: CustomHandlerOptions): Promise<GateReply> {
-    const headerId = request.headers.get(requestIdHeader)
-    const requestId =
-      headerId !== null && REQUEST_ID.test(headerId) ? headerId : crypto.randomUUID()
-    let ctx: GateContext | undefined
+  function newContext(
+    request: Request | IncomingRequest,
+    matchFor: (url: URL) => RouteMatch,
+    env: unknown,
+    executionContext: ExecutionContextLike | undefined,
+  ): { ctx: GateContext; refusal: unknown } {
+    let refusal: unknown = request instanceof Request ? undefined : request.refusal
+    let url: URL
     try {
-      const url = new URL(request.url)
-      const matched = custom
-        ? {
-            route: { kind: 'custom' as const, ...(custom.model ? { model: custom.model } : {}) },
-            operation: custom.operation ?? 'predict',
-            methods: [request.method],
-          }
-        : matchRoute(url.pathname)
-      const { route } = matched
-      const model =
-        route.model === undefined ? undefined : registry.find(route.model, route.version)
-      ctx = new GateContext({
-        request,
-        url,
-        route,
-        operation: matched.operation,
-        requestId,
-        limits,
-        model,
-        onBackendError: (error) => onError(error, ctx!),
-      })
-      if (route.kind !== 'unknown' && !matched.methods.includes(request.method)) {
-        throw new MethodNotAllowedError([...matched.methods])
-      }
-      await (custom ? runCustom(custom.handler) : run)(ctx)
-      return ctx.toReply()
-    } catch (error) {
-      if (!(error instanceof GateError) && ctx) onError(error, ctx)
-      const reply = errorReply(error, requestId)
-      if (ctx) {
-        for (const [k, v] of ctx.headers) {
-          if (!reply.headers.has(k) && k !== 'content-type' && k !== 'content-length')
-            reply.headers.set(k, v)
-        }
-      }
-      return reply
+      url = new URL(request.url)
+    } catch {
+      url = new URL('http://invalid/')
+      refusal ??= new GateError('bad_path', 400, 'invalid request target')
     }
+    const matched: RouteMatch = refusal
+      ? { route: { kind: 'unknown' }, operation: 'custom', methods: [] }
+      : matchFor(url)
+    const { route } = matched
+    const model = route.model === undefined ? undefined : registry.find(route.model, route.version)
+    const ctx: GateContext = new GateContext({
+      request,
+      url,
+      route,
+      operation: matched.operation,
+      requestId: crypto.randomUUID(),
+      limits,
+      model,
+      env,
+      waitUntil: executionContext ? (p) => executionContext.waitUntil(p) : undefined,
+      onBackendError: (error) => onError(error, ctx),
+    })
+    ctx.state.set(MATCH, matched)
+    const clientId = ctx.requestHeaders.get(requestIdHeader)
+    if (clientId !== null && CLIENT_REQUEST_ID.test(clientId)) ctx.facts.clientRequestId = clientId
+    if (refusal instanceof GateError) ctx.facts.refused = refusal.code
+    return { ctx, refusal }
   }
 
+  async function serve(
+    request: Request | IncomingRequest,
+    matchFor: (url: URL) => RouteMatch,
+    env?: unknown,
+    executionContext?: ExecutionContextLike,
+  ): Promise<GateReply> {
+    const started = performance.now()
+    const { ctx, refusal } = newContext(request, matchFor, env, executionContext)
+    let failure: unknown
+    let answer: EncodedAnswer
+    try {
+      if (refusal) throw refusal
+      await run(ctx)
+      answer = encodeAnswer(ctx)
+      for (const hook of ctx.answerHooks.seal) await hook(answer, ctx)
+      if (ctx.sealRequired && !answer.sealed)
+        throw new GateError('response_unsealed', 500, 'this gate cannot encrypt its answer')
+    } catch (error) {
+      failure = error
+      if (!(error instanceof GateError)) onError(error, ctx)
+      answer = errorAnswer(ctx, error)
+    }
+    const outcome: GateOutcome = {
+      status: answer.status,
+      latencyMs: performance.now() - started,
+      ...(answer.error !== undefined ? { error: answer.error, cause: failure } : {}),
+    }
+    for (const observer of observers) {
+      try {
+        await observer.onResponse!(ctx, outcome)
+      } catch (error) {
+        if (!(error instanceof GateError)) onError(error, ctx)
+        else answer = errorAnswer(ctx, error)
+      }
+    }
+    try {
+      for (const hook of ctx.answerHooks.sign) await hook(answer, ctx)
+    } catch (error) {
+      onError(error, ctx)
+      answer = errorAnswer(ctx, error)
+    }
+    return finish(ctx, answer)
+  }
+
+  const matchUrl = (url: URL) => match(url.pathname)
+  const handle: Gate['handle'] = (request, env, executionContext) =>
+    serve(request, matchUrl, env, executionContext)
+
   return {
-    fetch: async (request, custom) => replyToResponse(await handle(request, custom)),
+    fetch: async (request, env, executionContext) =>
+      replyToResponse(await serve(request, matchUrl, env, executionContext)),
     handle,
+    handleRoute(request, route) {
+      if (!route || typeof route.terminal !== 'function')
+        throw new TypeError('handleRoute needs a route with a terminal function')
+      const matched: RouteMatch = {
+        route: {
+          kind: 'custom',
+          name: route.name,
+          ...(route.model !== undefined ? { model: route.model } : {}),
+          ...(route.body ? { body: route.body } : {}),
+        },
+        operation: route.operation,
+        methods: [request.method],
+        terminal: route.terminal,
+      }
+      return serve(request, () => matched)
+    },
     ready: () => readyPromise,
     async close() {
+      await Promise.allSettled(plugins.map((p) => p.close?.()))
       await Promise.allSettled(registry.all().map((h) => h.entry.backend.close?.()))
     },
     models: registry,
@@ -239,53 +361,56 @@ export function createGate(options: GateOptions): Gate {
   }
 }
 
-type JsonValue = number | string | boolean | JsonValue[] | { [k: string]: JsonValue }
+const MATCH = Symbol('modelgate.routeMatch')
 
-function rowValue(t: Tensor, row: number): JsonValue {
-  const inner = t.shape.slice(1)
-  const width = inner.reduce((a, b) => a * b, 1)
-  const flat: JsonValue[] = []
-  for (let i = row * width; i < (row + 1) * width; i++) {
-    const v = t.data[i]!
-    flat.push(
-      typeof v === 'bigint' ? Number(v) : t.datatype === 'BOOL' ? v !== 0 : (v as number | string),
-    )
+/** The answer as bytes: model routes through the protocol encoders, others from `ctx.body`. */
+function encodeAnswer(ctx: GateContext): EncodedAnswer {
+  const headers = ctx.headers
+  let body = ctx.body
+  if (body === undefined && ctx.outputs && ctx.model) {
+    body = encodeModelAnswer({
+      kind: ctx.route.kind,
+      model: ctx.model,
+      outputs: ctx.outputs,
+      request: ctx.answeredRequest,
+      explanation: ctx.explanation,
+    })
   }
-  if (inner.length === 0 || width === 1) return flat[0]!
-  return nest(flat, inner)
+  let bytes: Uint8Array | ReadableStream<Uint8Array>
+  if (body instanceof Uint8Array || body instanceof ReadableStream) {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/octet-stream')
+    bytes = body
+  } else if (typeof body === 'string') {
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8')
+    bytes = encoder.encode(body)
+  } else {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+    bytes = encoder.encode(JSON.stringify(body ?? null))
+  }
+  return { status: ctx.status, headers, body: bytes, sealed: false }
 }
 
-function nest(flat: JsonValue[], shape: number[]): JsonValue[] {
-  if (shape.length <= 1) return flat
-  const step = flat.length / shape[0]!
-  const out: JsonValue[] = []
-  for (let i = 0; i < shape[0]!; i++)
-    out.push(nest(flat.slice(i * step, (i + 1) * step), shape.slice(1)))
-  return out
+function errorAnswer(ctx: GateContext, error: unknown): EncodedAnswer {
+  const reply = errorReply(error)
+  // Headers plugins set for every answer (rate-limit state, tracing) survive an error; the
+  // body's own headers do not.
+  for (const [k, v] of ctx.headers) {
+    if (!reply.headers.has(k) && k !== 'content-type' && k !== 'content-length' && k !== 'content-encoding')
+      reply.headers.set(k, v)
+  }
+  const code = error instanceof GateError ? error.code : 'internal'
+  return {
+    status: reply.status,
+    headers: reply.headers,
+    body: reply.body as Uint8Array,
+    sealed: false,
+    error: code,
+  }
 }
 
-function toPredictions(model: ModelHandle, outputs: Tensor[]): JsonValue[] {
-  const rows = outputs[0]?.shape[0] ?? 0
-  const names = model.schema?.definition.outputNames
-  const predictions: JsonValue[] = []
-  for (let r = 0; r < rows; r++) {
-    if (outputs.length === 1 && !names?.[outputs[0]!.name]) {
-      predictions.push(rowValue(outputs[0]!, r))
-      continue
-    }
-    const record: Record<string, JsonValue> = {}
-    for (const t of outputs) {
-      const value = rowValue(t, r)
-      const columns = names?.[t.name]
-      if (columns && Array.isArray(value) && columns.length === value.length) {
-        columns.forEach((c, i) => (record[c] = value[i]!))
-      } else if (columns && columns.length === 1 && !Array.isArray(value)) {
-        record[columns[0]!] = value
-      } else {
-        record[t.name] = value
-      }
-    }
-    predictions.push(record)
-  }
-  return predictions
+function finish(ctx: GateContext, answer: EncodedAnswer): GateReply {
+  answer.headers.set('x-request-id', ctx.requestId)
+  if (ctx.facts.clientRequestId) answer.headers.set('x-client-request-id', ctx.facts.clientRequestId)
+  const empty = ctx.method === 'HEAD' || answer.status === 204 || answer.status === 304
+  return { status: answer.status, headers: answer.headers, body: empty ? null : answer.body }
 }

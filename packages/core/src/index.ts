@@ -1,7 +1,8 @@
 export { createGate, DEFAULT_LIMITS } from './gate.js'
-export type { Gate, CustomHandlerOptions } from './gate.js'
+export type { Gate, HandlerRoute, ExecutionContextLike } from './gate.js'
 export { compose } from './compose.js'
 export { GateContext } from './context.js'
+export type { EncodedAnswer, AnswerStage } from './context.js'
 export {
   GateError,
   BadRequestError,
@@ -31,14 +32,16 @@ export {
   readElement,
   toJsonArray,
 } from './datatypes.js'
-export { readBodyLimited, attachBodySource, parseJsonSafe, isPlainObject } from './json.js'
+export { readBodyLimited, parseJsonSafe, isPlainObject } from './json.js'
 export { FeatureSchema } from './schema.js'
 export type { FeatureGroup } from './schema.js'
 export { MicroBatcher } from './batcher.js'
 export { ModelHandle, ModelRegistry } from './registry.js'
-export { matchRoute } from './router.js'
+export { matchRoute, createRouter } from './router.js'
 export type { RouteMatch } from './router.js'
 export { MemoryStore } from './stores.js'
+export { checkOptionKeys } from './options.js'
+export type { OptionsShape } from './options.js'
 export type { KeyValueStore, RateLimitStore, TokenBucket, TakeResult } from './stores.js'
 export type {
   Datatype,
@@ -58,8 +61,20 @@ export type {
   BatchingOptions,
   Principal,
   Operation,
+  OperationMap,
   RouteKind,
+  RouteKindMap,
   Route,
+  RouteDefinition,
+  BodyShape,
+  GateFacts,
+  GateOutcome,
+  OutputExplanation,
+  ExplanationResult,
+  ExplanationPlot,
+  Explainer,
+  ExplainerResult,
+  IncomingRequest,
   GateLimits,
   Plugin,
   GateOptions,

@@ -1,25 +1,7 @@
 import { BadRequestError, PayloadTooLargeError } from './errors.js'
-import type { BodySource } from './types.js'
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const decoder = new TextDecoder('utf-8', { fatal: true })
-
-const bodySources = new WeakMap<Request, BodySource>()
-
-/**
- * Gives a `Request` built without a body the source its body comes from, for adapters that can
- * read it faster than through Web streams (Node's HTTP server). The gate reads it through
- * `ctx.bodyBytes()`; `request.body` itself stays empty.
- *
- * @example
- * ```ts
- * const request = attachBodySource(new Request(url, { method: 'POST', headers }), source)
- * ```
- */
-export function attachBodySource(request: Request, source: BodySource): Request {
-  bodySources.set(request, source)
-  return request
-}
 
 /**
  * Reads a request (or response) body into memory, refusing it with 413 as soon as it is known to
@@ -35,13 +17,6 @@ export async function readBodyLimited(
   request: Request | Response,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const source = request instanceof Request ? bodySources.get(request) : undefined
-  if (source) {
-    if (source.declaredLength !== undefined && source.declaredLength > maxBytes) {
-      throw new PayloadTooLargeError(maxBytes)
-    }
-    return source.read(maxBytes)
-  }
   const declared = request.headers.get('content-length')
   if (declared !== null && Number(declared) > maxBytes) {
     await request.body?.cancel().catch(() => undefined)

@@ -1,16 +1,27 @@
-import type { Operation, Route, RouteKind } from './types.js'
+import type { GateContext } from './context.js'
+import type { Operation, Route, RouteDefinition, RouteKind } from './types.js'
 
-/** A route match: the route, the operation it performs and the methods it accepts. */
+/**
+ * A route match: the route, the operation it performs, the methods it accepts and, for a
+ * contributed route, its terminal.
+ *
+ * @example
+ * ```ts
+ * const m: RouteMatch = matchRoute('/v2/health/live')
+ * m.operation // 'health'
+ * ```
+ */
 export interface RouteMatch {
   route: Route
   operation: Operation
   methods: readonly string[]
+  terminal?: (ctx: GateContext) => Promise<void>
 }
 
 const GET = ['GET', 'HEAD'] as const
 const POST = ['POST'] as const
 
-const OPERATION: Record<RouteKind, Operation> = {
+const OPERATION: Partial<Record<RouteKind, Operation>> = {
   'health-live': 'health',
   'health-ready': 'health',
   'server-metadata': 'metadata',
@@ -34,7 +45,7 @@ function match(
   const route: Route = { kind }
   if (model !== undefined) route.model = model
   if (version !== undefined) route.version = version
-  return { route, operation: OPERATION[kind], methods }
+  return { route, operation: OPERATION[kind] ?? 'custom', methods }
 }
 
 function segment(raw: string): string | undefined {
@@ -97,4 +108,82 @@ export function matchRoute(pathname: string): RouteMatch {
     if (model !== undefined && verb === 'explain') return match('v1-explain', POST, model)
   }
   return match('unknown', [])
+}
+
+interface CompiledRoute {
+  definition: RouteDefinition
+  segments: string[]
+  prefix: boolean
+}
+
+const PLACEHOLDER = /^\{(model|version)\}$/
+
+/**
+ * Compiles contributed routes into a matcher that falls back to the protocol routes. Route paths
+ * are checked once: they start with `/`, use `{model}` and `{version}` only as whole segments,
+ * and no two routes claim the same method and path.
+ *
+ * @example
+ * ```ts
+ * const match = createRouter([{ name: 'ping', methods: ['GET'], path: '/ping', operation: 'health', terminal }])
+ * match('/ping').route // { kind: 'custom', name: 'ping' }
+ * ```
+ */
+export function createRouter(definitions: readonly RouteDefinition[]): (path: string) => RouteMatch {
+  const compiled: CompiledRoute[] = []
+  const claimed = new Set<string>()
+  for (const d of definitions) {
+    if (!d || typeof d.terminal !== 'function' || typeof d.name !== 'string' || d.name === '')
+      throw new TypeError('every route needs a name and a terminal function')
+    if (typeof d.path !== 'string' || !d.path.startsWith('/'))
+      throw new TypeError(`route "${d.name}": path must start with "/"`)
+    if (!Array.isArray(d.methods) || d.methods.length === 0)
+      throw new TypeError(`route "${d.name}": methods must be a non-empty array`)
+    const prefix = d.path.endsWith('/*')
+    const path = prefix ? d.path.slice(0, -2) : d.path
+    const segments = path.split('/').slice(1)
+    for (const s of segments) {
+      if (s.includes('{') && !PLACEHOLDER.test(s))
+        throw new TypeError(`route "${d.name}": only {model} and {version} may be placeholders`)
+    }
+    for (const m of d.methods) {
+      const key = `${m} ${d.path}`
+      if (claimed.has(key)) throw new TypeError(`two routes claim ${key}`)
+      claimed.add(key)
+    }
+    compiled.push({ definition: d, segments, prefix })
+  }
+  return (pathname) => {
+    const parts = pathname.split('/').slice(1)
+    for (const c of compiled) {
+      const bound = bind(c, parts)
+      if (!bound) continue
+      const d = c.definition
+      const route: Route = { kind: d.kind ?? 'custom', name: d.name, ...bound }
+      if (d.body) route.body = d.body
+      const methods =
+        d.methods.includes('GET') && !d.methods.includes('HEAD') ? [...d.methods, 'HEAD'] : d.methods
+      return { route, operation: d.operation, methods, terminal: d.terminal }
+    }
+    return matchRoute(pathname)
+  }
+}
+
+function bind(c: CompiledRoute, parts: string[]): { model?: string; version?: string } | undefined {
+  // A prefix route (`/console/*`) also matches the prefix itself (`/console`).
+  if (c.prefix ? parts.length < c.segments.length : parts.length !== c.segments.length)
+    return undefined
+  const bound: { model?: string; version?: string } = {}
+  for (let i = 0; i < c.segments.length; i++) {
+    const want = c.segments[i]!
+    const got = parts[i]
+    if (got === undefined) return undefined
+    const placeholder = PLACEHOLDER.exec(want)
+    if (placeholder) {
+      const value = segment(got)
+      if (value === undefined) return undefined
+      bound[placeholder[1] as 'model' | 'version'] = value
+    } else if (want !== got) return undefined
+  }
+  return bound
 }

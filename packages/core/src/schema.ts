@@ -79,6 +79,41 @@ export class FeatureSchema {
   }
 
   /**
+   * Checks a decoded V2 tensor for the schema's input against the schema: its width, and numeric
+   * features inside their declared ranges (`min`, `max`), so a V2 client meets the same rules as
+   * a V1 client. Errors name the row and feature, never the value.
+   */
+  checkColumns(tensor: Tensor): void {
+    const width = this.columns.length
+    const inner = tensor.shape.slice(1).reduce((a, b) => a * b, 1)
+    if (inner !== width) {
+      throw new BadRequestError(
+        `input "${tensor.name}": the feature schema has ${width} columns, got ${inner}`,
+      )
+    }
+    const data = tensor.data as ArrayLike<number>
+    const rows = tensor.shape[0] ?? 0
+    this.modelFeatures.forEach((f, i) => {
+      if (f.type !== 'numeric' || (f.min === undefined && f.max === undefined)) return
+      const col = this.groups[i]!.start
+      for (let row = 0; row < rows; row++) {
+        const value = Number(data[row * width + col])
+        if ((f.min !== undefined && value < f.min) || (f.max !== undefined && value > f.max)) {
+          throw new BadRequestError(
+            `input "${tensor.name}"[${row}].${f.name} is out of range [${f.min ?? '-inf'}, ${f.max ?? 'inf'}]`,
+          )
+        }
+      }
+    })
+  }
+
+  /** Names of an output tensor's columns (`outputNames`), or `undefined` when not declared. */
+  outputColumns(output: string): string[] | undefined {
+    const names = this.definition.outputNames?.[output]
+    return Array.isArray(names) ? names : undefined
+  }
+
+  /**
    * Validates records and encodes the model features into a `[rows, columns]` tensor.
    * Errors name the row and field, never the value.
    */

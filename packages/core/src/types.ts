@@ -317,6 +317,31 @@ export interface Principal {
 }
 
 /**
+ * The operations a route can perform, the unit of access policies. Packages that add routes add
+ * their operations by declaration merging (`@modelgate/llm` adds `chat` and `embed`).
+ *
+ * @example
+ * ```ts
+ * declare module '@modelgate/core' {
+ *   interface OperationMap {
+ *     chat: true
+ *   }
+ * }
+ * ```
+ */
+export interface OperationMap {
+  health: true
+  metadata: true
+  predict: true
+  explain: true
+  custom: true
+  /** Operational endpoints such as `GET /metrics`. */
+  metrics: true
+  /** Static pages and their assets (the web console). */
+  console: true
+}
+
+/**
  * What a request wants to do; the unit of access policies.
  *
  * @example
@@ -324,32 +349,50 @@ export interface Principal {
  * const op: Operation = 'predict'
  * ```
  */
-export type Operation = 'health' | 'metadata' | 'predict' | 'explain' | 'custom'
+export type Operation = keyof OperationMap
 
 /**
- * Which protocol route a request matched.
+ * The kinds of route a gate serves. Core's protocol routes are listed here; packages that
+ * contribute routes add their kinds by declaration merging.
+ *
+ * @example
+ * ```ts
+ * declare module '@modelgate/core' {
+ *   interface RouteKindMap {
+ *     'chat-completions': true
+ *   }
+ * }
+ * ```
+ */
+export interface RouteKindMap {
+  'health-live': true
+  'health-ready': true
+  'server-metadata': true
+  'model-metadata': true
+  'model-ready': true
+  'v2-infer': true
+  'v2-explain': true
+  'v1-status': true
+  'v1-predict': true
+  'v1-explain': true
+  /** A route a plugin contributes (`RouteDefinition`) or a `protect()`ed handler. */
+  custom: true
+  unknown: true
+}
+
+/**
+ * Which route a request matched.
  *
  * @example
  * ```ts
  * if (ctx.route.kind === 'v2-infer') console.log(ctx.route.model)
  * ```
  */
-export type RouteKind =
-  | 'health-live'
-  | 'health-ready'
-  | 'server-metadata'
-  | 'model-metadata'
-  | 'model-ready'
-  | 'v2-infer'
-  | 'v2-explain'
-  | 'v1-status'
-  | 'v1-predict'
-  | 'v1-explain'
-  | 'custom'
-  | 'unknown'
+export type RouteKind = keyof RouteKindMap
 
 /**
- * A matched route with its path parameters.
+ * A matched route with its path parameters. Contributed routes carry their `name` and the
+ * declaration of what their body holds (`body`), which masking reads.
  *
  * @example
  * ```ts
@@ -360,6 +403,89 @@ export interface Route {
   kind: RouteKind
   model?: string
   version?: string
+  /** Name of a contributed route (`metrics`, `console`, `protect:/score`, …). */
+  name?: string
+  /** What the request and response bodies of a contributed route hold. */
+  body?: BodyShape
+}
+
+/**
+ * Declares where personal data can sit in the JSON bodies of a contributed or `protect()`ed
+ * route, so masking can treat it as it treats the protocol routes: by structure, never by key
+ * names found anywhere. Paths use dot-separated keys, `[]` for every element of an array and `*`
+ * for every value of an object (`customer.email`, `items[].note`, `*.name`).
+ *
+ * @example
+ * ```ts
+ * const shape: BodyShape = {
+ *   records: 'applicants[]',
+ *   schema: creditSchema,
+ *   paths: { 'contact.email': 'EMAIL_ADDRESS', 'notes[]': 'text' },
+ * }
+ * ```
+ */
+export interface BodyShape {
+  /** Records that follow a feature schema: where they are (`''` for the body itself). */
+  records?: string
+  /** The schema those records follow, or the name of a registered model whose schema it is. */
+  schema?: FeatureSchemaDefinition | string
+  /** Values at these paths hold an entity type (`EMAIL_ADDRESS`, …) or free `text` to scan. */
+  paths?: Record<string, string>
+  /** Scan every other string of the body for entities. */
+  scanStrings?: boolean
+}
+
+/**
+ * A route a plugin contributes (or passes to `createGate({ routes })`). The whole plugin onion
+ * runs around its `terminal`, exactly as for the protocol routes. `path` is matched exactly;
+ * `{model}` and `{version}` segments bind the route's model; a trailing `/*` matches everything
+ * below a prefix (and the prefix itself).
+ *
+ * @example
+ * ```ts
+ * const health: RouteDefinition = {
+ *   name: 'ping',
+ *   methods: ['GET'],
+ *   path: '/ping',
+ *   operation: 'health',
+ *   async terminal(ctx) {
+ *     ctx.body = { pong: true }
+ *   },
+ * }
+ * ```
+ */
+export interface RouteDefinition {
+  name: string
+  methods: readonly string[]
+  path: string
+  operation: Operation
+  /** Route kind reported to plugins; `custom` unless a package registered its own kind. */
+  kind?: RouteKind
+  body?: BodyShape
+  terminal: (ctx: import('./context.js').GateContext) => Promise<void>
+}
+
+/**
+ * Facts plugins learn about a request, for later plugins and for the audit record. One
+ * interface, augmented by each package by declaration merging (as hono's `ContextVariableMap`):
+ * the audit plugin persists every fact generically, so a new plugin's facts are audited without
+ * touching the audit plugin. Facts are small, JSON-shaped and never hold raw personal data.
+ *
+ * @example
+ * ```ts
+ * declare module '@modelgate/core' {
+ *   interface GateFacts {
+ *     tenantTier?: 'free' | 'paid'
+ *   }
+ * }
+ * ctx.facts.tenantTier = 'paid'
+ * ```
+ */
+export interface GateFacts {
+  /** The request id the client sent (`x-request-id`), kept beside the gate's own id. */
+  clientRequestId?: string
+  /** Why the request was refused before any plugin ran (an adapter refusal). */
+  refused?: string
 }
 
 /**
@@ -382,7 +508,14 @@ export interface GateLimits {
 }
 
 /**
- * The onion middleware signature shared by every modelgate plugin.
+ * The onion middleware signature shared by every modelgate plugin. A plugin always calls `next()`
+ * once (or refuses the request by throwing): the route's terminal at the centre of the onion
+ * answers, never a plugin in its place, and `compose` fails a request whose plugin returned
+ * without calling `next()`.
+ *
+ * Besides the middleware, a plugin may contribute `routes` (served with the whole onion around
+ * them), protocol `extensions`, an `onResponse` observer that sees every request's final answer
+ * (also requests refused before or outside this plugin), and `close()` for what it started.
  *
  * @example
  * ```ts
@@ -397,6 +530,161 @@ export interface Plugin {
   (ctx: import('./context.js').GateContext, next: () => Promise<void>): Promise<void>
   /** Protocol extensions this plugin adds to `GET /v2` (for example `explain`). */
   extensions?: readonly string[]
+  /** Routes this plugin serves (`GET /metrics`, the console's pages, …). */
+  routes?: readonly RouteDefinition[]
+  /**
+   * Called once for every request the gate answered, after the answer is final (encoded,
+   * sealed and signed) and before it is sent, whether or not the request reached this plugin:
+   * what audit logs and metrics need. A `GateError` thrown here replaces the answer (an audit
+   * log that must not lose records refuses with 503); anything else is reported to `onError`.
+   */
+  onResponse?: (
+    ctx: import('./context.js').GateContext,
+    outcome: GateOutcome,
+  ) => void | Promise<void>
+  /** Releases what the plugin started (worker pools, timers, sinks). Called by `gate.close()`. */
+  close?: () => Promise<void>
+}
+
+/**
+ * How a request ended, as `Plugin.onResponse` sees it.
+ *
+ * @example
+ * ```ts
+ * const outcome: GateOutcome = { status: 404, error: 'model_not_found', latencyMs: 0.4 }
+ * ```
+ */
+export interface GateOutcome {
+  status: number
+  /** The error code of a refused or failed request; `undefined` when it succeeded. */
+  error?: string
+  /** The thrown value, for observers that report failures. */
+  cause?: unknown
+  /** Milliseconds from receiving the request to the final answer. */
+  latencyMs: number
+}
+
+/**
+ * One explained output column as it goes on the wire (`explanations[]` of the explain
+ * extension): `values[row][feature]` attributions, `base_value`, `feature_names`, `method`, and
+ * for sampling methods `standard_errors` (same shape as `values`). `data[row][feature]` holds the
+ * explained input values as the model saw them (after request masking). Core's encoders add V1
+ * `attributions` (by feature name) and requested `plots` when the answer is encoded, after every
+ * plugin has seen the explanation.
+ *
+ * @example
+ * ```ts
+ * const e: OutputExplanation = { output: 'prediction', method: 'tree_shap', link: 'identity', base_value: 0.1, base_values: [0.1], values: [[0.3, -0.2]], feature_names: ['age', 'income'], data: [[41, 52000]], additivity: { ok: true, max_relative_error: 0, tolerance: 1e-6 } }
+ * ```
+ */
+export interface OutputExplanation {
+  output: string
+  output_index?: number
+  method: string
+  link: string
+  base_value: number
+  base_values: number[]
+  values: number[][]
+  feature_names: string[]
+  data: unknown[][]
+  standard_errors?: number[][]
+  completeness_error?: number
+  additivity: { ok: boolean; max_relative_error: number; tolerance: number }
+}
+
+/**
+ * What the explain routes produce before encoding: the explanations of a request's outputs, on
+ * `ctx.explanation` for plugins outside the explainer (masking reads and rewrites it). `plot`
+ * renders the requested plots at encoding time, from the explanation as the plugins left it.
+ *
+ * @example
+ * ```ts
+ * const result = ctx.explanation
+ * for (const e of result?.explanations ?? []) console.log(e.output, e.values[0])
+ * ```
+ */
+export interface ExplanationResult {
+  model: string
+  version?: string
+  method: string
+  cached: boolean
+  explanations: OutputExplanation[]
+  plot?: ExplanationPlot
+}
+
+/**
+ * A plot requested with an explanation: its kind and a renderer from one explained row to SVG.
+ *
+ * @example
+ * ```ts
+ * const plot: ExplanationPlot = { kind: 'bar', render: (e, row) => barSvg(e, row) }
+ * ```
+ */
+export interface ExplanationPlot {
+  kind: string
+  render(explanation: OutputExplanation, row: number): string
+}
+
+/**
+ * Produces the outputs and explanations for an explain route. Explain plugins register one with
+ * `ctx.provideExplainer()`; the route's terminal in core calls the outermost, which may hand the
+ * request on to the next one (`fallback`), as a cloud forwarder falls back to local explainers.
+ *
+ * @example
+ * ```ts
+ * ctx.provideExplainer(async (ctx, request) => {
+ *   const outputs = await ctx.runModel(request.inputs)
+ *   return { outputs, explanation: await explainOutputs(outputs) }
+ * })
+ * ```
+ */
+export type Explainer = (
+  ctx: import('./context.js').GateContext,
+  request: import('./oip.js').InferRequest,
+  fallback: (() => Promise<ExplainerResult>) | undefined,
+) => Promise<ExplainerResult>
+
+/**
+ * What an {@link Explainer} returns.
+ *
+ * @example
+ * ```ts
+ * const result: ExplainerResult = { outputs, explanation }
+ * ```
+ */
+export interface ExplainerResult {
+  outputs: Tensor[]
+  explanation: ExplanationResult
+}
+
+/**
+ * A request as a Node adapter hands it to the gate without building a Web `Request`: headers
+ * and signal are read when first used, the body is read by the gate from `body`. The gate
+ * builds a real `Request` from it only when a plugin reads `ctx.request`. `refusal` is an error
+ * the adapter found before the gate could route the request (a path with dot segments, an
+ * invalid Host): the gate answers it, and every observer (audit) still records it.
+ *
+ * @example
+ * ```ts
+ * const incoming: IncomingRequest = {
+ *   method: 'POST',
+ *   url: 'http://127.0.0.1:8080/v2/models/m/infer',
+ *   headers: new Headers({ 'content-type': 'application/json' }),
+ *   signal: AbortSignal.timeout(30_000),
+ *   body: { read: async () => bytes },
+ * }
+ * const reply = await gate.handle(incoming)
+ * ```
+ */
+export interface IncomingRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: Headers
+  readonly signal: AbortSignal
+  readonly body?: BodySource
+  readonly refusal?: import('./errors.js').GateError
+  /** Connection facts a plugin may read from `ctx.request` by symbol (a TLS peer certificate). */
+  readonly extras?: Readonly<Record<symbol, unknown>>
 }
 
 /**
@@ -445,8 +733,14 @@ export interface GateOptions {
   limits?: GateLimits
   /** Server name reported by `GET /v2`. Default `modelgate`. */
   name?: string
-  /** Header that carries a client-chosen request id, echoed on the response. Default `x-request-id`. */
+  /**
+   * Header that carries a client-chosen request id. Default `x-request-id`. The gate always makes
+   * its own id (`x-request-id` on the answer); a valid client id is recorded as the
+   * `clientRequestId` fact and echoed as `x-client-request-id`, never used as a key.
+   */
   requestIdHeader?: string
+  /** Routes served besides the protocol routes, with the whole plugin onion around them. */
+  routes?: RouteDefinition[]
   /** Called with errors that became a 5xx, for logging; never sent to the client. */
   onError?: (error: unknown, ctx: import('./context.js').GateContext) => void
 }
