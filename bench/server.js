@@ -6,7 +6,8 @@ import express from 'express'
 import { createGate } from '@modelgate/core'
 import { createOnnxBackend } from '@modelgate/backend-onnx'
 import { createExpressApp } from '@modelgate/express'
-import { serveNode, toFetchModule } from '@modelgate/edge'
+import { toFetchModule } from '@modelgate/edge'
+import { serveNode } from '@modelgate/edge/node'
 import { buildOnnxMlp } from './onnx-mlp.js'
 
 const scenario = JSON.parse(process.argv[2])

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGate, type Gate } from '@modelgate/core'
 import { createOnnxBackend } from '@modelgate/backend-onnx'
-import { serveNode, toFetchModule, type NodeServer } from '@modelgate/edge'
+import { toFetchModule } from '@modelgate/edge'
+import { serveNode, type NodeServer } from '@modelgate/edge/node'
 import { createExpressApp } from '@modelgate/express'
 import {
   conformanceCases,

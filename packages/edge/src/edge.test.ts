@@ -1,10 +1,11 @@
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createGate, type ModelBackend, type Plugin, type TensorMetadata } from '@modelgate/core'
+import { createGate, UnauthorizedError, type ModelBackend, type Plugin, type TensorMetadata } from '@modelgate/core'
 import { toFetchModule } from './fetch-module.js'
-import { nodeListener, serveListener, serveNode } from './node.js'
-import type { FetchHandler, NodeServer } from './types.js'
+import { nodeListener, serveListener, serveNode } from './node/index.js'
+import type { FetchHandler } from './types.js'
+import type { NodeServer } from './node/types.js'
 
 const running: NodeServer[] = []
 const plain: Server[] = []
@@ -292,9 +293,8 @@ describe('nodeListener and serveNode', () => {
   })
 
   it('drains an unread body so a keep-alive connection serves the next request', async () => {
-    const reject: Plugin = async function reject(ctx) {
-      ctx.status = 401
-      ctx.body = { error: 'no' }
+    const reject: Plugin = async function reject() {
+      throw new UnauthorizedError('no')
     }
     const s = await serve(toFetchModule(createGate({ models: [], plugins: [reject] })))
     const socket = connect(s.port, '127.0.0.1')

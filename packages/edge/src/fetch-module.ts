@@ -19,9 +19,9 @@ export function toFetchModule(gate: FetchHandler): FetchModule {
     throw new TypeError('toFetchModule needs an object with a fetch(request) method')
   }
   const module: FetchModule = {
-    async fetch(request: Request, _env?: unknown, _ctx?: ExecutionContextLike): Promise<Response> {
+    async fetch(request: Request, env?: unknown, ctx?: ExecutionContextLike): Promise<Response> {
       try {
-        return await gate.fetch(request)
+        return await gate.fetch(request, env, ctx)
       } catch (error) {
         return errorResponse(error)
       }

@@ -1,10 +1,2 @@
 export { toFetchModule } from './fetch-module.js'
-export { nodeListener, serveListener, serveNode, toNodeRequest, writeNodeReply } from './node.js'
-export type {
-  ExecutionContextLike,
-  FetchHandler,
-  FetchModule,
-  NodeRequestOptions,
-  NodeServer,
-  ServeNodeOptions,
-} from './types.js'
+export type { ExecutionContextLike, FetchHandler, FetchModule } from './types.js'

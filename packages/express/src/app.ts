@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express'
 import { errorReply, GateError, NotFoundError } from '@modelgate/core'
-import { writeNodeReply } from '@modelgate/edge'
+import { writeNodeReply } from '@modelgate/edge/node'
 import { gateHandler } from './handler.js'
 import type { ExpressAppOptions, FetchTarget } from './types.js'
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
-import { BadRequestError } from '@modelgate/core'
-import { toNodeRequest } from '@modelgate/edge'
-import { attachPeerCertificate } from './peer.js'
+import { BadRequestError, type IncomingRequest } from '@modelgate/core'
+import { toIncomingRequest, toNodeRequest } from '@modelgate/edge/node'
+import { PEER_CERTIFICATE } from './peer.js'
 
 const encoder = new TextEncoder()
 
@@ -13,24 +13,31 @@ interface ParsedRequest extends IncomingMessage {
 }
 
 /**
- * Builds the Web Request for an Express request: `path` is used as given (relative to the mount
- * point), headers are copied as sent, the body is read from the socket by the gate, or rebuilt
- * from `req.body` when a body parser already consumed the stream. A verified TLS client
- * certificate is attached for `peerCertificateOf()`.
+ * Builds the gate's request for an Express request: `path` is used as given (relative to the
+ * mount point), headers are copied as sent, the body is read from the socket by the gate, or
+ * rebuilt from `req.body` when a body parser already consumed the stream. A verified TLS client
+ * certificate travels with it, for `peerCertificateOf(ctx.request)`.
  */
-export function toWebRequest(req: ParsedRequest, res: ServerResponse, path: string): Request {
+export function toGateRequest(req: ParsedRequest, res: ServerResponse, path: string): IncomingRequest {
   const parsed = req._body === true || req.readableEnded
-  const request = toNodeRequest(req, res, {
-    path,
-    ...(parsed ? { body: rebuiltBody(req) } : {}),
-  })
   const socket = req.socket as TLSSocket
+  let extras: Record<symbol, unknown> | undefined
   if (socket.encrypted && socket.authorized) {
     const certificate = socket.getPeerCertificate(true)
     if (certificate && Object.keys(certificate).length > 0)
-      attachPeerCertificate(request, certificate)
+      extras = { [PEER_CERTIFICATE]: certificate }
   }
-  return request
+  return toIncomingRequest(req, res, {
+    path,
+    ...(parsed ? { body: rebuiltBody(req) } : {}),
+    ...(extras ? { extras } : {}),
+  })
+}
+
+/** A Web Request for an Express request, for fetch handlers other than a gate. */
+export function toFetchRequest(req: ParsedRequest, res: ServerResponse, path: string): Request {
+  const parsed = req._body === true || req.readableEnded
+  return toNodeRequest(req, res, { path, ...(parsed ? { body: rebuiltBody(req) } : {}) })
 }
 
 function rebuiltBody(req: ParsedRequest): Uint8Array {

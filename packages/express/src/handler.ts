@@ -5,8 +5,8 @@ import type {
   Response as ExpressResponse,
 } from 'express'
 import { errorReply, type GateReply } from '@modelgate/core'
-import { writeNodeReply } from '@modelgate/edge'
-import { toWebRequest } from './bridge.js'
+import { writeNodeReply } from '@modelgate/edge/node'
+import { toFetchRequest, toGateRequest } from './bridge.js'
 import type { FetchTarget } from './types.js'
 
 /**
@@ -37,11 +37,10 @@ export function gateHandler(gate: FetchTarget): RequestHandler {
 async function bridge(gate: FetchTarget, req: ExpressRequest, res: ExpressResponse): Promise<void> {
   let reply: GateReply
   try {
-    const request = toWebRequest(req, res, req.url)
     if (gate.handle) {
-      reply = await gate.handle(request)
+      reply = await gate.handle(toGateRequest(req, res, req.url))
     } else {
-      const response = await gate.fetch(request)
+      const response = await gate.fetch(toFetchRequest(req, res, req.url))
       reply = { status: response.status, headers: response.headers, body: response.body }
     }
   } catch (error) {

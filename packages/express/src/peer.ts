@@ -32,11 +32,3 @@ export function peerCertificateOf(request: Request): DetailedPeerCertificate | u
     PEER_CERTIFICATE
   ]
 }
-
-/** @internal */
-export function attachPeerCertificate(
-  request: Request,
-  certificate: DetailedPeerCertificate,
-): void {
-  Object.defineProperty(request, PEER_CERTIFICATE, { value: certificate, enumerable: false })
-}

@@ -12,8 +12,8 @@ import {
   type GateContext,
   type GateReply,
 } from '@modelgate/core'
-import { writeNodeReply } from '@modelgate/edge'
-import { toWebRequest } from './bridge.js'
+import { writeNodeReply } from '@modelgate/edge/node'
+import { toGateRequest } from './bridge.js'
 import { responseShim } from './shim.js'
 import type { ProtectOptions } from './types.js'
 
@@ -21,7 +21,8 @@ import type { ProtectOptions } from './types.js'
  * Wraps an existing Express route handler so that its request and response pass through the
  * gate's plugins (authentication, decryption, masking, signing, audit …). The plugins see the
  * request first; if they reject it, your handler never runs. Otherwise your handler runs with
- * `req.body` set from the gate's (possibly decrypted or masked) JSON body, and with a `res` that
+ * `req.body` set from the gate's (possibly decrypted or masked) JSON body — masked as `body`
+ * declares (records of a feature schema, entity paths, scanned strings) — and with a `res` that
  * records `status()`, `set()`/`header()`/`setHeader()`, `type()`, `json()`, `send()`,
  * `sendStatus()`, `write()`/`end()` and `redirect()` instead of writing to the socket. The plugins
  * then see that response on the way out, and the final Response goes to the client.
@@ -46,12 +47,15 @@ export function protect(
   handler: RequestHandler,
   options: ProtectOptions = {},
 ): RequestHandler {
-  if (!gate || typeof gate.fetch !== 'function') throw new TypeError('protect needs a gate')
+  if (!gate || typeof gate.handleRoute !== 'function') throw new TypeError('protect needs a gate')
   if (typeof handler !== 'function') throw new TypeError('protect needs a route handler function')
   const operation = options.operation ?? 'predict'
   const model = options.model
   if (model !== undefined && !gate.models.find(model))
     throw new TypeError(`protect: unknown model "${model}"`)
+  const body = options.body
+  if (typeof body?.schema === 'string' && !gate.models.find(body.schema)?.schema)
+    throw new TypeError(`protect: body.schema names no model with a feature schema ("${body.schema}")`)
 
   return function protectedRoute(
     req: ExpressRequest,
@@ -61,11 +65,12 @@ export function protect(
     void (async () => {
       let reply: GateReply
       try {
-        const request = toWebRequest(req, res, req.originalUrl)
-        reply = await gate.handle(request, {
+        reply = await gate.handleRoute(toGateRequest(req, res, req.originalUrl), {
+          name: `protect:${req.route?.path ?? req.path}`,
           operation,
           ...(model !== undefined ? { model } : {}),
-          handler: (ctx) => runHandler(handler, ctx, req, res),
+          ...(body ? { body } : {}),
+          terminal: (ctx) => runHandler(handler, ctx, req, res),
         })
       } catch (error) {
         reply = errorReply(error)

@@ -2,7 +2,8 @@ import type { Express } from 'express'
 import type { Operation } from '@modelgate/core'
 
 /**
- * What {@link gateHandler} needs: anything with a Web-standard `fetch(request)` (a gate).
+ * What {@link gateHandler} serves: anything with a Web-standard `fetch(request)` — a gate, whose
+ * stream-free `handle()` is then used, or any other fetch handler.
  *
  * @example
  * ```ts
@@ -12,7 +13,9 @@ import type { Operation } from '@modelgate/core'
 export interface FetchTarget {
   fetch(request: Request): Promise<Response>
   /** A gate's stream-free entry point, used when present. */
-  handle?(request: Request): Promise<import('@modelgate/core').GateReply>
+  handle?(
+    request: Request | import('@modelgate/core').IncomingRequest,
+  ): Promise<import('@modelgate/core').GateReply>
 }
 
 /**
@@ -28,6 +31,12 @@ export interface ProtectOptions {
   operation?: Operation
   /** A registered model the route stands for, so policies and audit records can name it. */
   model?: string
+  /**
+   * What the route's JSON request and response bodies hold, so masking treats them as it treats
+   * the protocol routes (records of a schema or a model's schema, entity paths, scanned strings).
+   * Without it the bodies are not masked.
+   */
+  body?: import('@modelgate/core').BodyShape
 }
 
 /**

@@ -1,7 +1,8 @@
 // One gate replica for scale-out.test.ts: built packages, shared state in the Redis at REDIS_URL.
 import { Redis } from 'ioredis'
 import { createGate } from '@modelgate/core'
-import { serveNode, toFetchModule } from '@modelgate/edge'
+import { toFetchModule } from '@modelgate/edge'
+import { serveNode } from '@modelgate/edge/node'
 import { rateLimit } from '@modelgate/access'
 import { decrypt } from '@modelgate/crypto'
 import { TokenVault } from '@modelgate/mask'

@@ -1,7 +1,8 @@
 // A gate with the audit plugin over a JSONL sink (fsync: always), for crash.test.ts. Built code.
 import { createPrivateKey } from 'node:crypto'
 import { createGate } from '@modelgate/core'
-import { serveNode, toFetchModule } from '@modelgate/edge'
+import { toFetchModule } from '@modelgate/edge'
+import { serveNode } from '@modelgate/edge/node'
 import { audit, createAuditTrail, jsonlSink } from '../../dist/index.js'
 
 const trail = createAuditTrail({

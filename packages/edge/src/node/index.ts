@@ -1,15 +1,18 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import {
-  attachBodySource,
   BadRequestError,
   errorReply,
   GateError,
   PayloadTooLargeError,
   type BodySource,
   type GateReply,
+  type IncomingRequest,
 } from '@modelgate/core'
-import type { FetchHandler, NodeRequestOptions, NodeServer, ServeNodeOptions } from './types.js'
+import type { FetchHandler } from '../types.js'
+import type { NodeRequestOptions, NodeServer, ServeNodeOptions } from './types.js'
+
+export type { NodeRequestOptions, NodeServer, ServeNodeOptions } from './types.js'
 
 /**
  * A `node:http` request listener serving a fetch handler: the request becomes a Web `Request`
@@ -24,7 +27,8 @@ import type { FetchHandler, NodeRequestOptions, NodeServer, ServeNodeOptions } f
  * @example
  * ```ts
  * import { createServer } from 'node:http'
- * import { nodeListener, toFetchModule } from '@modelgate/edge'
+ * import { toFetchModule } from '@modelgate/edge'
+ * import { nodeListener } from '@modelgate/edge/node'
  *
  * createServer(nodeListener(toFetchModule(gate))).listen(8080)
  * ```
@@ -46,7 +50,7 @@ async function serve(
   if (typeof handler.handle === 'function') {
     let reply: GateReply
     try {
-      reply = await handler.handle(toNodeRequest(req, res))
+      reply = await handler.handle(toIncomingRequest(req, res))
     } catch (error) {
       reply = errorReply(error)
     }
@@ -55,7 +59,7 @@ async function serve(
   }
   let reply: GateReply
   try {
-    const response = await handler.fetch(toNodeRequest(req, res, { streamBody: true }))
+    const response = await handler.fetch(toNodeRequest(req, res))
     reply = { status: response.status, headers: response.headers, body: response.body }
   } catch (error) {
     reply = errorReply(error)
@@ -64,20 +68,64 @@ async function serve(
 }
 
 /**
- * Builds the Web `Request` for a Node request. By default the body is not put on the Request but
- * attached as a body source the gate reads directly (see `attachBodySource` in core); pass
- * `streamBody: true` for handlers that read `request.body` themselves, or `body` when a body
- * parser already consumed the stream. For Node adapters (the Express adapter uses it).
- *
- * Without `streamBody` the result is a lightweight `Request` (it passes `instanceof Request`):
- * `method`, `url`, `headers` and `signal` are served from the Node request, created only when
- * read; any other member builds the full Web Request on first use. The `signal` aborts when the
- * client goes away.
+ * Builds the request a gate reads without Web streams: method and URL from the request line,
+ * headers and `signal` made when first read, the body read straight from the socket (or taken
+ * from `body` when a body parser already consumed it) under the gate's limit. A request the gate
+ * must refuse before routing (dot segments or backslashes in the path, an invalid Host) carries
+ * that `refusal`, so the gate still answers it through its observers (audit). For Node adapters;
+ * the gate gives plugins a real `Request` built from it when one reads `ctx.request`.
  *
  * @example
  * ```ts
- * const reply = await gate.handle(toNodeRequest(req, res))
+ * const reply = await gate.handle(toIncomingRequest(req, res))
  * await writeNodeReply(reply, req, res)
+ * ```
+ */
+export function toIncomingRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: Omit<NodeRequestOptions, 'streamBody'> & { extras?: Record<symbol, unknown> } = {},
+): IncomingRequest {
+  const state = nodeState(req, res, options)
+  let refusal: GateError | undefined
+  let url: string
+  try {
+    url = urlOf(req, options.path ?? req.url ?? '/')
+  } catch (error) {
+    refusal = error as GateError
+    url = 'http://invalid/'
+  }
+  const hasBody = state.method !== 'GET' && state.method !== 'HEAD'
+  const bytes = options.body
+  return {
+    method: state.method,
+    url,
+    get headers() {
+      return headersOf(state)
+    },
+    get signal() {
+      return signalOf(state)
+    },
+    ...(hasBody
+      ? {
+          body: bytes
+            ? { declaredLength: bytes.byteLength, read: bytesReader(bytes) }
+            : nodeBodySource(req),
+        }
+      : {}),
+    ...(refusal ? { refusal } : {}),
+    ...(options.extras ? { extras: options.extras } : {}),
+  }
+}
+
+/**
+ * Builds a Web `Request` for a Node request, its body streamed from the socket (or `body`, when a
+ * body parser already read it), for fetch handlers other than a gate. Throws a 400 `GateError`
+ * for paths with dot segments or backslashes and for an invalid Host.
+ *
+ * @example
+ * ```ts
+ * const response = await app.fetch(toNodeRequest(req, res))
  * ```
  */
 export function toNodeRequest(
@@ -85,49 +133,55 @@ export function toNodeRequest(
   res: ServerResponse,
   options: NodeRequestOptions = {},
 ): Request {
-  const state: LightState = {
+  const state = nodeState(req, res, options)
+  const url = urlOf(req, options.path ?? req.url ?? '/')
+  // A Web Request cannot carry TRACE (nor CONNECT, which node:http never hands to a listener).
+  if (state.method === 'TRACE' || state.method === 'CONNECT') {
+    throw new GateError('method_not_allowed', 405, 'method not allowed')
+  }
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: state.method,
+    headers: headersOf(state),
+    signal: signalOf(state),
+  }
+  if (state.method !== 'GET' && state.method !== 'HEAD') {
+    init.body = state.body ? (state.body as Uint8Array<ArrayBuffer>) : bodyStream(req)
+    init.duplex = 'half'
+  }
+  return new Request(url, init)
+}
+
+interface NodeState {
+  req: IncomingMessage
+  method: string
+  body: Uint8Array | undefined
+  headers: Headers | undefined
+  abort: AbortController | undefined
+  closed: boolean
+}
+
+function nodeState(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeRequestOptions,
+): NodeState {
+  const state: NodeState = {
     req,
     method: req.method ?? 'GET',
-    url: urlOf(req, options.path ?? req.url ?? '/'),
     body: options.body,
     headers: undefined,
     abort: undefined,
     closed: false,
-    full: undefined,
   }
   res.once('close', () => {
     if (res.writableFinished) return
     state.closed = true
     state.abort?.abort()
   })
-  const hasBody = state.method !== 'GET' && state.method !== 'HEAD'
-  if (options.streamBody) return fullRequest(state, hasBody)
-  const request = Object.create(lightRequestPrototype) as Request & { [LIGHT]: LightState }
-  request[LIGHT] = state
-  if (hasBody) {
-    const bytes = options.body
-    attachBodySource(
-      request,
-      bytes ? { declaredLength: bytes.byteLength, read: bytesReader(bytes) } : nodeBodySource(req),
-    )
-  }
-  return request
+  return state
 }
 
-const LIGHT = Symbol('modelgate.lightRequest')
-
-interface LightState {
-  req: IncomingMessage
-  method: string
-  url: string
-  body: Uint8Array | undefined
-  headers: Headers | undefined
-  abort: AbortController | undefined
-  closed: boolean
-  full: Request | undefined
-}
-
-function headersOf(state: LightState): Headers {
+function headersOf(state: NodeState): Headers {
   if (state.headers) return state.headers
   const headers = new Headers()
   const raw = state.req.rawHeaders
@@ -143,94 +197,12 @@ function headersOf(state: LightState): Headers {
   return headers
 }
 
-function signalOf(state: LightState): AbortSignal {
+function signalOf(state: NodeState): AbortSignal {
   if (!state.abort) {
     state.abort = new AbortController()
     if (state.closed) state.abort.abort()
   }
   return state.abort.signal
-}
-
-function fullRequest(state: LightState, hasBody: boolean): Request {
-  // A Web Request cannot carry TRACE (nor CONNECT, which node:http never hands to a listener).
-  if (state.method === 'TRACE' || state.method === 'CONNECT') {
-    throw new GateError('method_not_allowed', 405, 'method not allowed')
-  }
-  const init: RequestInit & { duplex?: 'half' } = {
-    method: state.method,
-    headers: headersOf(state),
-    signal: signalOf(state),
-  }
-  if (hasBody) {
-    init.body = state.body ? (state.body as Uint8Array<ArrayBuffer>) : bodyStream(state.req)
-    init.duplex = 'half'
-  }
-  return new Request(state.url, init)
-}
-
-const lightRequestPrototype: object = Object.create(Request.prototype, {
-  method: {
-    get(this: { [LIGHT]: LightState }) {
-      return this[LIGHT].method
-    },
-  },
-  url: {
-    get(this: { [LIGHT]: LightState }) {
-      return this[LIGHT].url
-    },
-  },
-  headers: {
-    get(this: { [LIGHT]: LightState }) {
-      return headersOf(this[LIGHT])
-    },
-  },
-  signal: {
-    get(this: { [LIGHT]: LightState }) {
-      return signalOf(this[LIGHT])
-    },
-  },
-  ...Object.fromEntries(
-    [
-      'body',
-      'bodyUsed',
-      'cache',
-      'credentials',
-      'destination',
-      'duplex',
-      'integrity',
-      'keepalive',
-      'mode',
-      'redirect',
-      'referrer',
-      'referrerPolicy',
-    ].map((name) => [
-      name,
-      {
-        get(this: { [LIGHT]: LightState }) {
-          return (materialize(this[LIGHT]) as never)[name]
-        },
-      },
-    ]),
-  ),
-  ...Object.fromEntries(
-    ['arrayBuffer', 'blob', 'bytes', 'clone', 'formData', 'json', 'text'].map((name) => [
-      name,
-      {
-        value(this: { [LIGHT]: LightState }, ...args: unknown[]) {
-          const full = materialize(this[LIGHT]) as unknown as Record<
-            string,
-            (...a: unknown[]) => unknown
-          >
-          return full[name]!.apply(full, args)
-        },
-      },
-    ]),
-  ),
-})
-
-function materialize(state: LightState): Request {
-  state.full ??= fullRequest(state, state.method !== 'GET' && state.method !== 'HEAD')
-  return state.full
 }
 
 function bytesReader(bytes: Uint8Array): BodySource['read'] {
@@ -426,7 +398,8 @@ async function writeReply(
  *
  * @example
  * ```ts
- * import { serveNode, toFetchModule } from '@modelgate/edge'
+ * import { toFetchModule } from '@modelgate/edge'
+ * import { serveNode } from '@modelgate/edge/node'
  *
  * const server = await serveNode(toFetchModule(gate), { port: 8080, host: '0.0.0.0' })
  * process.on('SIGTERM', () => server.close())
@@ -445,7 +418,7 @@ export function serveNode(
  *
  * @example
  * ```ts
- * import { serveListener } from '@modelgate/edge'
+ * import { serveListener } from '@modelgate/edge/node'
  * import { createExpressApp } from '@modelgate/express'
  *
  * const server = await serveListener(createExpressApp(gate), { port: 8080 })

@@ -15,8 +15,9 @@ import {
   issueCertificate,
 } from '@modelgate/crypto'
 import type { CertificateBundle } from '@modelgate/crypto'
-import { serveNode, toFetchModule } from '@modelgate/edge'
-import type { NodeServer } from '@modelgate/edge'
+import { toFetchModule } from '@modelgate/edge'
+import { serveNode } from '@modelgate/edge/node'
+import type { NodeServer } from '@modelgate/edge/node'
 import { createExpressApp } from '@modelgate/express'
 import { createMasker } from '@modelgate/mask'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
