@@ -229,11 +229,18 @@ export function createGate(options: GateOptions): Gate {
 
   async function explain(ctx: GateContext): Promise<void> {
     if (ctx.explainers.length === 0)
-      throw new NotFoundError('the explain extension is not enabled on this gate', 'extension_disabled')
+      throw new NotFoundError(
+        'the explain extension is not enabled on this gate',
+        'extension_disabled',
+      )
     await readyModel(ctx)
     const request = await ctx.inferRequest()
     const call = (i: number): Promise<ExplainerResult> =>
-      ctx.explainers[i]!(ctx, request, i + 1 < ctx.explainers.length ? () => call(i + 1) : undefined)
+      ctx.explainers[i]!(
+        ctx,
+        request,
+        i + 1 < ctx.explainers.length ? () => call(i + 1) : undefined,
+      )
     const { outputs, explanation } = await call(0)
     ctx.outputs = outputs
     ctx.explanation = explanation
@@ -395,7 +402,12 @@ function errorAnswer(ctx: GateContext, error: unknown): EncodedAnswer {
   // Headers plugins set for every answer (rate-limit state, tracing) survive an error; the
   // body's own headers do not.
   for (const [k, v] of ctx.headers) {
-    if (!reply.headers.has(k) && k !== 'content-type' && k !== 'content-length' && k !== 'content-encoding')
+    if (
+      !reply.headers.has(k) &&
+      k !== 'content-type' &&
+      k !== 'content-length' &&
+      k !== 'content-encoding'
+    )
       reply.headers.set(k, v)
   }
   const code = error instanceof GateError ? error.code : 'internal'
@@ -410,7 +422,8 @@ function errorAnswer(ctx: GateContext, error: unknown): EncodedAnswer {
 
 function finish(ctx: GateContext, answer: EncodedAnswer): GateReply {
   answer.headers.set('x-request-id', ctx.requestId)
-  if (ctx.facts.clientRequestId) answer.headers.set('x-client-request-id', ctx.facts.clientRequestId)
+  if (ctx.facts.clientRequestId)
+    answer.headers.set('x-client-request-id', ctx.facts.clientRequestId)
   const empty = ctx.method === 'HEAD' || answer.status === 204 || answer.status === 304
   return { status: answer.status, headers: answer.headers, body: empty ? null : answer.body }
 }

@@ -11,12 +11,16 @@ const shape = {
 describe('checkOptionKeys', () => {
   it('accepts known keys at every level, free record keys and arrays of objects', () => {
     expect(() =>
-      checkOptionKeys('p', {
-        key: 'k',
-        policy: { entities: {}, fields: {} },
-        models: { credit: { method: 'kernel_shap' }, other: {} },
-        rules: [{ limit: 1 }, { limit: 2 }],
-      }, shape),
+      checkOptionKeys(
+        'p',
+        {
+          key: 'k',
+          policy: { entities: {}, fields: {} },
+          models: { credit: { method: 'kernel_shap' }, other: {} },
+          rules: [{ limit: 1 }, { limit: 2 }],
+        },
+        shape,
+      ),
     ).not.toThrow()
   })
 
@@ -36,7 +40,9 @@ describe('checkOptionKeys', () => {
   })
 
   it('gives no hint when nothing is close', () => {
-    expect(() => checkOptionKeys('x', { zzzzzzzz: 1 }, shape)).toThrow('x: unknown option "zzzzzzzz"')
+    expect(() => checkOptionKeys('x', { zzzzzzzz: 1 }, shape)).toThrow(
+      'x: unknown option "zzzzzzzz"',
+    )
     expect(() => checkOptionKeys('x', { zzzzzzzz: 1 }, shape)).not.toThrow(/did you mean/)
   })
 })

@@ -63,7 +63,9 @@ function nearest(key: string, candidates: string[]): string | undefined {
       bestDistance = d
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3))
+    ? best
+    : undefined
 }
 
 /** Damerau–Levenshtein (optimal string alignment) distance. */

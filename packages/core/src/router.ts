@@ -129,7 +129,9 @@ const PLACEHOLDER = /^\{(model|version)\}$/
  * match('/ping').route // { kind: 'custom', name: 'ping' }
  * ```
  */
-export function createRouter(definitions: readonly RouteDefinition[]): (path: string) => RouteMatch {
+export function createRouter(
+  definitions: readonly RouteDefinition[],
+): (path: string) => RouteMatch {
   const compiled: CompiledRoute[] = []
   const claimed = new Set<string>()
   for (const d of definitions) {
@@ -162,7 +164,9 @@ export function createRouter(definitions: readonly RouteDefinition[]): (path: st
       const route: Route = { kind: d.kind ?? 'custom', name: d.name, ...bound }
       if (d.body) route.body = d.body
       const methods =
-        d.methods.includes('GET') && !d.methods.includes('HEAD') ? [...d.methods, 'HEAD'] : d.methods
+        d.methods.includes('GET') && !d.methods.includes('HEAD')
+          ? [...d.methods, 'HEAD']
+          : d.methods
       return { route, operation: d.operation, methods, terminal: d.terminal }
     }
     return matchRoute(pathname)

@@ -1,7 +1,13 @@
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createGate, UnauthorizedError, type ModelBackend, type Plugin, type TensorMetadata } from '@modelgate/core'
+import {
+  createGate,
+  UnauthorizedError,
+  type ModelBackend,
+  type Plugin,
+  type TensorMetadata,
+} from '@modelgate/core'
 import { toFetchModule } from './fetch-module.js'
 import { nodeListener, serveListener, serveNode } from './node/index.js'
 import type { FetchHandler } from './types.js'

@@ -44,4 +44,3 @@ export interface FetchModule {
     request: Request | import('@modelgate/core').IncomingRequest,
   ): Promise<import('@modelgate/core').GateReply>
 }
-

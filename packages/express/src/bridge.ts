@@ -18,7 +18,11 @@ interface ParsedRequest extends IncomingMessage {
  * rebuilt from `req.body` when a body parser already consumed the stream. A verified TLS client
  * certificate travels with it, for `peerCertificateOf(ctx.request)`.
  */
-export function toGateRequest(req: ParsedRequest, res: ServerResponse, path: string): IncomingRequest {
+export function toGateRequest(
+  req: ParsedRequest,
+  res: ServerResponse,
+  path: string,
+): IncomingRequest {
   const parsed = req._body === true || req.readableEnded
   const socket = req.socket as TLSSocket
   let extras: Record<symbol, unknown> | undefined

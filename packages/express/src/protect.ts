@@ -55,7 +55,9 @@ export function protect(
     throw new TypeError(`protect: unknown model "${model}"`)
   const body = options.body
   if (typeof body?.schema === 'string' && !gate.models.find(body.schema)?.schema)
-    throw new TypeError(`protect: body.schema names no model with a feature schema ("${body.schema}")`)
+    throw new TypeError(
+      `protect: body.schema names no model with a feature schema ("${body.schema}")`,
+    )
 
   return function protectedRoute(
     req: ExpressRequest,
