@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createGate } from '@modelgate/core'
 import { describe, expect, it } from 'vitest'
-import {
-  createTreesBackend,
-  loadTreeModel,
-  parseTreeModel,
-  predictMargin,
-  transformMargin,
-} from './index.js'
+import { createTreesBackend, parseTreeModel, predictMargin, transformMargin } from './index.js'
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url)
 const cases = (name: string) =>
@@ -16,6 +10,7 @@ const cases = (name: string) =>
     margin: Array<number | number[]>
     prediction: Array<number | number[]>
   }
+const doc = (name: string) => JSON.parse(readFileSync(fixture(name), 'utf8')) as unknown
 const flat = (rows: Array<Array<number | null>>) =>
   Float64Array.from(rows.flat(), (v) => (v === null ? NaN : v))
 
@@ -23,7 +18,7 @@ describe.each(['xgb-binary', 'xgb-regression', 'xgb-multiclass', 'xgb-missing', 
   '%s',
   (name) => {
     it('matches the reference margins and predictions', async () => {
-      const ensemble = await loadTreeModel(fixture(`${name}.json`).pathname)
+      const ensemble = parseTreeModel(doc(`${name}.json`))
       const c = cases(name)
       const margin = predictMargin(ensemble, flat(c.rows), c.rows.length)
       const prediction = transformMargin(ensemble, Float64Array.from(margin))
@@ -45,7 +40,7 @@ describe('createTreesBackend', () => {
       models: [
         {
           name: 'iris',
-          backend: createTreesBackend({ path: fixture('xgb-multiclass.json').pathname }),
+          backend: createTreesBackend({ model: doc('xgb-multiclass.json') }),
         },
       ],
     })
@@ -75,7 +70,7 @@ describe('createTreesBackend', () => {
     const row = c.rows.find((r) => r.includes(null))!
     const index = c.rows.indexOf(row)
     const backend = createTreesBackend({
-      model: JSON.parse(readFileSync(fixture('xgb-missing.json'), 'utf8')),
+      model: doc('xgb-missing.json'),
       missing: -999,
     })
     await backend.load()
@@ -94,12 +89,16 @@ describe('createTreesBackend', () => {
   })
 
   it('rejects bad options and wrong shapes', async () => {
-    expect(() => createTreesBackend({} as never)).toThrow(TypeError)
+    expect(() => createTreesBackend({} as never)).toThrow(/"model" is required/)
+    expect(() => createTreesBackend({ model: {}, inputNmae: 'x' } as never)).toThrow(
+      'createTreesBackend: unknown option "inputNmae" (did you mean "inputName"?)',
+    )
+    expect(() => createTreesBackend({ path: 'model.json' } as never)).toThrow(/unknown option "path"/)
     expect(() => parseTreeModel({ nope: 1 })).toThrow(/not an XGBoost/)
     expect(() => parseTreeModel({ learner: {} })).toThrow(/learner_model_param/)
     const gate = createGate({
       models: [
-        { name: 'm', backend: createTreesBackend({ path: fixture('lgb-binary.json').pathname }) },
+        { name: 'm', backend: createTreesBackend({ model: doc('lgb-binary.json') }) },
       ],
     })
     await gate.ready()

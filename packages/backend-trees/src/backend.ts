@@ -1,30 +1,50 @@
-import { BadRequestError } from '@modelgate/core'
-import type { ModelMetadata, Tensor } from '@modelgate/core'
-import { loadTreeModel, parseTreeModel } from './load.js'
+import { BadRequestError, checkOptionKeys } from '@modelgate/core'
+import type { ModelMetadata, OptionsShape, Tensor } from '@modelgate/core'
+import { parseTreeModel } from './load.js'
 import { predictMargin, transformMargin } from './predict.js'
 import type { TreeEnsemble, TreesBackend, TreesBackendOptions } from './types.js'
+
+/** @internal Option keys shared by both entries' factories. */
+export const TREES_OPTIONS: OptionsShape = {
+  model: true,
+  inputName: true,
+  missing: true,
+  outputDatatype: true,
+}
 
 /**
  * A model backend for XGBoost and LightGBM JSON models, evaluated in-process (no native code).
  * One input `[-1, numFeatures]` (FP32 or FP64; NaN or `missing` marks a missing value) and two
  * outputs `[-1, numOutputs]`: `margin` (raw score) and `prediction` (the objective's transform:
- * probability of the positive class, class probabilities, or the regression value).
+ * probability of the positive class, class probabilities, or the regression value). This entry
+ * takes the parsed model document (Web-only, runs at the edge); to load a file by its path, use
+ * `createTreesBackend` of `@modelgate/backend-trees/node`.
  *
  * @example
  * ```ts
  * import { createGate } from '@modelgate/core'
  * import { createTreesBackend } from '@modelgate/backend-trees'
+ * import model from './model.json' with { type: 'json' }
  *
- * const gate = createGate({ models: [{ name: 'credit', backend: createTreesBackend({ path: 'model.json' }) }] })
+ * const gate = createGate({ models: [{ name: 'credit', backend: createTreesBackend({ model }) }] })
  * ```
  */
 export function createTreesBackend(options: TreesBackendOptions): TreesBackend {
   if (!options || typeof options !== 'object')
     throw new TypeError('createTreesBackend needs an options object')
-  if ((options.path === undefined) === (options.model === undefined))
-    throw new TypeError('give exactly one of "path" or "model"')
-  if (options.path !== undefined && typeof options.path !== 'string')
-    throw new TypeError('"path" must be a string')
+  checkOptionKeys('createTreesBackend', options, TREES_OPTIONS)
+  if (options.model === undefined) throw new TypeError('"model" is required')
+  return treesBackend(options, undefined)
+}
+
+/**
+ * @internal The backend over a model given as a document (`options.model`) or read by
+ * `loadDocument` when the gate loads it.
+ */
+export function treesBackend(
+  options: Omit<TreesBackendOptions, 'model'> & { model?: unknown },
+  loadDocument: (() => Promise<unknown>) | undefined,
+): TreesBackend {
   if (options.missing !== undefined && typeof options.missing !== 'number')
     throw new TypeError('"missing" must be a number')
   if (
@@ -50,7 +70,7 @@ export function createTreesBackend(options: TreesBackendOptions): TreesBackend {
     load() {
       loading ??= ensemble
         ? Promise.resolve()
-        : loadTreeModel(options.path!).then((e) => void (ensemble = e))
+        : loadDocument!().then((doc) => void (ensemble = parseTreeModel(doc)))
       return loading
     },
     ensemble: get,

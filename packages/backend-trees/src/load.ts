@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { parseLightGBM } from './lightgbm.js'
 import { parseXGBoost } from './xgboost.js'
 import type { TreeEnsemble } from './types.js'
@@ -31,18 +30,6 @@ export function parseTreeModel(doc: unknown): TreeEnsemble {
  */
 export function isTreeModelDocument(doc: unknown): boolean {
   return typeof doc === 'object' && doc !== null && ('learner' in doc || 'tree_info' in doc)
-}
-
-/**
- * Reads and parses a model file.
- *
- * @example
- * ```ts
- * const ensemble = await loadTreeModel('model.json')
- * ```
- */
-export async function loadTreeModel(path: string): Promise<TreeEnsemble> {
-  return parseTreeModel(JSON.parse(await readFile(path, 'utf8')))
 }
 
 function isEnsemble(v: unknown): v is TreeEnsemble {

@@ -74,14 +74,12 @@ export interface TreeEnsemble {
  *
  * @example
  * ```ts
- * const opts: TreesBackendOptions = { path: 'model.json', missing: -999 }
+ * const opts: TreesBackendOptions = { model: JSON.parse(text), missing: -999 }
  * ```
  */
 export interface TreesBackendOptions {
-  /** A model file: XGBoost `save_model` JSON or LightGBM `dump_model` JSON. */
-  path?: string
-  /** The parsed model document, or an already parsed {@link TreeEnsemble}. */
-  model?: unknown
+  /** The parsed model document (XGBoost `save_model` or LightGBM `dump_model` JSON), or a {@link TreeEnsemble}. */
+  model: unknown
   /** Input tensor name. Default `input`. */
   inputName?: string
   /** An input value that stands for "missing" (like XGBoost's `missing`); NaN always is. */
@@ -91,12 +89,28 @@ export interface TreesBackendOptions {
 }
 
 /**
+ * Options of `createTreesBackend` from `@modelgate/backend-trees/node`: exactly one of `path`
+ * (a model file, read when the gate loads the model) or `model`.
+ *
+ * @example
+ * ```ts
+ * const opts: TreesFileBackendOptions = { path: 'model.json', missing: -999 }
+ * ```
+ */
+export interface TreesFileBackendOptions extends Omit<TreesBackendOptions, 'model'> {
+  /** A model file: XGBoost `save_model` JSON or LightGBM `dump_model` JSON. */
+  path?: string
+  /** The parsed model document, instead of `path`. */
+  model?: unknown
+}
+
+/**
  * A backend serving a tree ensemble; `ensemble()` exposes the parsed model for explainers
  * (TreeSHAP) once loaded.
  *
  * @example
  * ```ts
- * const backend = createTreesBackend({ path: 'model.json' })
+ * const backend = createTreesBackend({ model: document })
  * await backend.load()
  * backend.ensemble().trees.length
  * ```
