@@ -357,6 +357,23 @@ describe('the plugin pipeline', () => {
     expect(backend.calls).toBe(0)
   })
 
+  it('refuses at start a schema whose width or datatype does not fit the model', async () => {
+    const narrow = createGate({
+      models: [
+        { name: 'd', backend: doubler(), schema: { features: [{ name: 'a', type: 'numeric' }] } },
+      ],
+    })
+    await expect(narrow.ready()).rejects.toThrow(
+      'model "d": the schema makes 1 columns but input "x" takes 2 (shape [-1, 2])',
+    )
+    const wide = createGate({
+      models: [{ name: 'd', backend: doubler(), schema: { ...schema, datatype: 'FP64' } }],
+    })
+    await expect(wide.ready()).rejects.toThrow(
+      'the schema makes FP64 columns but input "x" is FP32',
+    )
+  })
+
   it('encodes explanations once, with the output names predictions use', async () => {
     const explainer: Plugin = async function explainer(ctx, next) {
       ctx.provideExplainer(async (ctx, request) => {

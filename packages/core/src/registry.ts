@@ -63,14 +63,7 @@ export class ModelHandle {
       try {
         await this.entry.backend.load?.()
         this.meta = await this.entry.backend.metadata()
-        if (this.schema) {
-          const input = this.schema.definition.input ?? this.meta.inputs[0]?.name
-          if (!this.meta.inputs.some((i) => i.name === input)) {
-            throw new TypeError(
-              `model "${this.name}": schema input "${input}" is not a model input`,
-            )
-          }
-        }
+        if (this.schema) checkSchemaFits(this.name, this.schema, this.meta)
         this.state = 'ready'
       } catch (error) {
         this.state = 'failed'
@@ -125,6 +118,32 @@ export class ModelHandle {
   /** Batch sizes recently sent to the backend (empty without batching). */
   batchSizes(): readonly number[] {
     return this.batcher?.recentBatchSizes ?? []
+  }
+}
+
+/**
+ * A schema must describe the model it feeds: its input must exist, hold floats of the schema's
+ * datatype, and have as many columns as the schema makes (when the model fixes that width), so a
+ * mismatch fails at start with a clear message instead of answering 400 to every request.
+ */
+function checkSchemaFits(name: string, schema: FeatureSchema, meta: ModelMetadata): void {
+  const inputName = schema.definition.input ?? meta.inputs[0]?.name
+  const input = meta.inputs.find((i) => i.name === inputName)
+  if (!input)
+    throw new TypeError(`model "${name}": schema input "${inputName}" is not a model input`)
+  const datatype = schema.definition.datatype ?? 'FP32'
+  if (input.datatype !== datatype) {
+    throw new TypeError(
+      `model "${name}": the schema makes ${datatype} columns but input "${input.name}" is ${input.datatype}`,
+    )
+  }
+  const width = input.shape.slice(1)
+  const fixed = width.every((d) => d >= 0)
+  const columns = width.reduce((a, b) => a * b, 1)
+  if (width.length > 0 && fixed && columns !== schema.columns.length) {
+    throw new TypeError(
+      `model "${name}": the schema makes ${schema.columns.length} columns but input "${input.name}" takes ${columns} (shape [${input.shape.join(', ')}])`,
+    )
   }
 }
 
