@@ -1,7 +1,8 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createCa, generateJwk, issueCertificate } from '@modelgate/crypto'
+import { generateJwk } from '@modelgate/crypto'
+import { createCa, issueCertificate } from '@modelgate/crypto/node'
 
 type JWK = Awaited<ReturnType<typeof generateJwk>>['privateJwk']
 

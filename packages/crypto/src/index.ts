@@ -1,14 +1,18 @@
 export { decrypt, DECRYPTED_REQUEST, NESTED_JWT } from './decrypt/index.js'
 export { encrypt } from './encrypt/index.js'
 export { sign, signingPublicKey, verifyResponseSignature } from './sign/index.js'
-export { encryptJwe } from './jwe/policy.js'
-export type { EncryptJweOptions } from './jwe/policy.js'
+export { createJweDecryptor, encryptJwe } from './jwe/policy.js'
+export type {
+  EncryptJweOptions,
+  JweDecryptor,
+  JweDecryptorOptions,
+  OpenedJwe,
+} from './jwe/policy.js'
+export { generateJwk } from './jwk.js'
+export type { JwkAlgorithm } from './jwk.js'
 export { Keyring, serializeKeyring, parseKeyring, localKeyProvider } from './keyring/index.js'
 export { createFieldCipher } from './field/index.js'
 export type { FieldCipher } from './field/index.js'
-export { createCa, issueCertificate } from './pki/index.js'
-export { decryptJweLines, generateJwk, generateKeyringFile, rotateKeyringFile } from './cli.js'
-export type { DecryptLinesOptions, JwkAlgorithm } from './cli.js'
 export { JweError, KeyringError } from './errors.js'
 export type { JweErrorCode } from './errors.js'
 export type {
@@ -31,7 +35,4 @@ export type {
   KeyringFile,
   FieldSpec,
   FieldCipherOptions,
-  CaOptions,
-  CertificateBundle,
-  IssueOptions,
 } from './types.js'

@@ -1,6 +1,21 @@
 import type { KeyValueStore, Principal } from '@modelgate/core'
 import type { JWK } from 'jose'
 
+declare module '@modelgate/core' {
+  interface GateFacts {
+    /** How the request body was encrypted (set by `decrypt`); never key material. */
+    encryption?: { alg: KeyManagementAlgorithm; kid: string; jti?: string }
+    /** How the answer was sealed (set by `encrypt`). */
+    responseEncryption?: { alg: KeyManagementAlgorithm; kid: string }
+    /** Id of the authenticated principal (here: the subject of a nested JWT). */
+    principal?: string
+    /** How the principal was authenticated (`nested_jwt` here). */
+    authMethod?: string
+    /** Why authentication failed (a token error code). */
+    authFailure?: string
+  }
+}
+
 /**
  * JWE key management algorithms this package accepts. RSA1_5, RSA-OAEP (SHA-1), AES-KW with a
  * shared key, ECDH-ES without key wrapping and every PBES2 variant are refused.
@@ -122,7 +137,7 @@ export interface DecryptOptions {
 
 /**
  * What the {@link decrypt} plugin leaves in `ctx.state` under {@link DECRYPTED_REQUEST} for the
- * {@link encrypt} plugin and for audit: never key material.
+ * {@link encrypt} plugin: never key material.
  *
  * @example
  * ```ts
@@ -156,8 +171,6 @@ export interface EncryptOptions {
   clientKeys?: JWK[] | ((kid: string) => Promise<JWK | undefined>)
   /** Accept a public key sent in the request's protected `rjwk` header. Default true. */
   allowEphemeral?: boolean
-  /** Refuse encrypted requests that name no response key (before the model runs). Default true. */
-  required?: boolean
 }
 
 /**
@@ -182,13 +195,16 @@ export interface SignOptions {
  *
  * @example
  * ```ts
- * const v: VerifiedSignature = { kid: 'sig-1', alg: 'EdDSA', requestId: 'r-1', status: 200, issuedAt: 1718000000 }
+ * const v: VerifiedSignature = { kid: 'sig-1', alg: 'EdDSA', requestId: 'r-1', clientRequestId: 'c-1', status: 200, issuedAt: 1718000000, method: 'POST', path: '/v2/models/m/infer' }
  * ```
  */
 export interface VerifiedSignature {
   kid: string
   alg: SignatureAlgorithm
+  /** The gate's id of the request it answered (`x-request-id` of the answer). */
   requestId: string
+  /** The `x-request-id` the client sent, when it sent a valid one. */
+  clientRequestId?: string
   status: number
   issuedAt: number
   /** HTTP method of the request the gate answered. */

@@ -1,4 +1,17 @@
-import { createGate, type Gate, type ModelBackend, type Plugin } from '@modelgate/core'
+import {
+  createGate,
+  type Gate,
+  type GateOptions,
+  type ModelBackend,
+  type Plugin,
+} from '@modelgate/core'
+import {
+  compactDecrypt,
+  exportJWK,
+  generateKeyPair,
+  type CompactJWEHeaderParameters,
+  type JWK,
+} from 'jose'
 
 /** A two-input adder model that counts how often it ran. */
 export function countingModel(): { backend: ModelBackend; calls: () => number } {
@@ -26,13 +39,33 @@ export function countingModel(): { backend: ModelBackend; calls: () => number } 
   return { backend, calls: () => calls }
 }
 
-export function gateWith(plugins: Plugin[]): { gate: Gate; calls: () => number } {
+/** A gate over the adder (`adder`, schema features `a` and `b`) whose `fetch` waits for readiness. */
+export function gateWith(
+  plugins: Plugin[],
+  extra: Omit<GateOptions, 'models' | 'plugins'> = {},
+): { gate: Gate; calls: () => number } {
   const model = countingModel()
-  const gate = createGate({ models: [{ name: 'adder', backend: model.backend }], plugins })
+  const gate = createGate({
+    models: [
+      {
+        name: 'adder',
+        backend: model.backend,
+        schema: {
+          input: 'x',
+          features: [
+            { name: 'a', type: 'numeric' },
+            { name: 'b', type: 'numeric' },
+          ],
+        },
+      },
+    ],
+    plugins,
+    ...extra,
+  })
   const ready = gate.ready()
-  const fetch: Gate['fetch'] = async (request, custom) => {
+  const fetch: Gate['fetch'] = async (request, env, executionContext) => {
     await ready
-    return gate.fetch(request, custom)
+    return gate.fetch(request, env, executionContext)
   }
   return { gate: { ...gate, fetch }, calls: model.calls }
 }
@@ -42,10 +75,38 @@ export const inferBody = (a = 1, b = 2) =>
 
 export const INFER_URL = 'http://gate.test/v2/models/adder/infer'
 
-export function joseRequest(jwe: string, headers: Record<string, string> = {}): Request {
-  return new Request(INFER_URL, {
+export function joseRequest(
+  jwe: string,
+  headers: Record<string, string> = {},
+  url = INFER_URL,
+): Request {
+  return new Request(url, {
     method: 'POST',
     headers: { 'content-type': 'application/jose', ...headers },
     body: jwe,
   })
+}
+
+/** A client's ephemeral response key: `rjwk` for the request header, `open` for the answer. */
+export interface ResponseKey {
+  rjwk: JWK
+  open(
+    answer: Response | string,
+  ): Promise<{ body: unknown; text: string; header: CompactJWEHeaderParameters }>
+}
+
+export async function responseKey(): Promise<ResponseKey> {
+  const pair = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256', extractable: true })
+  return {
+    rjwk: await exportJWK(pair.publicKey),
+    async open(answer) {
+      const jwe = typeof answer === 'string' ? answer : await answer.text()
+      const { plaintext, protectedHeader } = await compactDecrypt(jwe, pair.privateKey, {
+        keyManagementAlgorithms: ['ECDH-ES+A256KW'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      })
+      const text = new TextDecoder().decode(plaintext)
+      return { body: text === '' ? undefined : JSON.parse(text), text, header: protectedHeader }
+    },
+  }
 }

@@ -19,7 +19,7 @@ const KEY_BITS = ['2048', '3072', '4096'] as const
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
 const crypto = (field: string) =>
-  importPackage(() => import('@modelgate/crypto'), '@modelgate/crypto', field)
+  importPackage(() => import('@modelgate/crypto/node'), '@modelgate/crypto/node', field)
 
 async function outDir(dir: string): Promise<void> {
   try {

@@ -72,21 +72,38 @@ export const jweDecrypt: Command = {
     const keys = (await Promise.all(
       files.map((f) => readJwk(f, '--key')),
     )) as unknown as DecryptionKey[]
-    const { decryptJweLines } = await crypto('jwe decrypt')
-    let allOk = true
+    const { createJweDecryptor, JweError } = await crypto('jwe decrypt')
+    let open
     try {
-      for await (const line of decryptJweLines(
-        { keys, ...(now !== undefined ? { now } : {}) },
-        inputLines(jwe),
-      )) {
-        if (!line.startsWith('{"ok":true')) allOk = false
-        io.stdout(`${line}\n`)
-      }
+      // A jti seen twice within one run counts as replayed, as it would at the gate.
+      open = createJweDecryptor({ keys, ...(now !== undefined ? { clock: () => now * 1000 } : {}) })
     } catch (error) {
       throw new ConfigError(`jwe decrypt: ${(error as Error).message}`, { cause: error })
     }
+    let allOk = true
+    for await (const raw of inputLines(jwe)) {
+      const line = raw.trim()
+      if (line === '') continue
+      let out
+      try {
+        out = { ok: true, plaintext_b64: toBase64((await open(line)).plaintext) }
+      } catch (error) {
+        allOk = false
+        const known = error instanceof JweError
+        out = {
+          ok: false,
+          code: known ? error.code : 'jwe_error',
+          message: known ? error.message : 'the JWE could not be processed',
+        }
+      }
+      io.stdout(`${JSON.stringify(out)}\n`)
+    }
     return allOk ? 0 : 1
   },
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 }
 
 /**

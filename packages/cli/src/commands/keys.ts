@@ -99,12 +99,15 @@ export const keysGenerate: Command = {
     if ((alg === undefined) === (purpose === undefined)) {
       throw new ConfigError('give exactly one of --alg <alg> or --keyring <purpose>')
     }
-    const { generateJwk, generateKeyringFile } = await crypto('keys generate')
+    const { generateJwk, Keyring, serializeKeyring } = await crypto('keys generate')
     if (purpose !== undefined) {
       for (const flag of ['kid', 'public-out']) {
         if (values[flag] !== undefined) throw new ConfigError(`--${flag} is for --alg keys`)
       }
-      const file = await generateKeyringFile(purpose, await provider(values, undefined))
+      const file = await serializeKeyring(
+        Keyring.generate(purpose),
+        await provider(values, undefined),
+      )
       if (out === undefined) io.stdout(json(file))
       else await writeFileAtomic(out, json(file), 0o600)
       return 0
@@ -176,14 +179,14 @@ export const keysRotate: Command = {
       args.values,
       typeof keyring?.kek === 'string' ? keyring.kek : undefined,
     )
-    const { rotateKeyringFile } = await crypto('keys rotate')
+    const { parseKeyring, serializeKeyring } = await crypto('keys rotate')
     let next
     try {
-      next = await rotateKeyringFile(keyring, {
-        ...(kek ? { provider: kek } : {}),
-        ...(stage ? { stage } : {}),
-        ...(promote !== undefined ? { promote } : {}),
-      })
+      // --promote makes a staged key primary, --stage adds a decrypt-only key, else both at once.
+      const ring = await parseKeyring(keyring, kek)
+      const rotated =
+        promote !== undefined ? ring.promote(promote) : stage ? ring.addKey() : ring.rotate()
+      next = await serializeKeyring(rotated, kek)
     } catch (error) {
       throw new CliError(`keys rotate: ${file}: ${messageOf(error)}`, 1, { cause: error })
     }

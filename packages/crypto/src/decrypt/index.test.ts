@@ -1,17 +1,17 @@
-import {
-  CompactEncrypt,
-  compactDecrypt,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-} from 'jose'
+import { CompactEncrypt, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
 import { deflateRawSync } from 'node:zlib'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createJwtVerifier } from '@modelgate/access'
 import { MemoryStore } from '@modelgate/core'
 import { decrypt, encrypt, encryptJwe, generateJwk, type DecryptionKey } from '../index.js'
-import { gateWith, inferBody, INFER_URL, joseRequest } from '../../test/helpers.js'
+import {
+  gateWith,
+  inferBody,
+  INFER_URL,
+  joseRequest,
+  responseKey,
+  type ResponseKey,
+} from '../../test/helpers.js'
 
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url')
 const unb64u = (s: string) => new Uint8Array(Buffer.from(s, 'base64url'))
@@ -20,16 +20,26 @@ let ec: { privateJwk: JWK; publicJwk: JWK }
 let rsa: { privateJwk: JWK; publicJwk: JWK }
 let dir: { privateJwk: JWK; publicJwk: JWK }
 let keys: DecryptionKey[]
+let client: ResponseKey
 
 beforeAll(async () => {
   ec = await generateJwk('ECDH-ES+A256KW', 'gate-ec')
   rsa = await generateJwk('RSA-OAEP-256', 'gate-rsa')
   dir = await generateJwk('dir', 'gate-dir')
   keys = [ec.privateJwk, rsa.privateJwk, dir.privateJwk] as DecryptionKey[]
+  client = await responseKey()
 })
 
+/** A JWE to the gate that names the client's response key. */
 const seal = (key: JWK, body = inferBody(), header: Record<string, unknown> = {}) =>
-  encryptJwe({ key: key as DecryptionKey, plaintext: body, header })
+  encryptJwe({
+    key: key as DecryptionKey,
+    plaintext: body,
+    header: { rjwk: client.rjwk, ...header },
+  })
+
+const outputOf = async (res: Response) =>
+  ((await client.open(res)).body as { outputs: Array<{ data: number[] }> }).outputs[0]!.data
 
 describe('decrypt', () => {
   it('refuses bad options at factory time', () => {
@@ -45,6 +55,29 @@ describe('decrypt', () => {
     expect(() => decrypt({ keys, replay: { windowSeconds: 0 } })).toThrow(/windowSeconds/)
   })
 
+  it('refuses unknown option keys, naming the path and the nearest valid key', () => {
+    expect(() => decrypt({ keys, requireBindng: true } as never)).toThrow(
+      'decrypt: unknown option "requireBindng" (did you mean "requireBinding"?)',
+    )
+    expect(() => decrypt({ keys, replay: { windowSecond: 60 } } as never)).toThrow(
+      'decrypt: unknown option "replay.windowSecond" (did you mean "replay.windowSeconds"?)',
+    )
+    expect(() =>
+      decrypt({
+        keys,
+        nestedJwt: { verifier: { verify: async () => ({}) }, bodyclaim: 'b' },
+      } as never),
+    ).toThrow(/"nestedJwt\.bodyclaim" \(did you mean "nestedJwt\.bodyClaim"\?\)/)
+  })
+
+  it('without encrypt, refuses every encrypted request before the model (500 response_unsealed)', async () => {
+    const { gate, calls } = gateWith([decrypt({ keys })])
+    const res = await gate.fetch(joseRequest(await seal(ec.publicJwk)))
+    expect(res.status).toBe(500)
+    expect(((await res.json()) as { code: string }).code).toBe('response_unsealed')
+    expect(calls()).toBe(0)
+  })
+
   it.each(['ECDH-ES+A256KW', 'RSA-OAEP-256', 'dir'] as const)(
     'runs the model on a %s request',
     async (alg) => {
@@ -53,11 +86,10 @@ describe('decrypt', () => {
         'RSA-OAEP-256': rsa.publicJwk,
         dir: dir.privateJwk,
       }[alg]
-      const { gate, calls } = gateWith([decrypt({ keys })])
+      const { gate, calls } = gateWith([decrypt({ keys }), encrypt()])
       const res = await gate.fetch(joseRequest(await seal(key, inferBody(2, 3))))
       expect(res.status).toBe(200)
-      const body = (await res.json()) as { outputs: Array<{ data: number[] }> }
-      expect(body.outputs[0]!.data).toEqual([5])
+      expect(await outputOf(res)).toEqual([5])
       expect(calls()).toBe(1)
     },
   )
@@ -69,18 +101,12 @@ describe('decrypt', () => {
       kid: 'gate-x25519',
       alg: 'ECDH-ES+A256KW',
     } as DecryptionKey
-    const { gate } = gateWith([decrypt({ keys: [x] })])
+    const { gate } = gateWith([decrypt({ keys: [x] }), encrypt()])
     const jwe = await seal(
       { ...(await exportJWK(pair.publicKey)), kid: 'gate-x25519', alg: 'ECDH-ES+A256KW' },
       inferBody(10, 1),
     )
-    expect(
-      (
-        (await (await gate.fetch(joseRequest(jwe))).json()) as {
-          outputs: Array<{ data: number[] }>
-        }
-      ).outputs[0]!.data,
-    ).toEqual([11])
+    expect(await outputOf(await gate.fetch(joseRequest(jwe)))).toEqual([11])
   })
 
   it('decrypts a body an outer plugin already read (the body is read once, through the context)', async () => {
@@ -92,13 +118,12 @@ describe('decrypt', () => {
         await next()
       },
       decrypt({ keys: [x.privateJwk as DecryptionKey] }),
+      encrypt(),
     ])
     const jwe = await seal(x.publicJwk, inferBody(2, 3))
     const res = await gate.fetch(joseRequest(jwe))
     expect(res.status).toBe(200)
-    expect(((await res.json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data).toEqual(
-      [5],
-    )
+    expect(await outputOf(res)).toEqual([5])
     expect(sizes).toEqual([jwe.length])
   })
 
@@ -121,6 +146,7 @@ describe('decrypt', () => {
     let now = Date.now()
     const { gate, calls } = gateWith([
       decrypt({ keys, replay: { store: new MemoryStore(), windowSeconds: 60 }, clock: () => now }),
+      encrypt(),
     ])
     const jwe = await seal(ec.publicJwk)
     expect((await gate.fetch(joseRequest(jwe))).status).toBe(200)
@@ -134,6 +160,7 @@ describe('decrypt', () => {
           key: ec.publicJwk as DecryptionKey,
           plaintext: inferBody(),
           iat: Math.floor(Date.now() / 1000),
+          header: { rjwk: client.rjwk },
         }),
       ),
     )
@@ -146,6 +173,7 @@ describe('decrypt', () => {
             enc: 'A256GCM',
             kid: 'gate-dir',
             iat: Math.floor(now / 1000),
+            rjwk: client.rjwk,
           })
           .encrypt(unb64u(dir.privateJwk.k!)),
       ),
@@ -155,7 +183,7 @@ describe('decrypt', () => {
   })
 
   it('refuses a JWE on another method or route than it was sealed for (htm, htp)', async () => {
-    const { gate, calls } = gateWith([decrypt({ keys })])
+    const { gate, calls } = gateWith([decrypt({ keys }), encrypt()])
     const bound = { htm: 'POST', htp: '/v2/models/adder/infer' }
     expect(
       (await gate.fetch(joseRequest(await seal(ec.publicJwk, inferBody(), bound)))).status,
@@ -183,7 +211,7 @@ describe('decrypt', () => {
     expect(((await rerouted.json()) as { code: string }).code).toBe('jwe_request_mismatch')
     expect(calls()).toBe(1)
 
-    const strict = gateWith([decrypt({ keys, requireBinding: true })])
+    const strict = gateWith([decrypt({ keys, requireBinding: true }), encrypt()])
     const unbound = await strict.gate.fetch(joseRequest(await seal(ec.publicJwk)))
     expect(unbound.status).toBe(400)
     expect(((await unbound.json()) as { code: string }).code).toBe('jwe_unbound')
@@ -200,11 +228,14 @@ describe('decrypt', () => {
       issuers: [{ issuer: 'https://idp.test', jwks: { keys: [publicJwk] }, audience: 'gate' }],
       algorithms: ['ES256'],
     })
+    const facts: unknown[] = []
     const { gate, calls } = gateWith([
       decrypt({ keys, nestedJwt: { verifier } }),
+      encrypt(),
       async function requirePrincipal(ctx, next) {
         expect(ctx.principal?.id).toBe('analyst-7')
         await next()
+        facts.push({ ...ctx.facts })
       },
     ])
     const jwt = await new SignJWT({ body: JSON.parse(inferBody(4, 4)) })
@@ -216,12 +247,21 @@ describe('decrypt', () => {
       .setJti(crypto.randomUUID())
       .setExpirationTime('2m')
       .sign(signer.privateKey)
-    const ok = await gate.fetch(
-      joseRequest(
-        await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: jwt, cty: 'JWT' }),
-      ),
-    )
+    const nestedJwe = (token: string) =>
+      encryptJwe({
+        key: ec.publicJwk as DecryptionKey,
+        plaintext: token,
+        cty: 'JWT',
+        header: { rjwk: client.rjwk },
+      })
+    const ok = await gate.fetch(joseRequest(await nestedJwe(jwt)))
     expect(ok.status).toBe(200)
+    expect(await outputOf(ok)).toEqual([8])
+    expect(facts[0]).toMatchObject({
+      principal: 'analyst-7',
+      authMethod: 'nested_jwt',
+      encryption: { alg: 'ECDH-ES+A256KW', kid: 'gate-ec' },
+    })
     const forged = await new SignJWT({ body: {} })
       .setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'JWT' })
       .setIssuer('https://idp.test')
@@ -230,18 +270,10 @@ describe('decrypt', () => {
       .setIssuedAt()
       .setExpirationTime('2m')
       .sign((await generateKeyPair('ES256')).privateKey)
-    const refused = await gate.fetch(
-      joseRequest(
-        await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: forged, cty: 'JWT' }),
-      ),
-    )
+    const refused = await gate.fetch(joseRequest(await nestedJwe(forged)))
     expect(refused.status).toBe(401)
-    const { gate: plainGate } = gateWith([decrypt({ keys })])
-    const notAccepted = await plainGate.fetch(
-      joseRequest(
-        await encryptJwe({ key: ec.publicJwk as DecryptionKey, plaintext: jwt, cty: 'JWT' }),
-      ),
-    )
+    const { gate: plainGate } = gateWith([decrypt({ keys }), encrypt()])
+    const notAccepted = await plainGate.fetch(joseRequest(await nestedJwe(jwt)))
     expect(((await notAccepted.json()) as { code: string }).code).toBe('jwe_content_type')
     expect(calls()).toBe(1)
   })
@@ -272,32 +304,26 @@ describe('decrypt', () => {
     expect(calls()).toBe(0)
   })
 
-  it('lets encrypt answer to the ephemeral key the request carried', async () => {
-    const client = await generateKeyPair('ECDH-ES+A256KW', { extractable: true })
-    const rjwk = await exportJWK(client.publicKey)
+  it('lets encrypt answer to the ephemeral key the request carried, bound to the request', async () => {
     const { gate } = gateWith([decrypt({ keys }), encrypt()])
     const jwe = await encryptJwe({
       key: ec.publicJwk as DecryptionKey,
       plaintext: inferBody(1, 1),
       jti: 'request-jti-0001',
-      header: { rjwk },
+      header: { rjwk: client.rjwk },
     })
     const res = await gate.fetch(joseRequest(jwe, { 'x-request-id': 'req-42' }))
     expect(res.headers.get('content-type')).toBe('application/jose')
-    const { plaintext, protectedHeader } = await compactDecrypt(
-      await res.text(),
-      client.privateKey,
-      {
-        keyManagementAlgorithms: ['ECDH-ES+A256KW'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      },
-    )
-    expect(protectedHeader).toMatchObject({
-      rid: 'req-42',
+    expect(res.headers.get('x-client-request-id')).toBe('req-42')
+    const { body, header } = await client.open(res)
+    // rid is the gate's own id (the client's id is never a key), echoed in x-request-id.
+    expect(header).toMatchObject({
+      rid: res.headers.get('x-request-id'),
       rjti: 'request-jti-0001',
       cty: 'application/json',
     })
-    expect(JSON.parse(new TextDecoder().decode(plaintext)).outputs[0].data).toEqual([2])
+    expect(header.rid).not.toBe('req-42')
+    expect((body as { outputs: Array<{ data: number[] }> }).outputs[0]!.data).toEqual([2])
   })
 })
 
@@ -307,7 +333,7 @@ describe('tamper suite: refused within 50 ms, the model never runs', () => {
   let valid: string
 
   beforeAll(async () => {
-    ;({ gate, calls } = gateWith([decrypt({ keys, replay: false })]))
+    ;({ gate, calls } = gateWith([decrypt({ keys, replay: false }), encrypt()]))
     const warm = await gate.fetch(joseRequest(await seal(ec.publicJwk)))
     expect(warm.status).toBe(200)
     await gate.fetch(joseRequest(await seal(rsa.publicJwk)))

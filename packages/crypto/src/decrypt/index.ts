@@ -1,19 +1,18 @@
 import {
   BadRequestError,
-  MemoryStore,
+  checkOptionKeys,
   PayloadTooLargeError,
   type GateContext,
-  type KeyValueStore,
   type Plugin,
 } from '@modelgate/core'
 import type { JWK } from 'jose'
 import { JweError } from '../errors.js'
-import { checkFreshness, checkKeyShape, createJwePolicy, openJwe } from '../jwe/policy.js'
+import { checkKeyShape, createJweDecryptor, DEFAULT_MAX_JWE_BYTES } from '../jwe/policy.js'
 import type { DecryptedRequest, DecryptOptions } from '../types.js'
 
 /**
  * `ctx.state` key under which {@link decrypt} leaves a {@link DecryptedRequest} (algorithm, kid,
- * jti, the client's response key) for the encrypt plugin and for audit.
+ * jti, the client's response key) for the encrypt plugin.
  *
  * @example
  * ```ts
@@ -26,7 +25,7 @@ export const DECRYPTED_REQUEST: unique symbol = Symbol.for(
 
 /**
  * `ctx.state` key under which {@link decrypt} leaves the inner compact JWS of a nested JWT after
- * the configured verifier accepted it (for audit records or plugins that need the raw token).
+ * the configured verifier accepted it (for plugins that need the raw token).
  *
  * @example
  * ```ts
@@ -37,6 +36,16 @@ export const NESTED_JWT: unique symbol = Symbol.for('modelgate.crypto.nestedJwt'
 
 const JSON_TYPES = new Set(['application/json', 'json'])
 const encoder = new TextEncoder()
+const OPTIONS = {
+  keys: true,
+  algorithms: true,
+  maxBytes: true,
+  replay: { store: true, windowSeconds: true },
+  required: true,
+  nestedJwt: { verifier: true, bodyClaim: true },
+  requireBinding: true,
+  clock: true,
+} as const
 
 /**
  * Decrypts request bodies sent as compact JWE (`Content-Type: application/jose`) before any
@@ -47,11 +56,13 @@ const encoder = new TextEncoder()
  * for one model, version or route is refused on another). Plaintext bodies are refused on
  * `predict` and `explain` unless `required: false`.
  *
+ * Every decrypted request must be answered sealed: `decrypt` demands it of the gate
+ * (`ctx.requireSealed`), so a gate without {@link encrypt} refuses encrypted requests before
+ * the model runs (500 `response_unsealed`), on every route, whatever the plugin order.
+ *
  * A nested JWT (`cty: "JWT"`) is handed to `nestedJwt.verifier` — use `createJwtVerifier` from
  * `@modelgate/access` — which sets `ctx.principal`; the request body is then the `body` claim.
- * Place `decrypt` before `authenticate`: a request authenticated by its nested JWT passes
- * `authenticate` only if that plugin accepts an already-set principal, otherwise send the bearer
- * token as usual and use plain JSON inside the JWE.
+ * `authenticate`, placed after `decrypt`, keeps that principal.
  *
  * @example
  * ```ts
@@ -60,23 +71,25 @@ const encoder = new TextEncoder()
  *
  * const gate = createGate({
  *   models,
- *   plugins: [decrypt({ keys: [gateJwk] }), authenticate(auth), sign({ key: signingJwk }), encrypt({})],
+ *   plugins: [decrypt({ keys: [gateJwk] }), sign({ key: signingJwk }), authenticate(auth), encrypt()],
  * })
  * ```
  */
 export const decrypt = (options: DecryptOptions): Plugin => {
   if (!options || typeof options !== 'object') throw new TypeError('decrypt: options are required')
-  const policy = createJwePolicy('decrypt', options.keys, options.algorithms, options.maxBytes)
-  const replay = options.replay === false ? undefined : (options.replay ?? {})
-  const windowSeconds = replay?.windowSeconds ?? 300
-  if (replay && (!Number.isFinite(windowSeconds) || windowSeconds < 1 || windowSeconds > 86_400)) {
-    throw new TypeError('decrypt: replay.windowSeconds must be between 1 and 86400')
-  }
-  const store: KeyValueStore | undefined = replay
-    ? (replay.store ?? new MemoryStore({ maxEntries: 1_000_000 }))
-    : undefined
+  checkOptionKeys('decrypt', options, OPTIONS)
+  const open = createJweDecryptor(
+    {
+      keys: options.keys,
+      ...(options.algorithms !== undefined ? { algorithms: options.algorithms } : {}),
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+      ...(options.replay !== undefined ? { replay: options.replay } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    },
+    'decrypt',
+  )
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_JWE_BYTES
   const required = options.required ?? true
-  const clock = options.clock ?? Date.now
   const nested = options.nestedJwt
   if (nested !== undefined && typeof nested.verifier?.verify !== 'function') {
     throw new TypeError('decrypt: nestedJwt.verifier must have a verify(token) method')
@@ -95,8 +108,8 @@ export const decrypt = (options: DecryptOptions): Plugin => {
       }
       return next()
     }
-    const limit = Math.min(policy.maxBytes, ctx.limits.maxBodyBytes)
-    const declared = Number(ctx.request.headers.get('content-length') ?? 0)
+    const limit = Math.min(maxBytes, ctx.limits.maxBodyBytes)
+    const declared = Number(ctx.requestHeaders.get('content-length') ?? 0)
     if (declared > limit) throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
     const bytes = await ctx.bodyBytes(limit).catch((error: unknown) => {
       throw error instanceof PayloadTooLargeError
@@ -106,30 +119,26 @@ export const decrypt = (options: DecryptOptions): Plugin => {
     // An outer plugin may have read the body under the gate's larger limit.
     if (bytes.byteLength > limit)
       throw new JweError('jwe_too_large', `JWE exceeds ${limit} bytes`, 413)
-    const opened = await openJwe(bytes, policy)
-    checkBinding(ctx, opened.header as Record<string, unknown>, requireBinding)
-    if (replay)
-      await checkFreshness(opened.header, {
-        store,
-        windowSeconds,
-        nowMs: clock(),
-        scope: opened.kid,
-      })
+    const opened = await open(bytes, ({ header }) =>
+      checkBinding(ctx, header as Record<string, unknown>, requireBinding),
+    )
+    // From here on, whatever happens, this request's answer leaves sealed or as an error.
+    ctx.requireSealed('the request was encrypted')
     const info: DecryptedRequest = { kid: opened.kid, alg: opened.alg }
     const { jti, iat, rjwk, rkid, cty } = opened.header as Record<string, unknown>
     if (typeof jti === 'string') info.jti = jti
     if (typeof iat === 'number') info.iat = iat
+    ctx.state.set(DECRYPTED_REQUEST, info)
+    ctx.facts.encryption = {
+      alg: opened.alg,
+      kid: opened.kid,
+      ...(info.jti ? { jti: info.jti } : {}),
+    }
     if (rjwk !== undefined) info.responseKey = responseKeyOf(rjwk)
     if (rkid !== undefined) {
       if (typeof rkid !== 'string' || rkid === '' || rkid.length > 256)
         throw new JweError('jwe_response_key', 'rkid must be a key id')
       info.responseKeyId = rkid
-    }
-    ctx.state.set(DECRYPTED_REQUEST, info)
-    ctx.audit.encryption = {
-      alg: opened.alg,
-      kid: opened.kid,
-      ...(info.jti ? { jti: info.jti } : {}),
     }
     const type = typeof cty === 'string' ? cty.toLowerCase() : 'application/json'
     if (type === 'jwt') await openNested(ctx, opened.plaintext)
@@ -146,7 +155,7 @@ export const decrypt = (options: DecryptOptions): Plugin => {
       verified = await nested.verifier.verify(token)
     } catch (error) {
       if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-        ctx.audit.authFailure = error.code
+        ctx.facts.authFailure = error.code
       }
       throw new JweError('jwe_decrypt_failed', 'the nested JWT was refused', 401)
     }
@@ -158,8 +167,8 @@ export const decrypt = (options: DecryptOptions): Plugin => {
       )
     }
     ctx.principal = verified.principal
-    ctx.audit.principal = verified.principal.id
-    ctx.audit.authMethod = 'nested_jwt'
+    ctx.facts.principal = verified.principal.id
+    ctx.facts.authMethod = 'nested_jwt'
     ctx.state.set(NESTED_JWT, token)
     ctx.replaceBody(encoder.encode(JSON.stringify(body)), 'application/json')
   }
@@ -173,7 +182,7 @@ function checkBinding(ctx: GateContext, header: Record<string, unknown>, require
       throw new JweError('jwe_unbound', 'the JWE must name its request (htm and htp headers)')
     return
   }
-  if (htm !== ctx.request.method || htp !== ctx.url.pathname)
+  if (htm !== ctx.method || htp !== ctx.url.pathname)
     throw new JweError('jwe_request_mismatch', 'the JWE was sealed for another request')
 }
 

@@ -3,7 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { decrypt, decryptJweLines, encryptJwe, type DecryptionKey } from '../index.js'
+import {
+  createJweDecryptor,
+  decrypt,
+  encrypt,
+  encryptJwe,
+  JweError,
+  type DecryptionKey,
+} from '../index.js'
 import { gateWith, joseRequest } from '../../test/helpers.js'
 
 const fixtures = new URL('../../fixtures/', import.meta.url)
@@ -32,22 +39,24 @@ describe('python3-jwcrypto → modelgate', () => {
   const clock = () => theirs.iat * 1000
 
   it.each(theirs.accepted.map((a) => [a.alg, a.jwe]))(
-    'a %s JWE made by jwcrypto runs through the gate',
+    'a %s JWE made by jwcrypto opens with the gate policy',
     async (_alg, jwe) => {
-      const { gate, calls } = gateWith([decrypt({ keys, clock })])
+      const open = createJweDecryptor({ keys, clock })
+      const { plaintext } = await open(jwe)
+      expect(new TextDecoder().decode(plaintext)).toBe(theirs.plaintext)
+      // It names no response key, so the gate opens it and refuses to answer in clear.
+      const { gate, calls } = gateWith([decrypt({ keys, clock }), encrypt()])
       const res = await gate.fetch(joseRequest(jwe))
-      expect(res.status).toBe(200)
-      expect(
-        ((await res.json()) as { outputs: Array<{ data: number[] }> }).outputs[0]!.data,
-      ).toEqual([0.75])
-      expect(calls()).toBe(1)
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { code: string }).code).toBe('jwe_response_key')
+      expect(calls()).toBe(0)
     },
   )
 
   it.each(theirs.refused.map((r) => [r.case, r.code, r.jwe]))(
     'a jwcrypto JWE with %s is refused (%s)',
     async (_case, code, jwe) => {
-      const { gate, calls } = gateWith([decrypt({ keys, clock })])
+      const { gate, calls } = gateWith([decrypt({ keys, clock }), encrypt()])
       const started = performance.now()
       const res = await gate.fetch(joseRequest(jwe))
       expect(performance.now() - started).toBeLessThan(50)
@@ -56,27 +65,24 @@ describe('python3-jwcrypto → modelgate', () => {
     },
   )
 
-  it('decryptJweLines gives the same verdicts, one JSON line each', async () => {
-    const lines = [
-      ...theirs.accepted.map((a) => a.jwe),
-      '',
-      ...theirs.refused.map((r) => r.jwe),
-      theirs.accepted[0]!.jwe,
-    ]
-    const out: Array<{ ok: boolean; plaintext_b64?: string; code?: string }> = []
-    for await (const line of decryptJweLines({ keys, now: theirs.iat }, lines))
-      out.push(JSON.parse(line))
-    expect(out).toHaveLength(theirs.accepted.length + theirs.refused.length + 1)
-    for (const ok of out.slice(0, 3))
-      expect(Buffer.from(ok.plaintext_b64!, 'base64').toString()).toBe(theirs.plaintext)
-    expect(out.slice(3, -1).map((o) => o.code)).toEqual(theirs.refused.map((r) => r.code))
-    expect(out.at(-1)).toMatchObject({ ok: false, code: 'jwe_replayed' })
-    const stale: unknown[] = []
-    for await (const line of decryptJweLines({ keys }, [theirs.accepted[0]!.jwe]))
-      stale.push(JSON.parse(line))
-    expect(stale).toEqual([
-      { ok: false, code: 'jwe_stale', message: 'iat is outside the accepted window' },
-    ])
+  it('createJweDecryptor gives the same verdicts, and spends a jti once', async () => {
+    const open = createJweDecryptor({ keys, clock })
+    const verdict = (jwe: string) =>
+      open(jwe).then(
+        ({ plaintext }) => new TextDecoder().decode(plaintext),
+        (error: unknown) => (error instanceof JweError ? error.code : 'other'),
+      )
+    for (const a of theirs.accepted) expect(await verdict(a.jwe)).toBe(theirs.plaintext)
+    for (const r of theirs.refused) expect(await verdict(r.jwe)).toBe(r.code)
+    expect(await verdict(theirs.accepted[0]!.jwe)).toBe('jwe_replayed')
+    const now = createJweDecryptor({ keys })
+    await expect(now(theirs.accepted[0]!.jwe)).rejects.toMatchObject({
+      code: 'jwe_stale',
+      message: 'iat is outside the accepted window',
+    })
+    const noReplay = createJweDecryptor({ keys, replay: false })
+    expect((await noReplay(theirs.accepted[0]!.jwe)).kid).toBe(keys[0]!.kid)
+    expect(() => createJweDecryptor({ keys: [] })).toThrow(TypeError)
   })
 })
 

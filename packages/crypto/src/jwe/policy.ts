@@ -5,9 +5,9 @@ import {
   type CompactJWEHeaderParameters,
   type JWK,
 } from 'jose'
-import type { KeyValueStore } from '@modelgate/core'
+import { MemoryStore, type KeyValueStore } from '@modelgate/core'
 import { JweError } from '../errors.js'
-import type { DecryptionKey, KeyManagementAlgorithm } from '../types.js'
+import type { DecryptionKey, KeyManagementAlgorithm, ReplayOptions } from '../types.js'
 
 export const KEY_MANAGEMENT_ALGORITHMS: readonly KeyManagementAlgorithm[] = [
   'ECDH-ES+A256KW',
@@ -85,8 +85,12 @@ export function checkKeyShape(jwk: JWK, at: string, wantPrivate: boolean): void 
   if (alg === 'RSA-OAEP-256') {
     if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string')
       throw new TypeError(`${at}: RSA-OAEP-256 needs an RSA key`)
-    if (b64urlDecode(jwk.n).length < 256)
-      throw new TypeError(`${at}: RSA keys must have at least 2048 bits`)
+    const n = b64urlDecode(jwk.n)
+    if (n.length < 256) throw new TypeError(`${at}: RSA keys must have at least 2048 bits`)
+    const e = typeof jwk.e === 'string' ? b64urlDecode(jwk.e) : new Uint8Array(0)
+    const odd = (b: Uint8Array) => b.length > 0 && (b[b.length - 1]! & 1) === 1
+    if (!odd(n) || !odd(e) || e.length > 8 || (e.length === 1 && e[0]! < 3))
+      throw new TypeError(`${at}: not an RSA public key (odd modulus, odd exponent >= 3)`)
   } else if (alg === 'ECDH-ES+A256KW') {
     const ok =
       (jwk.kty === 'EC' && EC_CURVES.has(jwk.crv ?? '')) ||
@@ -105,7 +109,15 @@ function importKey(key: PolicyKey): Promise<CryptoKey | Uint8Array> {
   return key.imported
 }
 
-/** @internal The protected header after a successful decryption. */
+/**
+ * A decrypted JWE: its plaintext, its (authenticated) protected header, and the gate key that
+ * opened it.
+ *
+ * @example
+ * ```ts
+ * const { plaintext, header, kid } = await open(jwe)
+ * ```
+ */
 export interface OpenedJwe {
   plaintext: Uint8Array
   header: CompactJWEHeaderParameters
@@ -193,8 +205,84 @@ export async function openJwe(input: string | Uint8Array, policy: JwePolicy): Pr
   }
 }
 
-/** @internal Enforces `iat` within the window and single use of `jti`. */
-export async function checkFreshness(
+/**
+ * Options of {@link createJweDecryptor}: the decrypt plugin's policy without the HTTP parts.
+ *
+ * @example
+ * ```ts
+ * const o: JweDecryptorOptions = { keys: [gateJwk], replay: { windowSeconds: 120 } }
+ * ```
+ */
+export interface JweDecryptorOptions {
+  /** Private keys, each with a unique `kid` and its `alg`. At least one. */
+  keys: DecryptionKey[]
+  /** Accepted key management algorithms. Default: all three. */
+  algorithms?: KeyManagementAlgorithm[]
+  /** Largest JWE in bytes, checked before any cryptography. Default 1 MiB. */
+  maxBytes?: number
+  /** `jti` + `iat` checks (a `MemoryStore` and 300 s by default); `false` turns them off. */
+  replay?: ReplayOptions | false
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  clock?: () => number
+}
+
+/**
+ * Opens one compact JWE. `beforeFreshness` sees the authenticated header after decryption and
+ * before its `jti` is spent (the decrypt plugin checks `htm`/`htp` there).
+ *
+ * @example
+ * ```ts
+ * const { plaintext } = await open(jwe)
+ * ```
+ */
+export type JweDecryptor = (
+  jwe: string | Uint8Array,
+  beforeFreshness?: (opened: OpenedJwe) => void,
+) => Promise<OpenedJwe>
+
+/**
+ * Decrypts compact JWEs with exactly the decrypt plugin's policy (size limit, allowlists, `kid`
+ * bound to its key's `alg`, `jti` used once and `iat` within the window), for code outside a
+ * gate: a queue worker, an audit tool, `modelgate jwe decrypt`. Refusals are {@link JweError}s
+ * with the plugin's codes; bad options throw a TypeError here.
+ *
+ * @example
+ * ```ts
+ * const open = createJweDecryptor({ keys: [gateJwk] })
+ * const { plaintext, header } = await open(jwe)
+ * ```
+ */
+export function createJweDecryptor(
+  options: JweDecryptorOptions,
+  where = 'createJweDecryptor',
+): JweDecryptor {
+  if (!options || typeof options !== 'object') throw new TypeError(`${where}: options are required`)
+  const policy = createJwePolicy(where, options.keys, options.algorithms, options.maxBytes)
+  const replay = options.replay === false ? undefined : (options.replay ?? {})
+  const windowSeconds = replay?.windowSeconds ?? 300
+  if (replay && (!Number.isFinite(windowSeconds) || windowSeconds < 1 || windowSeconds > 86_400)) {
+    throw new TypeError(`${where}: replay.windowSeconds must be between 1 and 86400`)
+  }
+  const store: KeyValueStore | undefined = replay
+    ? (replay.store ?? new MemoryStore({ maxEntries: 1_000_000 }))
+    : undefined
+  const clock = options.clock ?? Date.now
+  return async (jwe, beforeFreshness) => {
+    const opened = await openJwe(jwe, policy)
+    beforeFreshness?.(opened)
+    if (replay)
+      await checkFreshness(opened.header, {
+        store,
+        windowSeconds,
+        nowMs: clock(),
+        scope: opened.kid,
+      })
+    return opened
+  }
+}
+
+/** Enforces `iat` within the window and single use of `jti`. */
+async function checkFreshness(
   header: CompactJWEHeaderParameters,
   options: {
     store: KeyValueStore | undefined

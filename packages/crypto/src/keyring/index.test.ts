@@ -5,9 +5,7 @@ import {
   KeyringError,
   localKeyProvider,
   parseKeyring,
-  rotateKeyringFile,
   serializeKeyring,
-  generateKeyringFile,
 } from '../index.js'
 
 const te = new TextEncoder()
@@ -80,12 +78,12 @@ describe('Keyring', () => {
   it('envelope-encrypts key files under a key provider and refuses the wrong one', async () => {
     const kek = crypto.getRandomValues(new Uint8Array(32))
     const provider = localKeyProvider({ id: 'kek-1', key: Buffer.from(kek).toString('base64url') })
-    const file = await generateKeyringFile('deterministic', provider)
+    const file = await serializeKeyring(Keyring.generate('deterministic'), provider)
     expect(file.kek).toBe('kek-1')
     expect(file.keys[0]).not.toHaveProperty('material')
     const ring = await parseKeyring(file, provider)
     const ct = await ring.encrypt(te.encode('x'))
-    const rotated = await rotateKeyringFile(file, { provider })
+    const rotated = await serializeKeyring((await parseKeyring(file, provider)).rotate(), provider)
     expect(rotated.keys).toHaveLength(2)
     expect(td.decode(await (await parseKeyring(rotated, provider)).decrypt(ct))).toBe('x')
     await expect(parseKeyring(file)).rejects.toMatchObject({ code: 'kek_mismatch' })
@@ -96,7 +94,7 @@ describe('Keyring', () => {
     const err = await parseKeyring(file, impostor).catch((e: KeyringError) => e)
     expect(err).toMatchObject({ code: 'unwrap_failed' })
     expect(err.message).not.toContain(Buffer.from(kek).toString('base64url'))
-    const staged = await rotateKeyringFile(file, { provider, stage: true })
+    const staged = await serializeKeyring((await parseKeyring(file, provider)).addKey(), provider)
     expect(staged.keys.map((k) => k.status)).toEqual(['primary', 'enabled'])
     expect(() => localKeyProvider({ id: 'k', key: 'short' })).toThrow(TypeError)
   })

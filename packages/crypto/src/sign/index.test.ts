@@ -10,6 +10,7 @@ import {
   type DecryptionKey,
 } from '../index.js'
 import { gateWith, inferBody, INFER_URL, joseRequest } from '../../test/helpers.js'
+import { UnauthorizedError, type Plugin } from '@modelgate/core'
 import { exportJWK, generateKeyPair } from 'jose'
 
 const post = (body = inferBody(), headers: Record<string, string> = {}) =>
@@ -27,6 +28,9 @@ describe('sign', () => {
     expect(() => sign({ key: { ...privateJwk, alg: 'EdDSA' } as never })).toThrow(/Ed25519/)
     expect(() => sign({ key: { ...privateJwk, kid: '' } as never })).toThrow(/kid/)
     expect(() => sign({ key: privateJwk as never, header: 'bad header' })).toThrow(/header/)
+    expect(() => sign({ key: privateJwk as never, haeder: 'x-sig' } as never)).toThrow(
+      'sign: unknown option "haeder" (did you mean "header"?)',
+    )
   })
 
   it.each(['ES256', 'EdDSA'] as const)(
@@ -38,8 +42,10 @@ describe('sign', () => {
       const body = new Uint8Array(await res.arrayBuffer())
       const jws = res.headers.get('x-modelgate-signature')!
       expect(jws).toMatch(/^[\w-]+\.\.[\w-]+$/)
+      const requestId = res.headers.get('x-request-id')!
       const verified = await verifyResponseSignature(body, jws, [publicJwk], {
-        requestId: 'req-sig-1',
+        requestId,
+        clientRequestId: 'req-sig-1',
         status: 200,
         method: 'POST',
         path: '/v2/models/adder/infer',
@@ -47,7 +53,8 @@ describe('sign', () => {
       expect(verified).toMatchObject({
         kid: `sig-${alg}`,
         alg,
-        requestId: 'req-sig-1',
+        requestId,
+        clientRequestId: 'req-sig-1',
         status: 200,
         method: 'POST',
         path: '/v2/models/adder/infer',
@@ -58,7 +65,10 @@ describe('sign', () => {
         'signature does not verify',
       )
       await expect(
-        verifyResponseSignature(body, jws, [publicJwk], { requestId: 'other' }),
+        verifyResponseSignature(body, jws, [publicJwk], { requestId: 'req-sig-1' }),
+      ).rejects.toThrow(/another request/)
+      await expect(
+        verifyResponseSignature(body, jws, [publicJwk], { clientRequestId: 'other' }),
       ).rejects.toThrow(/another request/)
       await expect(
         verifyResponseSignature(body, jws, [publicJwk], { status: 201 }),
@@ -109,5 +119,84 @@ describe('sign', () => {
         status: 200,
       },
     )
+  })
+
+  it('signs error answers too, whatever refused the request and wherever sign sits', async () => {
+    const sig = await generateJwk('EdDSA', 'sig-errors')
+    const refuseAll: Plugin = async function refuseAll(ctx, next) {
+      if (ctx.requestHeaders.get('x-refuse') === 'yes') throw new UnauthorizedError()
+      await next()
+    }
+    // `refuseAll` runs before `sign` in the list, so sign's own code never runs for its refusals.
+    const { gate } = gateWith([refuseAll, sign({ key: sig.privateJwk as never })])
+    const cases: Array<[Request, number, string]> = [
+      [post(inferBody(), { 'x-refuse': 'yes' }), 401, '/v2/models/adder/infer'],
+      [
+        new Request('http://gate.test/v2/models/nope/infer', { method: 'POST', body: inferBody() }),
+        404,
+        '/v2/models/nope/infer',
+      ],
+      [new Request('http://gate.test/no/such/route'), 404, '/no/such/route'],
+      [new Request('http://gate.test/v2/models/adder/infer'), 405, '/v2/models/adder/infer'],
+      [post('{"inputs":'), 400, '/v2/models/adder/infer'],
+    ]
+    for (const [request, status, path] of cases) {
+      const res = await gate.fetch(request)
+      expect(res.status).toBe(status)
+      const body = new Uint8Array(await res.arrayBuffer())
+      expect(JSON.parse(new TextDecoder().decode(body))).toHaveProperty('code')
+      await verifyResponseSignature(
+        body,
+        res.headers.get('x-modelgate-signature')!,
+        [sig.publicJwk],
+        {
+          requestId: res.headers.get('x-request-id')!,
+          status,
+          method: request.method,
+          path,
+        },
+      )
+    }
+  })
+
+  it('signs the empty body a HEAD answer sends, and leaves streamed bodies unsigned', async () => {
+    const sig = await generateJwk('ES256', 'sig-head')
+    const stream: Plugin = Object.assign(
+      async function stream(_ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
+        await next()
+      },
+      {
+        routes: [
+          {
+            name: 'events',
+            methods: ['GET'],
+            path: '/events',
+            operation: 'custom' as const,
+            async terminal(ctx: Parameters<Plugin>[0]) {
+              ctx.headers.set('content-type', 'text/event-stream')
+              ctx.body = new Response('data: 1\n\n').body
+            },
+          },
+        ],
+      },
+    )
+    const { gate } = gateWith([sign({ key: sig.privateJwk as never }), stream])
+    const head = await gate.fetch(
+      new Request('http://gate.test/v2/health/ready', { method: 'HEAD' }),
+    )
+    expect(head.status).toBe(200)
+    await verifyResponseSignature(
+      new Uint8Array(0),
+      head.headers.get('x-modelgate-signature')!,
+      [sig.publicJwk],
+      {
+        requestId: head.headers.get('x-request-id')!,
+        status: 200,
+        method: 'HEAD',
+      },
+    )
+    const events = await gate.fetch(new Request('http://gate.test/events'))
+    expect(await events.text()).toBe('data: 1\n\n')
+    expect(events.headers.get('x-modelgate-signature')).toBeNull()
   })
 })

@@ -1,19 +1,25 @@
-import type { Plugin } from '@modelgate/core'
+import { checkOptionKeys, type EncodedAnswer, type GateContext, type Plugin } from '@modelgate/core'
 import { FlattenedSign, flattenedVerify, importJWK, type JWK } from 'jose'
 import { publicPart } from '../jwe/policy.js'
 import type { SignOptions, SignatureAlgorithm, VerifiedSignature } from '../types.js'
 
 const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ES256', 'EdDSA']
+const OPTIONS = { key: true, header: true, clock: true } as const
+const EMPTY = new Uint8Array(0)
 
 /**
- * Signs every response as a JWS with a detached, unencoded payload (RFC 7797, `b64: false`)
- * over the exact response bytes. The compact form `<protected>..<signature>` goes into the
- * `x-modelgate-signature` header. The protected header carries `alg`, `kid`, `rid` (request
- * id), `sts` (HTTP status), `htm` and `htp` (method and path of the request, as the gate saw it)
- * and `iat`, so a signature also proves which request, route and status it answered.
+ * Signs every answer of the gate as a JWS with a detached, unencoded payload (RFC 7797,
+ * `b64: false`) over the exact bytes sent. The compact form `<protected>..<signature>` goes into
+ * the `x-modelgate-signature` header. The protected header carries `alg`, `kid`, `rid` (the
+ * gate's request id, `x-request-id` of the answer), `crid` (the client's `x-request-id`, when it
+ * sent a valid one), `sts` (HTTP status), `htm` and `htp` (method and path of the request, as
+ * the gate saw it) and `iat`, so a signature also proves which request, route and status it
+ * answered.
  *
- * Place `sign` before (outside) `encrypt`: the signature then covers the JWE that is sent, and
- * it reveals nothing about the plaintext. Errors thrown by inner plugins leave the gate unsigned.
+ * Every route's answer is signed the same way, error answers included (refusals by core, by the
+ * adapter or by any plugin, whatever its position), after sealing: the signature covers the JWE
+ * that is sent and reveals nothing about the plaintext. Streamed bodies (a `ReadableStream`, as
+ * server-sent events) are sent unsigned.
  *
  * @example
  * ```ts
@@ -23,6 +29,7 @@ const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ES256', 'EdDSA']
 export const sign = (options: SignOptions): Plugin => {
   if (!options || typeof options !== 'object' || !options.key)
     throw new TypeError('sign: options.key is required')
+  checkOptionKeys('sign', options, OPTIONS)
   const { key } = options
   if (!SIGNATURE_ALGORITHMS.includes(key.alg))
     throw new TypeError('sign: key.alg must be ES256 or EdDSA')
@@ -39,26 +46,40 @@ export const sign = (options: SignOptions): Plugin => {
   const { key_ops: _ops, use: _use, ext: _ext, ...jwk } = key
   let imported: Promise<CryptoKey | Uint8Array> | undefined
 
-  return async function sign(ctx, next) {
-    await next()
-    const bytes = ctx.responseBytes()
+  async function signAnswer(answer: EncodedAnswer, ctx: GateContext): Promise<void> {
+    if (answer.body instanceof ReadableStream) return
+    const empty = ctx.method === 'HEAD' || answer.status === 204 || answer.status === 304
     imported ??= importJWK(jwk, key.alg)
-    const jws = await new FlattenedSign(bytes)
+    const clientRequestId = ctx.facts.clientRequestId
+    const jws = await new FlattenedSign(empty ? EMPTY : (answer.body ?? EMPTY))
       .setProtectedHeader({
         alg: key.alg,
         kid: key.kid,
         b64: false,
         crit: ['b64'],
         rid: ctx.requestId,
-        sts: ctx.status,
-        htm: ctx.request.method,
+        ...(clientRequestId !== undefined ? { crid: clientRequestId } : {}),
+        sts: answer.status,
+        htm: ctx.method,
         htp: ctx.url.pathname,
         iat: clock(),
       })
       .sign(await imported)
-    ctx.body = bytes
-    ctx.headers.set(headerName, `${jws.protected}..${jws.signature}`)
+    answer.headers.set(headerName, `${jws.protected}..${jws.signature}`)
   }
+
+  // The signing stage is registered when the answer is final, for every request the gate
+  // answered, so refusals by plugins outside this one (or by core) are signed as well.
+  return Object.assign(
+    async function sign(_ctx: GateContext, next: () => Promise<void>) {
+      await next()
+    },
+    {
+      onResponse(ctx: GateContext) {
+        ctx.onAnswer('sign', signAnswer)
+      },
+    },
+  )
 }
 
 /**
@@ -76,14 +97,14 @@ export function signingPublicKey(key: JWK): JWK {
 /**
  * Verifies a response signature made by {@link sign} over the exact body bytes, against the
  * published public keys (chosen by `kid`; the key's `alg` must match). Optionally checks the
- * request id, status, method and path it claims.
+ * gate's request id, the client's request id, status, method and path it claims.
  *
  * @example
  * ```ts
- * const res = await fetch(url, init)
+ * const res = await fetch(url, { ...init, headers: { 'x-request-id': myId } })
  * const body = new Uint8Array(await res.arrayBuffer())
  * await verifyResponseSignature(body, res.headers.get('x-modelgate-signature')!, [publicJwk], {
- *   requestId: res.headers.get('x-request-id')!, status: res.status,
+ *   requestId: res.headers.get('x-request-id')!, clientRequestId: myId, status: res.status,
  * })
  * ```
  */
@@ -91,7 +112,13 @@ export async function verifyResponseSignature(
   body: Uint8Array,
   signature: string,
   keys: JWK[],
-  expect: { requestId?: string; status?: number; method?: string; path?: string } = {},
+  expect: {
+    requestId?: string
+    clientRequestId?: string
+    status?: number
+    method?: string
+    path?: string
+  } = {},
 ): Promise<VerifiedSignature> {
   const parts = typeof signature === 'string' ? signature.split('.') : []
   if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096)
@@ -123,7 +150,10 @@ export async function verifyResponseSignature(
   } catch {
     throw new Error('signature does not verify')
   }
-  if (expect.requestId !== undefined && header.rid !== expect.requestId)
+  if (
+    (expect.requestId !== undefined && header.rid !== expect.requestId) ||
+    (expect.clientRequestId !== undefined && header.crid !== expect.clientRequestId)
+  )
     throw new Error('signature is for another request')
   if (expect.status !== undefined && header.sts !== expect.status)
     throw new Error('signature is for another status')
@@ -136,6 +166,7 @@ export async function verifyResponseSignature(
     kid: String(header.kid),
     alg,
     requestId: String(header.rid),
+    ...(typeof header.crid === 'string' ? { clientRequestId: header.crid } : {}),
     status: Number(header.sts),
     issuedAt: Number(header.iat),
     method: String(header.htm),

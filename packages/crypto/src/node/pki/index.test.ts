@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticate } from '@modelgate/access'
 import { createExpressApp } from '@modelgate/express'
 import { createCa, issueCertificate, type CertificateBundle } from '../index.js'
-import { gateWith, inferBody } from '../../test/helpers.js'
+import { gateWith, inferBody } from '../../../test/helpers.js'
 
 let ca: CertificateBundle
 let otherCa: CertificateBundle

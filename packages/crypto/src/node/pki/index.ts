@@ -1,4 +1,4 @@
-import type { CaOptions, CertificateBundle, IssueOptions } from '../types.js'
+import type { CaOptions, CertificateBundle, IssueOptions } from '../../types.js'
 
 const DAY_MS = 86_400_000
 const DNS_NAME =

@@ -1,0 +1,2 @@
+export { createCa, issueCertificate } from './pki/index.js'
+export type { CaOptions, CertificateBundle, IssueOptions } from '../types.js'
