@@ -5,14 +5,10 @@
 //   node bench/explain.js   →   stdout and bench/explain-results.json
 import { writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
-import { parseTreeModel, createTreesBackend } from '../packages/backend-trees/dist/index.js'
-import {
-  explainModel,
-  modelFromEnsemble,
-  ExplainPool,
-  explain,
-  kmeans,
-} from '../packages/explain/dist/index.js'
+import { parseTreeModel } from '../packages/backend-trees/dist/index.js'
+import { createTreesBackend } from '../packages/backend-trees/dist/node/index.js'
+import { explainModel, modelFromEnsemble, kmeans } from '../packages/explain/dist/index.js'
+import { ExplainPool, explain } from '../packages/explain/dist/node/index.js'
 import { createGate } from '../packages/core/dist/index.js'
 import { treeShapAlgorithm2 } from '../packages/explain/dist/explainers/tree.js'
 

@@ -6,7 +6,8 @@ import { interventionalTreeShap, pathDependentTreeShap } from './explainers/tree
 import type { Problem } from './problem.js'
 import type { ExplainerName, ExplainOptions, Explanation } from './types.js'
 
-const METHODS: readonly string[] = [
+/** @internal The explainer names, in the order error messages list them. */
+export const METHODS: readonly string[] = [
   'exact_shap',
   'kernel_shap',
   'permutation_shap',
@@ -36,7 +37,7 @@ export interface Attributions {
  * @example
  * ```ts
  * import { explainModel, kmeans, modelFromEnsemble } from '@modelgate/explain'
- * import { loadTreeModel } from '@modelgate/backend-trees'
+ * import { loadTreeModel } from '@modelgate/backend-trees/node'
  *
  * const model = modelFromEnsemble(await loadTreeModel('model.json'))
  * const e = await explainModel({ model, x: [[0.2, 1.5, null, 3]], method: 'tree_shap' })
@@ -77,7 +78,10 @@ export async function explainModel(options: ExplainOptions): Promise<Explanation
   let method = o.method ?? 'auto'
   if (method === 'auto')
     method = model.ensemble ? 'tree_shap' : M <= 12 ? 'exact_shap' : 'kernel_shap'
-  if (!METHODS.includes(method)) throw new TypeError(`unknown method "${String(method)}"`)
+  if (!METHODS.includes(method))
+    throw new TypeError(
+      `unknown method "${String(method).slice(0, 32)}"; use ${METHODS.join(', ')}`,
+    )
   const seed = o.seed ?? 0
   for (const [k, v] of Object.entries({
     nsamples: o.nsamples,
@@ -203,7 +207,10 @@ async function gradientsMethod(
 ): Promise<Attributions> {
   const model = o.model
   const grad = model.gradients?.bind(model)
-  if (!grad) throw new TypeError('integrated_gradients needs a model with gradients()')
+  if (!grad)
+    throw new TypeError(
+      'integrated_gradients needs a model with gradients(), as a differentiable backend (TF.js) gives',
+    )
   if ((o.link ?? 'identity') !== 'identity')
     throw new TypeError('integrated_gradients explains the model output; use link "identity"')
   const W = model.width

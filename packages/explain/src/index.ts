@@ -14,14 +14,16 @@ export type {
   Explanation,
 } from './types.js'
 export { explain } from './explain/index.js'
-export { ExplainPool } from './pool.js'
 export { renderPlot } from './plots/index.js'
 export type { PlotInput, PlotKind } from './plots/index.js'
 export type {
   WireExplanation,
+  OutputExplanation,
   ExplanationResult,
+  ExplanationFact,
+  ExplainRunner,
   ModelExplainConfig,
   ExplainPluginOptions,
+  NodeExplainPluginOptions,
 } from './types.js'
-export { explainFiles, parseRows } from './files.js'
-export type { ExplainFilesOptions } from './files.js'
+export { parseRows } from './rows.js'

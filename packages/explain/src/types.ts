@@ -1,4 +1,7 @@
 import type { TreeEnsemble } from '@modelgate/backend-trees'
+import type { OutputExplanation } from '@modelgate/core'
+
+export type { OutputExplanation, ExplanationResult } from '@modelgate/core'
 
 /**
  * The attribution methods.
@@ -200,60 +203,37 @@ export interface Explanation {
 }
 
 /**
- * One explained output column as it goes on the wire (`explanations[]` of the explain
- * extension): `values[row][feature]`, `base_value`, `feature_names`, `method`, and for sampling
- * methods `standard_errors` (same shape as `values`). `data[row][feature]` holds the explained
- * input values: V2 numbers (arrays for multi-column groups), V1 the record's own field values. A
- * masking plugin hides a field by rewriting `data[*][i]` (and, if policy says so, `values[*][i]`)
- * where `feature_names[i]` is the field. V1 responses add `attributions[row]` keyed by feature
- * name, and plots requested with `parameters.plot` arrive in `plots`.
+ * One explained output column as a client receives it (`explanations[]` of the explain
+ * extension): core's {@link OutputExplanation} (`values[row][feature]`, `base_value`,
+ * `feature_names`, `method`, `data`, and for sampling methods `standard_errors`), plus what
+ * core's encoder adds: V1 `attributions[row]` keyed by feature name, and the plots requested with
+ * `parameters.plot`, rendered from the explanation as the plugins left it (masked).
  *
  * @example
  * ```ts
- * const e: WireExplanation = { output: 'prediction', method: 'tree_shap', link: 'identity', base_value: 0.1, base_values: [0.1], values: [[0.3, -0.2]], feature_names: ['age', 'income'], data: [[41, 52000]], additivity: { ok: true, max_relative_error: 0, tolerance: 1e-6 } }
+ * const body = (await res.json()) as { explanations: WireExplanation[] }
+ * const svg = body.explanations[0]!.plots?.[0]?.svg
  * ```
  */
-export interface WireExplanation {
-  output: string
-  output_index?: number
-  method: ExplainerName
-  link: LinkName
-  base_value: number
-  base_values: number[]
-  values: number[][]
-  feature_names: string[]
-  data: unknown[][]
-  standard_errors?: number[][]
-  completeness_error?: number
-  additivity: { ok: boolean; max_relative_error: number; tolerance: number }
+export interface WireExplanation extends OutputExplanation {
   attributions?: Array<Record<string, number>>
   plots?: Array<{ row: number; kind: string; svg: string }>
 }
 
 /**
- * What the explain plugin puts on `ctx.explanation` before the response body is serialised. The
- * response's `explanations` property reads `ctx.explanation.explanations` when the body is
- * serialised, so a plugin outside `explain` (masking) may rewrite these objects in place or
- * replace the array.
+ * Where explanations run when a request is large: `@modelgate/explain/node`'s `ExplainPool`
+ * (worker threads), or anything with the same two methods. The explain plugin hands it jobs
+ * estimated at `inlineBelowEvaluations` model rows or more and closes it on `gate.close()`.
  *
  * @example
  * ```ts
- * const hideEmail: Plugin = async function hideEmail(ctx, next) {
- *   await next()
- *   const result = ctx.explanation as ExplanationResult | undefined
- *   for (const e of result?.explanations ?? []) {
- *     const i = e.feature_names.indexOf('email')
- *     if (i >= 0) e.data.forEach((row) => (row[i] = '***'))
- *   }
- * }
+ * import { ExplainPool } from '@modelgate/explain/node'
+ * const runner: ExplainRunner = new ExplainPool({ size: 2 })
  * ```
  */
-export interface ExplanationResult {
-  model: string
-  version?: string
-  method: ExplainerName
-  cached: boolean
-  explanations: WireExplanation[]
+export interface ExplainRunner {
+  run(options: ExplainOptions): Promise<Explanation>
+  close(): Promise<void>
 }
 
 /**
@@ -276,19 +256,23 @@ export interface ModelExplainConfig {
 }
 
 /**
- * Options of the {@link explain} plugin.
+ * Options of the {@link explain} plugin. Unknown keys are refused at creation, with the nearest
+ * valid key.
  *
  * @example
  * ```ts
- * explain({ models: { credit: { background } }, workers: 2, cacheTtlMs: 600_000 })
+ * explain({ models: { credit: { background } }, cacheTtlMs: 600_000 })
  * ```
  */
 export interface ExplainPluginOptions {
   models?: Record<string, ModelExplainConfig>
   defaults?: ModelExplainConfig
-  /** Worker threads for large jobs; 0 runs everything inline. Default: cores − 1, at most 4. */
-  workers?: number
-  /** Jobs estimated below this many model rows run inline. Default 20,000. */
+  /**
+   * Runs large jobs off the request's thread (`ExplainPool` of `@modelgate/explain/node`);
+   * closed by `gate.close()`. Default: every job runs inline.
+   */
+  pool?: ExplainRunner
+  /** With a `pool`: jobs estimated below this many model rows still run inline. Default 20,000. */
   inlineBelowEvaluations?: number
   /** Explanation cache; `false` disables it. Default a `MemoryStore`. */
   cache?: import('@modelgate/core').KeyValueStore | false
@@ -301,4 +285,39 @@ export interface ExplainPluginOptions {
    * get 400 before any work. Default 5,000,000.
    */
   maxEvaluations?: number
+}
+
+/**
+ * Options of the Node `explain` plugin (`@modelgate/explain/node`): those of the default entry's
+ * plugin, with a worker pool made from `workers` instead of `pool`.
+ *
+ * @example
+ * ```ts
+ * const options: NodeExplainPluginOptions = { workers: 2, models: { credit: { background } } }
+ * ```
+ */
+export interface NodeExplainPluginOptions extends Omit<ExplainPluginOptions, 'pool'> {
+  /** Worker threads for large jobs; 0 runs everything inline. Default: cores − 1, at most 4. */
+  workers?: number
+}
+
+/**
+ * What the explain plugin records about an explanation, for the audit record.
+ *
+ * @example
+ * ```ts
+ * const fact: ExplanationFact = { method: 'kernel_shap', rows: 2, cached: false }
+ * ```
+ */
+export interface ExplanationFact {
+  method: string
+  rows: number
+  cached: boolean
+}
+
+declare module '@modelgate/core' {
+  interface GateFacts {
+    /** Set by the explain plugin on explain routes it answered. */
+    explanation?: ExplanationFact
+  }
 }

@@ -1,37 +1,69 @@
-import { BadRequestError, encodeInferResponse, MemoryStore, NotReadyError } from '@modelgate/core'
-import type { KeyValueStore, Parameters, Plugin, Tensor } from '@modelgate/core'
+import { BadRequestError, checkOptionKeys, MemoryStore } from '@modelgate/core'
+import type {
+  ExplainerResult,
+  ExplanationPlot,
+  ExplanationResult,
+  GateContext,
+  InferRequest,
+  KeyValueStore,
+  OptionsShape,
+  OutputExplanation,
+  Parameters,
+  Plugin,
+  Tensor,
+} from '@modelgate/core'
 import type { TreeEnsemble } from '@modelgate/backend-trees'
-import { explainModel } from '../explain.js'
+import { explainModel, METHODS } from '../explain.js'
 import { modelFromEnsemble, modelFromInfer } from '../models.js'
 import { renderPlot, type PlotKind } from '../plots/index.js'
-import { ExplainPool } from '../pool.js'
 import type {
   ExplainableModel,
   ExplainerName,
   ExplainOptions,
   Explanation,
-  ExplanationResult,
   ExplainPluginOptions,
-  WireExplanation,
 } from '../types.js'
 
-const METHODS = [
-  'exact_shap',
-  'kernel_shap',
-  'permutation_shap',
-  'tree_shap',
-  'integrated_gradients',
-]
+const MODEL_CONFIG: OptionsShape = {
+  background: { data: true, weights: true },
+  method: true,
+  output: true,
+  link: true,
+  featureNames: true,
+  nsamples: true,
+}
+
+/** @internal The option keys of the explain plugin. */
+export const EXPLAIN_OPTIONS: OptionsShape = {
+  models: { '*': MODEL_CONFIG },
+  defaults: MODEL_CONFIG,
+  pool: true,
+  inlineBelowEvaluations: true,
+  cache: true,
+  cacheTtlMs: true,
+  maxRows: true,
+  maxEvaluations: true,
+}
+
+const PLOTS: readonly string[] = ['waterfall', 'bar', 'force']
 
 /**
- * The explain extension: serves `POST /v2/models/{m}/explain` (the infer request plus
+ * The explain extension: answers `POST /v2/models/{m}/explain` (the infer request plus
  * `parameters.explainer`; the infer response plus `explanations`) and
  * `POST /v1/models/{m}:explain` (records; attributions by feature name through the model's
  * feature schema, one per schema feature, one-hot blocks grouped). Options in `parameters`:
  * `explainer`, `output`, `nsamples`, `seed`, `sampler`, `link`, `npermutations`, `tolerance`,
- * `tree_mode`, `steps`, `rule`, `baseline`, `plot` (`waterfall` | `bar` | `force`). Large jobs
- * run on a worker pool; results are cached by model version and input hash. The explanation is
- * put on `ctx.explanation` ({@link ExplanationResult}) for plugins outside it (masking).
+ * `tree_mode`, `steps`, `rule`, `baseline`, `plot` (`waterfall` | `bar` | `force`).
+ *
+ * The plugin answers nothing itself: on explain routes it registers an explainer with the gate
+ * (`ctx.provideExplainer`) and calls `next()`; core's explain route runs it at the centre of the
+ * onion and encodes its outputs and {@link ExplanationResult} once, so plugins outside see the
+ * explanation as data (`ctx.explanation`, which masking rewrites) and plots are drawn at encoding
+ * time from what they left. Results are cached per model version, tenant, unmask grants and input
+ * hash; `ctx.facts.explanation` records the method, rows and whether the cache answered.
+ *
+ * This entry runs every job inline (Web-only, runs at the edge); `explain` of
+ * `@modelgate/explain/node` runs large jobs on worker threads.
  *
  * @example
  * ```ts
@@ -47,37 +79,37 @@ const METHODS = [
 export const explain = (options: ExplainPluginOptions = {}): Plugin => {
   if (typeof options !== 'object' || options === null)
     throw new TypeError('explain options must be an object')
-  const workers = options.workers
-  if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0))
-    throw new TypeError('"workers" must be a non-negative integer')
+  checkOptionKeys('explain', options, EXPLAIN_OPTIONS)
   for (const [name, c] of Object.entries({
     ...options.models,
     ...(options.defaults ? { defaults: options.defaults } : {}),
   })) {
+    const at = name === 'defaults' ? 'defaults' : `models.${name}`
     if (c.method !== undefined && !METHODS.includes(c.method))
-      throw new TypeError(`models.${name}.method is not an explainer`)
+      throw new TypeError(`explain: ${at}.method must be one of ${METHODS.join(', ')}`)
     if (
       c.background !== undefined &&
       (!Array.isArray(c.background.data) || c.background.data.length === 0)
     )
-      throw new TypeError(`models.${name}.background.data must be rows`)
+      throw new TypeError(`explain: ${at}.background.data must be rows`)
   }
+  const pool = options.pool
+  if (pool !== undefined && (typeof pool?.run !== 'function' || typeof pool.close !== 'function'))
+    throw new TypeError('explain: "pool" must have run() and close() (an ExplainPool)')
   const maxRows = options.maxRows ?? 100
   const maxEvaluations = options.maxEvaluations ?? 5_000_000
   if (!Number.isSafeInteger(maxEvaluations) || maxEvaluations < 1)
-    throw new TypeError('"maxEvaluations" must be a positive integer')
+    throw new TypeError('explain: "maxEvaluations" must be a positive integer')
   const inlineBelow = options.inlineBelowEvaluations ?? 20_000
   const cache: KeyValueStore | undefined =
     options.cache === false ? undefined : (options.cache ?? new MemoryStore({ maxEntries: 10_000 }))
   const ttl = options.cacheTtlMs ?? 600_000
-  let pool: ExplainPool | undefined
-  const plugin: Plugin = async function explain(ctx, next) {
-    if (ctx.route.kind !== 'v2-explain' && ctx.route.kind !== 'v1-explain') return next()
+
+  async function explainer(ctx: GateContext, request: InferRequest): Promise<ExplainerResult> {
     const model = ctx.requireModel()
-    if (!(await model.isReady())) throw new NotReadyError(`model "${model.name}" is not ready`)
     const config = { ...options.defaults, ...options.models?.[model.name] }
-    const request = await ctx.inferRequest()
     const params: Parameters = request.parameters ?? {}
+    plotKind(params)
     const meta = model.metadata()
     if (request.inputs.length !== 1)
       throw new BadRequestError('explanations need a model with exactly one input')
@@ -86,19 +118,31 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
     const rows = input.shape[0] ?? 0
     const width = input.shape.slice(1).reduce((a, b) => a * b, 1)
     if (rows > maxRows) throw new BadRequestError(`at most ${maxRows} rows per explain request`)
+    const backend = model.entry.backend
+    const ensemble = treeOf(backend)
     const method =
-      str(params.explainer) ??
-      config.method ??
-      (treeOf(model.entry.backend) ? 'tree_shap' : undefined) ??
-      'kernel_shap'
+      str(params.explainer) ?? config.method ?? (ensemble ? 'tree_shap' : 'kernel_shap')
     if (!METHODS.includes(method))
-      throw new BadRequestError(`unknown explainer "${method.slice(0, 32)}"`)
-    const ensemble = treeOf(model.entry.backend)
+      throw new BadRequestError(
+        `unknown explainer "${method.slice(0, 32)}"; the explainers are ${METHODS.join(', ')}`,
+        'unknown_explainer',
+      )
+    if (method === 'integrated_gradients' && typeof backend.gradients !== 'function')
+      throw new BadRequestError(
+        `integrated_gradients needs a differentiable backend (TF.js, @modelgate/backend-tfjs); ` +
+          `model "${model.name}" runs on one without gradients: use kernel_shap, exact_shap or permutation_shap`,
+        'explainer_unsupported',
+      )
+    if (method === 'tree_shap' && !ensemble)
+      throw new BadRequestError(
+        `tree_shap needs a tree model (@modelgate/backend-trees); model "${model.name}" is not one: ` +
+          'use kernel_shap, exact_shap or permutation_shap',
+        'explainer_unsupported',
+      )
     const outputs = await ctx.runModel(
       request.inputs,
       request.parameters ? { parameters: request.parameters } : {},
     )
-    ctx.outputs = outputs
     const wanted = str(params.output) ?? config.output ?? request.outputs?.[0]?.name
     const explained = outputs.filter((t) =>
       method === 'tree_shap' ? t.name === 'margin' : wanted === undefined || t.name === wanted,
@@ -115,20 +159,16 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
       : undefined
     const featureNames =
       schema?.columns ?? config.featureNames ?? range(0, width).map((i) => `x${i}`)
+    const data = input.data as ArrayLike<number>
     const x = Array.from({ length: rows }, (_, r) =>
-      Array.from(input.data as ArrayLike<number> as ArrayLike<number>).slice(
-        r * width,
-        (r + 1) * width,
-      ),
+      Array.from(data).slice(r * width, (r + 1) * width),
     )
     const records =
       ctx.route.kind === 'v1-explain'
         ? ((await ctx.records()) as Array<Record<string, unknown>>)
         : undefined
-    const plot = str(params.plot)
-    if (plot !== undefined && !['waterfall', 'bar', 'force'].includes(plot))
-      throw new BadRequestError('plot must be waterfall, bar or force')
-    const explanations: WireExplanation[] = []
+    const scope = cacheScope(ctx)
+    const explanations: OutputExplanation[] = []
     let cached = true
     for (const out of explained) {
       const K = out.shape.length > 1 ? out.shape[out.shape.length - 1]! : 1
@@ -140,9 +180,7 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
               output: out.name,
               outputs: K,
               width,
-              ...(model.entry.backend.gradients
-                ? { gradients: model.entry.backend.gradients.bind(model.entry.backend) }
-                : {}),
+              ...(backend.gradients ? { gradients: backend.gradients.bind(backend) } : {}),
             })
       xm.outputNames = range(0, K).map((k) => (K === 1 ? out.name : `${out.name}[${k}]`))
       const opts: ExplainOptions = {
@@ -153,11 +191,11 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
         ...(groups ? { groups } : {}),
         ...(config.background ? { background: config.background } : {}),
         ...explainParams(params, config),
-        signal: ctx.request.signal,
+        signal: ctx.signal,
       }
       checkBudget(opts, maxEvaluations)
       const key = cache
-        ? await cacheKey(model.name, model.version, out.name, opts, input)
+        ? await cacheKey(scope, model.name, model.version, out.name, opts, input)
         : undefined
       const hit = key ? await cache!.get(key) : undefined
       let e: Explanation
@@ -167,42 +205,22 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
         e = await run(opts)
         if (key) await cache!.set(key, JSON.stringify(e), ttl)
       }
-      for (let k = 0; k < K; k++) explanations.push(toWire(e, out.name, K, k, records))
+      for (let k = 0; k < K; k++) explanations.push(toOutput(e, out.name, K, k, records))
     }
-    const result: ExplanationResult = {
+    ctx.facts.explanation = { method, rows, cached }
+    const explanation: ExplanationResult = {
       model: model.name,
       ...(model.version ? { version: model.version } : {}),
-      method: method as ExplainerName,
+      method,
       cached,
       explanations,
     }
-    ctx.explanation = result
-    ctx.audit.explain = { method, rows, cached }
-    const body: Record<string, unknown> =
-      ctx.route.kind === 'v1-explain'
-        ? { predictions: predictions(outputs) }
-        : {
-            ...encodeInferResponse({
-              modelName: model.name,
-              ...(model.version ? { modelVersion: model.version } : {}),
-              ...(request.id !== undefined ? { id: request.id } : {}),
-              outputs,
-            }),
-          }
-    Object.defineProperty(body, 'explanations', {
-      enumerable: true,
-      get: () => {
-        const list = (ctx.explanation as ExplanationResult | undefined)?.explanations ?? []
-        return plot ? list.map((e) => withPlots(e, plot as PlotKind)) : list
-      },
-    })
-    ctx.body = body
+    return { outputs, explanation }
   }
 
   async function run(opts: ExplainOptions): Promise<Explanation> {
     try {
-      if (workers === 0 || estimateEvaluations(opts) < inlineBelow) return await explainModel(opts)
-      pool ??= new ExplainPool(workers !== undefined ? { size: workers } : {})
+      if (!pool || estimateEvaluations(opts) < inlineBelow) return await explainModel(opts)
       return await pool.run(opts)
     } catch (error) {
       if (error instanceof TypeError) throw new BadRequestError(error.message)
@@ -210,8 +228,59 @@ export const explain = (options: ExplainPluginOptions = {}): Plugin => {
     }
   }
 
+  const plugin: Plugin = async function explain(ctx, next) {
+    if (ctx.route.kind !== 'v2-explain' && ctx.route.kind !== 'v1-explain') return next()
+    ctx.provideExplainer(explainer)
+    await next()
+    // Also for explanations another explainer produced (a cloud forwarder), so plots are drawn
+    // here, from the explanation as every plugin left it.
+    const result = ctx.explanation
+    if (result && !result.plot) {
+      const kind = plotKind((await ctx.inferRequest()).parameters ?? {})
+      if (kind) result.plot = plotOf(kind)
+    }
+  }
   plugin.extensions = ['explain']
+  plugin.close = async () => {
+    await pool?.close()
+  }
   return plugin
+}
+
+function plotKind(params: Parameters): PlotKind | undefined {
+  const plot = params.plot
+  if (plot === undefined) return undefined
+  if (typeof plot !== 'string' || !PLOTS.includes(plot))
+    throw new BadRequestError(`plot must be one of ${PLOTS.join(', ')}`)
+  return plot as PlotKind
+}
+
+/** The renderer core calls when it encodes the answer, with the explanation as plugins left it. */
+function plotOf(kind: PlotKind): ExplanationPlot {
+  return {
+    kind,
+    render(e, row) {
+      const index = e.output_index !== undefined ? `[${e.output_index}]` : ''
+      return renderPlot(kind, {
+        featureNames: e.feature_names,
+        values: e.values[row] ?? [],
+        baseValue: e.base_values[row] ?? e.base_value,
+        data: e.data[row] ?? [],
+        title: `${kind} plot of ${e.output}${index}, row ${row}`,
+      })
+    },
+  }
+}
+
+/**
+ * Who may share cached explanations: one tenant (or, without tenants, one principal) with one set
+ * of unmask grants, so a caller cannot learn from `cached` (or timing) what another explained.
+ */
+function cacheScope(ctx: GateContext): string {
+  const p = ctx.principal
+  const who = p?.tenant !== undefined ? `t:${p.tenant}` : p ? `p:${p.kind}:${p.id}` : 'anonymous'
+  const unmask = [...(ctx.decision?.unmask ?? [])].sort()
+  return JSON.stringify([who, unmask])
 }
 
 function treeOf(backend: unknown): TreeEnsemble | undefined {
@@ -298,6 +367,7 @@ function estimateEvaluations(o: ExplainOptions): number {
 }
 
 async function cacheKey(
+  scope: string,
   model: string,
   version: string | undefined,
   output: string,
@@ -308,6 +378,7 @@ async function cacheKey(
   const data = input.data as ArrayLike<number>
   const bytes = new TextEncoder().encode(
     JSON.stringify([
+      scope,
       model,
       version ?? '',
       output,
@@ -321,71 +392,31 @@ async function cacheKey(
   return `explain:${model}:${version ?? ''}:${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
-function toWire(
+function toOutput(
   e: Explanation,
   output: string,
   K: number,
   k: number,
   records: Array<Record<string, unknown>> | undefined,
-): WireExplanation {
+): OutputExplanation {
   const pick = (a: number[][] | number[][][]) =>
     a.map((row) => row.map((v) => (K === 1 ? (v as number) : (v as number[])[k]!)))
   const base = (e.base_values as Array<number | number[]>).map((b) =>
     K === 1 ? (b as number) : (b as number[])[k]!,
   )
-  const values = pick(e.values)
-  const w: WireExplanation = {
+  const w: OutputExplanation = {
     output,
     ...(K > 1 ? { output_index: k } : {}),
     method: e.method,
     link: e.link,
     base_value: base[0]!,
     base_values: base,
-    values,
+    values: pick(e.values),
     feature_names: e.feature_names,
     data: records ? records.map((r) => e.feature_names.map((f) => r[f] ?? null)) : e.data,
     additivity: e.additivity,
   }
   if (e.standard_errors) w.standard_errors = pick(e.standard_errors)
   if (e.completeness) w.completeness_error = e.completeness.max_relative_error
-  if (records)
-    w.attributions = values.map((row) =>
-      Object.fromEntries(e.feature_names.map((f, i) => [f, row[i]!])),
-    )
   return w
-}
-
-/**
- * The explanation with its plots, rendered from what it holds now: the body reads this when it
- * is serialised, after any plugin outside `explain` (masking) rewrote `ctx.explanation`.
- */
-function withPlots(e: WireExplanation, plot: PlotKind): WireExplanation {
-  const index = e.output_index !== undefined ? `[${e.output_index}]` : ''
-  const plots = e.values.map((row, r) => ({
-    row: r,
-    kind: plot,
-    svg: renderPlot(plot, {
-      featureNames: e.feature_names,
-      values: row,
-      baseValue: e.base_values[r] ?? e.base_value,
-      data: e.data[r] ?? [],
-      title: `${plot} plot of ${e.output}${index}, row ${r}`,
-    }),
-  }))
-  return { ...e, plots }
-}
-
-function predictions(outputs: Tensor[]): unknown[] {
-  const rows = outputs[0]?.shape[0] ?? 0
-  return Array.from({ length: rows }, (_, r) =>
-    Object.fromEntries(
-      outputs.map((t) => {
-        const w = t.shape.slice(1).reduce((a, b) => a * b, 1)
-        const vals = Array.from(t.data as ArrayLike<number> as ArrayLike<number>)
-          .slice(r * w, (r + 1) * w)
-          .map(Number)
-        return [t.name, w === 1 ? vals[0] : vals]
-      }),
-    ),
-  )
 }

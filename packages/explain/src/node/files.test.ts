@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { explainFiles, parseRows } from './index.js'
+import { explainFiles } from './index.js'
 
 const fixture = (name: string) =>
-  new URL(`../../backend-trees/fixtures/${name}`, import.meta.url).pathname
+  new URL(`../../../backend-trees/fixtures/${name}`, import.meta.url).pathname
 
 describe('explainFiles', () => {
   it('explains an XGBoost file from CSV rows with tree_shap and writes the JSON', async () => {
@@ -55,21 +55,5 @@ describe('explainFiles', () => {
     })
     expect(e.feature_names).toEqual(['f0', 'f1', 'f2', 'f3'])
     expect(e.additivity.ok).toBe(true)
-  })
-
-  it('parses the three data formats', () => {
-    expect(parseRows('[[1,null],[2,3]]', 'a.json').rows).toEqual([
-      [1, null],
-      [2, 3],
-    ])
-    expect(parseRows('[{"b":1,"a":2}]', 'a.json', ['a', 'b']).rows).toEqual([[2, 1]])
-    expect(parseRows('a,b\n1,\n2,NA\n', 'a.csv')).toEqual({
-      rows: [
-        [1, null],
-        [2, null],
-      ],
-      names: ['a', 'b'],
-    })
-    expect(() => parseRows('a\nx\n', 'a.csv')).toThrow(TypeError)
   })
 })

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { TreeEnsemble } from '@modelgate/backend-trees'
-import type { ExplainOptions, Explanation } from './types.js'
+import type { ExplainOptions, Explanation, ExplainRunner } from '../types.js'
 
 interface Job {
   options: ExplainOptions
@@ -11,7 +11,7 @@ interface Job {
 
 const here = import.meta.url
 const workerUrl = here.endsWith('.ts')
-  ? new URL('../dist/worker.js', here)
+  ? new URL('../../dist/node/worker.js', here)
   : new URL('./worker.js', here)
 
 /**
@@ -27,8 +27,9 @@ const workerUrl = here.endsWith('.ts')
  * await pool.close()
  * ```
  */
-export class ExplainPool {
+export class ExplainPool implements ExplainRunner {
   readonly size: number
+  private closed = false
   private readonly workers: Array<{ worker: Worker; busy: number; models: Set<number> }> = []
   private readonly modelIds = new WeakMap<TreeEnsemble, number>()
   private nextModel = 0
@@ -47,6 +48,7 @@ export class ExplainPool {
    * stays there (later jobs name it); the rows travel as one transferred `Float64Array`.
    */
   run(options: ExplainOptions): Promise<Explanation> {
+    if (this.closed) return Promise.reject(new Error('explain pool closed'))
     const slot = this.pick()
     const id = this.nextId++
     const { model, onProgress, signal, x, ...rest } = options
@@ -98,8 +100,9 @@ export class ExplainPool {
     return Promise.all(parts)
   }
 
-  /** Terminates every worker; pending jobs reject. */
+  /** Terminates every worker; pending and later jobs reject. */
   async close(): Promise<void> {
+    this.closed = true
     for (const job of this.jobs.values()) job.reject(new Error('explain pool closed'))
     await Promise.all(this.workers.map((w) => w.worker.terminate()))
     this.workers.length = 0

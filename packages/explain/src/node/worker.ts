@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads'
-import { explainModel } from './explain.js'
-import { modelFromEnsemble } from './models.js'
+import { explainModel } from '../explain.js'
+import { modelFromEnsemble } from '../models.js'
 import type { TreeEnsemble } from '@modelgate/backend-trees'
-import type { ExplainableModel, ExplainOptions } from './types.js'
+import type { ExplainableModel, ExplainOptions } from '../types.js'
 
 const port = parentPort!
 const waiting = new Map<
