@@ -223,7 +223,6 @@ async function demoGuards(): Promise<Plugin[]> {
     echoRecords(),
     explain({
       models: { credit: { background: kmeans(matrix, 12, { seed: 7 }), method: 'exact_shap' } },
-      workers: 0,
     }),
   ]
 }

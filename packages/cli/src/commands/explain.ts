@@ -94,7 +94,7 @@ export const explainCommand: Command = {
     await requireFile(data, '--data')
     if (background !== undefined) await requireFile(background, '--background')
     const { explainFiles } = await importPackage(
-      () => import('@modelgate/explain'),
+      () => import('@modelgate/explain/node'),
       '@modelgate/explain',
       'explain',
     )

@@ -112,7 +112,7 @@ export type PluginFactory = (options: Record<string, unknown>) => Plugin
 /**
  * The plugin factories a config may name: `authenticate`, `authorize`, `rateLimit`
  * (`@modelgate/access`), `decrypt`, `encrypt`, `sign` (`@modelgate/crypto`), `mask`
- * (`@modelgate/mask`), `explain` (`@modelgate/explain`), and `audit`, `metrics` (Prometheus on
+ * (`@modelgate/mask`), `explain` (`@modelgate/explain/node`: large jobs on worker threads), and `audit`, `metrics` (Prometheus on
  * `GET /metrics`) and `tracing` (OpenTelemetry spans) from `@modelgate/audit`.
  *
  * @example
@@ -151,7 +151,7 @@ export const pluginFactories: PluginRegistry = Object.freeze({
     prepare: prepareMask,
   },
   explain: {
-    package: '@modelgate/explain',
+    package: '@modelgate/explain/node',
     export: 'explain',
     files: ['defaults.background', 'models.*.background'],
     prepare: prepareExplain,
