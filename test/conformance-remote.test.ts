@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGate, type Gate } from '@modelgate/core'
 import { createOnnxBackend } from '@modelgate/backend-onnx'
-import { createRemoteBackend, testing } from '@modelgate/backend-remote'
+import { createRemoteBackend } from '@modelgate/backend-remote'
+import * as testing from '@modelgate/backend-remote/testing'
 import { conformanceCases, fixturePath, runConformance } from '@modelgate/testkit'
 
 // The conformance suite through a chain: a gate whose models are remote backends speaking OIP V2

@@ -48,7 +48,10 @@ describe('createRemoteBackend options', () => {
       /metadata: inputs\[0\]: invalid datatype/,
     ],
     [{ metadata: { platform: 'x', inputs: [], outputs: [] } }, /at least one input/],
-    [{ timeout: 5 }, /unknown option "timeout"/],
+    [
+      { timeout: 5 },
+      /^createRemoteBackend: unknown option "timeout" \(did you mean "timeoutMs"\?\)$/,
+    ],
   ] as Array<[Record<string, unknown>, RegExp]>)('rejects %j', (change, message) => {
     expect(() => createRemoteBackend({ ...base, ...change } as RemoteBackendOptions)).toThrow(
       TypeError,

@@ -1,26 +1,27 @@
-import { isDatatype, isPlainObject } from '@modelgate/core'
-import type { ModelMetadata, TensorMetadata } from '@modelgate/core'
+import { checkOptionKeys, isDatatype, isPlainObject } from '@modelgate/core'
+import type { ModelMetadata, OptionsShape, TensorMetadata } from '@modelgate/core'
 import type { RemoteBackendOptions, RemoteProtocol } from './types.js'
 
 const PROTOCOLS: readonly RemoteProtocol[] = ['v2', 'v1', 'tfserving']
-const KNOWN = new Set([
-  'url',
-  'protocol',
-  'model',
-  'version',
-  'timeoutMs',
-  'retries',
-  'retryBaseDelayMs',
-  'retryMaxDelayMs',
-  'retryStatuses',
-  'retryTimeouts',
-  'headers',
-  'metadata',
-  'signatureName',
-  'readyCacheMs',
-  'maxResponseBytes',
-  'fetch',
-])
+/** The option keys of `createRemoteBackend`; `headers` and `metadata` are checked by shape below. */
+const KNOWN: OptionsShape = {
+  url: true,
+  protocol: true,
+  model: true,
+  version: true,
+  timeoutMs: true,
+  retries: true,
+  retryBaseDelayMs: true,
+  retryMaxDelayMs: true,
+  retryStatuses: true,
+  retryTimeouts: true,
+  headers: true,
+  metadata: true,
+  signatureName: true,
+  readyCacheMs: true,
+  maxResponseBytes: true,
+  fetch: true,
+}
 
 export interface ResolvedOptions {
   protocol: RemoteProtocol
@@ -45,8 +46,7 @@ export interface ResolvedOptions {
 export function resolveOptions(options: RemoteBackendOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw new TypeError('createRemoteBackend needs an options object')
   const o = options as RemoteBackendOptions
-  const unknown = Object.keys(o).find((k) => !KNOWN.has(k))
-  if (unknown !== undefined) throw new TypeError(`unknown option "${unknown.slice(0, 64)}"`)
+  checkOptionKeys('createRemoteBackend', o, KNOWN)
   if (!PROTOCOLS.includes(o.protocol)) {
     throw new TypeError(`protocol must be one of ${PROTOCOLS.map((p) => `"${p}"`).join(', ')}`)
   }

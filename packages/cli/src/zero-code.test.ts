@@ -1,7 +1,7 @@
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { testing } from '@modelgate/backend-remote'
+import * as testing from '@modelgate/backend-remote/testing'
 import { verifyResponseSignature } from '@modelgate/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli, jsonLines, root, run, serve } from './test/cli.js'

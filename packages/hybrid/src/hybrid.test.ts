@@ -1,4 +1,5 @@
-import { createRemoteBackend, testing } from '@modelgate/backend-remote'
+import { createRemoteBackend } from '@modelgate/backend-remote'
+import * as testing from '@modelgate/backend-remote/testing'
 import { createGate } from '@modelgate/core'
 import type { ModelBackend, ModelMetadata, Tensor } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'

@@ -138,9 +138,10 @@ class Reply extends Error {
  *
  * @example
  * ```ts
- * import { testing, createRemoteBackend } from '@modelgate/backend-remote'
+ * import { createRemoteBackend } from '@modelgate/backend-remote'
+ * import { startStandInServer } from '@modelgate/backend-remote/testing'
  *
- * const standIn = await testing.startStandInServer({ protocol: 'v2' })
+ * const standIn = await startStandInServer({ protocol: 'v2' })
  * const backend = createRemoteBackend({ url: standIn.url, protocol: 'v2', model: 'linear' })
  * // …
  * await standIn.close()

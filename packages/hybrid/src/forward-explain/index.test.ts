@@ -1,4 +1,4 @@
-import { testing } from '@modelgate/backend-remote'
+import * as testing from '@modelgate/backend-remote/testing'
 import { createGate, encodeInferResponse } from '@modelgate/core'
 import type { FeatureSchemaDefinition, GateContext, Plugin } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'

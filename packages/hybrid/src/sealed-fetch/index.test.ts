@@ -3,7 +3,7 @@ import { createServer } from 'node:https'
 import type { Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { authenticate } from '@modelgate/access'
-import { testing } from '@modelgate/backend-remote'
+import * as testing from '@modelgate/backend-remote/testing'
 import { createGate, encodeInferResponse } from '@modelgate/core'
 import type { FeatureSchemaDefinition, GateContext, Plugin } from '@modelgate/core'
 import {
