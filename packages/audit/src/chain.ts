@@ -1,5 +1,5 @@
-import { hash as digest } from 'node:crypto'
-import { decodeProtectedHeader } from 'jose'
+import { base64url, decodeProtectedHeader } from 'jose'
+import { sha256Hex } from './sha256.js'
 import type { AuditCheckpoint, AuditFields, AuditRecord } from './types.js'
 
 /**
@@ -16,10 +16,7 @@ const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/
 const HEX64 = /^[0-9a-f]{64}$/
 const CHECKPOINT_PREFIX = '{"checkpoint":'
 const EMPTY_HASH = ',"hash":""}'
-
-export function sha256Hex(text: string): string {
-  return digest('sha256', text, 'hex')
-}
+const decoder = new TextDecoder()
 
 /** Chains facts after `prev`; the hash covers the line's exact bytes up to the `hash` field. */
 export function chainRecord(
@@ -33,18 +30,19 @@ export function chainRecord(
     seq,
     time: fields.time,
     requestId: fields.requestId,
+    clientRequestId: fields.clientRequestId,
     principal: fields.principal,
     tenant: fields.tenant,
     model: fields.model,
     modelVersion: fields.modelVersion,
     action: fields.action,
     route: fields.route,
+    routeName: fields.routeName,
     decision: fields.decision,
-    masking: fields.masking,
-    explanation: fields.explanation,
     status: fields.status,
     error: fields.error,
     latencyMs: fields.latencyMs,
+    facts: fields.facts,
     prev,
     hash: '',
   }
@@ -59,9 +57,13 @@ export function checkpointLine(jws: string): string {
   return `${CHECKPOINT_PREFIX}${JSON.stringify(jws)}}`
 }
 
+/** What a checkpoint's JWS payload claims (its signature not checked). */
+export type CheckpointClaims = Omit<AuditCheckpoint, 'jws'>
+
 /**
  * One stored line, parsed: a record whose own hash matches its bytes, a checkpoint (signature
- * not yet checked), or `invalid` with the reason.
+ * not yet checked), or `invalid` with the reason; `unterminated` when the line is the start of
+ * an entry that was cut off (its JSON ends too early).
  *
  * @example
  * ```ts
@@ -73,58 +75,98 @@ export function parseAuditLine(
   line: string,
 ):
   | { type: 'record'; record: AuditRecord }
-  | { type: 'checkpoint'; jws: string; claims: Omit<AuditCheckpoint, 'jws'> | undefined }
-  | { type: 'invalid'; reason: string; seq?: number } {
-  if (line.startsWith(CHECKPOINT_PREFIX)) {
-    let jws: unknown
-    try {
-      jws = (JSON.parse(line) as { checkpoint?: unknown }).checkpoint
-    } catch {
-      return { type: 'invalid', reason: 'checkpoint line is not valid JSON' }
-    }
-    if (typeof jws !== 'string') return { type: 'invalid', reason: 'checkpoint is not a JWS' }
-    return { type: 'checkpoint', jws, claims: checkpointClaims(jws) }
-  }
+  | { type: 'checkpoint'; jws: string; claims: CheckpointClaims | undefined }
+  | { type: 'invalid'; reason: string; seq?: number; checkpoint: boolean; unterminated: boolean } {
+  const checkpoint = line.startsWith(CHECKPOINT_PREFIX)
   let value: unknown
   try {
     value = JSON.parse(line)
   } catch {
-    return { type: 'invalid', reason: 'line is not valid JSON' }
+    return {
+      type: 'invalid',
+      reason: checkpoint ? 'checkpoint line is not valid JSON' : 'line is not valid JSON',
+      checkpoint,
+      unterminated: unterminated(line),
+    }
+  }
+  if (checkpoint) {
+    const jws = (value as { checkpoint?: unknown }).checkpoint
+    if (typeof jws !== 'string')
+      return { type: 'invalid', reason: 'checkpoint is not a JWS', checkpoint, unterminated: false }
+    return { type: 'checkpoint', jws, claims: checkpointClaims(jws) }
   }
   const r = value as Partial<AuditRecord> | null
   const seq =
     typeof r?.seq === 'number' && Number.isSafeInteger(r.seq) && r.seq >= 0 ? r.seq : undefined
   const m = HASH_SUFFIX.exec(line)
-  if (!m || seq === undefined || typeof r?.prev !== 'string' || !HEX64.test(r.prev)) {
-    return {
-      type: 'invalid',
-      reason: 'line is not an audit record',
-      ...(seq !== undefined ? { seq } : {}),
-    }
-  }
+  const invalid = (reason: string) => ({
+    type: 'invalid' as const,
+    reason,
+    checkpoint: false,
+    unterminated: false,
+    ...(seq !== undefined ? { seq } : {}),
+  })
+  if (!m || seq === undefined || typeof r?.prev !== 'string' || !HEX64.test(r.prev))
+    return invalid('line is not an audit record')
   const body = `${line.slice(0, m.index)}}`
-  if (sha256Hex(body) !== m[1])
-    return { type: 'invalid', reason: 'record hash does not match its bytes', seq }
+  if (sha256Hex(body) !== m[1]) return invalid('record hash does not match its bytes')
   return { type: 'record', record: r as AuditRecord }
 }
 
-function checkpointClaims(jws: string): Omit<AuditCheckpoint, 'jws'> | undefined {
+/**
+ * True when `line` is a prefix of a JSON object cut short: every string is well-formed but the
+ * text ends inside a string or before its brackets close.
+ */
+function unterminated(line: string): boolean {
+  if (!line.startsWith('{')) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{' || c === '[') depth++
+    else if (c === '}' || c === ']') {
+      if (--depth === 0) return false
+    }
+  }
+  return true
+}
+
+/** SHA-256 (hex) of a checkpoint's JWS: how the next checkpoint names it. */
+export function checkpointDigest(jws: string): string {
+  return sha256Hex(jws)
+}
+
+/** The claims of a checkpoint JWS, or undefined when it is not one. */
+export function checkpointClaims(jws: string): CheckpointClaims | undefined {
   const parts = jws.split('.')
   if (parts.length !== 3) return undefined
   try {
     decodeProtectedHeader(jws)
-    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<
+    const claims = JSON.parse(decoder.decode(base64url.decode(parts[1]!))) as Record<
       string,
       unknown
     >
     if (
       !Number.isSafeInteger(claims.seq) ||
       typeof claims.hash !== 'string' ||
-      !HEX64.test(claims.hash)
+      !HEX64.test(claims.hash) ||
+      !Number.isSafeInteger(claims.n) ||
+      (claims.n as number) < 0 ||
+      !(claims.prev === null || (typeof claims.prev === 'string' && HEX64.test(claims.prev)))
     ) {
       return undefined
     }
-    return { seq: claims.seq as number, hash: claims.hash, time: String(claims.time ?? '') }
+    return {
+      seq: claims.seq as number,
+      hash: claims.hash,
+      time: String(claims.time ?? ''),
+      n: claims.n as number,
+      prev: claims.prev as string | null,
+    }
   } catch {
     return undefined
   }

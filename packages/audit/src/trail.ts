@@ -1,6 +1,12 @@
-import { NotReadyError } from '@modelgate/core'
+import { checkOptionKeys, NotReadyError } from '@modelgate/core'
 import { CompactSign } from 'jose'
-import { chainRecord, checkpointLine, GENESIS_HASH } from './chain.js'
+import {
+  chainRecord,
+  checkpointClaims,
+  checkpointDigest,
+  checkpointLine,
+  GENESIS_HASH,
+} from './chain.js'
 import type {
   AuditCheckpoint,
   AuditEntry,
@@ -37,6 +43,32 @@ const ALGS = new Set(['ES256', 'EdDSA'])
 /** How long submitted records wait to be grouped into one write, and how many at most. */
 const GROUP_MS = 5
 const GROUP_MAX = 1024
+const TRAIL_OPTIONS = {
+  sink: true,
+  checkpoint: {
+    key: true,
+    alg: true,
+    kid: true,
+    every: true,
+    intervalMs: true,
+    store: true,
+    storeKey: true,
+  },
+  name: true,
+  maxQueue: true,
+  onError: true,
+} as const
+
+type Timer = ReturnType<typeof setTimeout>
+/** The next turn of the event loop: `setImmediate` where it exists (Node), else a 0 ms timeout. */
+const nextTurn: (run: () => void) => void =
+  (globalThis as { setImmediate?: (run: () => void) => unknown }).setImmediate ??
+  ((run) => setTimeout(run, 0))
+
+/** Lets the process exit while `timer` is pending (Node); elsewhere timers do not hold a process. */
+export function unref(timer: Timer | ReturnType<typeof setInterval>): void {
+  ;(timer as { unref?: () => void }).unref?.()
+}
 
 /**
  * A hash-chained, checkpoint-signed audit log over one {@link AuditSink}. Appends are queued and
@@ -63,11 +95,14 @@ export class AuditTrail {
   private readonly onError: (error: unknown) => void
   private readonly queue: Pending[] = []
   private opening: Promise<void> | undefined
+  private closing: Promise<void> | undefined
   private head: { seq: number; hash: string } = { seq: -1, hash: GENESIS_HASH }
+  /** The last checkpoint written: the next one names it. */
+  private lastCheckpoint: { n: number; digest: string } | undefined
   private sinceCheckpoint = 0
   private checkpointDue = false
   private writing = false
-  private grouping: ReturnType<typeof setTimeout> | undefined
+  private grouping: Timer | undefined
   /** Someone waits for a queued record (`append`). */
   private awaited = false
   private closed = false
@@ -88,6 +123,7 @@ export class AuditTrail {
   constructor(options: AuditTrailOptions) {
     if (!options || typeof options !== 'object')
       throw new TypeError('audit trail: options object required')
+    checkOptionKeys('audit trail', options, TRAIL_OPTIONS)
     const { sink, checkpoint } = options
     if (
       !sink ||
@@ -152,16 +188,19 @@ export class AuditTrail {
           this.kick()
         }
       }, checkpoint.intervalMs ?? 60_000)
-      this.timer.unref()
+      unref(this.timer)
     }
   }
 
   /** Opens the sink and reads where the chain stands; called by the first append. */
   open(): Promise<void> {
-    this.opening ??= this.sink.open().then(
+    this.opening ??= this.sink.open({ lastCheckpoint: this.signing !== undefined }).then(
       (head: AuditHead | undefined) => {
         if (head) {
           this.head = { seq: head.seq, hash: head.hash }
+          const claims = head.checkpoint ? checkpointClaims(head.checkpoint) : undefined
+          if (claims && head.checkpoint)
+            this.lastCheckpoint = { n: claims.n, digest: checkpointDigest(head.checkpoint) }
           if (!head.checkpointed && this.signing) {
             this.sinceCheckpoint = 1
             this.checkpointDue = true
@@ -230,14 +269,17 @@ export class AuditTrail {
     }
   }
 
-  /** Writes what is queued, signs a final checkpoint and closes the sink. */
-  async close(): Promise<void> {
-    if (this.closed) return
+  /** Writes what is queued, signs a final checkpoint and closes the sink (once). */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown()
+    return this.closing
+  }
+
+  private async shutDown(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
-    if (this.opening) {
-      await this.flush()
-      if (this.signing && this.sinceCheckpoint > 0) await this.checkpoint()
-    }
+    // Records submitted just before may still wait for their group (the sink not even opened).
+    await this.flush()
+    if (this.signing && this.sinceCheckpoint > 0) await this.checkpoint()
     this.closed = true
     if (this.opening)
       await this.opening.then(
@@ -255,7 +297,7 @@ export class AuditTrail {
     this.writing = true
     if (now) {
       this.grouping = undefined
-      setImmediate(this.drainNow)
+      nextTurn(this.drainNow)
     } else {
       this.grouping = setTimeout(this.drainNow, GROUP_MS)
     }
@@ -334,6 +376,7 @@ export class AuditTrail {
     this.sinceCheckpoint = checkpoint ? 0 : since
     if (checkpoint) {
       this.stats.checkpoints++
+      this.lastCheckpoint = { n: checkpoint.n, digest: checkpointDigest(checkpoint.jws) }
       const store = this.signing!.store
       if (store) {
         await store
@@ -348,11 +391,15 @@ export class AuditTrail {
   private async sign(seq: number, hash: string): Promise<AuditCheckpoint> {
     const { key, alg, kid } = this.signing!
     const time = new Date().toISOString()
-    const payload = new TextEncoder().encode(JSON.stringify({ seq, hash, time, log: this.name }))
+    const n = this.lastCheckpoint ? this.lastCheckpoint.n + 1 : 0
+    const prev = this.lastCheckpoint?.digest ?? null
+    const payload = new TextEncoder().encode(
+      JSON.stringify({ seq, hash, time, log: this.name, n, prev }),
+    )
     const jws = await new CompactSign(payload)
       .setProtectedHeader({ alg, typ: 'modelgate-audit-checkpoint', ...(kid ? { kid } : {}) })
-      .sign(key as Parameters<CompactSign['sign']>[0])
-    return { seq, hash, time, jws }
+      .sign(key)
+    return { seq, hash, time, n, prev, jws }
   }
 
   private fail(error: unknown, records: number): void {

@@ -1,22 +1,40 @@
-import type { GateContext, KeyValueStore, Plugin } from '@modelgate/core'
+import type { GateContext, KeyValueStore } from '@modelgate/core'
 import type { Tracer } from '@opentelemetry/api'
-import type { DestinationStream, Logger, LoggerOptions } from 'pino'
-import type { Registry } from 'prom-client'
-import type { JWK } from 'jose'
-import type { KeyObject } from 'node:crypto'
+import type { CryptoKey, JWK, KeyObject } from 'jose'
+
+/**
+ * A JSON value as the audit record stores facts: strings, finite numbers, booleans, null,
+ * arrays and plain objects.
+ *
+ * @example
+ * ```ts
+ * const v: AuditValue = { method: 'kernel_shap', rows: 1, cached: false }
+ * ```
+ */
+export type AuditValue =
+  | string
+  | number
+  | boolean
+  | null
+  | AuditValue[]
+  | { [key: string]: AuditValue }
 
 /**
  * One audit record: one request, as it left the gate. Field order is fixed (it is part of the
- * hashed bytes); absent facts are `null`. Holds identifiers and counts, never payloads, tokens
- * or masked values.
+ * hashed bytes); absent values are `null`. `facts` holds every fact plugins left on
+ * `ctx.facts` (masking counts, explanation method, encryption, rate limiting, routing…) but
+ * those it holds in its own fields (`clientRequestId`, `principal`, `tenant`, `decision`),
+ * sanitised and passed through the masking function; the record never holds payloads,
+ * credentials or masked values.
  *
  * @example
  * ```ts
  * const r: AuditRecord = {
- *   seq: 0, time: '2025-01-01T00:00:00.000Z', requestId: 'r1', principal: 'user-42', tenant: null,
- *   model: 'credit', modelVersion: '1', action: 'predict', route: 'v2-infer',
- *   decision: { allow: true, reasons: ['rule underwriters'] }, masking: { EMAIL_ADDRESS: 1 },
- *   explanation: null, status: 200, error: null, latencyMs: 3.2, prev: '0'.repeat(64), hash: '…',
+ *   seq: 0, time: '2025-01-01T00:00:00.000Z', requestId: '3f0c…', clientRequestId: 'web-17',
+ *   principal: 'user-42', tenant: null, model: 'credit', modelVersion: '1', action: 'predict',
+ *   route: 'v2-infer', routeName: null, decision: { allow: true, reasons: ['rule underwriters'] },
+ *   status: 200, error: null, latencyMs: 3.2, facts: { masking: { EMAIL_ADDRESS: 1 } },
+ *   prev: '0'.repeat(64), hash: '…',
  * }
  * ```
  */
@@ -25,27 +43,35 @@ export interface AuditRecord {
   seq: number
   /** When the gate received the request (ISO 8601, UTC). */
   time: string
+  /** The gate's own id of the request (`x-request-id` on the answer); unique per request. */
   requestId: string
+  /** The id the client sent (`x-request-id`), kept beside the gate's; never a key. */
+  clientRequestId: string | null
   /** Principal id set by authentication; never a credential. */
   principal: string | null
   tenant: string | null
+  /** The registered model, or the name the URL gave (capped and masked) when none matched. */
   model: string | null
   modelVersion: string | null
-  /** The operation (`predict`, `explain`, `metadata`, …). */
+  /** The operation (`predict`, `explain`, `metadata`, `metrics`, …). */
   action: string
-  /** The protocol route kind (`v2-infer`, `v1-predict`, …). */
+  /** The route kind (`v2-infer`, `v1-predict`, `custom`, `unknown`, …). */
   route: string
-  decision: { allow: boolean; reasons: string[] } | null
-  /** Masked entity counts by type. */
-  masking: Record<string, number> | null
-  /** Explanation method, when one was computed. */
-  explanation: string | null
+  /** Name of a contributed or `protect()`ed route (`metrics`, `console`, `protect:/score`). */
+  routeName: string | null
+  /**
+   * The authorization decision (`ctx.decision`, or the `decision` fact): outcome, the rules that
+   * decided and, when the policy named it, the action it decided on.
+   */
+  decision: { allow: boolean; reasons: string[]; action?: string } | null
   /** HTTP status sent to the client. */
   status: number
-  /** Stable error code for failed requests (`invalid_token`, `rate_limited`, …). */
+  /** Stable error code for failed requests (`invalid_token`, `rate_limited`, `bad_path`, …). */
   error: string | null
-  /** Time spent inside the gate, in milliseconds. */
+  /** Time from receiving the request to its final answer, in milliseconds. */
   latencyMs: number
+  /** Every other fact of `ctx.facts`, sanitised (see the README's record format). */
+  facts: Record<string, AuditValue>
   /** SHA-256 (hex) of the previous record; 64 zeros for the first. */
   prev: string
   /** SHA-256 (hex) of this record's line up to the `hash` field. */
@@ -57,23 +83,30 @@ export interface AuditRecord {
  *
  * @example
  * ```ts
- * await trail.append({ ...facts, status: 200 } satisfies AuditFields)
+ * await trail.append({ ...fields, status: 200 } satisfies AuditFields)
  * ```
  */
 export type AuditFields = Omit<AuditRecord, 'seq' | 'prev' | 'hash'>
 
 /**
- * A signed checkpoint: a compact JWS whose payload names the last record it covers.
+ * A signed checkpoint: a compact JWS whose payload names the last record it covers and the
+ * checkpoint before it, so checkpoints form a chain of their own.
  *
  * @example
  * ```ts
- * const cp: AuditCheckpoint = { seq: 999, hash: '…', time: '2025-01-01T00:00:00.000Z', jws: 'eyJ…' }
+ * const cp: AuditCheckpoint = { seq: 999, hash: '…', time: '2025-01-01T00:00:00.000Z', n: 0, prev: null, jws: 'eyJ…' }
  * ```
  */
 export interface AuditCheckpoint {
+  /** The last record covered. */
   seq: number
+  /** That record's hash. */
   hash: string
   time: string
+  /** Position among the log's checkpoints, from 0. */
+  n: number
+  /** SHA-256 (hex) of the previous checkpoint's JWS; `null` for the first. */
+  prev: string | null
   jws: string
 }
 
@@ -94,7 +127,7 @@ export type AuditEntry =
  *
  * @example
  * ```ts
- * const head: AuditHead = { seq: 41, hash: 'ab…', checkpointed: false }
+ * const head: AuditHead = { seq: 41, hash: 'ab…', checkpointed: false, checkpoint: 'eyJ…' }
  * ```
  */
 export interface AuditHead {
@@ -102,6 +135,25 @@ export interface AuditHead {
   hash: string
   /** True when a checkpoint already covers this record. */
   checkpointed: boolean
+  /**
+   * The JWS of the last checkpoint stored, when `open` was asked for it: the next checkpoint
+   * names it. Without it a restarted writer starts a new checkpoint chain, which verification
+   * reports.
+   */
+  checkpoint?: string
+}
+
+/**
+ * What {@link AuditSink.open} is asked for.
+ *
+ * @example
+ * ```ts
+ * const head = await sink.open({ lastCheckpoint: true })
+ * ```
+ */
+export interface AuditSinkOpenOptions {
+  /** The trail signs checkpoints: return the last stored one in `AuditHead.checkpoint`. */
+  lastCheckpoint?: boolean
 }
 
 /**
@@ -129,18 +181,19 @@ export interface AuditSink {
    */
   readonly durable?: boolean
   /** Prepares storage, repairs a torn tail, and returns the last intact record, if any. */
-  open(): Promise<AuditHead | undefined>
+  open(options?: AuditSinkOpenOptions): Promise<AuditHead | undefined>
   write(entries: AuditEntry[]): Promise<void>
   close(): Promise<void>
 }
 
 /**
  * A private key for signing checkpoints, or a public key for verifying them: a Node
- * `KeyObject`, a WebCrypto `CryptoKey`, a JWK, or (public keys only) an SPKI PEM string.
+ * `KeyObject`, a WebCrypto `CryptoKey` or a JWK (verification also takes SPKI PEM strings).
  *
  * @example
  * ```ts
- * const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+ * const { privateKey } = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])
+ * const key: AuditKey = privateKey
  * ```
  */
 export type AuditKey = KeyObject | CryptoKey | JWK
@@ -225,24 +278,32 @@ export interface AuditHealth {
 export interface AuditOptions {
   trail: import('./trail.js').AuditTrail
   /**
-   * Answer 503 when the record cannot be stored, refuse requests while the sink is failing,
-   * and report `GET /v2/health/ready` as not ready then. Default false (the request is served,
-   * the failure counted).
+   * Answer 503 `audit_unavailable` when the record cannot be stored, refuse requests (before
+   * the model) while the sink is failing, and report `GET /v2/health/ready` as not ready then.
+   * Default false (the request is served, the failure counted).
    */
   failClosed?: boolean
   /** Which requests get a record. Default: every request except health checks. */
   include?: (ctx: GateContext) => boolean
+  /**
+   * `gate.close()` flushes and closes the trail (a final checkpoint is signed). Default true;
+   * set false when the trail outlives the gate (several gates writing one trail).
+   */
+  closeTrail?: boolean
 }
 
 /**
- * What {@link verifyAuditFile} found wrong first.
+ * What verification found wrong first.
  *
- * - `missing`: a record was deleted (or the log cut at a line boundary; see `checkpoint`).
+ * - `missing`: a record or a checkpoint was deleted (or the log cut at a line boundary, against
+ *   an external checkpoint).
  * - `reordered`: records are out of order.
- * - `altered`: a record's bytes changed.
- * - `forged`: a checkpoint's signature is invalid, or records were inserted.
- * - `truncated`: the last line is cut short.
- * - `unsigned`: records follow the last valid checkpoint.
+ * - `altered`: a record's or a checkpoint's bytes changed.
+ * - `forged`: a checkpoint's signature is invalid, a checkpoint does not follow the one before
+ *   it, or records were inserted.
+ * - `truncated`: the last line is cut short (the log was cut in the middle of a line).
+ * - `unsigned`: records after the last checkpoint (or a log without checkpoints): the end of
+ *   the log is not covered, so records could have been cut off without a trace.
  *
  * @example
  * ```ts
@@ -251,7 +312,7 @@ export interface AuditOptions {
  */
 export interface AuditProblem {
   kind: 'missing' | 'reordered' | 'altered' | 'forged' | 'truncated' | 'unsigned'
-  /** The record named, when one can be. */
+  /** The record named, when one can be (`null` for a checkpoint). */
   seq: number | null
   /** 1-based line (JSONL) or row position (SQLite) where it shows. */
   line: number
@@ -259,85 +320,50 @@ export interface AuditProblem {
 }
 
 /**
- * Outcome of {@link verifyAuditFile}.
+ * Outcome of {@link verifyAuditLines} (and `verifyAuditFile` of `@modelgate/audit/node`).
  *
  * @example
  * ```ts
- * const result = await verifyAuditFile('audit.jsonl', { key: publicKey })
- * process.exitCode = result.ok ? 0 : 1
+ * const result = await verifyAuditLines(lines, { key: publicKey })
+ * for (const w of result.warnings) console.warn(`WARNING: ${w}`)
  * ```
  */
 export interface AuditVerifyResult {
   ok: boolean
   /** Intact records read before the first problem. */
   records: number
-  /** Checkpoints whose signature (when a key was given) and link verified. */
+  /** Checkpoints whose signature (when a key was given) and links verified. */
   checkpoints: number
   /** Seq of the last intact record, -1 when none. */
   lastSeq: number
   /** True when checkpoint signatures were checked against a key. */
   signaturesChecked: boolean
+  /**
+   * What the result cannot vouch for although it is `ok`: no key given, an end of the log no
+   * checkpoint covers (accepted with `allowUnsignedTail`), an empty log.
+   */
+  warnings: string[]
   problem?: AuditProblem
 }
 
 /**
- * Options of {@link verifyAuditFile}.
+ * Options of {@link verifyAuditLines}.
  *
  * @example
  * ```ts
- * await verifyAuditFile('audit.jsonl', { key: publicPem, checkpoint: await redisStore.get('audit:checkpoint:audit') })
+ * await verifyAuditLines(lines, { key: publicPem, checkpoint: await redisStore.get('audit:checkpoint:audit') })
  * ```
  */
 export interface AuditVerifyOptions {
-  /** Public key(s) for checkpoints; PEM (SPKI) strings are accepted. Without one, only the chain is checked. */
+  /** Public key(s) for checkpoints; PEM (SPKI) strings are accepted. Without one, only the chains are checked. */
   key?: AuditKey | string | Array<AuditKey | string>
   /** The latest checkpoint kept outside the log; the log must reach the record it signs. */
   checkpoint?: string
-  /** Accept records after the last checkpoint (a log still being written). Default false. */
-  allowUnsignedTail?: boolean
-  /** Table of a SQLite log. Default `audit_log`. */
-  table?: string
-}
-
-/**
- * Options of {@link jsonlSink}.
- *
- * @example
- * ```ts
- * const options: JsonlSinkOptions = { path: 'audit.jsonl', fsync: 'always' }
- * ```
- */
-export interface JsonlSinkOptions {
-  path: string
   /**
-   * When records reach the disk:
-   * - `always`: each write is synced (`fdatasync`) before it is acknowledged;
-   * - `batch` (default): acknowledged once written to the OS, synced every `fsyncIntervalMs`;
-   * - `never`: the OS decides.
-   *
-   * Every mode survives a killed process; only `always` also survives a power loss.
+   * Accept records that no checkpoint covers at the end of the log (a log still being written,
+   * or one written without signing); the result then carries a warning. Default false.
    */
-  fsync?: 'always' | 'batch' | 'never'
-  /** Sync period of `fsync: 'batch'`, in ms. Default 200. */
-  fsyncIntervalMs?: number
-  /** File mode when the file is created. Default `0o640`. */
-  mode?: number
-}
-
-/**
- * Options of {@link sqliteSink}.
- *
- * @example
- * ```ts
- * const options: SqliteSinkOptions = { path: 'audit.db', synchronous: 'full' }
- * ```
- */
-export interface SqliteSinkOptions {
-  path: string
-  /** Table name. Default `audit_log`. */
-  table?: string
-  /** SQLite `synchronous` pragma (WAL mode): `full` (default) syncs every commit. */
-  synchronous?: 'full' | 'normal' | 'off'
+  allowUnsignedTail?: boolean
 }
 
 /**
@@ -354,41 +380,6 @@ export interface AuditLine {
 }
 
 /**
- * Options of the {@link metrics} plugin.
- *
- * @example
- * ```ts
- * metrics({ trails: [trail], path: '/metrics' })
- * ```
- */
-export interface MetricsOptions {
-  /** Registry to register into. Default: a new one (see `plugin.registry`). */
-  registry?: Registry
-  /** Route served for `GET`, or `false` to mount `plugin.handler` yourself. Default `/metrics`. */
-  path?: string | false
-  /** Metric name prefix. Default `modelgate_`. */
-  prefix?: string
-  /** Audit trails whose sink health is exported. */
-  trails?: import('./trail.js').AuditTrail[]
-  /** Request latency buckets, seconds. */
-  buckets?: number[]
-}
-
-/**
- * The {@link metrics} plugin, with its registry and a fetch handler serving the exposition text.
- *
- * @example
- * ```ts
- * const m = metrics({ path: false })
- * adminServer.get('/metrics', async (req, res) => res.type(m.registry.contentType).send(await m.registry.metrics()))
- * ```
- */
-export interface MetricsPlugin extends Plugin {
-  readonly registry: Registry
-  handler(request?: Request): Promise<Response>
-}
-
-/**
  * Options of {@link tracing}, {@link traced} and {@link tracedBackend}.
  *
  * @example
@@ -401,43 +392,4 @@ export interface TracingOptions {
   tracer?: Tracer
   /** Record the principal id as `enduser.id`. Default true. */
   principal?: boolean
-}
-
-/**
- * Options of {@link createLogger}.
- *
- * @example
- * ```ts
- * import { maskText } from '@modelgate/mask'
- * createLogger({ mask: (text) => maskText(text), level: 'info' })
- * ```
- */
-export interface LoggerFactoryOptions {
-  /**
-   * Applied to every string in every log line (message, fields, error messages and stacks;
-   * keys and numbers are kept, so the line stays valid JSON) before it is written, e.g.
-   * `maskText` of `@modelgate/mask`. A mask that throws or returns a non-string drops the line
-   * and writes a short error line instead, never the original.
-   */
-  mask?: (text: string) => string
-  /** Default `info`. */
-  level?: string
-  /** Where lines go. Default: stdout. */
-  destination?: DestinationStream
-  /** Passed to pino (`base`, `redact`, `formatters`, …). */
-  pino?: Omit<LoggerOptions, 'level'>
-}
-
-/**
- * Options of {@link requestLog}.
- *
- * @example
- * ```ts
- * requestLog({ logger: createLogger({ mask }) })
- * ```
- */
-export interface RequestLogOptions {
-  logger: Logger
-  /** Level of successful requests. Default `info`; 4xx log at `warn`, 5xx at `error`. */
-  level?: 'trace' | 'debug' | 'info'
 }

@@ -527,9 +527,10 @@ async function renderAudit(outcome: Outcome): Promise<void> {
     principal: string | null
     action: string
     decision: { allow: boolean; reasons: string[] } | null
-    masking: Record<string, number> | null
-    explanation: string | null
+    facts: { masking?: Record<string, number>; explanation?: { method?: string } }
   }
+  const masking = r.facts.masking
+  const method = r.facts.explanation?.method
   add('Audit record', `#${r.seq} · hash ${r.hash.slice(0, 16)}…`, 'record')
   add('Principal and action', `${r.principal ?? 'anonymous'} · ${r.action}`, 'principal')
   add(
@@ -541,14 +542,14 @@ async function renderAudit(outcome: Outcome): Promise<void> {
   )
   add(
     'Masked entities',
-    r.masking
-      ? Object.entries(r.masking)
+    masking
+      ? Object.entries(masking)
           .map(([k, n]) => `${k} ×${n}`)
           .join(', ')
       : 'none',
     'masking',
   )
-  add('Explanation', r.explanation ?? 'none', 'explanation')
+  add('Explanation', method ?? 'none', 'explanation')
 }
 
 main().catch((error: unknown) => {

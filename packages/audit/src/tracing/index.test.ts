@@ -39,11 +39,17 @@ const backend: ModelBackend = {
     return inputs
   },
 }
+declare module '@modelgate/core' {
+  interface GateFacts {
+    masking?: Record<string, number>
+  }
+}
+
 const authenticate: Plugin = async function authenticate(ctx, next) {
-  if (ctx.request.headers.get('authorization') !== 'Bearer good') throw new UnauthorizedError()
+  if (ctx.requestHeaders.get('authorization') !== 'Bearer good') throw new UnauthorizedError()
   ctx.principal = { id: 'user-7', kind: 'test', roles: [], scopes: [] }
   ctx.decision = { allow: true, reasons: [], unmask: [] }
-  ctx.audit.masking = { EMAIL_ADDRESS: 3 }
+  ctx.facts.masking = { EMAIL_ADDRESS: 3 }
   await next()
 }
 const noop: Plugin = async function noop(_ctx, next) {
@@ -144,5 +150,50 @@ describe('tracing', () => {
     expect(() => traced('x' as never)).toThrow(TypeError)
     expect(() => tracing({ tracer: {} as never })).toThrow(TypeError)
     expect(() => tracedBackend({} as never)).toThrow(TypeError)
+    expect(() => tracing({ tracer, principle: false } as never)).toThrow(
+      'tracing: unknown option "principle" (did you mean "principal"?)',
+    )
+    expect(() => traced(explain, { nmae: 'x' } as never)).toThrow(/did you mean "name"/)
+    expect(() => tracedBackend(backend, { modle: 'm' } as never)).toThrow(/did you mean "model"/)
+  })
+
+  it('gives a span to requests refused before it ran, from when the gate received them', async () => {
+    const gate = createGate({
+      models: [{ name: 'm', backend }],
+      plugins: [authenticate, tracing({ tracer })],
+    })
+    await gate.ready()
+    exporter.reset()
+    const before = Date.now()
+    expect((await gate.fetch(infer('Bearer bad'))).status).toBe(401)
+    expect((await gate.fetch(new Request('http://gate/v2/models/m/infer'))).status).toBe(401)
+    const spans = exporter.getFinishedSpans()
+    expect(spans).toHaveLength(2)
+    expect(spans[0]!.name).toBe('modelgate predict')
+    expect(spans[0]!.attributes).toMatchObject({
+      'http.response.status_code': 401,
+      'error.type': 'unauthorized',
+      'url.path': '/v2/models/m/infer',
+    })
+    const startMs = spans[0]!.startTime[0] * 1000 + spans[0]!.startTime[1] / 1e6
+    expect(startMs).toBeGreaterThanOrEqual(before - 1)
+  })
+
+  it('keeps routes, observer and close of a wrapped plugin', () => {
+    const routes = [
+      { name: 'r', methods: ['GET'], path: '/r', operation: 'custom' as const, terminal: async () => {} },
+    ]
+    const onResponse = () => undefined
+    const close = async () => undefined
+    const plugin: Plugin = Object.assign(
+      async function withRoutes(_ctx: never, next: () => Promise<void>) {
+        await next()
+      },
+      { routes, onResponse, close },
+    )
+    const wrapped = traced(plugin, { tracer })
+    expect(wrapped.routes).toBe(routes)
+    expect(wrapped.onResponse).toBe(onResponse)
+    expect(wrapped.close).toBe(close)
   })
 })

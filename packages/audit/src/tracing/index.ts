@@ -1,4 +1,10 @@
-import { GateError, type GateContext, type ModelBackend, type Plugin } from '@modelgate/core'
+import {
+  checkOptionKeys,
+  GateError,
+  type GateContext,
+  type ModelBackend,
+  type Plugin,
+} from '@modelgate/core'
 import {
   context,
   propagation,
@@ -13,6 +19,8 @@ import { PLUGIN_TIMER, SPAN_CONTEXT, type PluginTimer } from '../observe.js'
 import type { TracingOptions } from '../types.js'
 
 const TRACER = '@modelgate/audit'
+const REQUEST_SPAN = Symbol('modelgate.tracing.requestSpan')
+const OPTIONS = { tracer: true, principal: true } as const
 const headerGetter = {
   keys: (h: Headers) => [...h.keys()],
   get: (h: Headers, key: string) => h.get(key) ?? undefined,
@@ -20,33 +28,39 @@ const headerGetter = {
 
 /**
  * One OpenTelemetry span per request (`modelgate <operation>`, kind SERVER), continuing a
- * `traceparent` from the client when a propagator is registered. Put it first; wrap later
+ * `traceparent` from the client when a propagator is registered. Every request gets its span,
+ * whatever the plugin order: the span is opened when the request reaches this plugin (so
+ * plugins after it and the backend nest under it) and ended with the final answer
+ * (`onResponse`); a request refused before it reached this plugin (by an outer plugin, or by
+ * core: 400 `bad_path`, 404, 405, 413) gets a span from when the gate received it. Wrap later
  * plugins in {@link traced} for per-plugin child spans, and backends in {@link tracedBackend}.
  * Attributes: `http.request.method`, `url.path`, `modelgate.route`, `modelgate.request_id`,
  * `modelgate.operation`, `modelgate.model`, `modelgate.model_version`, `enduser.id`,
  * `modelgate.decision`, `modelgate.masked_entities`, `http.response.status_code`, `error.type`.
- * Uses `@opentelemetry/api` only: without a registered SDK, spans are no-ops.
+ * `url.path` goes through `ctx.redactText` (the masking plugin's text masking). Uses
+ * `@opentelemetry/api` only: without a registered SDK, spans are no-ops.
  *
  * @example
  * ```ts
  * const gate = createGate({
  *   models: [{ name: 'credit', backend: tracedBackend(backend, { model: 'credit' }) }],
- *   plugins: [tracing(), metrics(), audit({ trail }), traced(authenticate(auth)), traced(authorize(policy))],
+ *   plugins: [tracing(), audit({ trail }), traced(authenticate(auth)), traced(authorize(policy))],
  * })
  * ```
  */
 export const tracing = (options: TracingOptions = {}): Plugin => {
   const tracer = checkTracer(options, 'tracing')
   const withPrincipal = options.principal ?? true
-  return async function tracing(ctx, next) {
-    const parent = propagation.extract(context.active(), ctx.request.headers, headerGetter)
+  const start = (ctx: GateContext, startTime?: number) => {
+    const parent = propagation.extract(context.active(), ctx.requestHeaders, headerGetter)
     const span = tracer.startSpan(
       `modelgate ${ctx.operation}`,
       {
         kind: SpanKind.SERVER,
+        ...(startTime !== undefined ? { startTime } : {}),
         attributes: {
-          'http.request.method': ctx.request.method,
-          'url.path': ctx.url.pathname,
+          'http.request.method': ctx.method,
+          'url.path': redactedPath(ctx),
           'modelgate.route': ctx.route.kind,
           'modelgate.request_id': ctx.requestId,
           'modelgate.operation': ctx.operation,
@@ -56,42 +70,40 @@ export const tracing = (options: TracingOptions = {}): Plugin => {
       },
       parent,
     )
-    const spanContext = trace.setSpan(parent, span)
-    ctx.state.set(SPAN_CONTEXT, spanContext)
-    let status = 200
-    try {
-      await context.with(spanContext, next)
-      status = ctx.status
-    } catch (error) {
-      status = error instanceof GateError ? error.status : 500
-      fail(span, error, status)
-      throw error
-    } finally {
-      if (withPrincipal && ctx.principal) span.setAttribute('enduser.id', ctx.principal.id)
-      const decision = ctx.decision ?? (ctx.audit.decision as { allow?: unknown } | undefined)
-      if (decision && typeof decision.allow === 'boolean')
-        span.setAttribute('modelgate.decision', decision.allow ? 'allow' : 'deny')
-      const masked = ctx.audit.masking
-      if (masked && typeof masked === 'object') {
-        span.setAttribute(
-          'modelgate.masked_entities',
-          Object.values(masked).reduce((a: number, n) => a + (typeof n === 'number' ? n : 0), 0),
-        )
-      }
-      span.setAttribute('http.response.status_code', status)
-      span.end()
-    }
+    ctx.state.set(REQUEST_SPAN, span)
+    return { span, spanContext: trace.setSpan(parent, span) }
   }
+  const plugin: Plugin = async function tracing(ctx, next) {
+    const { spanContext } = start(ctx)
+    ctx.state.set(SPAN_CONTEXT, spanContext)
+    await context.with(spanContext, next)
+  }
+  plugin.onResponse = (ctx, outcome) => {
+    const span = (ctx.state.get(REQUEST_SPAN) as Span | undefined) ?? start(ctx, ctx.receivedAt).span
+    if (withPrincipal && ctx.principal) span.setAttribute('enduser.id', ctx.principal.id)
+    if (ctx.decision) span.setAttribute('modelgate.decision', ctx.decision.allow ? 'allow' : 'deny')
+    const masked = (ctx.facts as { masking?: unknown }).masking
+    if (masked && typeof masked === 'object') {
+      let total = 0
+      for (const n of Object.values(masked)) if (typeof n === 'number') total += n
+      span.setAttribute('modelgate.masked_entities', total)
+    }
+    span.setAttribute('http.response.status_code', outcome.status)
+    if (outcome.error !== undefined) fail(span, outcome.error, outcome.cause, outcome.status)
+    span.end()
+  }
+  return plugin
 }
 
 /**
- * Wraps a plugin so it gets its own child span (`plugin <name>`) and, under a {@link metrics}
- * plugin, its self time in `plugin_duration_seconds` (time in the plugin minus time in the
- * plugins and model after it).
+ * Wraps a plugin so it gets its own child span (`plugin <name>`) and, with the `metrics` plugin
+ * of `@modelgate/audit/node`, its self time in `plugin_duration_seconds` (time in the plugin
+ * minus time in the plugins and model after it). The wrapper keeps the plugin's name,
+ * extensions, routes, observer and `close`.
  *
  * @example
  * ```ts
- * plugins: [tracing(), metrics(), audit({ trail }), traced(authenticate(auth)), traced(mask(maskOptions), { name: 'mask' })]
+ * plugins: [tracing(), audit({ trail }), traced(authenticate(auth)), traced(mask(maskOptions), { name: 'mask' })]
  * ```
  */
 export function traced(plugin: Plugin, options: TracingOptions & { name?: string } = {}): Plugin {
@@ -124,7 +136,7 @@ export function traced(plugin: Plugin, options: TracingOptions & { name?: string
       )
     } catch (error) {
       failed = true
-      fail(span, error, error instanceof GateError ? error.status : 500)
+      fail(span, codeOf(error), error, error instanceof GateError ? error.status : 500)
       throw error
     } finally {
       ctx.state.set(SPAN_CONTEXT, parent)
@@ -134,7 +146,13 @@ export function traced(plugin: Plugin, options: TracingOptions & { name?: string
     }
   }
   Object.defineProperty(wrapper, 'name', { value: name })
-  return Object.assign(wrapper, plugin.extensions ? { extensions: plugin.extensions } : {})
+  const { extensions, routes, onResponse, close } = plugin
+  return Object.assign(wrapper, {
+    ...(extensions ? { extensions } : {}),
+    ...(routes ? { routes } : {}),
+    ...(onResponse ? { onResponse } : {}),
+    ...(close ? { close } : {}),
+  })
 }
 
 /**
@@ -175,7 +193,7 @@ export function tracedBackend(
         try {
           return await call()
         } catch (error) {
-          fail(span, error, 500)
+          fail(span, codeOf(error), error, 500)
           throw error
         } finally {
           span.end()
@@ -197,17 +215,34 @@ export function tracedBackend(
   return wrapped
 }
 
-function checkTracer(options: TracingOptions, who: string): Tracer {
+function checkTracer(options: TracingOptions & { name?: string; model?: string }, who: string): Tracer {
   if (!options || typeof options !== 'object')
     throw new TypeError(`${who}: options must be an object`)
+  checkOptionKeys(who, options, {
+    ...OPTIONS,
+    ...(who === 'traced' ? { name: true } : who === 'tracedBackend' ? { model: true } : {}),
+  })
   if (options.tracer !== undefined && typeof options.tracer?.startSpan !== 'function') {
     throw new TypeError(`${who}: tracer must be an OpenTelemetry Tracer`)
   }
+  if (options.principal !== undefined && typeof options.principal !== 'boolean')
+    throw new TypeError(`${who}: principal must be a boolean`)
   return options.tracer ?? trace.getTracer(TRACER)
 }
 
-function fail(span: Span, error: unknown, status: number): void {
-  const code = error instanceof GateError ? error.code : 'internal'
+function redactedPath(ctx: GateContext): string {
+  try {
+    return ctx.redactText(ctx.url.pathname).slice(0, 256)
+  } catch {
+    return '[redaction failed]'
+  }
+}
+
+function codeOf(error: unknown): string {
+  return error instanceof GateError ? error.code : 'internal'
+}
+
+function fail(span: Span, code: string, error: unknown, status: number): void {
   span.setAttribute('error.type', code)
   if (status >= 500) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: code })

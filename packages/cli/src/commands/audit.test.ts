@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAuditTrail, jsonlSink } from '@modelgate/audit'
+import { createAuditTrail } from '@modelgate/audit'
+import { jsonlSink } from '@modelgate/audit/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli, run } from '../test/cli.js'
 
@@ -24,18 +25,19 @@ beforeAll(async () => {
     await trail.append({
       time: new Date(1_700_000_000_000 + i * 1000).toISOString(),
       requestId: `r${i}`,
+      clientRequestId: null,
       principal: 'u1',
       tenant: 't',
       model: 'credit',
       modelVersion: null,
       action: 'predict',
       route: 'v1-predict',
+      routeName: null,
       decision: { allow: true, reasons: ['allow:test'] },
-      masking: null,
-      explanation: null,
       status: 200,
       error: null,
       latencyMs: 1,
+      facts: {},
     })
   }
   await trail.close()
@@ -85,6 +87,21 @@ describe('modelgate audit verify', () => {
     })
     expect(forged.code).toBe(1)
     expect(forged.stdout).toMatch(/^NOT intact: forged /)
+  })
+
+  it('exit 1 for a log whose end no checkpoint covers, unless --allow-unsigned-tail (with a warning)', async () => {
+    const recordLines = lines.filter((l) => l.includes('"requestId"'))
+    // The file cut after record 4: record 3 and 4 follow the last checkpoint.
+    await writeFile(join(dir, 'cut.jsonl'), recordLines.slice(0, 5).join('\n') + '\n')
+    const cut = await run(['audit', 'verify', 'cut.jsonl'], { cwd: dir })
+    expect(cut.code).toBe(1)
+    expect(cut.stdout).toMatch(/^NOT intact: unsigned at record 0 /)
+    const allowed = await run(['audit', 'verify', 'cut.jsonl', '--allow-unsigned-tail'], {
+      cwd: dir,
+    })
+    expect(allowed.code).toBe(0)
+    expect(allowed.stderr).toMatch(/^WARNING: the log has no checkpoint, so nothing covers its end/m)
+    expect(allowed.stderr).toMatch(/^WARNING: no key given/m)
   })
 
   it('exit 1 for a file that does not exist, 2 for bad options', async () => {

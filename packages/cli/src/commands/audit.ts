@@ -25,8 +25,11 @@ export const auditVerify: Command = {
     'hash chain from record 0, every checkpoint signature (with --key: a PEM public key or a JWK',
     'file) and that a checkpoint covers the last record (unless --allow-unsigned-tail). Prints',
     '"intact: ..." or "NOT intact: <kind> - <message>" naming the first missing, reordered,',
-    'altered, forged, truncated or unsigned record. --checkpoint gives the latest checkpoint kept',
-    'outside the log (a compact JWS, or a file holding one) to detect truncation.',
+    'altered, forged, truncated or unsigned record or checkpoint (checkpoints are chained, so a',
+    'deleted one shows). A log whose end no checkpoint covers (one written without signing, or',
+    'cut) fails unless --allow-unsigned-tail, which accepts it with a WARNING on stderr.',
+    '--checkpoint gives the latest checkpoint kept outside the log (a compact JWS, or a file',
+    'holding one) to detect truncation.',
     '',
     'Exit codes: 0 intact, 1 not intact or unreadable, 2 bad options.',
   ].join('\n'),
@@ -45,7 +48,8 @@ export const auditVerify: Command = {
     },
     'allow-unsigned-tail': {
       type: 'boolean',
-      description: 'Accept records after the last checkpoint (a log still being written)',
+      description:
+        'Accept records no checkpoint covers at the end (a log still being written), with a warning',
     },
     table: {
       type: 'string',
@@ -75,8 +79,8 @@ export const auditVerify: Command = {
       throw new CliError((error as Error).message, 1)
     }
     const { verifyAuditFile } = await importPackage(
-      () => import('@modelgate/audit'),
-      '@modelgate/audit',
+      () => import('@modelgate/audit/node'),
+      '@modelgate/audit/node',
       'audit verify',
     )
     let result
@@ -90,6 +94,7 @@ export const auditVerify: Command = {
     } catch (error) {
       throw new CliError(`audit verify: ${messageOf(error)}`, 1, { cause: error })
     }
+    for (const warning of result.warnings) io.stderr(`WARNING: ${warning}\n`)
     if (values.json === true) io.stdout(`${JSON.stringify(result)}\n`)
     else if (result.ok) {
       const signatures = result.signaturesChecked

@@ -171,7 +171,8 @@ export async function prepareAudit(options: Options, context: PluginContext) {
   }
   const { path, sink = 'jsonl', fsync, table, checkpoint, failClosed, name, maxQueue } = options
   if (typeof path !== 'string') throw new TypeError('"path" (the audit log file) is required')
-  const { createAuditTrail, jsonlSink, sqliteSink } = await import('@modelgate/audit')
+  const { createAuditTrail } = await import('@modelgate/audit')
+  const { jsonlSink, sqliteSink } = await import('@modelgate/audit/node')
   let store
   if (sink === 'jsonl') {
     if (table !== undefined) throw new TypeError('"table" is for sink "sqlite"')

@@ -32,6 +32,7 @@ const policy = {
       resource: { models: ['credit'] },
       conditions: [{ attribute: 'principal.tenant', equalsAttribute: 'resource.labels.tenant' }],
     },
+    { id: 'scrapers', effect: 'allow', principal: { roles: ['underwriter'] }, actions: ['metrics'] },
   ],
 }
 const record = {
@@ -131,11 +132,11 @@ describe('plugins in a serve config', () => {
       model: 'credit',
       tenant: 'demo-bank',
       decision: { allow: true, reasons: ['allow:underwriters'] },
-      masking: { EMAIL_ADDRESS: 1, PHONE_NUMBER: 1 },
+      facts: { masking: { EMAIL_ADDRESS: 1, PHONE_NUMBER: 1 } },
     })
   })
 
-  it('metrics outermost: Prometheus text on GET /metrics counting every answer', async () => {
+  it('metrics outermost: GET /metrics runs the whole chain, so only an allowed caller reads it', async () => {
     const config = gateConfig()
     config.plugins.unshift({ use: 'metrics' } as never)
     await writeFile(join(dir, 'metrics.json'), JSON.stringify(config))
@@ -143,11 +144,14 @@ describe('plugins in a serve config', () => {
     try {
       expect((await predict(gate.url)).status).toBe(401)
       expect((await predict(gate.url, tokens.underwriter)).status).toBe(200)
-      const res = await fetch(`${gate.url}/metrics`)
+      expect((await fetch(`${gate.url}/metrics`)).status).toBe(401)
+      const res = await fetch(`${gate.url}/metrics`, {
+        headers: { authorization: `Bearer ${tokens.underwriter}` },
+      })
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
       const text = await res.text()
-      expect(text).toMatch(/modelgate_requests_total\{[^}]*status="401"[^}]*\} 1/)
+      expect(text).toMatch(/modelgate_requests_total\{[^}]*operation="predict",status="401"[^}]*\} 1/)
       expect(text).toMatch(/modelgate_requests_total\{[^}]*status="200"[^}]*\} 1/)
     } finally {
       expect((await gate.stop()).code).toBe(0)

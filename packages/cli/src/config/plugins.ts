@@ -112,8 +112,9 @@ export type PluginFactory = (options: Record<string, unknown>) => Plugin
 /**
  * The plugin factories a config may name: `authenticate`, `authorize`, `rateLimit`
  * (`@modelgate/access`), `decrypt`, `encrypt`, `sign` (`@modelgate/crypto`), `mask`
- * (`@modelgate/mask`), `explain` (`@modelgate/explain/node`: large jobs on worker threads), and `audit`, `metrics` (Prometheus on
- * `GET /metrics`) and `tracing` (OpenTelemetry spans) from `@modelgate/audit`.
+ * (`@modelgate/mask`), `explain` (`@modelgate/explain/node`: large jobs on worker threads), `audit`
+ * and `tracing` (OpenTelemetry spans) from `@modelgate/audit`, and `metrics` (Prometheus on the
+ * route `GET /metrics`) from `@modelgate/audit/node`.
  *
  * @example
  * ```ts
@@ -127,7 +128,7 @@ export const pluginFactories: PluginRegistry = Object.freeze({
     files: ['path', 'checkpoint.key'],
     prepare: prepareAudit,
   },
-  metrics: { package: '@modelgate/audit', export: 'metrics' },
+  metrics: { package: '@modelgate/audit/node', export: 'metrics' },
   tracing: { package: '@modelgate/audit', export: 'tracing' },
   decrypt: {
     package: '@modelgate/crypto',

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { maskText } from '@modelgate/mask'
-import { createGate, type ModelBackend, type Plugin } from '@modelgate/core'
+import { createGate, ForbiddenError, type ModelBackend, type Plugin } from '@modelgate/core'
 import { createLogger, logErrors, requestLog } from './index.js'
 
 function capture() {
@@ -115,13 +115,41 @@ describe('requestLog and logErrors', () => {
       'backend exploded while scoring <EMAIL_ADDRESS>',
     )
     expect(lines[1]).toMatchObject({
-      requestId: 'rid-1',
+      clientRequestId: 'rid-1',
       model: 'm',
       operation: 'predict',
       route: 'v2-infer',
       code: 'backend_error',
       principal: 'user-1',
     })
+    expect(lines[1]!.requestId).toBe(res.headers.get('x-request-id'))
     expect(() => requestLog({} as never)).toThrow(TypeError)
+    expect(() => requestLog({ logger: log, levl: 'debug' } as never)).toThrow(
+      /unknown option "levl" \(did you mean "level"\?\)/,
+    )
+    expect(() => createLogger({ mask: (t) => t, destinaton: out.destination } as never)).toThrow(
+      /did you mean "destination"/,
+    )
+  })
+
+  it('logs requests refused before it ran, by an outer plugin or by core', async () => {
+    const out = capture()
+    const log = createLogger({ destination: out.destination })
+    const gatekeeper: Plugin = async function gatekeeper(ctx, next) {
+      if (ctx.requestHeaders.get('x-user') !== 'ok') throw new ForbiddenError()
+      await next()
+    }
+    const gate = createGate({
+      models: [{ name: 'm', backend }],
+      plugins: [gatekeeper, requestLog({ logger: log })],
+    })
+    expect((await gate.fetch(new Request('http://gate/v2/health/live'))).status).toBe(403)
+    const head = { headers: { 'x-user': 'ok' } }
+    expect((await gate.fetch(new Request('http://gate/v2/models/m/infer', head))).status).toBe(405)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(out.parsed().map((l) => [l.msg, l.status, l.code])).toEqual([
+      ['request refused', 403, 'forbidden'],
+      ['request refused', 405, 'method_not_allowed'],
+    ])
   })
 })

@@ -1,6 +1,9 @@
-import { GateError, type GateContext, type Plugin } from '@modelgate/core'
+import { checkOptionKeys, type GateContext, type Plugin } from '@modelgate/core'
 import { pino, type DestinationStream, type Logger } from 'pino'
 import type { LoggerFactoryOptions, RequestLogOptions } from '../types.js'
+
+const LOGGER_OPTIONS = { mask: true, level: true, destination: true, pino: true } as const
+const REQUEST_LOG_OPTIONS = { logger: true, level: true } as const
 
 /**
  * A pino logger whose every line passes through `mask` before it leaves the process: the last
@@ -14,6 +17,9 @@ import type { LoggerFactoryOptions, RequestLogOptions } from '../types.js'
  * ```
  */
 export function createLogger(options: LoggerFactoryOptions = {}): Logger {
+  if (!options || typeof options !== 'object')
+    throw new TypeError('createLogger: options must be an object')
+  checkOptionKeys('createLogger', options, LOGGER_OPTIONS)
   if (options.mask !== undefined && typeof options.mask !== 'function') {
     throw new TypeError('createLogger: mask must be a function (text: string) => string')
   }
@@ -36,8 +42,10 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
 }
 
 /**
- * One structured log line per request: request id, model, operation, route, status, error
- * code, latency and principal id. Bodies are never logged; pair the logger with a `mask`.
+ * One structured log line per request, whatever the plugin order (it observes every final
+ * answer, also of requests refused before it ran): gate and client request ids, model,
+ * operation, route, status, error code, latency and principal id. Bodies are never logged; pair
+ * the logger with a `mask`.
  *
  * @example
  * ```ts
@@ -46,40 +54,37 @@ export function createLogger(options: LoggerFactoryOptions = {}): Logger {
  * ```
  */
 export const requestLog = (options: RequestLogOptions): Plugin => {
-  if (!options || typeof options.logger?.info !== 'function')
+  if (!options || typeof options !== 'object')
+    throw new TypeError('requestLog: options with a logger required')
+  checkOptionKeys('requestLog', options, REQUEST_LOG_OPTIONS)
+  if (typeof options.logger?.info !== 'function')
     throw new TypeError('requestLog: logger must be a pino logger')
   const level = options.level ?? 'info'
   if (!['trace', 'debug', 'info'].includes(level))
     throw new TypeError('requestLog: level must be trace, debug or info')
   const logger = options.logger
-  return async function requestLog(ctx, next) {
-    const start = performance.now()
-    let status = 200
-    let code: string | undefined
-    try {
-      await next()
-      status = ctx.status
-    } catch (error) {
-      status = error instanceof GateError ? error.status : 500
-      code = error instanceof GateError ? error.code : 'internal'
-      throw error
-    } finally {
-      const line = {
-        requestId: ctx.requestId,
-        model: ctx.model?.name,
-        modelVersion: ctx.model?.version,
-        operation: ctx.operation,
-        route: ctx.route.kind,
-        status,
-        ...(code ? { code } : {}),
-        latencyMs: Math.round((performance.now() - start) * 1000) / 1000,
-        principal: ctx.principal?.id,
-      }
-      if (status >= 500) logger.error(line, 'request failed')
-      else if (status >= 400) logger.warn(line, 'request refused')
-      else logger[level](line, 'request')
-    }
+  const plugin: Plugin = async function requestLog(_ctx, next) {
+    await next()
   }
+  plugin.onResponse = (ctx, outcome) => {
+    const line = {
+      requestId: ctx.requestId,
+      ...(ctx.facts.clientRequestId ? { clientRequestId: ctx.facts.clientRequestId } : {}),
+      model: ctx.model?.name,
+      modelVersion: ctx.model?.version,
+      operation: ctx.operation,
+      route: ctx.route.kind,
+      ...(ctx.route.name ? { routeName: ctx.route.name } : {}),
+      status: outcome.status,
+      ...(outcome.error ? { code: outcome.error } : {}),
+      latencyMs: Math.round(outcome.latencyMs * 1000) / 1000,
+      principal: ctx.principal?.id,
+    }
+    if (outcome.status >= 500) logger.error(line, 'request failed')
+    else if (outcome.status >= 400) logger.warn(line, 'request refused')
+    else logger[level](line, 'request')
+  }
+  return plugin
 }
 
 /**

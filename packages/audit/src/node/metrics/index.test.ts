@@ -1,10 +1,23 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { createGate, ForbiddenError, type ModelBackend, type Plugin } from '@modelgate/core'
+import {
+  createGate,
+  ForbiddenError,
+  UnauthorizedError,
+  type ModelBackend,
+  type Plugin,
+} from '@modelgate/core'
+import { serveNode } from '@modelgate/edge/node'
 import { metrics } from './index.js'
-import { traced } from '../tracing/index.js'
-import { audit } from '../audit/index.js'
-import { createAuditTrail } from '../trail.js'
-import type { AuditSink } from '../types.js'
+import { traced } from '../../tracing/index.js'
+import { audit } from '../../audit/index.js'
+import { createAuditTrail } from '../../trail.js'
+import type { AuditSink } from '../../types.js'
+
+declare module '@modelgate/core' {
+  interface GateFacts {
+    masking?: Record<string, number>
+  }
+}
 
 const backend: ModelBackend = {
   async metadata() {
@@ -23,11 +36,20 @@ const backend: ModelBackend = {
     return inputs
   },
 }
+/** `x-user` names the caller; no header is an anonymous request, refused except for health. */
+const authenticate: Plugin = async function authenticate(ctx, next) {
+  const user = ctx.requestHeaders.get('x-user')
+  if (user) ctx.principal = { id: user, kind: 'test', roles: [], scopes: [] }
+  else if (ctx.operation !== 'health' && ctx.operation !== 'metrics')
+    throw new UnauthorizedError()
+  await next()
+}
 const policy: Plugin = async function policy(ctx, next) {
-  const allow = ctx.request.headers.get('x-user') !== 'mallory'
+  if (ctx.operation !== 'predict') return next()
+  const allow = ctx.principal?.id !== 'mallory'
   ctx.decision = { allow, reasons: ['test'], unmask: [] }
   if (!allow) throw new ForbiddenError()
-  ctx.audit.masking = { EMAIL_ADDRESS: 2, PHONE_NUMBER: 1 }
+  ctx.facts.masking = { EMAIL_ADDRESS: 2, PHONE_NUMBER: 1 }
   await new Promise((resolve) => setTimeout(resolve, 2))
   await next()
 }
@@ -47,14 +69,16 @@ const sink: AuditSink = {
 const trail = createAuditTrail({ sink, name: 'main' })
 afterAll(() => trail.close())
 
-const infer = (value: number, user = 'ana') =>
+const infer = (value: number, user: string | null = 'ana') =>
   new Request('http://gate/v2/models/credit/infer', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-user': user },
+    headers: { 'content-type': 'application/json', ...(user ? { 'x-user': user } : {}) },
     body: JSON.stringify({
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [value] }],
     }),
   })
+const scrape = (user: string | null = 'prometheus') =>
+  new Request('http://gate/metrics', { headers: user ? { 'x-user': user } : {} })
 
 const sample = (text: string, name: string) => {
   const line = text
@@ -70,7 +94,7 @@ describe('metrics plugin', () => {
       models: [
         { name: 'credit', version: '2', backend, batching: { maxBatchSize: 8, maxDelayMs: 1 } },
       ],
-      plugins: [m, audit({ trail }), traced(policy)],
+      plugins: [m, audit({ trail, closeTrail: false }), authenticate, traced(policy)],
     })
     await gate.ready()
     for (let i = 0; i < 3; i++) expect((await gate.fetch(infer(1))).status).toBe(200)
@@ -80,7 +104,7 @@ describe('metrics plugin', () => {
     expect((await gate.fetch(infer(1))).status).toBe(200)
     failing = false
 
-    const res = await gate.fetch(new Request('http://gate/metrics'))
+    const res = await gate.fetch(scrape())
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
     const text = await res.text()
@@ -121,23 +145,73 @@ describe('metrics plugin', () => {
     expect((await gate.fetch(infer(1))).status).toBe(200)
     const again = await (await m.handler()).text()
     expect(sample(again, 'modelgate_audit_sink_up{trail="main",sink="memory"}')).toBe(1)
-    expect(sample(again, 'modelgate_audit_records_total{trail="main",sink="memory"}')).toBe(6)
+    // The five records stored before the failed write, the scrape and the last prediction.
+    expect(sample(again, 'modelgate_audit_records_total{trail="main",sink="memory"}')).toBe(7)
     expect(
       sample(again, 'modelgate_requests_total{model="credit@2",operation="predict",status="200"}'),
     ).toBe(5)
+    expect(
+      sample(again, 'modelgate_requests_total{model="none",operation="metrics",status="200"}'),
+    ).toBe(1)
   })
 
-  it('rejects bad options at factory time', () => {
+  it('is a route inside the onion: listed first, it still answers only an authenticated caller', async () => {
+    const m = metrics()
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [m, authenticate, policy],
+    })
+    await gate.ready()
+    const anonymous = await gate.fetch(scrape(null))
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer')
+    expect(await anonymous.json()).toMatchObject({ code: 'unauthorized' })
+    expect((await gate.fetch(scrape())).status).toBe(200)
+    // Requests refused before the plugin could run (an unknown route) are counted too.
+    expect((await gate.fetch(new Request('http://gate/nowhere', { headers: { 'x-user': 'a' } }))).status).toBe(404)
+    const text = await (await m.handler()).text()
+    expect(sample(text, 'modelgate_requests_total{model="none",operation="metrics",status="401"}')).toBe(1)
+    expect(sample(text, 'modelgate_requests_total{model="none",operation="custom",status="404"}')).toBe(1)
+  })
+
+  it('with requirePrincipal: false, answers whoever the plugins let through', async () => {
+    const refuseMetrics: Plugin = async function refuseMetrics(ctx, next) {
+      if (ctx.operation === 'metrics' && ctx.requestHeaders.get('x-user') !== 'prometheus')
+        throw new ForbiddenError()
+      await next()
+    }
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [metrics({ requirePrincipal: false }), refuseMetrics],
+    })
+    expect((await gate.fetch(scrape(null))).status).toBe(403)
+    expect((await gate.fetch(scrape('prometheus'))).status).toBe(200)
+  })
+
+  it('with path: false serves no route; handler serves the text on a separate port', async () => {
+    const m = metrics({ path: false })
+    const gate = createGate({ models: [{ name: 'credit', backend }], plugins: [m] })
+    await gate.ready()
+    expect((await gate.fetch(scrape())).status).toBe(404)
+    const admin = await serveNode({ fetch: (request: Request) => m.handler(request) }, { port: 0 })
+    try {
+      const res = await fetch(`http://127.0.0.1:${admin.port}/`)
+      expect(res.status).toBe(200)
+      expect(
+        sample(await res.text(), 'modelgate_requests_total{model="none",operation="custom",status="404"}'),
+      ).toBe(1)
+    } finally {
+      await admin.close()
+    }
+  })
+
+  it('rejects bad options at factory time, naming a mistyped key', () => {
     expect(() => metrics({ path: 'metrics' })).toThrow(TypeError)
     expect(() => metrics({ prefix: 'bad-prefix' })).toThrow(TypeError)
     expect(() => metrics({ trails: {} as never })).toThrow(TypeError)
-  })
-
-  it('leaves GET /metrics to the gate when path is false', async () => {
-    const gate = createGate({
-      models: [{ name: 'credit', backend }],
-      plugins: [metrics({ path: false })],
-    })
-    expect((await gate.fetch(new Request('http://gate/metrics'))).status).toBe(404)
+    expect(() => metrics({ requirePrincipal: 'yes' as never })).toThrow(TypeError)
+    expect(() => metrics({ requirePrinciple: false } as never)).toThrow(
+      'metrics: unknown option "requirePrinciple" (did you mean "requirePrincipal"?)',
+    )
   })
 })

@@ -1,14 +1,30 @@
-import { GateError, type GateContext, type ModelHandle, type Plugin } from '@modelgate/core'
+import {
+  checkOptionKeys,
+  UnauthorizedError,
+  type GateContext,
+  type GateOutcome,
+  type ModelHandle,
+  type Plugin,
+} from '@modelgate/core'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { PLUGIN_TIMER, type PluginTimer } from '../observe.js'
-import type { AuditTrail } from '../trail.js'
+import { PLUGIN_TIMER, type PluginTimer } from '../../observe.js'
+import { AuditTrail } from '../../trail.js'
 import type { MetricsOptions, MetricsPlugin } from '../types.js'
 
-const BACKEND_CODES = new Set(['backend_error', 'bad_gateway', 'gateway_timeout'])
+const BACKEND_CODES = new Set(['backend_error', 'bad_gateway', 'gateway_timeout', 'internal'])
+const OPTIONS = {
+  registry: true,
+  path: true,
+  requirePrincipal: true,
+  prefix: true,
+  trails: true,
+  buckets: true,
+} as const
 
 /**
- * Prometheus metrics (prom-client) for a gate. Put it first, before `audit`, so it sees every
- * outcome. Exports, with the default `modelgate_` prefix:
+ * Prometheus metrics (prom-client) for a gate. Every request is counted, whatever the plugin
+ * order: the plugin observes each final answer (`onResponse`), also of requests refused before
+ * it ran. Exports, with the default `modelgate_` prefix:
  *
  * | metric | type | labels |
  * | --- | --- | --- |
@@ -22,16 +38,20 @@ const BACKEND_CODES = new Set(['backend_error', 'bad_gateway', 'gateway_timeout'
  * | `audit_records_total`, `audit_failures_total` | counter | trail, sink |
  * | `audit_sink_up`, `audit_queue_depth` | gauge | trail, sink |
  *
- * `GET /metrics` is answered by the plugin itself (before any later plugin, so before
- * authentication): expose the gate's port only inside the cluster, or set `path: false` and
- * mount `handler` on an internal port.
+ * `GET /metrics` is a route the plugin contributes (operation `metrics`): the whole plugin onion
+ * runs around it, authentication and authorization included, and by default it answers only an
+ * authenticated caller (`requirePrincipal`). Or set `path: false` and serve `plugin.handler` on
+ * a separate, internal port.
  *
  * @example
  * ```ts
- * const gate = createGate({ models, plugins: [metrics({ trails: [trail] }), audit({ trail }), authenticate(auth)] })
+ * const m = metrics({ trails: [trail] })
+ * const gate = createGate({ models, plugins: [m, audit({ trail }), authenticate(auth), authorize(policy)] })
  * ```
  */
 export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
+  if (!options || typeof options !== 'object') throw new TypeError('metrics: options must be an object')
+  checkOptionKeys('metrics', options, OPTIONS)
   if (
     options.path !== undefined &&
     options.path !== false &&
@@ -39,13 +59,25 @@ export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
   ) {
     throw new TypeError('metrics: path must start with "/" (or be false)')
   }
+  if (options.requirePrincipal !== undefined && typeof options.requirePrincipal !== 'boolean')
+    throw new TypeError('metrics: requirePrincipal must be a boolean')
+  if (
+    options.trails !== undefined &&
+    (!Array.isArray(options.trails) || !options.trails.every((t) => t instanceof AuditTrail))
+  )
+    throw new TypeError('metrics: trails must be an array of AuditTrail')
+  if (
+    options.registry !== undefined &&
+    (typeof options.registry?.metrics !== 'function' ||
+      typeof options.registry?.registerMetric !== 'function')
+  )
+    throw new TypeError('metrics: registry must be a prom-client Registry')
   const prefix = options.prefix ?? 'modelgate_'
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
     throw new TypeError('metrics: prefix must be a valid metric name prefix')
-  if (options.trails !== undefined && !Array.isArray(options.trails))
-    throw new TypeError('metrics: trails must be an array')
   const registry = options.registry ?? new Registry()
   const path = options.path ?? '/metrics'
+  const requirePrincipal = options.requirePrincipal ?? true
   const trails = options.trails ?? []
   const models = new Set<ModelHandle>()
 
@@ -166,51 +198,46 @@ export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
   const timer: PluginTimer = (plugin, seconds) => pluginDuration.observe({ plugin }, seconds)
 
   const plugin = async function metrics(ctx: GateContext, next: () => Promise<void>) {
-    if (
-      path !== false &&
-      ctx.url.pathname === path &&
-      (ctx.request.method === 'GET' || ctx.request.method === 'HEAD')
-    ) {
-      ctx.headers.set('content-type', registry.contentType)
-      ctx.body = await registry.metrics()
-      return
-    }
-    const start = performance.now()
     ctx.state.set(PLUGIN_TIMER, timer)
-    let status = 200
-    let failure: unknown
-    let failed = false
-    try {
-      await next()
-      status = ctx.status
-    } catch (error) {
-      failed = true
-      failure = error
-      status = error instanceof GateError ? error.status : 500
-    }
+    await next()
+  }
+  const onResponse = (ctx: GateContext, outcome: GateOutcome): void => {
     const model = ctx.model ? modelLabel(ctx.model) : 'none'
     if (ctx.model) models.add(ctx.model)
-    requests.inc({ model, operation: ctx.operation, status: String(status) })
-    duration.observe({ model, operation: ctx.operation }, (performance.now() - start) / 1000)
-    const decision = ctx.decision ?? (ctx.audit.decision as { allow?: unknown } | undefined)
-    if (decision && typeof decision.allow === 'boolean') {
-      decisions.inc({ model, decision: decision.allow ? 'allow' : 'deny' })
-    } else if (status === 401 || status === 403) {
+    requests.inc({ model, operation: ctx.operation, status: String(outcome.status) })
+    duration.observe({ model, operation: ctx.operation }, outcome.latencyMs / 1000)
+    if (ctx.decision) decisions.inc({ model, decision: ctx.decision.allow ? 'allow' : 'deny' })
+    else if (outcome.status === 401 || outcome.status === 403)
       decisions.inc({ model, decision: 'deny' })
-    }
-    const counts = ctx.audit.masking
+    const counts = (ctx.facts as { masking?: unknown }).masking
     if (counts && typeof counts === 'object') {
       for (const [entity, n] of Object.entries(counts))
         if (typeof n === 'number' && n > 0) masked.inc({ entity }, n)
     }
-    if (failed && ctx.model) {
-      const code = failure instanceof GateError ? failure.code : 'internal'
-      if (!(failure instanceof GateError) || BACKEND_CODES.has(code))
-        backendErrors.inc({ model, code })
-    }
-    if (failed) throw failure
+    if (ctx.model && outcome.error !== undefined && BACKEND_CODES.has(outcome.error))
+      backendErrors.inc({ model, code: outcome.error })
   }
-  return Object.assign(plugin, { registry, handler })
+  const routes =
+    path === false
+      ? []
+      : [
+          {
+            name: 'metrics',
+            methods: ['GET'],
+            path,
+            operation: 'metrics' as const,
+            async terminal(ctx: GateContext) {
+              if (requirePrincipal && !ctx.principal)
+                throw new UnauthorizedError('metrics need an authenticated caller', {
+                  'www-authenticate': 'Bearer',
+                })
+              ctx.headers.set('content-type', registry.contentType)
+              ctx.headers.set('cache-control', 'no-store')
+              ctx.body = await registry.metrics()
+            },
+          },
+        ]
+  return Object.assign(plugin, { registry, handler, routes, onResponse })
 }
 
 function modelLabel(handle: ModelHandle): string {

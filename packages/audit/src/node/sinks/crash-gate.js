@@ -3,7 +3,8 @@ import { createPrivateKey } from 'node:crypto'
 import { createGate } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
-import { audit, createAuditTrail, jsonlSink } from '../../dist/index.js'
+import { audit, createAuditTrail } from '../../../dist/index.js'
+import { jsonlSink } from '../../../dist/node/index.js'
 
 const trail = createAuditTrail({
   sink: jsonlSink({ path: process.env.AUDIT_FILE, fsync: 'always' }),
@@ -38,8 +39,9 @@ const gate = createGate({
 await gate.ready()
 const server = await serveNode(toFetchModule(gate), { port: 0 })
 process.stdout.write(`listening ${server.port}\n`)
-process.on('SIGTERM', async () => {
+// No process.exit(): closing the server and the gate (which flushes the trail and signs a final
+// checkpoint) must leave nothing that keeps the process alive.
+process.once('SIGTERM', async () => {
   await server.close()
-  await trail.close()
-  process.exit(0)
+  await gate.close()
 })

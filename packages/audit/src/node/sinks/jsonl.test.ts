@@ -3,10 +3,10 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuditTrail } from '../trail.js'
+import { createAuditTrail } from '../../trail.js'
 import { verifyAuditFile } from '../verify.js'
 import { jsonlSink } from './jsonl.js'
-import { recordFields as fields } from '../../test/helpers.js'
+import { recordFields as fields } from '../../../test/helpers.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 
@@ -49,7 +49,10 @@ describe('jsonlSink', () => {
     const two = createAuditTrail({ sink: jsonlSink({ path }) })
     expect((await two.append(fields('b'))).seq).toBe(1)
     await two.close()
-    expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 2 })
+    expect(await verifyAuditFile(path, { allowUnsignedTail: true })).toMatchObject({
+      ok: true,
+      records: 2,
+    })
 
     await appendFile(path, 'not a record\n')
     const errors: unknown[] = []
@@ -72,6 +75,35 @@ describe('jsonlSink', () => {
     )
     await trail.close()
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i))
-    expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 200 })
+    expect(await verifyAuditFile(path, { allowUnsignedTail: true })).toMatchObject({
+      ok: true,
+      records: 200,
+    })
+  })
+
+  it('a restarted writer chains its checkpoints to the last one in the file, found far back', async () => {
+    const path = join(dir, 'chained.jsonl')
+    const checkpoint = { key: privateKey, alg: 'ES256' as const, every: 1000 }
+    const one = createAuditTrail({ sink: jsonlSink({ path }), checkpoint })
+    await one.append(fields('first'))
+    await one.checkpoint()
+    const note = 'n'.repeat(1000)
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => one.append({ ...fields(`r${i}`), facts: { note } })),
+    )
+    // No close(): 300 KiB of unsigned records follow checkpoint 0.
+    const two = createAuditTrail({ sink: jsonlSink({ path }), checkpoint })
+    await two.append(fields('after restart'))
+    await two.close()
+    const text = await readFile(path, 'utf8')
+    const checkpoints = text.split('\n').filter((l) => l.startsWith('{"checkpoint"'))
+    // Checkpoint 1 covers the recovered tail and the new record, and names checkpoint 0.
+    expect(checkpoints).toHaveLength(2)
+    expect(await verifyAuditFile(path, { key: publicKey })).toMatchObject({
+      ok: true,
+      records: 302,
+      checkpoints: 2,
+      warnings: [],
+    })
   })
 })

@@ -1,9 +1,14 @@
 import { writeSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { parseAuditLine } from '../chain.js'
-import type { AuditEntry, AuditHead, AuditSink, JsonlSinkOptions } from '../types.js'
+import { checkOptionKeys } from '@modelgate/core'
+import { parseAuditLine } from '../../chain.js'
+import { unref } from '../../trail.js'
+import type { AuditEntry, AuditHead, AuditSink } from '../../types.js'
+import type { JsonlSinkOptions } from '../types.js'
 
 const NEWLINE = 0x0a
+const CHUNK = 64 * 1024
+const OPTIONS = { path: true, fsync: true, fsyncIntervalMs: true, mode: true } as const
 
 /**
  * The embedded default sink: one JSON line per record or checkpoint, appended to a file. On open
@@ -16,9 +21,10 @@ const NEWLINE = 0x0a
  * ```
  */
 export function jsonlSink(options: JsonlSinkOptions): AuditSink {
-  if (!options || typeof options.path !== 'string' || options.path === '') {
+  if (!options || typeof options !== 'object') throw new TypeError('jsonlSink: options required')
+  checkOptionKeys('jsonlSink', options, OPTIONS)
+  if (typeof options.path !== 'string' || options.path === '')
     throw new TypeError('jsonlSink: path must be a non-empty string')
-  }
   const fsync = options.fsync ?? 'batch'
   if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'never') {
     throw new TypeError('jsonlSink: fsync must be "always", "batch" or "never"')
@@ -44,22 +50,28 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
         })
         .finally(() => (syncing = undefined))
     }, interval)
-    syncTimer.unref()
+    unref(syncTimer)
   }
 
   return {
     kind: 'jsonl',
     durable: fsync === 'always',
-    async open() {
-      fh = await open(path, 'a+', options.mode ?? 0o640)
-      size = (await fh.stat()).size
-      const { head, intactSize } = await recover(fh, size)
-      if (intactSize !== size) {
-        await fh.truncate(intactSize)
-        await fh.datasync()
-        size = intactSize
+    async open(want) {
+      const handle = await open(path, 'a+', options.mode ?? 0o640)
+      try {
+        size = (await handle.stat()).size
+        const { head, intactSize } = await recover(handle, size, want?.lastCheckpoint === true)
+        if (intactSize !== size) {
+          await handle.truncate(intactSize)
+          await handle.datasync()
+          size = intactSize
+        }
+        fh = handle
+        return head
+      } catch (error) {
+        await handle.close()
+        throw error
       }
-      return head
     },
     async write(entries: AuditEntry[]) {
       if (!fh) throw new Error('jsonlSink: not open')
@@ -106,49 +118,69 @@ export function jsonlSink(options: JsonlSinkOptions): AuditSink {
 }
 
 /**
- * Reads backwards from the end: the size up to the last newline (a torn tail is cut) and the
- * last record, which must be intact.
+ * Reads backwards from the end: the size up to the last newline (a torn tail is cut), the last
+ * record, which must be intact, and (when asked) the last checkpoint, which may lie further back.
  */
 async function recover(
   fh: FileHandle,
   size: number,
+  wantCheckpoint: boolean,
 ): Promise<{ head: AuditHead | undefined; intactSize: number }> {
-  if (size === 0) return { head: undefined, intactSize: 0 }
-  let window = Math.min(size, 64 * 1024)
-  for (;;) {
-    const start = size - window
-    const buf = Buffer.alloc(window)
-    await fh.read(buf, 0, window, start)
-    const lastNewline = buf.lastIndexOf(NEWLINE)
-    if (lastNewline === -1 && start === 0) return { head: undefined, intactSize: 0 }
-    if (lastNewline !== -1) {
-      const intactSize = start + lastNewline + 1
-      const text = buf.subarray(0, lastNewline).toString('utf8')
-      const lines = text.split('\n')
-      // The first line of a window that does not start the file may be partial.
-      const complete = start === 0 ? lines : lines.slice(1)
-      let checkpointed = false
-      for (let i = complete.length - 1; i >= 0; i--) {
-        const line = complete[i]!
-        if (line === '') continue
-        const entry = parseAuditLine(line)
-        if (entry.type === 'checkpoint') {
-          checkpointed = true
-          continue
-        }
-        if (entry.type === 'invalid') {
-          throw new Error(
-            `audit log: line ending at byte ${intactSize} is damaged (${entry.reason}); verify the file`,
-          )
-        }
-        return {
-          head: { seq: entry.record.seq, hash: entry.record.hash, checkpointed },
-          intactSize,
-        }
+  const end = await lastNewline(fh, size)
+  if (end === -1) return { head: undefined, intactSize: 0 }
+  const intactSize = end + 1
+  let head: AuditHead | undefined
+  let checkpointed = false
+  let checkpoint: string | undefined
+  for await (const line of linesBefore(fh, end)) {
+    if (line === '') continue
+    const entry = parseAuditLine(line)
+    if (entry.type === 'checkpoint') {
+      checkpoint ??= entry.jws
+      if (!head) checkpointed = true
+    } else if (!head) {
+      if (entry.type === 'invalid') {
+        throw new Error(
+          `audit log: line ending at byte ${intactSize} is damaged (${entry.reason}); verify the file`,
+        )
       }
-      if (start === 0) return { head: undefined, intactSize }
+      head = { seq: entry.record.seq, hash: entry.record.hash, checkpointed }
     }
-    if (window === size) return { head: undefined, intactSize: 0 }
-    window = Math.min(size, window * 4)
+    if (head && (checkpoint !== undefined || !wantCheckpoint)) break
   }
+  if (head && checkpoint !== undefined && wantCheckpoint) head.checkpoint = checkpoint
+  return { head, intactSize }
+}
+
+/** Offset of the file's last newline, -1 when it has none. */
+async function lastNewline(fh: FileHandle, size: number): Promise<number> {
+  for (let pos = size; pos > 0; ) {
+    const start = Math.max(0, pos - CHUNK)
+    const buf = Buffer.alloc(pos - start)
+    await fh.read(buf, 0, buf.length, start)
+    const i = buf.lastIndexOf(NEWLINE)
+    if (i !== -1) return start + i
+    pos = start
+  }
+  return -1
+}
+
+/** The lines of the file's first `end` bytes, last first, read in chunks. */
+async function* linesBefore(fh: FileHandle, end: number): AsyncGenerator<string> {
+  let carry = Buffer.alloc(0)
+  for (let pos = end; pos > 0; ) {
+    const start = Math.max(0, pos - CHUNK)
+    const buf = Buffer.alloc(pos - start)
+    await fh.read(buf, 0, buf.length, start)
+    const data = carry.length > 0 ? Buffer.concat([buf, carry]) : buf
+    let i = data.length
+    for (let nl = data.lastIndexOf(NEWLINE, i - 1); nl !== -1; nl = data.lastIndexOf(NEWLINE, i - 1)) {
+      yield data.subarray(nl + 1, i).toString('utf8')
+      i = nl
+      if (i === 0) break
+    }
+    carry = data.subarray(0, i)
+    pos = start
+  }
+  if (carry.length > 0) yield carry.toString('utf8')
 }
