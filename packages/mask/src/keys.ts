@@ -95,10 +95,14 @@ export function fromB64url(s: string): Uint8Array {
 }
 
 /** AES-256-GCM with a random 96-bit IV; returns iv || ciphertext || tag. */
-export async function seal(key: CryptoKey, plaintext: string, aad: string): Promise<Uint8Array> {
+export async function seal(
+  key: CryptoKey,
+  plaintext: string,
+  aad: string | Uint8Array,
+): Promise<Uint8Array> {
   const iv = crypto.getRandomValues(new Uint8Array(12))
   const ct = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: enc.encode(aad) },
+    { name: 'AES-GCM', iv, additionalData: bytesOf(aad) },
     key,
     enc.encode(plaintext),
   )
@@ -112,7 +116,7 @@ export async function seal(key: CryptoKey, plaintext: string, aad: string): Prom
 export async function open(
   key: CryptoKey,
   sealed: Uint8Array,
-  aad: string,
+  aad: string | Uint8Array,
 ): Promise<string | undefined> {
   if (sealed.length < 28) return undefined
   try {
@@ -120,7 +124,7 @@ export async function open(
       {
         name: 'AES-GCM',
         iv: sealed.subarray(0, 12) as Uint8Array<ArrayBuffer>,
-        additionalData: enc.encode(aad),
+        additionalData: bytesOf(aad),
       },
       key,
       sealed.subarray(12) as Uint8Array<ArrayBuffer>,
@@ -129,4 +133,8 @@ export async function open(
   } catch {
     return undefined
   }
+}
+
+function bytesOf(aad: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  return (typeof aad === 'string' ? enc.encode(aad) : aad) as Uint8Array<ArrayBuffer>
 }

@@ -1,5 +1,9 @@
 import { MemoryStore } from '@modelgate/core'
 import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { MaskingBudgetError, ScanBudget } from './budget.js'
+import { createDetector } from './detector.js'
+import { grantsCover, TokenLedger } from './ledger.js'
 import { createMasker } from './masker.js'
 import { TokenVault } from './vault.js'
 
@@ -40,38 +44,53 @@ describe('operators', () => {
     }
   })
 
-  it('encrypt, pseudonymize and dateShift round-trip; pseudonyms are consistent per tenant', async () => {
+  it('encrypt, fpe and pseudonymize reverse only for the origin they were made for', async () => {
+    const origin = { tenant: 'acme', type: 'US_SSN', field: 'ssn', scope: 'request:1' }
+    const others = [
+      { ...origin, tenant: 'other' },
+      { ...origin, type: 'EMAIL_ADDRESS' },
+      { ...origin, field: 'note' },
+      { ...origin, field: 'ssn', text: true },
+      { ...origin, scope: 'request:2' },
+    ]
+    for (let i = 0; i < 20; i++) {
+      const ssn = `${100 + i}-${randomDigits(2)}-${randomDigits(4)}`
+      const e = (await m.maskValue(ssn, { op: 'encrypt' }, origin)) as string
+      expect(e).toMatch(/^enc:v2:[A-Za-z0-9_-]{38,}$/)
+      expect(await m.unmaskValue(e, { op: 'encrypt' }, origin)).toBe(ssn)
+      for (const o of others) expect(await m.unmaskValue(e, { op: 'encrypt' }, o)).toBe(e)
+      const f = (await m.maskValue(ssn, { op: 'fpe' }, origin)) as string
+      expect(f).toMatch(/^\d{3}-\d{2}-\d{4}$/)
+      expect(await m.unmaskValue(f, { op: 'fpe' }, origin)).toBe(ssn)
+      for (const o of others) expect(await m.unmaskValue(f, { op: 'fpe' }, o)).not.toBe(ssn)
+    }
+    const v = 'ana@example.org'
+    const email = { tenant: 'acme', type: 'EMAIL_ADDRESS', field: 'email', scope: 'conversation:9' }
+    const p = (await m.maskValue(v, { op: 'pseudonymize' }, email)) as string
+    expect(p).toMatch(/^EMAIL_ADDRESS_[0-9a-f]{16}$/)
+    // Deterministic per tenant and type, whatever the field or scope.
+    expect(
+      await m.maskValue(v, { op: 'pseudonymize' }, { ...email, field: 'note', scope: 's' }),
+    ).toBe(p)
+    expect(await m.maskValue(v, { op: 'pseudonymize' }, { ...email, tenant: 'other' })).not.toBe(p)
+    expect(await m.unmaskValue(p, { op: 'pseudonymize' }, email)).toBe(v)
+    expect(await m.unmaskText(`to ${p}.`, email)).toBe(`to ${v}.`)
+    expect(
+      await m.unmaskValue(p, { op: 'pseudonymize' }, { ...email, scope: 'conversation:8' }),
+    ).toBe(p)
+    expect(await m.unmaskValue(p, { op: 'pseudonymize' }, { ...email, tenant: 'other' })).toBe(p)
+    expect(await m.unmaskValue(p, { op: 'pseudonymize' }, { ...email, field: 'name' })).toBe(p)
+  })
+
+  it('dateShift round-trips per subject', async () => {
     for (let i = 0; i < 30; i++) {
-      const v = `user${randomDigits(6)}@example.org`
-      const e = (await m.maskValue(v, { op: 'encrypt' }, { tenant: 'acme' })) as string
-      expect(e.startsWith('enc:v1:')).toBe(true)
-      expect(await m.unmaskValue(e, { op: 'encrypt' }, { tenant: 'acme' })).toBe(v)
-      expect(await m.unmaskValue(e, { op: 'encrypt' }, { tenant: 'other' })).toBe(e)
-      const p = (await m.maskValue(
-        v,
-        { op: 'pseudonymize' },
-        { tenant: 'acme', type: 'EMAIL_ADDRESS' },
-      )) as string
-      expect(p).toMatch(/^EMAIL_ADDRESS_[0-9a-f]{16}$/)
-      expect(
-        await m.maskValue(v, { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS' }),
-      ).toBe(p)
-      expect(await m.unmaskValue(p, { op: 'pseudonymize' }, { tenant: 'acme' })).toBe(v)
-      expect(await m.unmaskValue(p, { op: 'pseudonymize' }, { tenant: 'other' })).toBe(p)
       const date = `19${randomDigits(2)}-0${1 + (i % 9)}-1${i % 10}`
-      const shifted = (await m.maskValue(
-        date,
-        { op: 'dateShift' },
-        { subject: `patient-${i}` },
-      )) as string
+      const at = { subject: `patient-${i}` }
+      const shifted = (await m.maskValue(date, { op: 'dateShift' }, at)) as string
       expect(shifted).toMatch(/^\d{4}-\d{2}-\d{2}$/)
       expect(shifted).not.toBe(date)
-      expect(await m.maskValue(date, { op: 'dateShift' }, { subject: `patient-${i}` })).toBe(
-        shifted,
-      )
-      expect(await m.unmaskValue(shifted, { op: 'dateShift' }, { subject: `patient-${i}` })).toBe(
-        date,
-      )
+      expect(await m.maskValue(date, { op: 'dateShift' }, at)).toBe(shifted)
+      expect(await m.unmaskValue(shifted, { op: 'dateShift' }, at)).toBe(date)
     }
   })
 
@@ -90,9 +109,62 @@ describe('operators', () => {
     expect(Math.abs(mean - 100)).toBeLessThan(0.2)
     expect(meanAbs).toBeGreaterThan(0.85)
     expect(meanAbs).toBeLessThan(1.15)
+    for (let i = 0; i < 200; i++) {
+      const p = (await m.maskValue(0.98, {
+        op: 'noise',
+        epsilon: 1,
+        range: 'probability',
+      })) as number
+      expect(p).toBeGreaterThanOrEqual(0)
+      expect(p).toBeLessThanOrEqual(1)
+      const r = (await m.maskValue(50, { op: 'noise', epsilon: 0.1, range: [40, 60] })) as number
+      expect(r >= 40 && r <= 60).toBe(true)
+    }
   })
 
-  it('rejects bad rules and keyed operators without a key at construction', () => {
+  it('masks tensors by column, keeping integer datatypes integer', async () => {
+    const t = {
+      name: 'y',
+      datatype: 'INT64' as const,
+      shape: [3, 2],
+      data: new BigInt64Array([10n, 37n, 20n, 44n, 30n, 58n]),
+    }
+    const out = await m.maskTensor(
+      t,
+      (c) => (c === 1 ? { op: 'generalize', size: 10 } : undefined),
+      (c) => `c${c}`,
+    )
+    expect(Array.from(out.data as BigInt64Array)).toEqual([10n, 30n, 20n, 40n, 30n, 50n])
+    expect(Array.from(t.data)).toEqual([10n, 37n, 20n, 44n, 30n, 58n])
+    const noisy = await m.maskTensor(
+      { name: 'n', datatype: 'INT32', shape: [4], data: new Int32Array([5, 5, 5, 5]) },
+      () => ({ op: 'noise', epsilon: 0.5, range: [0, 10] }),
+      () => 'n',
+    )
+    for (const v of noisy.data as Int32Array)
+      expect(Number.isInteger(v) && v >= 0 && v <= 10).toBe(true)
+    const text = await m.maskTensor(
+      { name: 's', datatype: 'BYTES', shape: [2], data: ['mail ana@example.org', 'x'] },
+      () => undefined,
+      () => 's',
+    )
+    expect(text.data).toEqual(['mail <EMAIL_ADDRESS>', 'x'])
+  })
+
+  it('rejects bad rules, unknown keys and keyed operators without a key at construction', () => {
+    expect(() => createMasker({ policy: { entites: {} } as never })).toThrow(
+      'policy: unknown option "entites" (did you mean "entities"?)',
+    )
+    expect(() =>
+      createMasker({ policy: { fields: { age: { op: 'generalize', sise: 5 } as never } } }),
+    ).toThrow('policy.fields.age: unknown option "sise" (did you mean "size"?)')
+    expect(() => createMasker({ policy: { paths: { 'a.b': { op: 'redact' } } } })).toThrow(
+      /paths start at the root/,
+    )
+    expect(() => createMasker({ detector: { threshhold: 1 } as never })).toThrow(
+      'detector: unknown option "threshhold" (did you mean "threshold"?)',
+    )
+    expect(() => createMasker({ kye: key } as never)).toThrow('did you mean "key"?')
     expect(() => createMasker({ policy: { fields: { a: { op: 'hash' } } } })).toThrow(/needs a key/)
     expect(() =>
       createMasker({ key, policy: { fields: { a: { op: 'noise', epsilon: 0 } } } }),
@@ -147,6 +219,104 @@ describe('structured data', () => {
     expect(v.instances[0]!.vip).toBe(true)
     expect(counts).toEqual({ PERSON: 1, EMAIL_ADDRESS: 2, FIELD: 4, CREDIT_CARD: 1 })
   })
+
+  it('follows declared records and route paths (`[]`, `*`), and nothing else without scanStrings', async () => {
+    const m = createMasker({ policy: { fields: { email: { op: 'redact' } } } })
+    const body = {
+      batch: { applicants: [{ email: 'ana@example.org', note: 'x' }] },
+      people: { a: { name: 'Ana Lopez', id: 1 }, b: { name: 'Bo Diaz', id: 2 } },
+      email: 'top@example.org',
+      free: 'mail cleo@example.org',
+    }
+    const { value } = await m.applyPolicy(body, {
+      records: 'batch.applicants[]',
+      paths: { '*.*.name': { op: 'replace', type: 'PERSON' } },
+      scanRecords: false,
+      scanOther: false,
+    })
+    expect(value).toEqual({
+      batch: { applicants: [{ email: '', note: 'x' }] },
+      people: { a: { name: '<PERSON>', id: 1 }, b: { name: '<PERSON>', id: 2 } },
+      // `email` is a record field, and this is not a record: key names mean nothing here.
+      email: 'top@example.org',
+      free: 'mail cleo@example.org',
+    })
+    // Without records the field rule (redact) applies nowhere; scanning still finds the address.
+    const none = await m.applyPolicy(
+      { email: 'top@example.org' },
+      { records: false, scanOther: true },
+    )
+    expect(none.value).toEqual({ email: '<EMAIL_ADDRESS>' })
+  })
+
+  it('never masks a token of the same request twice, and reveals only granted origins', async () => {
+    const m = createMasker({
+      key,
+      policy: {
+        entities: { CREDIT_CARD: { op: 'fpe' }, US_SSN: { op: 'encrypt' }, '*': { op: 'replace' } },
+      },
+    })
+    const ledger = new TokenLedger()
+    const at = { tenant: 'acme', scope: 'request:1', ledger, field: 'note' }
+    const text = 'card 4111 1111 1111 1111, ssn 536-22-1234, mail ana@example.org'
+    const once = await m.maskText(text, at)
+    expect(once.text).toMatch(
+      /^card \d{4} \d{4} \d{4} \d{4}, ssn enc:v2:\S+, mail <EMAIL_ADDRESS>$/,
+    )
+    // An FF1 ciphertext can look like a phone number or a card; the ledger knows it is a token.
+    expect((await m.maskText(once.text, at)).text).toBe(once.text)
+    expect(await m.maskValue(once.text.slice(5, 24), { op: 'fpe', type: 'CREDIT_CARD' }, at)).toBe(
+      once.text.slice(5, 24),
+    )
+    const reveal = (grants: string[]) =>
+      ledger.reveal(`copy: ${once.text}`, (o) => grantsCover(new Set(grants), o))
+    expect(reveal([])).toBe(`copy: ${once.text}`)
+    expect(reveal(['note'])).toBe(
+      `copy: card 4111 1111 1111 1111, ssn 536-22-1234, mail <EMAIL_ADDRESS>`,
+    )
+    expect(reveal(['US_SSN'])).toMatch(/^copy: card \d{4} \d{4} \d{4} \d{4}, ssn 536-22-1234, mail/)
+    expect(reveal(['ssn', 'CREDIT'])).toBe(`copy: ${once.text}`)
+  })
+
+  it('scans long texts in windows with the same spans as one whole pass, yielding in between', async () => {
+    const detector = createDetector()
+    const m = createMasker({ detector, policy: { entities: { '*': { op: 'replace' } } } })
+    const lines = readFileSync(new URL('../eval/pii-eval.jsonl', import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { text: string }).text)
+    const text = [...lines, ...lines].join('\n')
+    expect(text.length).toBeGreaterThan(4 * (1 << 16))
+    const whole = detector.detect(text)
+    let yields = 0
+    const tick = setInterval(() => yields++, 0)
+    const budget = new ScanBudget({ maxScanBytes: 1 << 24, maxScanMs: 60_000 })
+    const windowed = await m.maskText(text, { budget })
+    clearInterval(tick)
+    expect(windowed.spans).toEqual(whole)
+    expect(whole.length).toBeGreaterThan(2000)
+    expect(yields).toBeGreaterThan(0)
+  })
+})
+
+describe('ScanBudget', () => {
+  it('refuses text past its bytes (413) and scanning past its time (422)', async () => {
+    const b = new ScanBudget({ maxScanBytes: 10, maxScanMs: 5 })
+    b.charge('ééééé')
+    expect(() => b.charge('x')).toThrow(MaskingBudgetError)
+    try {
+      new ScanBudget({ maxScanBytes: 3 }).charge('😀')
+    } catch (error) {
+      expect((error as MaskingBudgetError).status).toBe(413)
+      expect((error as MaskingBudgetError).code).toBe('masking_budget_exceeded')
+    }
+    const slow = new ScanBudget({ maxScanMs: 5 })
+    const spin = () => {
+      const end = performance.now() + 8
+      while (performance.now() < end);
+    }
+    expect(() => slow.time(spin)).toThrow(expect.objectContaining({ status: 422 }))
+  })
 })
 
 describe('TokenVault', () => {
@@ -164,5 +334,24 @@ describe('TokenVault', () => {
     for (let i = 0; i < 2000; i++)
       tokens.add(await a.tokenize(`user${i}@example.org`, { type: 'EMAIL_ADDRESS', tenant: 't1' }))
     expect(tokens.size).toBe(2000)
+  })
+
+  it('resolves a scoped token only in its scope, with every origin it was made for', async () => {
+    const store = new MemoryStore()
+    const vault = new TokenVault({ key, store })
+    const made = { type: 'PERSON', tenant: 'acme', scope: 'conversation:1' }
+    const t = await vault.tokenize('Ana Lopez', { ...made, field: 'messages', text: true })
+    expect(await vault.tokenize('Ana Lopez', { ...made, field: 'name' })).toBe(t)
+    expect(await vault.lookup(t, { tenant: 'acme', scope: 'conversation:1' })).toEqual({
+      value: 'Ana Lopez',
+      origins: [
+        { tenant: 'acme', type: 'PERSON', field: 'messages', text: true, scope: 'conversation:1' },
+        { tenant: 'acme', type: 'PERSON', field: 'name', scope: 'conversation:1' },
+      ],
+    })
+    expect(await vault.detokenize(t, { tenant: 'acme', scope: 'conversation:2' })).toBeUndefined()
+    expect(await vault.detokenize(t, { tenant: 'acme' })).toBeUndefined()
+    expect(await vault.detokenize(t, { tenant: 'other', scope: 'conversation:1' })).toBeUndefined()
+    expect(() => new TokenVault({ key, stroe: store } as never)).toThrow('did you mean "store"?')
   })
 })

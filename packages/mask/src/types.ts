@@ -1,4 +1,5 @@
 import type { GateContext, KeyValueStore } from '@modelgate/core'
+import type { TokenLedger } from './ledger.js'
 
 /**
  * Entity types the built-in recognizers find, named as in Microsoft Presidio. Custom recognizers
@@ -113,12 +114,12 @@ export interface Detector {
  * | `replace` | `<TYPE>` or `with` | no |
  * | `mask` | `****-****-****-1234` | no |
  * | `hash` | keyed HMAC-SHA-256, hex | no |
- * | `pseudonymize` | `TYPE_9f86d081884c7d65`, deterministic per tenant | through the vault |
- * | `encrypt` | `enc:v1:…` AES-256-GCM | yes |
- * | `fpe` | NIST SP 800-38G FF1, same length and alphabet | yes |
+ * | `pseudonymize` | `TYPE_9f86d081884c7d65`, deterministic per tenant | through the vault, for its origin |
+ * | `encrypt` | `enc:v2:…` AES-256-GCM, origin in the AAD | for its origin |
+ * | `fpe` | NIST SP 800-38G FF1, same length and alphabet, origin in the tweak | for its origin |
  * | `generalize` | age band, ZIP prefix, year, numeric bucket | no |
- * | `dateShift` | date moved by a keyed per-subject offset | yes |
- * | `noise` | value + Laplace(sensitivity / epsilon) | no |
+ * | `dateShift` | date moved by a keyed per-subject offset | with the subject |
+ * | `noise` | value + Laplace(sensitivity / epsilon), clamped to `range` | no |
  * | `scan` | free text: each detected entity masked by its entity rule | per entity |
  * | `keep` | unchanged | – |
  *
@@ -137,13 +138,22 @@ export type OperatorConfig =
   | { op: 'fpe'; alphabet?: 'digits' | 'alnum' }
   | { op: 'generalize'; kind?: 'age' | 'zip' | 'date' | 'number'; size?: number; digits?: number }
   | { op: 'dateShift'; maxDays?: number; subjectField?: string }
-  | { op: 'noise'; epsilon: number; sensitivity?: number }
+  | {
+      op: 'noise'
+      epsilon: number
+      sensitivity?: number
+      /**
+       * The output's declared range: noised values are clamped into it (clamping is
+       * post-processing, so the privacy guarantee holds). `'probability'` is `[0, 1]`.
+       */
+      range?: [number, number] | 'probability'
+    }
   | { op: 'scan' }
   | { op: 'keep' }
 
 /**
  * A rule for a field or path: an operator plus, optionally, the entity type the field holds
- * (used for audit counts, token prefixes and the FF1 alphabet).
+ * (used for audit counts, token prefixes, token origins and the FF1 alphabet).
  *
  * @example
  * ```ts
@@ -157,25 +167,27 @@ export type OperatorName = OperatorConfig['op']
 
 /**
  * What to mask and how. Field paths are relative to one record (`address.zip`, `items[*].sku`);
- * `paths` are JSONPath-like from the body root (`$.parameters.note`, `$.instances[*].history[*]`).
+ * `paths` are JSON paths from the body root (`$.parameters.note`, `$.instances[*].history[*]`).
+ * Nothing is found by key names elsewhere: a rule applies where its path or field is, and only
+ * strings are scanned for entities.
  *
  * @example
  * ```ts
  * const policy: MaskPolicy = {
  *   entities: { CREDIT_CARD: { op: 'fpe' }, '*': { op: 'replace' } },
  *   fields: { email: { op: 'pseudonymize' }, notes: { op: 'scan' }, age: { op: 'generalize', kind: 'age' } },
- *   outputs: { score: { op: 'noise', epsilon: 1, sensitivity: 0.01 } },
+ *   outputs: { score: { op: 'noise', epsilon: 1, sensitivity: 0.01, range: 'probability' } },
  * }
  * ```
  */
 export interface MaskPolicy {
   /** Operator per entity type found in free text; `*` is the default. Default `replace`. */
   entities?: Record<string, OperatorConfig>
-  /** Operator per record field (V1 instances) or V2 input name. */
+  /** Operator per record field (V1 instances, declared records) or V2 input name. */
   fields?: Record<string, FieldRule>
   /** Operator per JSON path from the body root. */
   paths?: Record<string, FieldRule>
-  /** Operator per output name (V2 output tensors, V1 prediction fields). */
+  /** Operator per output: tensor name, or a column name of the schema's `outputNames`. */
   outputs?: Record<string, FieldRule>
   /** Scan every string no rule covers (other than categorical features). Default true. */
   scanStrings?: boolean
@@ -205,10 +217,31 @@ export interface MaskerOptions {
   key?: KeyInput
   policy?: MaskPolicy
   detector?: Detector | DetectorOptions
-  /** Where reversible pseudonyms are kept; default an in-memory store; `false` keeps none. */
+  /**
+   * Where pseudonyms are recorded for later reversal; `false` keeps none (tokens are still
+   * made, and a gate still reverses those of the current request). Default: an in-memory store
+   * for `createMasker`, none for the `mask` plugin.
+   */
   vault?: KeyValueStore | false
   /** Lifetime of vault entries in milliseconds; default forever. */
   vaultTtlMs?: number
+}
+
+/**
+ * How much masking work one request may cause. Past `maxScanBytes` of text to scan the request
+ * is refused with 413, past `maxScanMs` of scanning with 422, both with the code
+ * `masking_budget_exceeded`: a large or costly body ends in a clear error, never in a stall.
+ *
+ * @example
+ * ```ts
+ * const budget: MaskBudget = { maxScanBytes: 4 << 20, maxScanMs: 2000 }
+ * ```
+ */
+export interface MaskBudget {
+  /** UTF-8 bytes of text scanned for entities per request (request and answer). Default 1 MiB. */
+  maxScanBytes?: number
+  /** Milliseconds spent scanning per request. Default 2,000. */
+  maxScanMs?: number
 }
 
 /**
@@ -222,12 +255,21 @@ export interface MaskerOptions {
 export interface MaskOptions extends MaskerOptions {
   /** Tenant whose tokens are used; default `ctx.principal?.tenant ?? 'default'`. */
   tenant?: (ctx: GateContext) => string
+  /**
+   * The scope bound into every reversible token this request makes (with tenant, entity type
+   * and field). Default `request:<the gate's request id>`; a conversation id makes tokens of one
+   * conversation share a scope in the vault. The plugin itself only ever reverses tokens it made
+   * in the current request.
+   */
+  tokenScope?: (ctx: GateContext) => string
   /** Phases to mask; all default to true. */
   scope?: { request?: boolean; response?: boolean; explanations?: boolean; errors?: boolean }
+  /** Per-request limits on scanning work. */
+  budget?: MaskBudget
 }
 
 /**
- * Entity counts by type, as recorded in `ctx.audit.masking`. Never holds values.
+ * Entity counts by type, as recorded in `ctx.facts.masking`. Never holds values.
  *
  * @example
  * ```ts
@@ -237,20 +279,59 @@ export interface MaskOptions extends MaskerOptions {
 export type MaskCounts = Record<string, number>
 
 /**
- * Per-call facts for masking one value: tenant, the field or entity type it belongs to, and the
- * subject for date shifting.
+ * Where a reversible token comes from. It is bound into the token (the AAD of `encrypt`, the
+ * tweak of `fpe`, the vault record of `pseudonymize`), so a token can only be reversed for the
+ * origin it was made for, and a gate reverses it only for a caller granted `unmask:` on that
+ * origin: the field, the entity type, or `*`.
  *
  * @example
  * ```ts
- * await masker.maskValue('ana@example.org', { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS' })
+ * const origin: TokenOrigin = { tenant: 'acme', type: 'US_SSN', field: 'ssn', scope: 'request:4f1c…' }
+ * const inNote: TokenOrigin = { tenant: 'acme', type: 'EMAIL_ADDRESS', field: 'note', text: true, scope: 'request:4f1c…' }
+ * ```
+ */
+export interface TokenOrigin {
+  tenant: string
+  /** Entity type, or `FIELD` when the field's rule names none. */
+  type: string
+  /** Field, input or path the value was in. */
+  field?: string
+  /** True when the value was found in the free text of `field`, not the whole field. */
+  text?: boolean
+  /** The request or conversation the token was made in. */
+  scope: string
+}
+
+/**
+ * Per-call facts for masking one value: tenant, the field or entity type it belongs to, the
+ * token scope, the subject for date shifting, and the ledger that records the tokens made.
+ *
+ * @example
+ * ```ts
+ * await masker.maskValue('ana@example.org', { op: 'pseudonymize' }, { tenant: 'acme', type: 'EMAIL_ADDRESS', field: 'email' })
  * ```
  */
 export interface MaskScope {
   tenant?: string
   /** Entity type (or `FIELD` when unknown). */
   type?: string
-  /** Field or input name; part of the FF1 tweak. */
+  /** Field, input or path name; part of every reversible token's origin. */
   field?: string
+  /** The value is free text of `field`. */
+  text?: boolean
+  /** Request or conversation scope of the tokens; default `global`. */
+  scope?: string
   /** Who a date belongs to, for consistent date shifts. */
   subject?: string
+  /** Records every token made, for reversal in this request and to never mask a token twice. */
+  ledger?: TokenLedger
+  /** Counts and limits scanning work. */
+  budget?: import('./budget.js').ScanBudget
+}
+
+declare module '@modelgate/core' {
+  interface GateFacts {
+    /** Masked values by entity type (`FIELD` for fields whose rule names no type); never values. */
+    masking?: MaskCounts
+  }
 }
