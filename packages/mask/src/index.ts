@@ -11,15 +11,17 @@ export {
   bech32Valid,
 } from './validators.js'
 export { mask } from './mask/index.js'
+export { textMaskingOf, textMaskingFor, provideTextMasking } from './text.js'
+export type { TextMasking } from './text.js'
 export { maskText, maskError } from './log.js'
 export type { MaskTextOptions } from './log.js'
-export { detectFile, applyPolicyFile } from './cli.js'
-export type { DetectFileOptions, ApplyPolicyFileOptions, FileResult, JsonlTarget } from './cli.js'
 export { FF1 } from './ff1.js'
 export { createMasker, validatePolicy, validateRule } from './masker.js'
 export type { Masker, MaskTextResult, ApplyOptions } from './masker.js'
 export { TokenVault, TOKEN_PATTERN } from './vault.js'
-export type { TokenVaultOptions } from './vault.js'
+export type { TokenVaultOptions, TokenizeOptions, VaultRecord } from './vault.js'
+export { TokenLedger, grantsCover } from './ledger.js'
+export { ScanBudget, MaskingBudgetError, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_MS } from './budget.js'
 export type {
   FieldRule,
   EntityType,
@@ -33,6 +35,8 @@ export type {
   KeyInput,
   MaskerOptions,
   MaskOptions,
+  MaskBudget,
   MaskCounts,
   MaskScope,
+  TokenOrigin,
 } from './types.js'

@@ -6,10 +6,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SqliteKeyValueStore } from './sqlite.js'
-import { TokenVault } from './vault.js'
+import { TokenVault } from '../vault.js'
 
-const root = fileURLToPath(new URL('../../../', import.meta.url))
-const dist = fileURLToPath(new URL('../dist/', import.meta.url))
+const root = fileURLToPath(new URL('../../../../', import.meta.url))
+const dist = fileURLToPath(new URL('../../dist/', import.meta.url))
 const KEY = Buffer.alloc(32, 7).toString('base64')
 let dir: string
 
@@ -73,13 +73,13 @@ describe('SqliteKeyValueStore', () => {
   it('lets exactly one of several concurrent processes win setIfAbsent on each key', async () => {
     const path = join(dir, 'race.db')
     const source = `
-      const { SqliteKeyValueStore } = await import(process.env.DIST + 'sqlite.js')
+      const { SqliteKeyValueStore } = await import(process.env.DIST + 'node/index.js')
       const store = new SqliteKeyValueStore({ path: process.env.DB })
       let won = 0
       for (let i = 0; i < 200; i++) if (await store.setIfAbsent('k' + i, process.env.ID)) won++
       console.log(won)`
     node(
-      `const { SqliteKeyValueStore } = await import(process.env.DIST + 'sqlite.js')
+      `const { SqliteKeyValueStore } = await import(process.env.DIST + 'node/index.js')
       await new SqliteKeyValueStore({ path: process.env.DB }).get('init')`,
       { DB: path },
     )
@@ -93,8 +93,8 @@ describe('SqliteKeyValueStore', () => {
   it('keeps vault tokens across a process restart', () => {
     const path = join(dir, 'vault.db')
     const write = `
-      const { SqliteKeyValueStore } = await import(process.env.DIST + 'sqlite.js')
-      const { TokenVault } = await import(process.env.DIST + 'vault.js')
+      const { SqliteKeyValueStore } = await import(process.env.DIST + 'node/index.js')
+      const { TokenVault } = await import(process.env.DIST + 'index.js')
       const store = new SqliteKeyValueStore({ path: process.env.DB })
       const vault = new TokenVault({ key: process.env.KEY, store })
       const token = await vault.tokenize('ana@example.org', { type: 'EMAIL_ADDRESS', tenant: 'acme' })
@@ -103,8 +103,8 @@ describe('SqliteKeyValueStore', () => {
     const token = node(write, { DB: path, KEY }).trim()
     expect(token).toMatch(/^EMAIL_ADDRESS_[0-9a-f]{16}$/)
     const read = `
-      const { SqliteKeyValueStore } = await import(process.env.DIST + 'sqlite.js')
-      const { TokenVault } = await import(process.env.DIST + 'vault.js')
+      const { SqliteKeyValueStore } = await import(process.env.DIST + 'node/index.js')
+      const { TokenVault } = await import(process.env.DIST + 'index.js')
       const vault = new TokenVault({ key: process.env.KEY, store: new SqliteKeyValueStore({ path: process.env.DB }) })
       console.log(JSON.stringify([
         await vault.detokenize(process.env.TOKEN, { tenant: 'acme' }),
@@ -129,6 +129,9 @@ describe('SqliteKeyValueStore', () => {
     expect(() => new SqliteKeyValueStore({ path: '' })).toThrow(TypeError)
     expect(() => new SqliteKeyValueStore({ path: 'x.db', table: 'kv; DROP TABLE x' })).toThrow(
       TypeError,
+    )
+    expect(() => new SqliteKeyValueStore({ path: 'x.db', tabel: 'kv' } as never)).toThrow(
+      'SqliteKeyValueStore: unknown option "tabel" (did you mean "table"?)',
     )
     expect(() => new SqliteKeyValueStore({ path: 'x.db', synchronous: 'fast' as 'full' })).toThrow(
       TypeError,

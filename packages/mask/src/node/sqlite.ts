@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '@modelgate/core'
+import { checkOptionKeys, type KeyValueStore } from '@modelgate/core'
 
 /**
  * Options of {@link SqliteKeyValueStore}.
@@ -45,12 +45,12 @@ const SWEEP_EVERY = 1024
  * and other state survive a restart and can be shared by processes on one machine. TTLs are kept
  * per key and expired keys are never returned; `setIfAbsent` is one `INSERT … ON CONFLICT`
  * statement, atomic across processes. `better-sqlite3` is an optional peer dependency, loaded on
- * first use; this class is Node-only and lives in the `@modelgate/mask/sqlite` entry point.
+ * first use; this class is Node-only and lives in the `@modelgate/mask/node` entry point.
  *
  * @example
  * ```ts
  * import { mask } from '@modelgate/mask'
- * import { SqliteKeyValueStore } from '@modelgate/mask/sqlite'
+ * import { SqliteKeyValueStore } from '@modelgate/mask/node'
  *
  * const vault = new SqliteKeyValueStore({ path: 'vault.db' })
  * const plugin = mask({ key, vault, policy: { entities: { '*': { op: 'pseudonymize' } } } })
@@ -69,6 +69,13 @@ export class SqliteKeyValueStore implements KeyValueStore {
     if (!options || typeof options.path !== 'string' || options.path === '') {
       throw new TypeError('SqliteKeyValueStore: path must be a non-empty string')
     }
+    checkOptionKeys('SqliteKeyValueStore', options, {
+      path: true,
+      table: true,
+      synchronous: true,
+      busyTimeoutMs: true,
+      now: true,
+    })
     const table = options.table ?? 'modelgate_kv'
     if (!TABLE.test(table)) {
       throw new TypeError('SqliteKeyValueStore: table must be a plain SQL identifier')
