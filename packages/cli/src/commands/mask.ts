@@ -4,7 +4,14 @@ import { failure, readInput, readJson, requireFile, stringOption } from './args.
 import type { Command } from './types.js'
 
 const mask = (field: string) =>
-  importPackage(() => import('@modelgate/mask'), '@modelgate/mask', field)
+  importPackage(
+    async () => ({
+      ...(await import('@modelgate/mask')),
+      ...(await import('@modelgate/mask/node')),
+    }),
+    '@modelgate/mask',
+    field,
+  )
 
 /** `-` means stdin or stdout. */
 function target(path: string, direction: 'in' | 'out') {
