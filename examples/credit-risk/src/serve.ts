@@ -3,15 +3,7 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
-import {
-  authenticate,
-  authorize,
-  devJwtOptions,
-  devPolicy,
-  generateDevKeys,
-  issueDevToken,
-} from '@modelgate/access'
-import type { DevKeys, DevUser, PolicyDocument } from '@modelgate/access'
+import { authenticate, authorize } from '@modelgate/access'
 import { audit, createAuditTrail } from '@modelgate/audit'
 import type { AuditRecord, AuditSink } from '@modelgate/audit'
 import { echoRecords, webConsole } from '@modelgate/console'
@@ -23,6 +15,15 @@ import { explain, kmeans } from '@modelgate/explain'
 import { createExpressApp } from '@modelgate/express'
 import { mask } from '@modelgate/mask'
 import { generateApplications } from './data.js'
+import {
+  devJwtOptions,
+  devPolicy,
+  generateDevKeys,
+  issueDevToken,
+  refuseInProduction,
+  type DevKeys,
+  type DevUser,
+} from './dev-users.js'
 import type { LoanApplication } from './data.js'
 import { createCreditGate } from './gate.js'
 import type { CreditGateOptions } from './gate.js'
@@ -157,9 +158,6 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
 }
 
-/** The demo bank: the tenant every development user belongs to. */
-const DEMO_TENANT = 'demo-bank'
-
 /** Roles the console offers; `admin` is left out so that every role shows a limit. */
 const CONSOLE_ROLES: Array<{ id: DevUser; label: string; description: string }> = [
   { id: 'applicant', label: 'Applicant', description: 'predicts; sees no personal data in clear' },
@@ -178,8 +176,7 @@ const CONSOLE_ROLES: Array<{ id: DevUser; label: string; description: string }> 
  * exact SHAP explanations over a k-means background of generated applications.
  */
 async function demoGuards(): Promise<Plugin[]> {
-  if (process.env.NODE_ENV === 'production')
-    throw new Error('the demo console uses development tokens and refuses NODE_ENV=production')
+  refuseInProduction('the demo console (development tokens and endpoints)')
   const keys = await generateDevKeys()
   const records = new Map<string, AuditRecord>()
   const trail = createAuditTrail({ sink: memorySink(records, 1_000) })
@@ -206,7 +203,7 @@ async function demoGuards(): Promise<Plugin[]> {
     devEndpoints(keys, records),
     audit({ trail }),
     authenticate({ jwt: devJwtOptions(keys) }),
-    authorize({ policy: singleTenantPolicy(devPolicy('credit')) }),
+    authorize({ policy: devPolicy('credit') }),
     mask({
       key,
       policy: {
@@ -225,28 +222,6 @@ async function demoGuards(): Promise<Plugin[]> {
       models: { credit: { background: kmeans(matrix, 12, { seed: 7 }), method: 'exact_shap' } },
     }),
   ]
-}
-
-/**
- * The development policy's "same tenant as the model" conditions, for a model that belongs to the
- * demo bank: the demo model carries no tenant label, so the condition names the tenant itself.
- */
-function singleTenantPolicy(policy: PolicyDocument): PolicyDocument {
-  return {
-    ...policy,
-    rules: policy.rules.map((rule) =>
-      rule.conditions
-        ? {
-            ...rule,
-            conditions: rule.conditions.map((c) =>
-              'equalsAttribute' in c && c.equalsAttribute === 'resource.labels.tenant'
-                ? { attribute: c.attribute, equals: DEMO_TENANT }
-                : c,
-            ),
-          }
-        : rule,
-    ),
-  }
 }
 
 /** An audit sink that keeps the latest records in memory, by request id. */

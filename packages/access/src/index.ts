@@ -3,19 +3,6 @@ export { authorize } from './authorize/index.js'
 export { compilePolicy, validatePolicy, PolicyError } from './authorize/policy.js'
 export { createCedarEngine } from './authorize/cedar.js'
 export { rateLimit } from './rateLimit/index.js'
-export { verifyTokenLines } from './token-verify.js'
-export type { VerifyTokenLinesOptions } from './token-verify.js'
-export {
-  DEV_ISSUER,
-  DEV_AUDIENCE,
-  DEV_USERS,
-  generateDevKeys,
-  loadOrCreateDevKeys,
-  issueDevToken,
-  devJwtOptions,
-  devPolicy,
-} from './dev/index.js'
-export type { DevUser, DevKeys } from './dev/index.js'
 export type { CedarModule } from './authorize/cedar.js'
 export { createJwtVerifier, JWT_ALGORITHMS } from './jwt/verifier.js'
 export type { JwtVerifier } from './jwt/verifier.js'

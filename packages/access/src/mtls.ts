@@ -1,4 +1,4 @@
-import type { Principal } from '@modelgate/core'
+import type { GateContext, Principal } from '@modelgate/core'
 import type { ClientCertificate, MtlsOptions } from './types.js'
 
 /** The registered symbol under which `@modelgate/express` attaches the verified peer certificate. */
@@ -128,12 +128,12 @@ export function defaultCertificatePrincipal(
 
 /** @internal Reads the certificate of a request: the adapter's peer certificate, else the header. */
 export function clientCertificateOf(
-  request: Request,
+  ctx: GateContext,
   options: MtlsOptions,
 ): ClientCertificate | undefined {
-  const peer = peerCertificateFromRequest(request)
+  const peer = peerCertificateFromRequest(ctx.request)
   if (peer) return peer
   if (!options.header) return undefined
-  const raw = request.headers.get(options.header)
+  const raw = ctx.requestHeaders.get(options.header)
   return raw ? parseForwardedClientCert(raw) : undefined
 }

@@ -7,6 +7,23 @@ import type {
 } from '@modelgate/core'
 import type { JSONWebKeySet, JWTPayload } from 'jose'
 
+declare module '@modelgate/core' {
+  interface GateFacts {
+    /** Id of the authenticated principal. */
+    principal?: string
+    /** Tenant of the authenticated principal. */
+    tenant?: string
+    /** How the principal was authenticated: `jwt`, `api_key`, `mtls` (or `nested_jwt`). */
+    authMethod?: string
+    /** Why authentication failed (a stable code such as `expired` or `no_credentials`). */
+    authFailure?: string
+    /** The authorization decision: the action decided, the outcome and the rules behind it. */
+    decision?: { allow: boolean; action: string; reasons: string[] }
+    /** Name of the rate-limit rule whose bucket was empty. */
+    rateLimited?: string
+  }
+}
+
 /**
  * JWS algorithms a verifier may be configured to accept. `none` is not among them.
  *
@@ -116,6 +133,18 @@ export interface JwtVerifierOptions {
   hardening?: boolean
   /** Largest accepted token in bytes. Default 8192. */
   maxTokenBytes?: number
+  /**
+   * Required `typ` header, e.g. `at+jwt` for RFC 9068 access tokens (compared as RFC 9068 says:
+   * case-insensitively, with an optional `application/` prefix). Default: any `typ`.
+   */
+  typ?: string
+  /**
+   * ECDSA (`ES256`…) tokens whose signature is high-S, the malleated twin of a low-S token with
+   * the same claims: `normalize` (default) verifies, caches and identifies them as that token
+   * (the same `tokenHash`), `refuse` rejects them (`signature_high_s`). Key any list of tokens
+   * you keep (a denylist) on `tokenHash`, never on the raw token string.
+   */
+  highS?: 'normalize' | 'refuse'
   /** Fetch used for JWKS and discovery; defaults to the global one. */
   fetch?: typeof fetch
 }
@@ -133,6 +162,11 @@ export interface VerifiedToken {
   principal: Principal
   issuer: string
   kid: string
+  /**
+   * SHA-256 (hex) of the token in canonical form (an ECDSA signature in low-S form): the same
+   * for a token and its malleated twin, so it is the key to use for lists of tokens.
+   */
+  tokenHash: string
   /** True when the result came from the verified-token cache. */
   cached: boolean
 }
@@ -242,7 +276,12 @@ export interface AuthenticateOptions {
   jwt?: JwtVerifierOptions
   apiKeys?: ApiKeyOptions
   mtls?: MtlsOptions
-  /** Operations that need no credentials. Default `['health']`. */
+  /**
+   * Operations that need no credentials. Default `['health', 'console']` (liveness and
+   * readiness, and the console's static pages). Per-model readiness (`GET /v2/models/{m}/ready`)
+   * names a model, so it is public only when `metadata` is too. `metrics` is not public unless
+   * listed here; give Prometheus an API key instead.
+   */
   publicOperations?: Operation[]
   /** `realm` of the `WWW-Authenticate` challenge. Default `modelgate`. */
   realm?: string
@@ -256,7 +295,8 @@ export interface AuthenticateOptions {
  * const a: PolicyAction = 'unmask:email'
  * ```
  */
-export type PolicyAction = 'predict' | 'explain' | 'metadata' | 'admin' | `unmask:${string}` | '*'
+export type PolicyAction =
+  'predict' | 'explain' | 'metadata' | 'metrics' | 'admin' | `unmask:${string}` | '*'
 
 /**
  * A literal a condition compares against.
@@ -381,9 +421,15 @@ export interface PolicyEngine {
  */
 export interface AuthorizeOptions {
   policy: PolicyDocument | PolicyEngine
-  /** Operations decided without a policy (allowed). Default `['health']`. */
+  /**
+   * Operations decided without a policy (allowed). Default `['health', 'console']`, with the
+   * same rule for per-model readiness as `authenticate`.
+   */
   publicOperations?: Operation[]
-  /** Maps a request to an action; default: the operation (`custom` → `admin`). */
+  /**
+   * Maps a request to an action; default: the operation for `predict`, `explain`, `metadata`
+   * and `metrics` (per-model readiness is `metadata`), `admin` for anything else.
+   */
   action?: (ctx: GateContext) => PolicyRequest['action']
   /** Extra `context.<name>` attributes per request. */
   context?: (ctx: GateContext) => Record<string, unknown>

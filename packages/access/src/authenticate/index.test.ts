@@ -1,7 +1,13 @@
-import { createGate, MemoryStore, type Plugin } from '@modelgate/core'
+import { createGate, MemoryStore, type IncomingRequest, type Plugin } from '@modelgate/core'
 import { exportJWK, generateKeyPair, jwtVerify, importJWK, SignJWT, type JWK } from 'jose'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CountingBackend, fixtures, inferRequest, LoopbackServer } from '../../test/helpers.js'
+import {
+  CountingBackend,
+  fixtures,
+  inferBody,
+  inferRequest,
+  LoopbackServer,
+} from '../../test/helpers.js'
 import { createApiKey, rotateApiKey } from '../apikeys.js'
 import { TokenError } from '../jwt/errors.js'
 import { createJwtVerifier } from '../jwt/verifier.js'
@@ -22,10 +28,13 @@ function gateWith(plugin: Plugin) {
   const seen: Record<string, unknown>[] = []
   const spy: Plugin = async function record(ctx, next) {
     await next()
-    seen.push({ principal: ctx.principal, audit: { ...ctx.audit } })
+    seen.push({ principal: ctx.principal, facts: { ...ctx.facts } })
   }
   const inner = createGate({ models: [{ name: 'credit', backend }], plugins: [plugin, spy] })
-  const gate = { fetch: async (request: Request) => (await inner.ready(), inner.fetch(request)) }
+  const gate = {
+    fetch: async (request: Request) => (await inner.ready(), inner.fetch(request)),
+    handle: async (request: IncomingRequest) => (await inner.ready(), inner.handle(request)),
+  }
   return { gate, backend, seen }
 }
 
@@ -141,7 +150,7 @@ describe('authenticate over a remote JWKS', () => {
     now = Date.UTC(2026, 0, 1)
   })
 
-  it('sets the principal and audit facts, never the token', async () => {
+  it('sets the principal and its facts, never the token', async () => {
     idp = await new LoopbackServer().start()
     const key = await keyPair('k1')
     idp.json({ keys: [key.jwk] })
@@ -158,7 +167,7 @@ describe('authenticate over a remote JWKS', () => {
         scopes: ['predict', 'explain'],
         tenant: 'acme',
       },
-      audit: { principal: 'alice', authMethod: 'jwt', tenant: 'acme' },
+      facts: { principal: 'alice', authMethod: 'jwt', tenant: 'acme' },
     })
     expect(JSON.stringify(seen[0])).not.toContain(token)
     expect(JSON.stringify(seen[0])).not.toContain(token.split('.')[2])
@@ -452,7 +461,7 @@ describe('API keys', () => {
     expect((await gate.fetch(inferRequest({ authorization: `ApiKey ${key}` }))).status).toBe(200)
     expect(seen[0]).toMatchObject({
       principal: { id: 'batch-scorer', kind: 'api_key', roles: ['service'], tenant: 'acme' },
-      audit: { authMethod: 'api_key' },
+      facts: { authMethod: 'api_key' },
     })
     const wrongSecret = key.slice(0, -4) + (key.endsWith('AAAA') ? 'BBBB' : 'AAAA')
     for (const bad of [
@@ -516,7 +525,7 @@ describe('mTLS identity', () => {
           sans: ['URI:spiffe://acme/scorer', 'DNS:scorer.acme.internal'],
         },
       },
-      audit: { authMethod: 'mtls', principal: 'scorer' },
+      facts: { authMethod: 'mtls', principal: 'scorer' },
     })
     expect(
       (await gate.fetch(inferRequest({ 'x-forwarded-client-cert': xfcc.replace('Acme', 'Evil') })))
@@ -534,15 +543,23 @@ describe('mTLS identity', () => {
 
   it('reads the peer certificate the Express adapter attaches to the request', async () => {
     const { gate, seen } = gateWith(authenticate({ mtls: {} }))
-    const request = inferRequest()
-    Object.defineProperty(request, Symbol.for('modelgate.peerCertificate'), {
-      value: {
-        subject: { CN: 'scorer', O: 'Acme' },
-        subjectaltname: 'DNS:scorer.acme.internal, URI:spiffe://acme/scorer',
-        fingerprint256: hash.match(/../g)!.join(':'),
+    // What the Express adapter hands the gate: the verified peer certificate as a request extra.
+    const body = new TextEncoder().encode(JSON.stringify(inferBody))
+    const reply = await gate.handle({
+      method: 'POST',
+      url: 'http://gate/v2/models/credit/infer',
+      headers: new Headers({ 'content-type': 'application/json' }),
+      signal: new AbortController().signal,
+      body: { declaredLength: body.byteLength, read: async () => body },
+      extras: {
+        [Symbol.for('modelgate.peerCertificate')]: {
+          subject: { CN: 'scorer', O: 'Acme' },
+          subjectaltname: 'DNS:scorer.acme.internal, URI:spiffe://acme/scorer',
+          fingerprint256: hash.match(/../g)!.join(':'),
+        },
       },
     })
-    expect((await gate.fetch(request)).status).toBe(200)
+    expect(reply.status).toBe(200)
     expect(seen[0]).toMatchObject({ principal: { id: 'spiffe://acme/scorer', kind: 'mtls' } })
     const spoofed = inferRequest({ 'x-forwarded-client-cert': `Hash=${hash};Subject="CN=admin"` })
     expect((await gate.fetch(spoofed)).status).toBe(401)

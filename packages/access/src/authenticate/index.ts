@@ -1,4 +1,5 @@
 import {
+  checkOptionKeys,
   NotReadyError,
   UnauthorizedError,
   type GateContext,
@@ -7,21 +8,31 @@ import {
 } from '@modelgate/core'
 import { createApiKeyVerifier } from '../apikeys.js'
 import { KeysUnavailableError, TokenError } from '../jwt/errors.js'
-import { createJwtVerifier } from '../jwt/verifier.js'
+import { createJwtVerifier, JWT_OPTIONS } from '../jwt/verifier.js'
 import { clientCertificateOf, defaultCertificatePrincipal } from '../mtls.js'
+import { publicRequests } from '../public.js'
 import type { AuthenticateOptions } from '../types.js'
 
 const BEARER = /^Bearer(?:\s+(.*))?$/is
 const API_KEY_SCHEME = /^ApiKey +([^\s]+)\s*$/i
 const REALM = /^[\x20-\x7e]{1,64}$/
+const OPTIONS = {
+  jwt: JWT_OPTIONS,
+  apiKeys: { pepper: true, records: true, header: true },
+  mtls: { header: true, principal: true },
+  publicOperations: true,
+  realm: true,
+} as const
 
 /**
  * Authentication plugin: bearer JWTs (hardened, see README), API keys and mTLS client identity.
- * Sets `ctx.principal` (never the token) and the audit facts `principal` and `authMethod`. A
- * principal already set by an outer plugin (the `decrypt` plugin of `@modelgate/crypto` verifying
- * a nested JWT with this package's verifier) is kept as it is.
+ * Sets `ctx.principal` (never the token) and the facts `principal`, `tenant` and `authMethod`
+ * (`authFailure` on a refusal). A principal already set by an outer plugin (the `decrypt` plugin
+ * of `@modelgate/crypto` verifying a nested JWT with this package's verifier) is kept as it is.
  * Failures are RFC 6750 401s with a generic description; an identity provider that cannot be
- * reached gives 503. Operations in `publicOperations` (health by default) pass without credentials.
+ * reached gives 503. Operations in `publicOperations` (`health` and `console` by default) pass
+ * without credentials, except per-model readiness, which is public only when `metadata` is;
+ * `metrics` needs credentials unless listed.
  *
  * @example
  * ```ts
@@ -46,12 +57,13 @@ const REALM = /^[\x20-\x7e]{1,64}$/
 export const authenticate = (options: AuthenticateOptions): Plugin => {
   if (!options || typeof options !== 'object')
     throw new TypeError('authenticate needs an options object')
+  checkOptionKeys('authenticate', options, OPTIONS)
   if (!options.jwt && !options.apiKeys && !options.mtls)
     throw new TypeError('authenticate: configure jwt, apiKeys or mtls')
   const realm = options.realm ?? 'modelgate'
   if (!REALM.test(realm) || realm.includes('"') || realm.includes('\\'))
     throw new TypeError('authenticate: realm must be short printable ASCII without quotes')
-  const publicOps = new Set(options.publicOperations ?? ['health'])
+  const isPublic = publicRequests(options.publicOperations, 'authenticate')
   const jwt = options.jwt ? createJwtVerifier(options.jwt) : undefined
   const clock = options.jwt?.clock ?? Date.now
   const apiKey = options.apiKeys ? createApiKeyVerifier(options.apiKeys, clock) : undefined
@@ -66,7 +78,7 @@ export const authenticate = (options: AuthenticateOptions): Plugin => {
       ? `Bearer realm="${realm}", error="${error}", error_description="the access token is invalid"`
       : `Bearer realm="${realm}"`
   const refuse = (ctx: GateContext, reason: string, error?: 'invalid_token'): never => {
-    ctx.audit.authFailure = reason
+    ctx.facts.authFailure = reason
     throw new UnauthorizedError(
       error === undefined ? 'authentication required' : 'invalid credentials',
       { 'www-authenticate': challenge(error), 'cache-control': 'no-store' },
@@ -75,16 +87,16 @@ export const authenticate = (options: AuthenticateOptions): Plugin => {
   }
   const accept = (ctx: GateContext, principal: Principal, method: string) => {
     ctx.principal = principal
-    ctx.audit.principal = principal.id
-    ctx.audit.authMethod = method
-    if (principal.tenant !== undefined) ctx.audit.tenant = principal.tenant
+    ctx.facts.principal = principal.id
+    ctx.facts.authMethod = method
+    if (principal.tenant !== undefined) ctx.facts.tenant = principal.tenant
   }
 
   return async function authenticate(ctx, next) {
-    if (publicOps.has(ctx.operation)) return next()
+    if (isPublic(ctx)) return next()
     // Already authenticated by an outer plugin (a nested JWT verified by `decrypt`).
     if (ctx.principal) return next()
-    const authorization = ctx.request.headers.get('authorization')
+    const authorization = ctx.requestHeaders.get('authorization')
     const bearer = authorization === null ? null : BEARER.exec(authorization)
     if (bearer) {
       if (!jwt) refuse(ctx, 'jwt_not_configured', 'invalid_token')
@@ -94,7 +106,7 @@ export const authenticate = (options: AuthenticateOptions): Plugin => {
       } catch (error) {
         if (error instanceof TokenError) refuse(ctx, error.code, 'invalid_token')
         if (error instanceof KeysUnavailableError) {
-          ctx.audit.authFailure = error.code
+          ctx.facts.authFailure = error.code
           throw new NotReadyError('authentication is temporarily unavailable', 'auth_unavailable', {
             'retry-after': '5',
           })
@@ -104,7 +116,7 @@ export const authenticate = (options: AuthenticateOptions): Plugin => {
       return next()
     }
     const keyText =
-      ctx.request.headers.get(apiKeyHeader) ??
+      ctx.requestHeaders.get(apiKeyHeader) ??
       (authorization === null ? null : (API_KEY_SCHEME.exec(authorization)?.[1] ?? null))
     if (keyText !== null) {
       if (!apiKey) return refuse(ctx, 'api_keys_not_configured', 'invalid_token')
@@ -126,7 +138,7 @@ export const authenticate = (options: AuthenticateOptions): Plugin => {
     }
     if (authorization !== null) return refuse(ctx, 'unsupported_scheme')
     if (mtls) {
-      const cert = clientCertificateOf(ctx.request, mtls)
+      const cert = clientCertificateOf(ctx, mtls)
       if (cert) {
         const mapped = await mapCert(cert)
         if (!mapped || typeof mapped.id !== 'string' || mapped.id === '')

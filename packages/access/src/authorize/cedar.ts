@@ -38,7 +38,7 @@ let sets = 0
  * Runs authorization on Cedar policies, for teams that already write Cedar. The request maps to
  * Cedar entities as follows: principal `User::"<id>"` with attributes `kind`, `tenant`, `roles`,
  * `scopes`, `claims` and parents `Role::"<role>"`; action `Action::"predict"` (also `explain`,
- * `metadata`, `admin`, and `unmask:<field>` per field in `unmaskFields`); resource
+ * `metadata`, `metrics`, `admin`, and `unmask:<field>` per field in `unmaskFields`); resource
  * `Model::"<name>"` with `version` and `labels` (and `tenant` from the `tenant` label); the
  * request `context` as Cedar context. Reasons are `cedar:<policy id>`.
  *

@@ -1,5 +1,5 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs'
-import { createGate, type Plugin, type Principal } from '@modelgate/core'
+import { createGate, type Plugin, type Principal, type RouteDefinition } from '@modelgate/core'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CountingBackend, inferRequest } from '../../test/helpers.js'
@@ -314,7 +314,7 @@ describe('authorize in the gate', () => {
     const decisions: unknown[] = []
     const record: Plugin = async function record(ctx, next) {
       await next()
-      decisions.push({ decision: ctx.decision, audit: ctx.audit.decision })
+      decisions.push({ decision: ctx.decision, facts: ctx.facts.decision })
     }
     const inner = createGate({
       models: [
@@ -351,7 +351,7 @@ describe('authorize in the gate', () => {
     expect(ok.status).toBe(200)
     expect(decisions[0]).toEqual({
       decision: { allow: true, reasons: ['allow:underwriters'], unmask: ['income', 'name'] },
-      audit: { allow: true, action: 'predict', reasons: ['allow:underwriters'] },
+      facts: { allow: true, action: 'predict', reasons: ['allow:underwriters'] },
     })
     const auditor = await fetch(
       new Request('http://gate/v1/models/credit-risk:explain', {
@@ -447,5 +447,163 @@ describe('authorize in the gate', () => {
       403,
     )
     expect(backend.calls).toBe(1)
+  })
+})
+
+describe('what exists and what is public', () => {
+  let token: (roles: string[]) => Promise<string>
+  let fetch: (path: string, roles?: string[], init?: RequestInit) => Promise<Response>
+  let backend: CountingBackend
+
+  const page = (name: string, operation: RouteDefinition['operation']): RouteDefinition => ({
+    name,
+    methods: ['GET'],
+    path: `/${name}`,
+    operation,
+    async terminal(ctx) {
+      ctx.body = { page: name }
+    },
+  })
+
+  beforeAll(async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256')
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1' }
+    token = (roles) =>
+      new SignJWT({ roles })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer('https://idp.test')
+        .setAudience('api')
+        .setSubject('u1')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey)
+    backend = new CountingBackend()
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      routes: [page('metrics', 'metrics'), page('console', 'console')],
+      plugins: [
+        authenticate({
+          jwt: {
+            issuers: [{ issuer: 'https://idp.test', jwks: { keys: [jwk] }, audience: 'api' }],
+            algorithms: ['ES256'],
+          },
+        }),
+        authorize({
+          policy: {
+            version: 1,
+            rules: [
+              {
+                id: 'scorers',
+                effect: 'allow',
+                principal: { roles: ['scorer'] },
+                actions: ['predict'],
+              },
+              {
+                id: 'scraper',
+                effect: 'allow',
+                principal: { roles: ['scraper'] },
+                actions: ['metrics'],
+              },
+              {
+                id: 'readers',
+                effect: 'allow',
+                principal: { roles: ['reader'] },
+                actions: ['metadata'],
+              },
+            ],
+          },
+        }),
+      ],
+    })
+    await gate.ready()
+    fetch = async (path, roles, init = {}) =>
+      gate.fetch(
+        new Request(`http://gate${path}`, {
+          ...init,
+          headers: {
+            ...(roles ? { authorization: `Bearer ${await token(roles)}` } : {}),
+            ...(init.body ? { 'content-type': 'application/json' } : {}),
+          },
+        }),
+      )
+  })
+
+  it('answers 404, not 403, to an authenticated caller for an unknown model or route; 401 first', async () => {
+    const infer = { method: 'POST', body: '{"inputs":[]}' }
+    for (const [path, init] of [
+      ['/v2/models/nope/infer', infer],
+      ['/v1/models/nope:predict', infer],
+      ['/v2/models/nope', {}],
+      ['/no/such/route', {}],
+    ] as const) {
+      const anonymous = await fetch(path, undefined, init)
+      expect(anonymous.status, path).toBe(401)
+      const known = await fetch(path, ['nobody'], init)
+      expect(known.status, path).toBe(404)
+      expect(((await known.json()) as { code: string }).code).toBe(
+        path === '/no/such/route' ? 'not_found' : 'model_not_found',
+      )
+    }
+    // An existing model the caller may not use is still 403.
+    expect((await fetch('/v2/models/credit', ['nobody'])).status).toBe(403)
+    expect(backend.calls).toBe(0)
+  })
+
+  it('keeps liveness, readiness and console pages public; model readiness and metrics are not', async () => {
+    expect((await fetch('/v2/health/live')).status).toBe(200)
+    expect((await fetch('/v2/health/ready')).status).toBe(200)
+    expect(await (await fetch('/console')).json()).toEqual({ page: 'console' })
+    for (const path of ['/v2/models/credit/ready', '/v1/models/credit', '/metrics'])
+      expect((await fetch(path)).status, path).toBe(401)
+    // Model readiness is decided as metadata, metrics as its own action.
+    expect((await fetch('/v2/models/credit/ready', ['scorer'])).status).toBe(403)
+    expect((await fetch('/v2/models/credit/ready', ['reader'])).status).toBe(200)
+    expect((await fetch('/metrics', ['scorer'])).status).toBe(403)
+    expect(await (await fetch('/metrics', ['scraper'])).json()).toEqual({ page: 'metrics' })
+  })
+
+  it('makes model readiness public only together with metadata', async () => {
+    const gate = createGate({
+      models: [{ name: 'credit', backend: new CountingBackend() }],
+      plugins: [
+        authenticate({
+          apiKeys: { pepper: 'p'.repeat(32), records: [] },
+          publicOperations: ['health'],
+        }),
+      ],
+    })
+    await gate.ready()
+    expect((await gate.fetch(new Request('http://gate/v2/models/credit/ready'))).status).toBe(401)
+    expect((await gate.fetch(new Request('http://gate/v2/health/ready'))).status).toBe(200)
+    const open = createGate({
+      models: [{ name: 'credit', backend: new CountingBackend() }],
+      plugins: [
+        authenticate({
+          apiKeys: { pepper: 'p'.repeat(32), records: [] },
+          publicOperations: ['health', 'metadata'],
+        }),
+      ],
+    })
+    await open.ready()
+    expect((await open.fetch(new Request('http://gate/v2/models/credit/ready'))).status).toBe(200)
+  })
+
+  it('refuses unknown option keys of every factory, naming the nearest valid key', () => {
+    expect(() => authorize({ policy, publicOperation: ['health'] } as never)).toThrow(
+      'authorize: unknown option "publicOperation" (did you mean "publicOperations"?)',
+    )
+    expect(() =>
+      authenticate({ apiKeys: { pepper: 'p'.repeat(32), records: [], haeder: 'x' } } as never),
+    ).toThrow('authenticate: unknown option "apiKeys.haeder" (did you mean "apiKeys.header"?)')
+    expect(() =>
+      authenticate({
+        jwt: {
+          issuers: [{ issuer: 'i', audience: 'a', jwksUrl: 'https://x' }],
+          algorithms: ['ES256'],
+        },
+      } as never),
+    ).toThrow(
+      'authenticate: unknown option "jwt.issuers[0].jwksUrl" (did you mean "jwt.issuers[0].jwksUri"?)',
+    )
   })
 })

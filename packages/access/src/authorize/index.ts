@@ -1,4 +1,12 @@
-import { ForbiddenError, UnauthorizedError, type GateContext, type Plugin } from '@modelgate/core'
+import {
+  checkOptionKeys,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  type GateContext,
+  type Plugin,
+} from '@modelgate/core'
+import { publicRequests } from '../public.js'
 import type { AuthorizeOptions, PolicyEngine, PolicyRequest } from '../types.js'
 import { compilePolicy } from './policy.js'
 
@@ -6,7 +14,21 @@ const DEFAULT_ACTION: Record<string, PolicyRequest['action']> = {
   predict: 'predict',
   explain: 'explain',
   metadata: 'metadata',
-  custom: 'admin',
+  metrics: 'metrics',
+}
+const OPTIONS = {
+  policy: true,
+  publicOperations: true,
+  action: true,
+  context: true,
+  clock: true,
+  realm: true,
+} as const
+
+/** The operation as a policy action: model readiness is metadata, unknown operations admin. */
+function defaultAction(ctx: GateContext): PolicyRequest['action'] {
+  if (ctx.operation === 'health' && ctx.route.model !== undefined) return 'metadata'
+  return DEFAULT_ACTION[ctx.operation] ?? 'admin'
 }
 
 const fieldNames = new WeakMap<object, string[]>()
@@ -26,8 +48,11 @@ function unmaskFieldsOf(ctx: GateContext): string[] | undefined {
  * Authorization plugin. Decides each request with a policy (a {@link PolicyDocument} compiled
  * once, or any {@link PolicyEngine} such as the Cedar adapter) on principal × action × resource ×
  * conditions, with deny overriding allow. Sets `ctx.decision` (`allow`, `reasons`, and `unmask`:
- * the fields the masking plugin may leave in clear) and the audit fact `decision`. Refusals are
- * 403 `insufficient_scope` (RFC 6750); a request without a principal is 401.
+ * the fields the masking plugin may leave in clear) and the fact `decision`. Refusals are
+ * 403 `insufficient_scope` (RFC 6750); a request without a principal is 401; a request for a
+ * model or route that does not exist is 404 (`model_not_found`, `not_found`), not 403, once the
+ * caller is authenticated. Operations in `publicOperations` (`health` and `console` by default)
+ * are not decided.
  *
  * @example
  * ```ts
@@ -56,13 +81,13 @@ function unmaskFieldsOf(ctx: GateContext): string[] | undefined {
 export const authorize = (options: AuthorizeOptions): Plugin => {
   if (!options || typeof options !== 'object' || !options.policy)
     throw new TypeError('authorize needs a policy')
+  checkOptionKeys('authorize', options, OPTIONS)
   const engine: PolicyEngine =
     typeof (options.policy as PolicyEngine).decide === 'function'
       ? (options.policy as PolicyEngine)
       : compilePolicy(options.policy as never)
-  const publicOps = new Set(options.publicOperations ?? ['health'])
-  const actionOf =
-    options.action ?? ((ctx: GateContext) => DEFAULT_ACTION[ctx.operation] ?? 'admin')
+  const isPublic = publicRequests(options.publicOperations, 'authorize')
+  const actionOf = options.action ?? defaultAction
   const clock = options.clock ?? Date.now
   const realm = options.realm ?? 'modelgate'
   if (options.action !== undefined && typeof options.action !== 'function')
@@ -71,13 +96,16 @@ export const authorize = (options: AuthorizeOptions): Plugin => {
     throw new TypeError('authorize: context must be a function')
 
   return async function authorize(ctx, next) {
-    if (publicOps.has(ctx.operation)) return next()
+    if (isPublic(ctx)) return next()
     const principal = ctx.principal
     if (!principal) {
       throw new UnauthorizedError('authentication required', {
         'www-authenticate': `Bearer realm="${realm}"`,
       })
     }
+    // What does not exist is not forbidden: the caller may know it is missing.
+    if (ctx.route.kind === 'unknown') throw new NotFoundError('no such route')
+    if (ctx.route.model !== undefined) ctx.requireModel()
     const model = ctx.model
     const labels = model?.entry.labels
     const version = model?.version ?? ctx.route.version
@@ -92,7 +120,7 @@ export const authorize = (options: AuthorizeOptions): Plugin => {
     if (fields) request.unmaskFields = fields
     const decision = engine.decide(request)
     ctx.decision = decision
-    ctx.audit.decision = {
+    ctx.facts.decision = {
       allow: decision.allow,
       action: request.action,
       reasons: decision.reasons,

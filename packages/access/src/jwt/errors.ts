@@ -50,6 +50,8 @@ export type TokenErrorCode =
   | 'issued_in_future'
   | 'too_old'
   | 'bad_signature'
+  | 'signature_high_s'
+  | 'typ_invalid'
   | 'revoked'
   | 'replayed'
 

@@ -27,6 +27,46 @@ const REGISTERED_HEADERS = new Set([
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const
 export const MAX_KID_LENGTH = 256
 
+/** Byte length of `r` and `s`, and the group order `n`, of each ECDSA curve. */
+const CURVES: Record<string, { bytes: number; n: bigint }> = {
+  ES256: { bytes: 32, n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n },
+  ES384: {
+    bytes: 48,
+    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  },
+  ES512: {
+    bytes: 66,
+    n: 0x01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+  },
+}
+
+/**
+ * For every valid ECDSA signature `(r, s)`, `(r, n - s)` verifies too, so anyone can re-encode a
+ * token into another string with the same claims. This gives the low-S twin of a high-S
+ * signature (`s > n / 2`), or `undefined` when the signature is already low-S or not ECDSA.
+ */
+export function lowSTwin(alg: string, signature: Uint8Array): Uint8Array | undefined {
+  const curve = CURVES[alg]
+  if (!curve || signature.length !== curve.bytes * 2) return undefined
+  let s = 0n
+  for (let i = curve.bytes; i < signature.length; i++) s = (s << 8n) | BigInt(signature[i]!)
+  if (s <= curve.n >> 1n) return undefined
+  const twin = signature.slice()
+  let low = curve.n - s
+  for (let i = signature.length - 1; i >= curve.bytes; i--) {
+    twin[i] = Number(low & 0xffn)
+    low >>= 8n
+  }
+  return twin
+}
+
+/** Unpadded base64url. */
+export function encodeBase64url(bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += String.fromCharCode(b)
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
 /** Decodes one base64url segment, refusing anything but the canonical unpadded form. */
 export function decodeCanonical(segment: string): Uint8Array {
   if (segment.length === 0 || !B64URL.test(segment) || segment.length % 4 === 1) {

@@ -1,8 +1,14 @@
-import type { Principal } from '@modelgate/core'
+import { checkOptionKeys, type Principal } from '@modelgate/core'
 import { errors, jwtVerify, type JWTPayload } from 'jose'
 import type { IssuerConfig, JwtAlgorithm, JwtVerifierOptions, VerifiedToken } from '../types.js'
 import { KeysUnavailableError, TokenError } from './errors.js'
-import { inspectToken, MAX_KID_LENGTH } from './hardening.js'
+import {
+  decodeCanonical,
+  encodeBase64url,
+  inspectToken,
+  lowSTwin,
+  MAX_KID_LENGTH,
+} from './hardening.js'
 import { KeySource } from './jwks.js'
 
 /**
@@ -31,6 +37,34 @@ export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = Object.freeze([
 ])
 const ALGORITHMS = new Set<JwtAlgorithm>(JWT_ALGORITHMS)
 const encoder = new TextEncoder()
+
+/** @internal The keys of {@link JwtVerifierOptions}, for strict option checks. */
+export const JWT_OPTIONS = {
+  issuers: {
+    issuer: true,
+    jwks: true,
+    jwksUri: true,
+    discovery: true,
+    audience: true,
+    algorithms: true,
+    principal: true,
+  },
+  algorithms: true,
+  requiredClaims: true,
+  clockToleranceSeconds: true,
+  maxTokenAgeSeconds: true,
+  clock: true,
+  jwksCache: { cooldownMs: true, maxAgeMs: true, timeoutMs: true, maxBytes: true },
+  tokenCache: { maxEntries: true, ttlSeconds: true },
+  criticalHeaders: true,
+  revocations: true,
+  replay: true,
+  hardening: true,
+  maxTokenBytes: true,
+  typ: true,
+  highS: true,
+  fetch: true,
+} as const
 
 /**
  * Verifies bearer JWTs: the hardening checks, then jose, then the claim policy, revocation and
@@ -79,9 +113,16 @@ interface CacheEntry {
  * ```
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  checkOptionKeys('createJwtVerifier', options, JWT_OPTIONS)
   if (!options || !Array.isArray(options.issuers) || options.issuers.length === 0) {
     throw new TypeError('jwt.issuers must list at least one issuer')
   }
+  const typ = options.typ
+  if (typ !== undefined && (typeof typ !== 'string' || typ === ''))
+    throw new TypeError('jwt.typ must be a media type such as "at+jwt"')
+  const highS = options.highS ?? 'normalize'
+  if (highS !== 'normalize' && highS !== 'refuse')
+    throw new TypeError('jwt.highS must be "normalize" or "refuse"')
   checkAlgorithms(options.algorithms, 'jwt.algorithms')
   const tolerance = options.clockToleranceSeconds ?? 30
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 60) {
@@ -195,15 +236,18 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 
   function lookup(token: string, hash: string): Promise<VerifiedToken> {
     const now = clock()
+    return cached(hash, now) ?? verifyFresh(token, now, hash)
+  }
+
+  function cached(hash: string, now: number): Promise<VerifiedToken> | undefined {
     const entry = cache.get(hash)
-    if (entry !== undefined) {
-      if (entry.expiresAt > now) {
-        if (!storeChecks) return Promise.resolve(entry.hit)
-        return afterVerify(entry, now).then(() => entry.hit)
-      }
-      cache.delete(hash)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt > now) {
+      if (!storeChecks) return Promise.resolve(entry.hit)
+      return afterVerify(entry, now).then(() => entry.hit)
     }
-    return verifyFresh(token, now, hash)
+    cache.delete(hash)
+    return undefined
   }
 
   async function verifyFresh(
@@ -212,6 +256,24 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     hash: string | undefined,
   ): Promise<VerifiedToken> {
     const inspected = hardening ? inspectToken(token, maxBytes, crit) : looseInspect(token)
+    // A high-S ECDSA token is the malleated twin of a low-S one: it is verified, cached and
+    // identified (`tokenHash`) as that one, or refused.
+    const dot = token.lastIndexOf('.') + 1
+    const twin = inspected.alg.startsWith('ES')
+      ? lowSTwin(inspected.alg, signatureBytes(token.slice(dot)))
+      : undefined
+    if (twin) {
+      if (highS === 'refuse')
+        throw new TokenError('signature_high_s', 'the ECDSA signature is not in low-S form')
+      token = token.slice(0, dot) + encodeBase64url(twin)
+      if (hash !== undefined) {
+        hash = await hashOf(token)
+        const hit = cached(hash, now)
+        if (hit) return hit
+      }
+    }
+    hash ??= await hashOf(token)
+    const tokenHash = hex(hash)
     const issuer = issuers.get(inspected.issuer)
     if (!issuer) throw new TokenError('issuer_unknown', 'unknown issuer')
     if (!issuer.algorithms.has(inspected.alg))
@@ -228,6 +290,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         ...(maxAge !== undefined ? { maxTokenAge: maxAge } : {}),
         requiredClaims: required,
         currentDate: new Date(now),
+        ...(typ !== undefined ? { typ } : {}),
         ...(crit.size > 0 ? { crit: Object.fromEntries([...crit].map((c) => [c, true])) } : {}),
       })
       claims = result.payload
@@ -258,11 +321,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         principal,
         issuer: issuer.config.issuer,
         kid: inspected.kid,
+        tokenHash,
         cached: true,
       }),
     }
     await afterVerify(entry, now)
-    if (cacheOpts && hash !== undefined) {
+    if (cacheOpts) {
       let until = now + cacheTtlMs
       if (typeof claims.exp === 'number') until = Math.min(until, claims.exp * 1000)
       if (maxAge !== undefined && typeof claims.iat === 'number')
@@ -278,6 +342,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       principal: entry.principal,
       issuer: entry.issuer,
       kid: entry.kid,
+      tokenHash,
       cached: false,
     }
   }
@@ -346,6 +411,24 @@ const hashSync: ((token: string) => string) | undefined = nodeCrypto
     : (token) => nodeCrypto.createHash('sha256').update(token).digest('latin1')
   : undefined
 
+function hashOf(token: string): string | Promise<string> {
+  return hashSync ? hashSync(token) : hashAsync(token)
+}
+
+function hex(binary: string): string {
+  let out = ''
+  for (let i = 0; i < binary.length; i++) out += binary.charCodeAt(i).toString(16).padStart(2, '0')
+  return out
+}
+
+function signatureBytes(segment: string): Uint8Array {
+  try {
+    return decodeCanonical(segment)
+  } catch {
+    return new Uint8Array(0)
+  }
+}
+
 async function hashAsync(token: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(token)))
   let s = ''
@@ -361,6 +444,7 @@ function fromJose(error: unknown): TokenError {
       : new TokenError('expired', 'token expired')
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'typ') return new TokenError('typ_invalid', 'unexpected token type')
     if (error.reason === 'missing')
       return new TokenError('claim_missing', `${error.claim} is required`)
     if (error.claim === 'nbf') return new TokenError('not_yet_valid', 'token is not yet valid')

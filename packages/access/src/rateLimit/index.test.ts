@@ -125,5 +125,16 @@ describe('rateLimit', () => {
     expect(() =>
       rateLimit({ rules: [{ by: 'principal', capacity: 5, refillPerSecond: 1, cost: 6 }] }),
     ).toThrow(/cost/)
+    expect(() =>
+      rateLimit({ rules: [{ by: 'principal', capacity: 5, refilPerSecond: 1 }] } as never),
+    ).toThrow(
+      'rateLimit: unknown option "rules[0].refilPerSecond" (did you mean "rules[0].refillPerSecond"?)',
+    )
+    expect(() =>
+      rateLimit({
+        rules: [{ by: 'principal', capacity: 5, refillPerSecond: 1 }],
+        exemptOperation: ['health'],
+      } as never),
+    ).toThrow('(did you mean "exemptOperations"?)')
   })
 })

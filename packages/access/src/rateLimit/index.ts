@@ -1,4 +1,10 @@
-import { MemoryStore, RateLimitedError, type GateContext, type Plugin } from '@modelgate/core'
+import {
+  checkOptionKeys,
+  MemoryStore,
+  RateLimitedError,
+  type GateContext,
+  type Plugin,
+} from '@modelgate/core'
 import type { RateLimitOptions, RateLimitRule } from '../types.js'
 
 interface CompiledRule {
@@ -18,6 +24,11 @@ const KEYS: Record<
   model: (ctx) => ctx.model?.name,
   global: () => '*',
 }
+const OPTIONS = {
+  rules: { by: true, capacity: true, refillPerSecond: true, cost: true, name: true },
+  store: true,
+  exemptOperations: true,
+} as const
 
 /**
  * Rate-limit plugin: one token bucket per rule and key (principal, tenant, model, everything, or
@@ -41,6 +52,7 @@ export const rateLimit = (options: RateLimitOptions): Plugin => {
   if (!options || !Array.isArray(options.rules) || options.rules.length === 0) {
     throw new TypeError('rateLimit needs at least one rule')
   }
+  checkOptionKeys('rateLimit', options, OPTIONS)
   const store = options.store ?? new MemoryStore()
   if (typeof store.take !== 'function')
     throw new TypeError('rateLimit: store must implement take()')
@@ -76,7 +88,7 @@ export const rateLimit = (options: RateLimitOptions): Plugin => {
       if (key === undefined) continue
       const result = await store.take(rule.prefix + key, rule.bucket, rule.cost(ctx))
       if (!result.allowed) {
-        ctx.audit.rateLimited = rule.prefix.slice(3, -1)
+        ctx.facts.rateLimited = rule.prefix.slice(3, -1)
         throw new RateLimitedError(
           Number.isFinite(result.retryAfterMs) ? result.retryAfterMs / 1000 : 3600,
         )

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { DevUser, JwtAlgorithm } from '@modelgate/access'
+import type { JwtAlgorithm } from '@modelgate/access'
 import { importPackage } from '../config/modules.js'
 import { ConfigError } from '../errors.js'
 import {
@@ -11,9 +11,11 @@ import {
   positionals,
   stringOption,
 } from './args.js'
+import { DEV_USERS, issueDevToken, loadOrCreateDevKeys, type DevUser } from './dev-token.js'
+import { verifyTokenLines } from './token-lines.js'
 import type { Command } from './types.js'
 
-const USERS: readonly DevUser[] = ['applicant', 'underwriter', 'auditor', 'admin']
+const USERS = Object.keys(DEV_USERS) as DevUser[]
 const DEFAULT_KEYS = '.modelgate/dev-keys.json'
 
 const access = (field: string) =>
@@ -38,8 +40,9 @@ export const tokenIssue: Command = {
   description: [
     'DEVELOPMENT ONLY. Signs an ES256 token (issuer https://dev.modelgate.invalid, audience',
     'modelgate-dev, tenant demo-bank) with a development key kept in a local file, created with',
-    'mode 0600 when missing. The public key set is the "jwks" member of that file. Refuses to run',
-    'with NODE_ENV=production. Never use these keys or tokens outside development.',
+    'mode 0600 when missing. The public key set is the "jwks" member of that file (token verify',
+    '--jwks reads it there). Refuses to run with NODE_ENV=production (in any case). Never use',
+    'these keys or tokens outside development.',
     '',
     'Prints the token. Exit codes: 0 printed, 1 the key file cannot be used, 2 bad options.',
   ].join('\n'),
@@ -60,7 +63,6 @@ export const tokenIssue: Command = {
     const user = choiceOption(values, 'user', USERS, true)!
     const ttlSeconds = numberOption(values, 'ttl', { integer: true, min: 1, max: 86_400 })
     const keysFile = await keyFile(stringOption(values, 'keys') ?? DEFAULT_KEYS)
-    const { issueDevToken, loadOrCreateDevKeys } = await access('token issue')
     try {
       const keys = await loadOrCreateDevKeys(keysFile)
       const token = await issueDevToken({
@@ -163,7 +165,7 @@ export const tokenVerify: Command = {
     const clockToleranceSeconds = numberOption(values, 'clock-tolerance', { min: 0, max: 60 })
     const maxTokenAgeSeconds = numberOption(values, 'max-token-age', { min: 1 })
     const now = numberOption(values, 'now', { min: 0 })
-    const { verifyTokenLines, JWT_ALGORITHMS } = await access('token verify')
+    const { JWT_ALGORITHMS } = await access('token verify')
     for (const alg of algorithms ?? []) {
       if (!JWT_ALGORITHMS.includes(alg as JwtAlgorithm)) {
         throw new ConfigError(

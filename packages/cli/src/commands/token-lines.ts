@@ -1,7 +1,7 @@
+import { readFile } from 'node:fs/promises'
+import type { JwtAlgorithm } from '@modelgate/access'
 import type { JSONWebKeySet } from 'jose'
-import { KeysUnavailableError, TokenError } from './jwt/errors.js'
-import { createJwtVerifier } from './jwt/verifier.js'
-import type { JwtAlgorithm } from './types.js'
+import { importPackage } from '../config/modules.js'
 
 /**
  * Options of {@link verifyTokenLines}, one to one with
@@ -14,8 +14,11 @@ import type { JwtAlgorithm } from './types.js'
  * ```
  */
 export interface VerifyTokenLinesOptions {
-  /** A JWKS file path, an `https:` URL (`http:` on loopback), or the key set itself. May hold `oct` keys (HS*). */
-  jwks: string | JSONWebKeySet
+  /**
+   * A JWKS file path (or a development key file from `token issue`, whose `jwks` member is
+   * used), an `https:` URL (`http:` on loopback), or the key set itself. May hold `oct` keys.
+   */
+  jwks: string | { keys: unknown[] }
   issuer: string
   audience: string | string[]
   /** Default `['RS256', 'PS256', 'ES256', 'EdDSA']`; HMAC algorithms only when listed. */
@@ -25,8 +28,6 @@ export interface VerifyTokenLinesOptions {
   maxTokenAgeSeconds?: number
   /** Seconds since the epoch to verify at (reproducible checks of old tokens). */
   now?: number
-  /** Default `['exp', 'iat', 'sub']`. */
-  requiredClaims?: string[]
 }
 
 /**
@@ -38,9 +39,6 @@ export interface VerifyTokenLinesOptions {
  *
  * @example
  * ```ts
- * // modelgate token verify --jwks jwks.json --issuer https://idp.example --audience api < tokens.txt
- * import { createInterface } from 'node:readline'
- * const lines = createInterface({ input: process.stdin })
  * for await (const out of verifyTokenLines({ jwks: 'jwks.json', issuer: 'https://idp.example', audience: 'api' }, lines)) {
  *   process.stdout.write(out + '\n')
  * }
@@ -50,24 +48,28 @@ export async function* verifyTokenLines(
   options: VerifyTokenLinesOptions,
   lines: Iterable<string> | AsyncIterable<string>,
 ): AsyncGenerator<string> {
-  if (!options || typeof options !== 'object') throw new TypeError('verifyTokenLines needs options')
+  const { createJwtVerifier, KeysUnavailableError, TokenError } = await importPackage(
+    () => import('@modelgate/access'),
+    '@modelgate/access',
+    'token verify',
+  )
   let keys: { jwks: JSONWebKeySet } | { jwksUri: string }
   if (typeof options.jwks === 'string' && /^https?:\/\//i.test(options.jwks)) {
     keys = { jwksUri: options.jwks }
   } else if (typeof options.jwks === 'string') {
-    const { readFile } = await import('node:fs/promises')
-    let parsed: unknown
+    let parsed: { keys?: unknown[]; jwks?: { keys?: unknown[] } }
     try {
       parsed = JSON.parse(await readFile(options.jwks, 'utf8'))
     } catch (error) {
       throw new TypeError(`cannot read a JWKS from ${options.jwks}: ${(error as Error).message}`)
     }
-    keys = { jwks: parsed as JSONWebKeySet }
+    // A development key file holds its public key set under "jwks".
+    const set = Array.isArray(parsed?.keys) ? parsed : parsed?.jwks
+    if (!Array.isArray(set?.keys)) throw new TypeError(`${options.jwks} holds no "keys" array`)
+    keys = { jwks: set as JSONWebKeySet }
   } else {
-    keys = { jwks: options.jwks }
+    keys = { jwks: options.jwks as JSONWebKeySet }
   }
-  if (options.now !== undefined && !Number.isFinite(options.now))
-    throw new TypeError('now must be seconds since the epoch')
   const now = options.now
   const verifier = createJwtVerifier({
     issuers: [{ issuer: options.issuer, audience: options.audience, ...keys }],
@@ -78,7 +80,6 @@ export async function* verifyTokenLines(
     ...(options.maxTokenAgeSeconds !== undefined
       ? { maxTokenAgeSeconds: options.maxTokenAgeSeconds }
       : {}),
-    ...(options.requiredClaims !== undefined ? { requiredClaims: options.requiredClaims } : {}),
     ...(now !== undefined ? { clock: () => now * 1000 } : {}),
     tokenCache: false,
   })
