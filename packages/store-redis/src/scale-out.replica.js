@@ -4,7 +4,7 @@ import { createGate } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
 import { rateLimit } from '@modelgate/access'
-import { decrypt } from '@modelgate/crypto'
+import { decrypt, encrypt } from '@modelgate/crypto'
 import { TokenVault } from '@modelgate/mask'
 import { createRedisStores } from '../dist/index.js'
 
@@ -36,29 +36,39 @@ const replicaHeader = async function replicaHeader(ctx, next) {
   await next()
 }
 
-const vaultRoutes = async function vaultRoutes(ctx, next) {
-  if (ctx.request.method === 'POST' && ctx.url.pathname === '/vault/tokenize') {
-    const { value } = await ctx.json()
-    ctx.body = { token: await vault.tokenize(value, { type: 'EMAIL_ADDRESS', tenant: 'acme' }) }
-    return
-  }
-  if (ctx.request.method === 'POST' && ctx.url.pathname === '/vault/detokenize') {
-    const { token } = await ctx.json()
-    ctx.body = { value: (await vault.detokenize(token, { tenant: 'acme' })) ?? null }
-    return
-  }
-  await next()
-}
+// The vault's two operations as routes the gate serves, with the plugin onion around them.
+const vaultRoutes = [
+  {
+    name: 'vault-tokenize',
+    methods: ['POST'],
+    path: '/vault/tokenize',
+    operation: 'custom',
+    async terminal(ctx) {
+      const { value } = await ctx.json()
+      ctx.body = { token: await vault.tokenize(value, { type: 'EMAIL_ADDRESS', tenant: 'acme' }) }
+    },
+  },
+  {
+    name: 'vault-detokenize',
+    methods: ['POST'],
+    path: '/vault/detokenize',
+    operation: 'custom',
+    async terminal(ctx) {
+      const { token } = await ctx.json()
+      ctx.body = { value: (await vault.detokenize(token, { tenant: 'acme' })) ?? null }
+    },
+  },
+]
 
 const gate = createGate({
   models: [{ name: 'm', backend: doubler }],
+  routes: vaultRoutes,
   plugins: [
     replicaHeader,
-    vaultRoutes,
     rateLimit({
       rules: [
         {
-          by: (ctx) => ctx.request.headers.get('x-client') ?? undefined,
+          by: (ctx) => ctx.requestHeaders.get('x-client') ?? undefined,
           capacity: 10,
           refillPerSecond: 0.001,
         },
@@ -70,13 +80,15 @@ const gate = createGate({
       replay: { store: stores.replay },
       required: false,
     }),
+    // An encrypted request is answered sealed to the key it names (rjwk), or not at all.
+    encrypt(),
   ],
 })
 await gate.ready()
 const server = await serveNode(toFetchModule(gate), { port: 0 })
 process.stdout.write(`listening ${server.port}\n`)
-process.on('SIGTERM', async () => {
+process.once('SIGTERM', async () => {
   await server.close()
+  await gate.close()
   redis.disconnect()
-  process.exit(0)
 })

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer, request, type Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CompactEncrypt } from 'jose'
+import { compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair } from 'jose'
 import { startRedis, type TestRedis } from './redis-server.test-util.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
@@ -123,6 +123,7 @@ describe('two gate replicas behind a round-robin proxy, one Redis', () => {
   })
 
   it('refuses on one replica a JWE already accepted by the other (shared replay cache)', async () => {
+    const response = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256' })
     const jwe = await new CompactEncrypt(new TextEncoder().encode(inferBody))
       .setProtectedHeader({
         alg: 'dir',
@@ -130,10 +131,15 @@ describe('two gate replicas behind a round-robin proxy, one Redis', () => {
         kid: 'gate-dir',
         iat: Math.floor(Date.now() / 1000),
         jti: randomUUID(),
+        rjwk: await exportJWK(response.publicKey),
       })
       .encrypt(dirKey)
     const first = await post('/v2/models/m/infer', jwe, { 'content-type': 'application/jose' })
     expect(first.status).toBe(200)
+    const sealed = await compactDecrypt(await first.text(), response.privateKey)
+    expect(JSON.parse(new TextDecoder().decode(sealed.plaintext))).toMatchObject({
+      outputs: [{ name: 'y', data: [2, 4] }],
+    })
     const again = await post('/v2/models/m/infer', jwe, { 'content-type': 'application/jose' })
     expect(again.headers.get('x-replica')).not.toBe(first.headers.get('x-replica'))
     expect(again.status).toBeGreaterThanOrEqual(400)
@@ -166,5 +172,20 @@ describe('two gate replicas behind a round-robin proxy, one Redis', () => {
       [503, 'store_unavailable'],
     ])
     expect(new Set(statuses.map(([r]) => r)).size).toBe(2)
+  })
+
+  it('each replica exits by itself after SIGTERM: server and gate closed, nothing left running', async () => {
+    const started = Date.now()
+    const codes = await Promise.all(
+      replicas.map(
+        (child) =>
+          new Promise<number | null>((resolve) => {
+            child.once('exit', (code) => resolve(code))
+            child.kill('SIGTERM')
+          }),
+      ),
+    )
+    expect(codes).toEqual([0, 0])
+    expect(Date.now() - started).toBeLessThan(5000)
   })
 })

@@ -150,5 +150,12 @@ describe('failures', () => {
     expect(() => new RedisStore({} as never)).toThrow(TypeError)
     expect(() => new RedisStore(redis, { timeoutMs: 0 })).toThrow(TypeError)
     expect(() => new RedisStore(redis, { onError: 'maybe' as never })).toThrow(TypeError)
+    expect(() => new RedisStore(redis, { report: 'log' as never })).toThrow(TypeError)
+    expect(() => new RedisStore(redis, { prefx: 'mg:' } as never)).toThrow(
+      'RedisStore: unknown option "prefx" (did you mean "prefix"?)',
+    )
+    expect(() => createRedisStores(redis, { timeoutMS: 500 } as never)).toThrow(
+      'createRedisStores: unknown option "timeoutMS" (did you mean "timeoutMs"?)',
+    )
   })
 })

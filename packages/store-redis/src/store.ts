@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import {
+  checkOptionKeys,
   NotReadyError,
   type KeyValueStore,
   type RateLimitStore,
@@ -41,6 +42,7 @@ end
 return {allowed, tostring(tokens)}
 `
 const TAKE_SHA = createHash('sha1').update(TAKE).digest('hex')
+const OPTIONS = { prefix: true, timeoutMs: true, onError: true, report: true } as const
 
 /**
  * Redis implementation of the core store interfaces, so that N gate replicas share rate-limit
@@ -70,6 +72,9 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
     if (!redis || typeof redis.evalsha !== 'function' || typeof redis.set !== 'function') {
       throw new TypeError('RedisStore needs an ioredis client (Redis or Cluster)')
     }
+    if (!options || typeof options !== 'object')
+      throw new TypeError('RedisStore: options must be an object')
+    checkOptionKeys('RedisStore', options, OPTIONS)
     const prefix = options.prefix ?? 'modelgate:'
     if (typeof prefix !== 'string') throw new TypeError('RedisStore: prefix must be a string')
     const timeoutMs = options.timeoutMs ?? 1000
@@ -86,6 +91,8 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
     this.prefix = prefix
     this.timeoutMs = timeoutMs
     this.failOpen = options.onError === 'open'
+    if (options.report !== undefined && typeof options.report !== 'function')
+      throw new TypeError('RedisStore: report must be a function (error) => void')
     this.report = options.report ?? (() => undefined)
   }
 
@@ -178,6 +185,9 @@ function ttlArgs(ttlMs: number | undefined): Array<string | number> {
  * ```
  */
 export function createRedisStores(redis: RedisLike, options: RedisStoreOptions = {}): RedisStores {
+  if (!options || typeof options !== 'object')
+    throw new TypeError('createRedisStores: options must be an object')
+  checkOptionKeys('createRedisStores', options, OPTIONS)
   const base = options.prefix ?? 'modelgate:'
   const make = (purpose: string, onError: 'closed' | 'open' = 'closed') =>
     new RedisStore(redis, { ...options, prefix: `${base}${purpose}:`, onError })
