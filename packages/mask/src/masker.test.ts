@@ -68,10 +68,10 @@ describe('operators', () => {
     const email = { tenant: 'acme', type: 'EMAIL_ADDRESS', field: 'email', scope: 'conversation:9' }
     const p = (await m.maskValue(v, { op: 'pseudonymize' }, email)) as string
     expect(p).toMatch(/^EMAIL_ADDRESS_[0-9a-f]{16}$/)
-    // Deterministic per tenant and type, whatever the field or scope.
-    expect(
-      await m.maskValue(v, { op: 'pseudonymize' }, { ...email, field: 'note', scope: 's' }),
-    ).toBe(p)
+    // Deterministic per tenant, type and field, whatever the scope; one token, one origin.
+    expect(await m.maskValue(v, { op: 'pseudonymize' }, { ...email, scope: 's' })).toBe(p)
+    expect(await m.maskValue(v, { op: 'pseudonymize' }, { ...email, field: 'note' })).not.toBe(p)
+    expect(await m.maskValue(v, { op: 'pseudonymize' }, { ...email, text: true })).not.toBe(p)
     expect(await m.maskValue(v, { op: 'pseudonymize' }, { ...email, tenant: 'other' })).not.toBe(p)
     expect(await m.unmaskValue(p, { op: 'pseudonymize' }, email)).toBe(v)
     expect(await m.unmaskText(`to ${p}.`, email)).toBe(`to ${v}.`)
@@ -336,17 +336,17 @@ describe('TokenVault', () => {
     expect(tokens.size).toBe(2000)
   })
 
-  it('resolves a scoped token only in its scope, with every origin it was made for', async () => {
+  it('resolves a scoped token only in its scope, with the origin it was made for', async () => {
     const store = new MemoryStore()
     const vault = new TokenVault({ key, store })
     const made = { type: 'PERSON', tenant: 'acme', scope: 'conversation:1' }
     const t = await vault.tokenize('Ana Lopez', { ...made, field: 'messages', text: true })
-    expect(await vault.tokenize('Ana Lopez', { ...made, field: 'name' })).toBe(t)
+    expect(await vault.tokenize('Ana Lopez', { ...made, field: 'messages', text: true })).toBe(t)
+    expect(await vault.tokenize('Ana Lopez', { ...made, field: 'name' })).not.toBe(t)
     expect(await vault.lookup(t, { tenant: 'acme', scope: 'conversation:1' })).toEqual({
       value: 'Ana Lopez',
       origins: [
         { tenant: 'acme', type: 'PERSON', field: 'messages', text: true, scope: 'conversation:1' },
-        { tenant: 'acme', type: 'PERSON', field: 'name', scope: 'conversation:1' },
       ],
     })
     expect(await vault.detokenize(t, { tenant: 'acme', scope: 'conversation:2' })).toBeUndefined()

@@ -68,8 +68,10 @@ const PREFIX = /^[A-Z][A-Z0-9_]{0,40}$/
 const GLOBAL_SCOPE = 'global'
 
 /**
- * Reversible pseudonyms. A token is `PREFIX_` plus 16 hex digits of a keyed HMAC of tenant, type
- * and value: deterministic per tenant, different across tenants. The vault record keeps the
+ * Reversible pseudonyms. A token is `PREFIX_` plus 16 hex digits of a keyed HMAC of tenant, type,
+ * value and, when given, the field it was found in (whole, or in its free text): deterministic
+ * per tenant and field, different across tenants and fields, so one token stands for one origin.
+ * The vault record keeps the
  * original value and the token's origins (entity type, field, free text or not), sealed with
  * AES-256-GCM under the record's key (tenant, scope, token) as AAD, so it holds no clear value
  * and cannot be moved to another tenant or scope. Records made with a `scope` (a request or a
@@ -106,17 +108,23 @@ export class TokenVault {
     this.keys.catch(() => undefined)
   }
 
-  /** The deterministic token of a value, without storing it. */
+  /**
+   * The deterministic token of a value, without storing it: the same for the same tenant, type,
+   * field (whole, or free text of it) and value, different when any of them differs.
+   */
   async token(
     value: string,
-    options: { type?: string; tenant?: string; prefix?: string } = {},
+    options: Omit<TokenizeOptions, 'scope'> = {},
     bytes = 8,
   ): Promise<string> {
     const prefix = options.prefix ?? options.type ?? 'TOKEN'
     if (!PREFIX.test(prefix))
       throw new TypeError('a token prefix must be upper-case letters, digits and _')
     const k = await this.keys
-    const mac = await hmac(k.pseudonym, options.tenant ?? 'default', options.type ?? 'VALUE', value)
+    const parts = [options.tenant ?? 'default', options.type ?? 'VALUE', value]
+    if (options.field !== undefined)
+      parts.push(`${options.text ? 'text' : 'field'}:${options.field}`)
+    const mac = await hmac(k.pseudonym, ...parts)
     return `${prefix}_${toHex(mac.subarray(0, bytes))}`
   }
 
