@@ -23,13 +23,10 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createGate, MemoryStore } from '../packages/core/dist/index.js'
-import { serveNode, toFetchModule } from '../packages/edge/dist/index.js'
-import {
-  audit,
-  createAuditTrail,
-  jsonlSink,
-  verifyAuditFile,
-} from '../packages/audit/dist/index.js'
+import { toFetchModule } from '../packages/edge/dist/index.js'
+import { serveNode } from '../packages/edge/dist/node/index.js'
+import { audit, createAuditTrail } from '../packages/audit/dist/index.js'
+import { jsonlSink, verifyAuditFile } from '../packages/audit/dist/node/index.js'
 import { LinearBackend } from './linear-backend.js'
 
 const { values: args } = parseArgs({
@@ -307,7 +304,7 @@ async function loadTest(dir) {
     (await readFile(file, 'utf8'))
       .split('\n')
       .filter((l) => l.startsWith('{"seq"'))
-      .map((l) => JSON.parse(l).requestId),
+      .map((l) => JSON.parse(l).clientRequestId),
   )
   let lost = 0
   for (let i = 0; i < 10_000; i++) if (!ids.has(`load-${i}`)) lost++
