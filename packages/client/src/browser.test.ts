@@ -13,14 +13,15 @@ import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelg
 import type { JWK } from 'jose'
 import { countingAdder, requireToken } from '../test/helpers.js'
 
-// The built client (dist) and jose's Web API build, loaded as ES modules by headless Chromium
-// (Debian's, at /usr/bin/chromium) from the same loopback origin as the gate.
+// The built client and core (dist) and jose's Web API build, loaded as ES modules by headless
+// Chromium (Debian's, at /usr/bin/chromium) from the same loopback origin as the gate.
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking']
 const clientDist = fileURLToPath(new URL('../dist/', import.meta.url))
+const coreDist = fileURLToPath(new URL('../../core/dist/', import.meta.url))
 const joseDist = dirname(createRequire(import.meta.url).resolve('jose'))
 const PAGE = `<!doctype html><meta charset="utf-8"><title>client</title>
-<script type="importmap">{"imports": {"jose": "/assets/jose/index.js"}}</script>
+<script type="importmap">{"imports": {"jose": "/assets/jose/index.js", "@modelgate/core": "/assets/core/index.js"}}</script>
 <script type="module">
 import { createClient } from '/assets/client/index.js'
 window.modelgateClient = { createClient }
@@ -36,7 +37,7 @@ const { backend: adder, calls } = countingAdder()
 /** Keeps every request body as it arrived, before the gate decrypts it. */
 const wire: string[] = []
 const wireTap: Plugin = async function wireTap(ctx, next) {
-  if (ctx.request.method === 'POST') wire.push(new TextDecoder().decode(await ctx.bodyBytes()))
+  if (ctx.method === 'POST') wire.push(new TextDecoder().decode(await ctx.bodyBytes()))
   await next()
 }
 
@@ -79,9 +80,10 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
         res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
         return
       }
-      const asset = /^\/assets\/(client|jose)\/(.+\.js)$/.exec(url.pathname)
+      const asset = /^\/assets\/(client|core|jose)\/(.+\.js)$/.exec(url.pathname)
       if (asset) {
-        const body = await serveFile(asset[1] === 'client' ? clientDist : joseDist, asset[2]!)
+        const roots = { client: clientDist, core: coreDist, jose: joseDist }
+        const body = await serveFile(roots[asset[1] as keyof typeof roots], asset[2]!)
         if (body && extname(asset[2]!) === '.js')
           res.writeHead(200, { 'content-type': 'text/javascript' }).end(body)
         else res.writeHead(404).end()
@@ -133,7 +135,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
           output: res.outputs[0],
           raw: {
             status: raw.status,
-            requestId: raw.requestId,
+            clientRequestId: raw.clientRequestId,
             encrypted: raw.encrypted,
             signedBy: raw.signedBy,
             data: raw.body.outputs[0].data,
@@ -145,7 +147,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
     expect(result.output).toMatchObject({ name: 'sum', shape: [2, 1], data: [3.5, 34] })
     expect(result.raw).toEqual({
       status: 200,
-      requestId: 'browser-1',
+      clientRequestId: 'browser-1',
       encrypted: true,
       signedBy: 'gate-sig',
       data: [15],

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGate, type Gate, type Plugin } from '@modelgate/core'
+import { createGate, type Gate, type Plugin, type RouteDefinition } from '@modelgate/core'
 import { createExpressApp } from '@modelgate/express'
 import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelgate/crypto'
 import type { JWK } from 'jose'
@@ -10,29 +10,50 @@ import { createClient, ModelgateError, type ClientOptions } from './index.js'
 
 const { backend: adder, calls } = countingAdder()
 /**
- * Answers `explain` with the inputs as attributions, so the client's handling of explanation
- * answers is checked without depending on the explain package (tested on its own there).
+ * Explains the adder with its inputs as attributions (exact for a sum), so the client's handling
+ * of explanation answers is checked without depending on the explain package.
  */
-const echoExplanations: Plugin = Object.assign(
-  async function echoExplanations(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
-    if (ctx.route.kind !== 'v2-explain') return next()
-    const request = await ctx.inferRequest()
-    ctx.body = {
-      model_name: 'adder',
-      outputs: [],
-      explanations: [
-        {
-          output: 'sum',
-          base_value: 0,
-          values: [[...(request.inputs[0]!.data as Float32Array)]],
-          feature_names: ['a', 'b'],
+const inputsAsAttributions: Plugin = Object.assign(
+  async function inputsAsAttributions(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
+    ctx.provideExplainer(async (ctx, request) => {
+      const values = [[...(request.inputs[0]!.data as Float32Array)]]
+      return {
+        outputs: await ctx.runModel(request.inputs),
+        explanation: {
+          model: 'adder',
           method: 'exact_shap',
+          cached: false,
+          explanations: [
+            {
+              output: 'sum',
+              method: 'exact_shap',
+              link: 'identity',
+              base_value: 0,
+              base_values: [0],
+              values,
+              feature_names: ['a', 'b'],
+              data: values,
+              additivity: { ok: true, max_relative_error: 0, tolerance: 1e-6 },
+            },
+          ],
         },
-      ],
-    }
+      }
+    })
+    await next()
   },
   { extensions: ['explain'] },
 )
+
+/** A route of a plugin of one's own: it answers the JSON it got. */
+const echoRoute: RouteDefinition = {
+  name: 'echo',
+  methods: ['POST'],
+  path: '/echo',
+  operation: 'custom',
+  async terminal(ctx) {
+    ctx.body = { echoed: await ctx.json() }
+  },
+}
 
 let gateEc: { privateJwk: JWK; publicJwk: JWK }
 let gateSig: { privateJwk: JWK; publicJwk: JWK }
@@ -72,12 +93,13 @@ beforeAll(async () => {
           },
         },
       ],
+      routes: [echoRoute],
       plugins: [
+        encrypt({ clientKeys: [partner.publicJwk] }),
+        inputsAsAttributions,
         decrypt({ keys: [gateEc.privateJwk as DecryptionKey] }),
         requireToken,
         sign({ key: gateSig.privateJwk as never }),
-        encrypt({ clientKeys: [partner.publicJwk] }),
-        echoExplanations,
       ],
     }),
   )
@@ -121,10 +143,28 @@ describe('createClient against a gate over HTTP', () => {
     )
     expect(raw).toMatchObject({
       status: 200,
-      requestId: 'client-req-1',
+      clientRequestId: 'client-req-1',
       encrypted: true,
       signedBy: 'gate-sig',
     })
+    // The gate names the request with an id of its own; the client's id is only recorded.
+    expect(raw.requestId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('gets sealed answers from a contributed route and from explain, whatever the plugin order', async () => {
+    const echoed = await secure().request('POST', '/echo', { hello: 'world' })
+    expect(echoed).toMatchObject({
+      encrypted: true,
+      signedBy: 'gate-sig',
+      body: { echoed: { hello: 'world' } },
+    })
+    const explained = await secure().request<{ explanations: unknown[] }>(
+      'POST',
+      '/v2/models/adder/explain',
+      { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [2, 3] }] },
+    )
+    expect(explained.encrypted).toBe(true)
+    expect(explained.body.explanations).toHaveLength(1)
   })
 
   it('predict (V1) with a registered RSA response key, and explain with typed explanations', async () => {
@@ -147,12 +187,34 @@ describe('createClient against a gate over HTTP', () => {
     })
   })
 
-  it('turns gate errors into ModelgateError with status and code', async () => {
+  it('turns gate errors into ModelgateError with status and code, once their signature verifies', async () => {
     const err = await secure()
       .infer('nope', { inputs: [] })
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ModelgateError)
     expect(err).toMatchObject({ status: 404, code: 'model_not_found' })
+    expect((err as ModelgateError).requestId).toMatch(/^[0-9a-f-]{36}$/)
+    // A refusal made up on the way (a proxy, an attacker) is not taken for the gate's.
+    const forged: typeof fetch = async () =>
+      new Response('{"error":"rate limit exceeded","code":"rate_limited"}', {
+        status: 429,
+        headers: { 'content-type': 'application/json' },
+      })
+    await expect(secure({ fetch: forged }).infer('adder', { inputs: [] })).rejects.toMatchObject({
+      status: 429,
+      code: 'client_signature_missing',
+    })
+    const relabelled: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init)
+      const text = (await res.text()).replace('model_not_found', 'not_ready')
+      return new Response(text, { status: res.status, headers: res.headers })
+    }
+    await expect(secure({ fetch: relabelled }).infer('nope', { inputs: [] })).rejects.toMatchObject(
+      {
+        status: 404,
+        code: 'client_signature_invalid',
+      },
+    )
     const noToken = await secure({ token: 'wrong' })
       .infer('adder', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 1] }] })
       .catch((e: unknown) => e)
@@ -166,10 +228,21 @@ describe('createClient against a gate over HTTP', () => {
     const body = {
       inputs: [{ name: 'x' as const, datatype: 'FP32' as const, shape: [1, 2], data: [1, 1] }],
     }
-    // Sealed: the gate refuses the JWE at the other version before the model runs.
+    // Sealed: the gate refuses the JWE at the other version before the model runs, and its
+    // signed refusal names the other route, which the client reports.
     await expect(
       secure({ fetch: rerouting }).infer('adder', body, { version: '2' }),
-    ).rejects.toMatchObject({ status: 400, code: 'jwe_request_mismatch' })
+    ).rejects.toMatchObject({ status: 400, code: 'client_signature_invalid' })
+    const unsigned = createClient({
+      baseUrl: secureUrl,
+      token: 't-1',
+      encryption: { gateKey: gateEc.publicJwk },
+      fetch: rerouting,
+    })
+    await expect(unsigned.infer('adder', body, { version: '2' })).rejects.toMatchObject({
+      status: 400,
+      code: 'jwe_request_mismatch',
+    })
     expect(calls()).toBe(before)
     // Signed only: the gate answers the other version, and the client refuses its signature.
     const signedOnly = createClient({
@@ -254,6 +327,14 @@ describe('createClient against a gate over HTTP', () => {
 
   it('refuses bad options at creation', () => {
     expect(() => createClient({ baseUrl: 'relative/path' })).toThrow(TypeError)
+    expect(() =>
+      createClient({
+        baseUrl: secureUrl,
+        signature: { keys: [gateSig.publicJwk], requird: false },
+      } as never),
+    ).toThrow(
+      'createClient: unknown option "signature.requird" (did you mean "signature.required"?)',
+    )
     expect(() =>
       createClient({ baseUrl: secureUrl, encryption: { gateKey: gateEc.privateJwk } }),
     ).toThrow(/public/)

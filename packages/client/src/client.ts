@@ -8,6 +8,7 @@ import {
   type CompactJWEHeaderParameters,
   type JWK,
 } from 'jose'
+import { checkOptionKeys } from '@modelgate/core'
 import { ModelgateError } from './errors.js'
 import type {
   CallOptions,
@@ -25,6 +26,15 @@ const decoder = new TextDecoder()
 const GATE_ALGS = ['ECDH-ES+A256KW', 'RSA-OAEP-256'] as const
 const SIGNATURE_ALGS = ['ES256', 'EdDSA']
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']
+const OPTIONS = {
+  baseUrl: true,
+  token: true,
+  headers: true,
+  encryption: { gateKey: true, responseKey: true },
+  signature: { keys: true, header: true, required: true },
+  fetch: true,
+  timeoutMs: true,
+} as const
 
 /**
  * A modelgate client.
@@ -66,10 +76,13 @@ export interface ModelgateClient {
 
 /**
  * Creates a client for Node (>= 20) and browsers: `fetch` and WebCrypto only. It attaches the
- * bearer token, encrypts request bodies as compact JWE to the gate's key (with `jti`, `iat` and
- * the response key in the protected header), verifies the response signature over the exact
- * bytes received (before decrypting), decrypts the response and checks that its `rid`/`rjti`
- * name this request. Errors come back as {@link ModelgateError}.
+ * bearer token and an `x-request-id`, encrypts request bodies as compact JWE to the gate's key
+ * (with `jti`, `iat`, the method and path, and the response key in the protected header),
+ * verifies the response signature over the exact bytes received (before decrypting; error
+ * answers too) and that it names this request (`crid`: the id sent, `rid`: the gate's id in
+ * `x-request-id`), decrypts the response and checks that its `rjti` is this request's `jti`.
+ * A gate answers an encrypted request sealed on every route, or with an error; a plaintext
+ * success is refused. Errors come back as {@link ModelgateError}.
  *
  * @example
  * ```ts
@@ -87,6 +100,7 @@ export interface ModelgateClient {
 export function createClient(options: ClientOptions): ModelgateClient {
   if (!options || typeof options.baseUrl !== 'string')
     throw new TypeError('createClient: baseUrl is required')
+  checkOptionKeys('createClient', options, OPTIONS)
   let base: URL
   try {
     base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`)
@@ -208,7 +222,29 @@ export function createClient(options: ClientOptions): ModelgateClient {
       signal,
     })
     const raw = new Uint8Array(await res.arrayBuffer())
-    const rid = res.headers.get('x-request-id') ?? requestId
+    // The gate's own id of this request; the id sent here comes back as `crid` in the signature.
+    const rid = res.headers.get('x-request-id') ?? undefined
+    let signedBy: string | undefined
+    const jws = res.headers.get(sigHeader)
+    // Error answers are signed too: an unsigned or forged refusal is not taken for the gate's.
+    if (sig && (jws !== null || sigRequired)) {
+      if (jws === null)
+        throw new ModelgateError(
+          res.status,
+          'client_signature_missing',
+          res.ok
+            ? 'the response is not signed'
+            : `the error answer (HTTP ${res.status}) is not signed`,
+          rid,
+        )
+      signedBy = await verifySignature(raw, jws, {
+        rid,
+        requestId,
+        status: res.status,
+        method,
+        routePath,
+      })
+    }
     if (!res.ok) {
       let code = 'http_error'
       let message = `HTTP ${res.status}`
@@ -220,23 +256,6 @@ export function createClient(options: ClientOptions): ModelgateClient {
         /* not JSON: keep the generic message */
       }
       throw new ModelgateError(res.status, code, message, rid)
-    }
-    let signedBy: string | undefined
-    const jws = res.headers.get(sigHeader)
-    if (sig && (jws !== null || sigRequired)) {
-      if (jws === null)
-        throw new ModelgateError(
-          res.status,
-          'client_signature_missing',
-          'the response is not signed',
-          rid,
-        )
-      signedBy = await verifySignature(raw, jws, {
-        requestId,
-        status: res.status,
-        method,
-        routePath,
-      })
     }
     const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
     let plaintext: Uint8Array = raw
@@ -264,7 +283,7 @@ export function createClient(options: ClientOptions): ModelgateClient {
         )
       }
       const h = result.protectedHeader as Record<string, unknown>
-      if (h.rid !== requestId || h.rjti !== jti)
+      if (h.rjti !== jti || rid === undefined || h.rid !== rid)
         throw new ModelgateError(
           res.status,
           'client_response_unbound',
@@ -290,7 +309,8 @@ export function createClient(options: ClientOptions): ModelgateClient {
     return {
       body: parsed as T,
       status: res.status,
-      requestId: rid,
+      requestId: rid ?? '',
+      clientRequestId: requestId,
       encrypted,
       ...(signedBy ? { signedBy } : {}),
     }
@@ -299,11 +319,17 @@ export function createClient(options: ClientOptions): ModelgateClient {
   async function verifySignature(
     body: Uint8Array,
     jws: string,
-    sent: { requestId: string; status: number; method: string; routePath: string },
+    sent: {
+      rid: string | undefined
+      requestId: string
+      status: number
+      method: string
+      routePath: string
+    },
   ): Promise<string> {
-    const { requestId, status } = sent
+    const { rid, requestId, status } = sent
     const fail = (message: string) =>
-      new ModelgateError(status, 'client_signature_invalid', message, requestId)
+      new ModelgateError(status, 'client_signature_invalid', message, rid)
     const parts = jws.split('.')
     if (parts.length !== 3 || parts[1] !== '' || parts[0]!.length > 4096)
       throw fail('the signature is not a compact detached JWS')
@@ -328,7 +354,12 @@ export function createClient(options: ClientOptions): ModelgateClient {
     } catch {
       throw fail('the response signature does not verify')
     }
-    if (header.rid !== requestId || header.sts !== status)
+    if (
+      rid === undefined ||
+      header.rid !== rid ||
+      header.crid !== requestId ||
+      header.sts !== status
+    )
       throw fail('the signature belongs to another request or status')
     if (header.htm !== sent.method || header.htp !== sent.routePath)
       throw fail('the signature is for another route')

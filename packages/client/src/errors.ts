@@ -10,6 +10,7 @@
 export class ModelgateError extends Error {
   readonly status: number
   readonly code: string
+  /** The gate's id of the request (`x-request-id` of its answer), when it answered. */
   readonly requestId: string | undefined
 
   constructor(status: number, code: string, message: string, requestId?: string) {

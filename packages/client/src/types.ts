@@ -125,7 +125,7 @@ export interface ClientSignature {
   keys: JWK[]
   /** Header holding the detached JWS. Default `x-modelgate-signature`. */
   header?: string
-  /** Refuse successful responses without a signature. Default true. */
+  /** Refuse answers without a signature, error answers included. Default true. */
   required?: boolean
 }
 
@@ -163,7 +163,10 @@ export interface ClientOptions {
 export interface CallOptions {
   version?: string
   signal?: AbortSignal
-  /** Sent as `x-request-id` (and checked in the response's signature and JWE header). */
+  /**
+   * Sent as `x-request-id` (default a random UUID): the gate records it beside its own id and
+   * signs it back (`crid`), which the client checks.
+   */
   requestId?: string
 }
 
@@ -178,7 +181,10 @@ export interface CallOptions {
 export interface ClientResult<T> {
   body: T
   status: number
+  /** The gate's id of the request (`x-request-id` of the answer), as in its audit records. */
   requestId: string
+  /** The `x-request-id` the client sent. */
+  clientRequestId: string
   /** `kid` of the verified response signature, when there was one. */
   signedBy?: string
   /** True when the response arrived encrypted and was decrypted. */
