@@ -1,4 +1,7 @@
+import { checkOptionKeys } from '@modelgate/core'
 import type { BreakerState, CircuitBreaker, CircuitBreakerOptions } from './types.js'
+
+const BREAKER_OPTIONS = { failureThreshold: true, cooldownMs: true, onStateChange: true } as const
 
 /**
  * A consecutive-failure circuit breaker: `failureThreshold` failures in a row open it; after
@@ -15,6 +18,7 @@ import type { BreakerState, CircuitBreaker, CircuitBreakerOptions } from './type
  * ```
  */
 export function createCircuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
+  checkOptionKeys('createCircuitBreaker', options, BREAKER_OPTIONS)
   const threshold = options.failureThreshold ?? 3
   const cooldownMs = options.cooldownMs ?? 5000
   if (!Number.isInteger(threshold) || threshold < 1) {

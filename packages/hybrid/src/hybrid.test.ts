@@ -1,7 +1,7 @@
 import { createRemoteBackend } from '@modelgate/backend-remote'
 import * as testing from '@modelgate/backend-remote/testing'
 import { createGate } from '@modelgate/core'
-import type { ModelBackend, ModelMetadata, Tensor } from '@modelgate/core'
+import type { GateFacts, ModelBackend, ModelMetadata, Plugin, Tensor } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -301,7 +301,15 @@ describe('through an edge gate on HTTP', () => {
       policy: { confidence: { output: 'p', band: 0.2 } },
       breaker,
     })
-    const gate = createGate({ models: [{ name: 'credit', backend }], plugins: [routeHeaders()] })
+    const facts: GateFacts[] = []
+    const observe: Plugin = async function observe(ctx, next) {
+      await next()
+      facts.push({ ...ctx.facts })
+    }
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [observe, routeHeaders()],
+    })
     const server = await serveNode(toFetchModule(gate), { port: 0 })
     try {
       const v2 = await fetch(`${server.url}/v2/models/credit/infer`, {
@@ -319,6 +327,7 @@ describe('through an edge gate on HTTP', () => {
       })
       expect(body.outputs[0].data).toEqual([0.5, sig(8)])
       expect(v2.headers.get('x-modelgate-route')).toBe('mixed')
+      expect(facts.at(-1)!.hybridRoute).toEqual({ route: 'mixed', degraded: false })
 
       await cloud.down()
       const v1 = await fetch(`${server.url}/v1/models/credit:predict`, {
@@ -330,6 +339,11 @@ describe('through an edge gate on HTTP', () => {
       expect(v1.headers.get('x-modelgate-route')).toBe('edge')
       expect(v1.headers.get('x-modelgate-degraded')).toBe('cloud_error')
       expect((await v1.json()).predictions).toEqual([sig(Math.fround(0.1))])
+      expect(facts.at(-1)!.hybridRoute).toEqual({
+        route: 'edge',
+        degraded: true,
+        reason: 'cloud_error',
+      })
       expect(breaker.state).toBe('open')
     } finally {
       await server.close()
@@ -354,5 +368,22 @@ describe('options', () => {
       /failureThreshold/,
     )
     expect(() => createHybridBackend({ local, remote: { ...remote, url: 'ftp://x' } })).toThrow()
+  })
+
+  it('refuses unknown option keys, naming the path and the nearest valid key', () => {
+    const local = edgeModel()
+    const remote = { url: cloud.url, protocol: 'v2' as const, model: 'credit' }
+    const typo = (options: unknown) => () =>
+      createHybridBackend({ local, remote, ...(options as object) })
+    expect(typo({ policy: { confidence: { outptu: 'p' } } })).toThrow(
+      'createHybridBackend: unknown option "policy.confidence.outptu" (did you mean "policy.confidence.output"?)',
+    )
+    expect(typo({ polcy: {} })).toThrow('unknown option "polcy" (did you mean "policy"?)')
+    expect(typo({ breaker: { cooldown: 5 } })).toThrow(
+      'createCircuitBreaker: unknown option "cooldown" (did you mean "cooldownMs"?)',
+    )
+    expect(typo({ remote: { ...remote, retires: 1 } })).toThrow(
+      'createRemoteBackend: unknown option "retires" (did you mean "retries"?)',
+    )
   })
 })

@@ -1,6 +1,6 @@
 import { createRemoteBackend } from '@modelgate/backend-remote'
 import type { RemoteBackendOptions } from '@modelgate/backend-remote'
-import { GateError } from '@modelgate/core'
+import { checkOptionKeys, GateError } from '@modelgate/core'
 import type { InferOptions, ModelBackend, ModelMetadata, Parameters, Tensor } from '@modelgate/core'
 import { breakerFrom } from './breaker.js'
 import { batchRows, byteSize, mergeRows, takeRows } from './rows.js'
@@ -12,6 +12,20 @@ import type {
   HybridStatus,
   RouteEvent,
 } from './types.js'
+
+const OPTIONS = {
+  local: true,
+  remote: true,
+  policy: {
+    confidence: { output: true, band: true, center: true, minTop: true },
+    latencyBudgetMs: true,
+    cloudAboveBytes: true,
+    maxEscalationBytes: true,
+  },
+  breaker: true,
+  transformOutbound: true,
+  onRoute: true,
+} as const
 
 const DEFAULT_BUDGET_MS = 1000
 /** A cloud call with less time than this left is not started. */
@@ -255,6 +269,7 @@ function isBackend(value: unknown): value is ModelBackend {
 function validate(options: HybridBackendOptions): void {
   if (!options || typeof options !== 'object')
     throw new TypeError('createHybridBackend needs options')
+  checkOptionKeys('createHybridBackend', options, OPTIONS)
   if (!isBackend(options.local) || typeof options.local.metadata !== 'function') {
     throw new TypeError('"local" must be a backend')
   }

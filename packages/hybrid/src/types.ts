@@ -119,29 +119,30 @@ export interface RoutingPolicy {
 }
 
 /**
- * What leaves the edge, handed to a {@link OutboundTransform} first: model inputs (the escalated
- * rows of an inference call) or JSON records (a forwarded `:explain`), each with the request's
- * `parameters`.
+ * What leaves the edge, handed to a {@link OutboundTransform} first: the decoded model inputs (the
+ * escalated rows of an inference call, or the inputs of a forwarded explanation) with the
+ * request's `parameters`. Records never leave: a V1 request goes as the tensors its feature
+ * schema made, so fields that are not model inputs (names, e-mails, notes) stay at the edge.
  *
  * @example
  * ```ts
  * const payload: OutboundPayload = { kind: 'tensors', inputs, parameters: {} }
  * ```
  */
-export type OutboundPayload =
-  | { kind: 'tensors'; inputs: Tensor[]; parameters?: Parameters }
-  | { kind: 'records'; instances: unknown[]; parameters?: Parameters }
-  | { kind: 'json'; body: unknown }
+export interface OutboundPayload {
+  kind: 'tensors'
+  inputs: Tensor[]
+  parameters?: Parameters
+}
 
 /**
- * The edge's last word on outbound data: masking (with `@modelgate/mask`), dropping parameters,
- * generalising values. It returns the payload to send, of the same kind; throwing refuses the
- * escalation (the edge answers alone).
+ * The edge's last word on outbound data: dropping parameters, generalising or noising values. It
+ * returns the payload to send; throwing refuses the escalation (the edge answers alone) or the
+ * forwarded explanation (answered as the cloud being unavailable).
  *
  * @example
  * ```ts
- * const dropParameters: OutboundTransform = (payload) =>
- *   payload.kind === 'json' ? payload : { ...payload, parameters: {} }
+ * const dropParameters: OutboundTransform = (payload) => ({ ...payload, parameters: {} })
  * ```
  */
 export type OutboundTransform = (
@@ -276,13 +277,14 @@ export interface ForwardExplainOptions {
   headers?: Record<string, string>
   /** The `fetch` to use (an encrypting client, an mTLS agent). Default: the global one. */
   fetch?: typeof fetch
-  /** Applied to the body before it leaves: `records` for `:explain`, `json` for V2 explain. */
+  /** Applied to the inputs before they leave. */
   transformOutbound?: OutboundTransform
   /** Shared with the hybrid backend to see the same outage. Default: a breaker of its own. */
   breaker?: CircuitBreaker | CircuitBreakerOptions
   /**
-   * When the cloud cannot answer: `error` answers 503 `cloud_unavailable`; `next` lets the rest of
-   * the chain answer (a local explain plugin, if any). Default `error`.
+   * When the cloud cannot answer: `error` answers 503 `cloud_unavailable`; `next` hands the request
+   * to the next explainer (a local `explain` plugin inside this one; 503 when there is none).
+   * Default `error`.
    */
   fallback?: 'error' | 'next'
   /** Largest cloud answer read, in bytes. Default 16 MiB. */
@@ -345,3 +347,25 @@ export interface MtlsFetchOptions {
  * ```
  */
 export type MtlsFetch = typeof fetch & { close(): void }
+
+/**
+ * Where a hybrid gate answered a request, as the `hybridRoute` fact for the audit record: set by
+ * {@link routeHeaders} from the hybrid backend's marks, and by {@link forwardExplain}.
+ *
+ * @example
+ * ```ts
+ * const fact: HybridRouteFact = { route: 'edge', degraded: true, reason: 'breaker_open' }
+ * ```
+ */
+export interface HybridRouteFact {
+  route: HybridRoute
+  degraded: boolean
+  reason?: DegradedReason
+}
+
+declare module '@modelgate/core' {
+  interface GateFacts {
+    /** Where a hybrid gate answered (edge, cloud or both), and why the cloud was skipped. */
+    hybridRoute?: HybridRouteFact
+  }
+}

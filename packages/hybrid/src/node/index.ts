@@ -1,7 +1,10 @@
 import { Agent, request as httpsRequest } from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
+import { checkOptionKeys } from '@modelgate/core'
 import type { MtlsFetch, MtlsFetchOptions } from '../types.js'
+
+const OPTIONS = { cert: true, key: true, ca: true, servername: true, keepAlive: true } as const
 
 const NULL_BODY = new Set([101, 204, 205, 304])
 
@@ -33,6 +36,7 @@ const NULL_BODY = new Set([101, 204, 205, 304])
  */
 export function createMtlsFetch(options: MtlsFetchOptions): MtlsFetch {
   if (!options || typeof options !== 'object') throw new TypeError('createMtlsFetch needs options')
+  checkOptionKeys('createMtlsFetch', options, OPTIONS)
   for (const name of ['cert', 'key', 'ca'] as const) {
     if (typeof options[name] !== 'string' || !options[name].includes('-----BEGIN')) {
       throw new TypeError(`"${name}" must be PEM text`)

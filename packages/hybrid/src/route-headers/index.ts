@@ -1,10 +1,14 @@
 import type { GateContext, Plugin } from '@modelgate/core'
+import type { DegradedReason, HybridRoute } from '../types.js'
+
+const ROUTES: readonly string[] = ['edge', 'cloud', 'mixed']
 
 /**
  * Copies where a hybrid backend answered into response headers, for clients of the V1 protocol
  * (whose `predictions` carry no tensor parameters) and for proxies and logs:
  * `x-modelgate-route: edge | cloud | mixed` and, when the cloud was wanted but not used,
- * `x-modelgate-degraded: <reason>`. The same facts go into `ctx.audit.route`.
+ * `x-modelgate-degraded: <reason>`. The same facts go into `ctx.facts.hybridRoute`, which the
+ * audit record carries.
  *
  * @example
  * ```ts
@@ -21,11 +25,15 @@ export const routeHeaders = (): Plugin => {
   return async function routeHeaders(ctx: GateContext, next: () => Promise<void>): Promise<void> {
     await next()
     const marks = ctx.outputs?.[0]?.parameters
-    if (!marks || typeof marks.route !== 'string') return
+    if (!marks || typeof marks.route !== 'string' || !ROUTES.includes(marks.route)) return
+    const degraded = marks.degraded === true
+    const reason = degraded ? String(marks.degraded_reason ?? 'true') : undefined
     ctx.headers.set('x-modelgate-route', marks.route)
-    if (marks.degraded === true) {
-      ctx.headers.set('x-modelgate-degraded', String(marks.degraded_reason ?? 'true'))
+    if (reason !== undefined) ctx.headers.set('x-modelgate-degraded', reason)
+    ctx.facts.hybridRoute = {
+      route: marks.route as HybridRoute,
+      degraded,
+      ...(reason !== undefined ? { reason: reason as DegradedReason } : {}),
     }
-    ctx.audit.route = { route: marks.route, degraded: marks.degraded === true }
   }
 }

@@ -4,25 +4,19 @@ import type { Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { authenticate } from '@modelgate/access'
 import * as testing from '@modelgate/backend-remote/testing'
-import { createGate, encodeInferResponse } from '@modelgate/core'
-import type { FeatureSchemaDefinition, GateContext, Plugin } from '@modelgate/core'
-import {
-  createCa,
-  decrypt,
-  decryptJweLines,
-  encrypt,
-  generateJwk,
-  issueCertificate,
-} from '@modelgate/crypto'
-import type { CertificateBundle } from '@modelgate/crypto'
+import { createGate } from '@modelgate/core'
+import type { FeatureSchemaDefinition, Plugin } from '@modelgate/core'
+import { createJweDecryptor, decrypt, encrypt, generateJwk } from '@modelgate/crypto'
+import { createCa, issueCertificate } from '@modelgate/crypto/node'
+import type { CertificateBundle } from '@modelgate/crypto/node'
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
 import type { NodeServer } from '@modelgate/edge/node'
 import { createExpressApp } from '@modelgate/express'
-import { createMasker } from '@modelgate/mask'
+import { explain } from '@modelgate/explain'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHybridBackend, createSealedFetch, forwardExplain, routeHeaders } from '../index.js'
-import type { OutboundTransform, RouteEvent } from '../index.js'
+import type { RouteEvent } from '../index.js'
 import { createMtlsFetch } from '../node/index.js'
 import type { MtlsFetch } from '../node/index.js'
 
@@ -39,15 +33,6 @@ const schema: FeatureSchemaDefinition = {
   ],
 }
 const application = { a: 1, b: 2, c: 3, name: CANARIES[0], email: CANARIES[1], ssn: CANARIES[2] }
-
-const masker = createMasker({
-  policy: { fields: { name: { op: 'replace' }, email: { op: 'replace' }, ssn: { op: 'replace' } } },
-})
-const maskRecords: OutboundTransform = async (payload) => {
-  if (payload.kind !== 'records') return payload
-  const { value } = await masker.applyPolicy({ instances: payload.instances })
-  return { ...payload, instances: (value as { instances: unknown[] }).instances }
-}
 
 let ca: CertificateBundle
 let edgeCert: CertificateBundle
@@ -66,16 +51,6 @@ function cloudGate() {
     principals.push(`${ctx.principal?.kind}:${ctx.principal?.id}`)
     await next()
   }
-  const explainer: Plugin = async function explainer(ctx, next) {
-    if (ctx.route.kind !== 'v1-explain' && ctx.route.kind !== 'v2-explain') return next()
-    const request = await ctx.inferRequest()
-    const outputs = await ctx.runModel(request.inputs)
-    ctx.body = {
-      ...encodeInferResponse({ modelName: 'linear', outputs }),
-      explanations: [{ output: 'y', base_value: [0], values: [[1, 2, 3]], method: 'exact_shap' }],
-    }
-  }
-  explainer.extensions = ['explain']
   return createGate({
     models: [{ name: 'linear', backend: testing.createLinearBackend(), schema }],
     plugins: [
@@ -83,7 +58,7 @@ function cloudGate() {
       authenticate({ mtls: {} }),
       who,
       encrypt({}),
-      explainer,
+      explain({ defaults: { background: { data: [[0, 0, 0]] }, method: 'exact_shap' } }),
     ],
   })
 }
@@ -114,10 +89,7 @@ async function edgeWith(transport: typeof fetch) {
         schema,
       },
     ],
-    plugins: [
-      routeHeaders(),
-      forwardExplain({ url: cloudUrl, fetch: sealed, transformOutbound: maskRecords }),
-    ],
+    plugins: [routeHeaders(), forwardExplain({ url: cloudUrl, fetch: sealed })],
   })
   const server = await serveNode(toFetchModule(gate), { port: 0 })
   return { server, events }
@@ -199,10 +171,14 @@ describe('the edge → cloud hop: JWE over mTLS', () => {
     expect(predict.status).toBe(200)
     expect(predict.headers.get('x-modelgate-route')).toBe('cloud')
     expect(predict.headers.get('x-modelgate-degraded')).toBeNull()
-    const explain = await post(edge.url, '/v1/models/linear:explain', { instances: [application] })
-    expect(explain.status).toBe(200)
-    expect(explain.headers.get('x-modelgate-route')).toBe('cloud')
-    expect((await explain.json()).explanations[0].values).toEqual([[1, 2, 3]])
+    const explaining = await post(edge.url, '/v1/models/linear:explain', {
+      instances: [application],
+    })
+    expect(explaining.status).toBe(200)
+    expect(explaining.headers.get('x-modelgate-route')).toBe('cloud')
+    const explained = await explaining.json()
+    expect(explained.explanations[0].feature_names).toEqual(['a', 'b', 'c'])
+    expect(explained.explanations[0].data).toEqual([[1, 2, 3]])
 
     const raw = Buffer.concat(wire).toString('latin1')
     for (const text of [...CANARIES, '"inputs"', '"instances"', '"a"'])
@@ -212,6 +188,7 @@ describe('the edge → cloud hop: JWE over mTLS', () => {
     expect(principals).toEqual(['mtls:spiffe://test/edge-1', 'mtls:spiffe://test/edge-1'])
     const header = (jwe: string) =>
       JSON.parse(Buffer.from(jwe.split('.')[0]!, 'base64url').toString('utf8'))
+    const open = createJweDecryptor({ keys: [cloudKey.privateJwk] })
     const opened: string[] = []
     for (const { type, body } of requests) {
       expect(type).toBe('application/jose')
@@ -220,13 +197,13 @@ describe('the edge → cloud hop: JWE over mTLS', () => {
       for (const text of [...CANARIES, '"inputs"', '"instances"', 'linear']) {
         expect(body).not.toContain(text)
       }
-      for await (const line of decryptJweLines({ keys: [cloudKey.privateJwk] }, [body])) {
-        opened.push(Buffer.from(JSON.parse(line).plaintext_b64, 'base64').toString('utf8'))
-      }
+      opened.push(new TextDecoder().decode((await open(body)).plaintext))
     }
-    // What the cloud decrypts: the escalated tensor, and the masked explain records.
-    expect(JSON.parse(opened[0]!).inputs[0]).toMatchObject({ datatype: 'FP32', data: [1, 2, 3] })
-    expect(JSON.parse(opened[1]!).instances[0]).toMatchObject({ a: 1, b: 2, c: 3 })
+    // What the cloud decrypts: the escalated tensor, and the tensor of the explained record.
+    for (const text of opened) {
+      expect(JSON.parse(text).inputs[0]).toMatchObject({ datatype: 'FP32', data: [1, 2, 3] })
+      expect(text).not.toContain('instances')
+    }
     for (const canary of CANARIES) expect(opened.join('\n')).not.toContain(canary)
   })
 
@@ -307,6 +284,17 @@ describe('the edge → cloud hop: JWE over mTLS', () => {
       await new Promise<void>((resolve) => plain.close(() => resolve()))
     }
     expect(() => createSealedFetch({ gateKey: cloudKey.privateJwk })).toThrow(/public/)
+    expect(() => createSealedFetch({ gateKey: cloudKey.publicJwk, timeout: 5 } as never)).toThrow(
+      'createSealedFetch: unknown option "timeout" (did you mean "timeoutMs"?)',
+    )
+    expect(() =>
+      createMtlsFetch({
+        cert: edgeCert.certPem,
+        key: edgeCert.keyPem,
+        ca: ca.certPem,
+        keepalive: true,
+      } as never),
+    ).toThrow('createMtlsFetch: unknown option "keepalive" (did you mean "keepAlive"?)')
     expect(() => createMtlsFetch({ cert: 'x', key: edgeCert.keyPem, ca: ca.certPem })).toThrow(
       /PEM/,
     )

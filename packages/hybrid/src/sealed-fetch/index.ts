@@ -1,6 +1,15 @@
 import { createClient, ModelgateError } from '@modelgate/client'
 import type { ModelgateClient } from '@modelgate/client'
+import { checkOptionKeys } from '@modelgate/core'
 import type { SealedFetchOptions } from '../types.js'
+
+const OPTIONS = {
+  gateKey: true,
+  responseKey: true,
+  signature: true,
+  fetch: true,
+  timeoutMs: true,
+} as const
 
 /** Headers the client sets itself; every other request header goes with the call. */
 const OWN_HEADERS = new Set(['accept', 'content-type', 'content-length', 'x-request-id'])
@@ -39,6 +48,7 @@ const MAX_CLIENTS = 16
 export function createSealedFetch(options: SealedFetchOptions): typeof fetch {
   if (!options || typeof options !== 'object')
     throw new TypeError('createSealedFetch needs options')
+  checkOptionKeys('createSealedFetch', options, OPTIONS)
   if (!options.gateKey || typeof options.gateKey !== 'object') {
     throw new TypeError('"gateKey" must be the cloud gate\'s public JWK')
   }
