@@ -15,6 +15,7 @@ import { ScanBudget } from '../budget.js'
 import { grantsCover, TokenLedger } from '../ledger.js'
 import { maskError, maskText } from '../log.js'
 import { createMasker, POLICY_SHAPE, type ApplyOptions, type Masker } from '../masker.js'
+import { provideTextMasking, textMaskingFor } from '../text.js'
 import type { FieldRule, MaskCounts, MaskOptions, MaskScope, TokenOrigin } from '../types.js'
 
 const MODEL_ROUTES = new Set(['v2-infer', 'v2-explain', 'v1-predict', 'v1-explain'])
@@ -105,6 +106,7 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     throw error
   }
   const detector = masker.detector
+  const textMasking = textMaskingFor(masker, maskerOptions.key, maskerOptions.vault || undefined)
   const outputRules = masker.policy.outputs ?? {}
   const scanStrings = masker.policy.scanStrings ?? true
   const tenantOf = tenant ?? ((ctx: GateContext) => ctx.principal?.tenant ?? 'default')
@@ -443,6 +445,7 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     ctx.redactText = redact
     const ledger = new TokenLedger()
     const tenantId = String(tenantOf(ctx))
+    provideTextMasking(ctx, textMasking(tenantId, counts))
     const call: MaskScope = {
       tenant: tenantId,
       scope: String(scopeOf(ctx)),
