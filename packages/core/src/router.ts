@@ -185,7 +185,8 @@ function bind(c: CompiledRoute, parts: string[]): { model?: string; version?: st
     const placeholder = PLACEHOLDER.exec(want)
     if (placeholder) {
       const value = segment(got)
-      if (value === undefined) return undefined
+      // `model:verb` is KServe V1's (`/v1/models/m:predict`): never a model or version name.
+      if (value === undefined || value.includes(':')) return undefined
       bound[placeholder[1] as 'model' | 'version'] = value
     } else if (want !== got) return undefined
   }

@@ -438,7 +438,8 @@ export interface BodyShape {
 /**
  * A route a plugin contributes (or passes to `createGate({ routes })`). The whole plugin onion
  * runs around its `terminal`, exactly as for the protocol routes. `path` is matched exactly;
- * `{model}` and `{version}` segments bind the route's model; a trailing `/*` matches everything
+ * `{model}` and `{version}` segments bind the route's model (never a segment holding `:`, which
+ * KServe V1 keeps for `model:verb`); a trailing `/*` matches everything
  * below a prefix (and the prefix itself).
  *
  * @example
