@@ -141,24 +141,73 @@ describe('consoleHandler', () => {
 })
 
 describe('webConsole plugin', () => {
+  const seen: Array<{ operation: string; route: string | undefined; status: number }> = []
+  const observe: Plugin = async function observe(ctx, next) {
+    await next()
+    seen.push({ operation: ctx.operation, route: ctx.route.name, status: ctx.status })
+  }
   const locked: Plugin = async function locked(ctx, next) {
-    if (ctx.operation !== 'health') throw new UnauthorizedError('authentication required')
+    if (ctx.operation !== 'health' && ctx.operation !== 'console')
+      throw new UnauthorizedError('authentication required')
     await next()
   }
   const gate = createGate({
     models: [{ name: 'm', backend: linear, schema: { ...schema, input: 'x' } }],
-    plugins: [webConsole(options), locked],
+    plugins: [observe, locked, webConsole(options)],
   })
 
-  it('answers the console paths before later plugins and passes everything else on', async () => {
+  it('serves the console as a route with every plugin around it, and leaves other routes alone', async () => {
+    expect(webConsole(options).routes?.map((r) => [r.name, r.path, r.operation])).toEqual([
+      ['console', '/console/*', 'console'],
+    ])
     const page = await gate.fetch(get('/console/'))
     expect(page.status).toBe(200)
     expect(page.headers.get('content-security-policy')).toBe(CONSOLE_CSP)
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
     expect(await page.text()).toContain('<form id="application"')
+    expect(seen.at(-1)).toEqual({ operation: 'console', route: 'console', status: 200 })
+    const bare = await gate.fetch(get('/console'))
+    expect(bare.status).toBe(308)
+    expect(bare.headers.get('location')).toBe('/console/')
+    const head = await gate.fetch(get('/console/app.js', { method: 'HEAD' }))
+    expect(head.status).toBe(200)
+    expect(await head.text()).toBe('')
     expect((await gate.fetch(get('/v2/health/live'))).status).toBe(200)
     expect((await gate.fetch(get('/v2/models/m'))).status).toBe(401)
+  })
+
+  it('refuses unknown files with 404 and other methods with 405, as JSON errors', async () => {
     const missing = await gate.fetch(get('/console/missing.css'))
     expect(missing.status).toBe(404)
     expect(missing.headers.get('content-type')).toBe('application/json')
+    expect(missing.headers.get('content-security-policy')).toBe(CONSOLE_CSP)
+    expect(await missing.json()).toMatchObject({ code: 'not_found' })
+    const post = await gate.fetch(get('/console/', { method: 'POST', body: '{}' }))
+    expect(post.status).toBe(405)
+    expect(await post.json()).toMatchObject({ code: 'method_not_allowed' })
+  })
+
+  it('is refused like any route by a plugin that refuses the console operation', async () => {
+    const closed: Plugin = async function closed(ctx, next) {
+      if (ctx.operation === 'console') throw new UnauthorizedError('no console here')
+      await next()
+    }
+    const strict = createGate({
+      models: [{ name: 'm', backend: linear, schema: { ...schema, input: 'x' } }],
+      plugins: [closed, webConsole(options)],
+    })
+    expect((await strict.fetch(get('/console/'))).status).toBe(401)
+  })
+
+  it('refuses unknown option keys, naming the nearest valid key', () => {
+    expect(() => webConsole({ ...options, titel: 'x' } as never)).toThrow(
+      'console: unknown option "titel" (did you mean "title"?)',
+    )
+    expect(() =>
+      consoleHandler({
+        ...options,
+        decision: { output: 'p', approveBelow: 0.2, declineAbove: 0.5 },
+      } as never),
+    ).toThrow('console: unknown option "decision.declineAbove"')
   })
 })

@@ -1,3 +1,4 @@
+import { checkOptionKeys, NotFoundError } from '@modelgate/core'
 import type { FeatureSchemaDefinition, Plugin } from '@modelgate/core'
 import { checkAssets, contentTypeOf, loadConsoleAssets } from './assets.js'
 import type { ConsoleAssets, ConsoleFetchHandler, ConsoleOptions } from './types.js'
@@ -33,11 +34,78 @@ const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 }
 
+/** One answer of the console: status, headers (security headers included) and body. */
+interface ConsoleAnswer {
+  status: number
+  headers: Record<string, string>
+  body: string | Uint8Array | null
+  /** The error code of a refusal (`not_found`, `method_not_allowed`). */
+  error?: string
+}
+
+/** The console's answers by method and path; `null` for paths outside `basePath`. */
+function consoleServer(options: ConsoleOptions): {
+  base: string
+  answer: (method: string, path: string) => Promise<ConsoleAnswer | null>
+} {
+  const base = checkOptions(options)
+  const config = JSON.stringify(consoleConfig(options))
+  let assets: Promise<ConsoleAssets> | undefined = options.assets
+    ? Promise.resolve(checkAssets(options.assets))
+    : undefined
+  const refusal = (status: number, error: string, message: string, extra = {}): ConsoleAnswer => ({
+    status,
+    headers: { ...SECURITY_HEADERS, 'content-type': 'application/json', ...extra },
+    body: JSON.stringify({ error: message, code: error }),
+    error,
+  })
+
+  async function answer(method: string, path: string): Promise<ConsoleAnswer | null> {
+    if (path !== base && !path.startsWith(`${base}/`)) return null
+    if (method !== 'GET' && method !== 'HEAD')
+      return refusal(405, 'method_not_allowed', 'method not allowed', { allow: 'GET, HEAD' })
+    if (path === base)
+      return { status: 308, headers: { ...SECURITY_HEADERS, location: `${base}/` }, body: null }
+    const name = path.slice(base.length + 1) || 'index.html'
+    if (name === 'config.json') {
+      return {
+        status: 200,
+        headers: {
+          ...SECURITY_HEADERS,
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+        },
+        body: config,
+      }
+    }
+    const notFound = () => refusal(404, 'not_found', 'no such console file')
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name)) return notFound()
+    assets ??= loadConsoleAssets().catch((error: unknown) => {
+      assets = undefined
+      throw error
+    })
+    const files = await assets
+    const body = Object.hasOwn(files, name) && !name.endsWith('.d.ts') ? files[name] : undefined
+    if (body === undefined) return notFound()
+    return {
+      status: 200,
+      headers: {
+        ...SECURITY_HEADERS,
+        'content-type': contentTypeOf(name),
+        'cache-control': name === 'index.html' ? 'no-cache' : 'public, max-age=300',
+      },
+      body,
+    }
+  }
+  return { base, answer }
+}
+
 /**
- * The console as a Web fetch handler: `GET {basePath}/` is the page, `{basePath}/config.json`
- * its settings, `{basePath}/<file>` its scripts and styles; every answer carries a strict
- * Content-Security-Policy. Paths outside `basePath` resolve to `null`, so the handler can sit in
- * front of a gate on any runtime.
+ * The console as a plain Web fetch handler, for users who mount it themselves in front of a gate:
+ * `GET {basePath}/` is the page, `{basePath}/config.json` its settings, `{basePath}/<file>` its
+ * scripts and styles; every answer carries a strict Content-Security-Policy. Paths outside
+ * `basePath` resolve to `null`. To serve the console from the gate itself, with the gate's
+ * plugins around it, use {@link webConsole}.
  *
  * @example
  * ```ts
@@ -50,50 +118,25 @@ const SECURITY_HEADERS: Record<string, string> = {
  * ```
  */
 export function consoleHandler(options: ConsoleOptions): ConsoleFetchHandler {
-  const base = checkOptions(options)
-  const config = JSON.stringify(consoleConfig(options))
-  let assets: Promise<ConsoleAssets> | undefined = options.assets
-    ? Promise.resolve(checkAssets(options.assets))
-    : undefined
-
+  const { answer } = consoleServer(options)
   return async function serveConsole(request: Request): Promise<Response | null> {
-    const path = new URL(request.url).pathname
-    if (path !== base && !path.startsWith(`${base}/`)) return null
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return json(
-        405,
-        { error: 'method not allowed', code: 'method_not_allowed' },
-        { allow: 'GET, HEAD' },
-      )
-    }
-    if (path === base) return reply(request, 308, null, { location: `${base}/` })
-    const name = path.slice(base.length + 1) || 'index.html'
-    if (name === 'config.json') {
-      return reply(request, 200, config, {
-        'content-type': 'application/json',
-        'cache-control': 'no-store',
-      })
-    }
-    if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name)) return notFound()
-    assets ??= loadConsoleAssets().catch((error: unknown) => {
-      assets = undefined
-      throw error
-    })
-    const files = await assets
-    const body = Object.hasOwn(files, name) && !name.endsWith('.d.ts') ? files[name] : undefined
-    if (body === undefined) return notFound()
-    return reply(request, 200, body, {
-      'content-type': contentTypeOf(name),
-      'cache-control': name === 'index.html' ? 'no-cache' : 'public, max-age=300',
+    const a = await answer(request.method, new URL(request.url).pathname)
+    if (!a) return null
+    const body = request.method === 'HEAD' || a.body === null ? null : a.body
+    return new Response(typeof body === 'string' || body === null ? body : new Uint8Array(body), {
+      status: a.status,
+      headers: a.headers,
     })
   }
 }
 
 /**
- * The console as a gate plugin, for adapters that hand every request to the gate (Express
- * `createExpressApp`, the edge `toFetchModule`): it answers the console's paths before any other
- * plugin sees them and passes everything else on. Put it before authentication: the page itself
- * is public, every call it makes to the model carries the chosen credentials.
+ * The console served by the gate: a plugin that contributes the console's pages as a route
+ * (`GET {basePath}` and everything below it, operation `console`), so every plugin runs around
+ * them as around any route. Access plugins let the `console` operation through without
+ * credentials by default (the page is public; every call it makes to the model carries the
+ * chosen credentials), and audit and metrics see its requests. Unknown files answer 404
+ * `not_found`, other methods 405.
  *
  * @example
  * ```ts
@@ -103,24 +146,51 @@ export function consoleHandler(options: ConsoleOptions): ConsoleFetchHandler {
  *
  * const gate = createGate({
  *   models: [{ name: 'credit', backend, schema }],
- *   plugins: [webConsole({ model: 'credit', schema }), authenticate(auth), authorize({ policy })],
+ *   plugins: [authenticate(auth), authorize({ policy }), webConsole({ model: 'credit', schema })],
  * })
  * ```
  */
 export const webConsole = (options: ConsoleOptions): Plugin => {
-  const handle = consoleHandler(options)
-  return async function webConsole(ctx, next) {
-    if (ctx.route.kind !== 'unknown') return next()
-    const res = await handle(ctx.request)
-    if (!res) return next()
-    ctx.status = res.status
-    for (const [k, v] of res.headers) ctx.headers.set(k, v)
-    ctx.body = new Uint8Array(await res.arrayBuffer())
+  const { base, answer } = consoleServer(options)
+  const plugin: Plugin = async function webConsole(_ctx, next) {
+    await next()
   }
+  plugin.routes = [
+    {
+      name: 'console',
+      methods: ['GET'],
+      path: `${base}/*`,
+      operation: 'console',
+      async terminal(ctx) {
+        const a = (await answer(ctx.method, ctx.url.pathname))!
+        for (const [k, v] of Object.entries(a.headers)) ctx.headers.set(k, v)
+        if (a.error === 'not_found') throw new NotFoundError('no such console file', 'not_found')
+        ctx.status = a.status
+        ctx.body = a.body ?? new Uint8Array(0)
+      },
+    },
+  ]
+  return plugin
 }
+
+const OPTIONS = {
+  model: true,
+  schema: true,
+  sample: true,
+  decision: { output: true, approveBelow: true, declineAtOrAbove: true },
+  basePath: true,
+  apiBase: true,
+  title: true,
+  roles: { id: true, label: true, description: true },
+  devTokenUrl: true,
+  devAuditUrl: true,
+  explainParameters: true,
+  assets: true,
+} as const
 
 function checkOptions(options: ConsoleOptions): string {
   if (!options || typeof options !== 'object') throw new TypeError('console: options are required')
+  checkOptionKeys('console', options, OPTIONS)
   if (typeof options.model !== 'string' || options.model === '')
     throw new TypeError('console: "model" must be a model name')
   if (!options.schema || !Array.isArray(options.schema.features))
@@ -202,31 +272,4 @@ function fieldsOf(schema: FeatureSchemaDefinition): Array<Record<string, unknown
       text: f.text ?? false,
     }
   })
-}
-
-function reply(
-  request: Request,
-  status: number,
-  body: string | Uint8Array | null,
-  headers: Record<string, string>,
-): Response {
-  const h = new Headers({ ...SECURITY_HEADERS, ...headers })
-  const payload =
-    request.method === 'HEAD' || body === null
-      ? null
-      : typeof body === 'string'
-        ? body
-        : new Uint8Array(body)
-  return new Response(payload, { status, headers: h })
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { ...SECURITY_HEADERS, 'content-type': 'application/json', ...headers },
-  })
-}
-
-function notFound(): Response {
-  return json(404, { error: 'no such console file', code: 'not_found' })
 }

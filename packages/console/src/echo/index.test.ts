@@ -61,6 +61,7 @@ describe('echoRecords', () => {
       models: [{ name: 'm', backend: linear, schema }],
       plugins: [hideEmail, echoRecords()],
     })
+    await gate.ready()
     const res = await predict(gate, [
       { income: 50000, email: 'ana@example.org', ref: 'a1' },
       { income: 25000, email: 'bo@example.org', ref: 'b2' },
@@ -79,6 +80,7 @@ describe('echoRecords', () => {
       models: [{ name: 'm', backend: linear, schema }],
       plugins: [echoRecords({ fields: ['ref'] })],
     })
+    await gate.ready()
     const res = await predict(gate, [{ income: 50000, email: 'ana@example.org', ref: 'a1' }])
     expect(await res.json()).toEqual({ predictions: [{ ref: 'a1', score: 0.5 }] })
     const v2 = await gate.fetch(
@@ -93,7 +95,32 @@ describe('echoRecords', () => {
     expect((await v2.json()).outputs[0].data).toEqual([0.5])
   })
 
+  it('echoes numbers, booleans and text by their type, missing values as null or empty text', async () => {
+    const loose = {
+      ...schema,
+      features: [...schema.features, { name: 'vip', type: 'passthrough' as const }],
+    }
+    const gate = createGate({
+      models: [{ name: 'm', backend: linear, schema: loose }],
+      plugins: [echoRecords({ fields: ['vip', 'ref', 'income'] })],
+    })
+    await gate.ready()
+    const res = await predict(gate, [
+      { income: 50000, ref: 'a1', vip: true },
+      { income: 25000, vip: false },
+    ])
+    expect(await res.json()).toEqual({
+      predictions: [
+        { score: 0.5, income: 50000, ref: 'a1', vip: true },
+        { score: 0.25, income: 25000, ref: '', vip: false },
+      ],
+    })
+  })
+
   it('refuses bad options', () => {
     expect(() => echoRecords({ fields: 'ref' as unknown as string[] })).toThrow(/fields/)
+    expect(() => echoRecords({ field: ['ref'] } as never)).toThrow(
+      'echoRecords: unknown option "field" (did you mean "fields"?)',
+    )
   })
 })
