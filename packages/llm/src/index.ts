@@ -1,0 +1,40 @@
+export { llm, llmRoutes } from './llm/index.js'
+export { createUpstream, ClientGoneError } from './upstream.js'
+export {
+  PlaceholderVault,
+  PlaceholderSession,
+  StreamRestorer,
+  PLACEHOLDER_LABELS,
+  PLACEHOLDER_PATTERN,
+} from './placeholders.js'
+export type { PlaceholderVaultOptions } from './placeholders.js'
+export { RequestMasker, TECHNICAL_WORDS } from './masking.js'
+export type { PlaceholderSource, TextPolicy, WordLists } from './masking.js'
+export {
+  maskChatBody,
+  maskCompletionBody,
+  maskEmbeddingBody,
+  maskSchema,
+  restoreOpenAiAnswer,
+  openAiHandler,
+} from './openai.js'
+export { maskMessagesBody, restoreMessagesAnswer, anthropicHandler } from './anthropic.js'
+export { relay } from './relay.js'
+export type { EventHandler, StreamSummary, StreamUsage } from './relay.js'
+export { SseDecoder, encodeSse } from './sse.js'
+export type { SseEvent } from './sse.js'
+export { TokenBudgets, estimatePromptTokens, tokenCounter } from './budget.js'
+export type { BudgetCharge } from './budget.js'
+export type {
+  LlmProtocol,
+  UpstreamConfig,
+  UpstreamCall,
+  UpstreamResult,
+  LlmUpstream,
+  LlmModel,
+  TokenBudgetRule,
+  TenantPolicy,
+  UpstreamSelection,
+  LlmOptions,
+  LlmFacts,
+} from './types.js'

@@ -1,0 +1,195 @@
+import type { PlaceholderSession, StreamRestorer } from './placeholders.js'
+import { encodeSse, SseDecoder, type SseEvent } from './sse.js'
+import type { UpstreamResult } from './types.js'
+
+/**
+ * Token usage an upstream reported in a stream.
+ *
+ * @example
+ * ```ts
+ * const usage: StreamUsage = { promptTokens: 412, completionTokens: 96 }
+ * ```
+ */
+export interface StreamUsage {
+  promptTokens?: number
+  completionTokens?: number
+}
+
+/**
+ * How a relayed stream ended, for facts and budgets: `done`, `client_closed`, `upstream_error`
+ * (the upstream failed or fell silent mid-stream) or `placeholder_incomplete` (the answer ended
+ * inside a placeholder and the relay failed closed).
+ *
+ * @example
+ * ```ts
+ * const summary: StreamSummary = { end: 'done', usage: { completionTokens: 12 }, text: 'Hi Ana' }
+ * ```
+ */
+export interface StreamSummary {
+  end: 'done' | 'client_closed' | 'upstream_error' | 'placeholder_incomplete'
+  usage: StreamUsage
+  /** The restored text relayed, for counting tokens when the upstream reported none. */
+  text: string
+}
+
+/** Restorers of one stream, one per channel (a choice's content, one tool call's arguments…). */
+export class Channels {
+  private readonly map = new Map<string, StreamRestorer>()
+  text = ''
+
+  constructor(private readonly session: PlaceholderSession | undefined) {}
+
+  /** Restores a piece of one channel; with no session the text goes out as it is. */
+  push(channel: string, text: string, json: boolean): string {
+    if (!this.session) {
+      this.text += text
+      return text
+    }
+    let r = this.map.get(channel)
+    if (!r) {
+      r = this.session.restorer(json)
+      this.map.set(channel, r)
+    }
+    const out = r.push(text)
+    this.text += out
+    return out
+  }
+
+  /** Whether any channel, or any channel whose name starts with `prefix`, holds text back. */
+  holding(prefix = ''): boolean {
+    for (const [name, r] of this.map) if (r.pending !== '' && name.startsWith(prefix)) return true
+    return false
+  }
+}
+
+/**
+ * What a protocol's relay does with each event: returns the text to send for it (`''` drops it),
+ * or `undefined` to stop the stream failing closed, then `fail` says with what.
+ */
+export interface EventHandler {
+  event(e: SseEvent): string | undefined
+  /** Called when the upstream stream ended normally; returns the final text or undefined to fail. */
+  end(): string | undefined
+  /** The error event to send when the relay fails closed or the upstream breaks off. */
+  fail(code: string, message: string): string
+  readonly usage: StreamUsage
+  readonly channels: Channels
+}
+
+const INCOMPLETE = 'the answer ended inside a placeholder; the gate cannot restore it'
+
+/**
+ * Relays an upstream's SSE answer as it arrives, each event through `handler`, with the
+ * upstream's idle timeout between reads; cancelling the relayed stream aborts the upstream call.
+ * `onEnd` is called once, however the stream ends.
+ *
+ * @example
+ * ```ts
+ * ctx.body = relay(result, openAiHandler(session, 'chat', false), (summary) => settle(summary))
+ * ```
+ */
+export function relay(
+  result: UpstreamResult,
+  handler: EventHandler,
+  onEnd: (summary: StreamSummary) => void,
+): ReadableStream<Uint8Array> {
+  const body = result.response.body
+  const reader = body?.getReader()
+  const decoder = new SseDecoder()
+  const encoder = new TextEncoder()
+  let ended = false
+  const finish = (end: StreamSummary['end']) => {
+    if (ended) return
+    ended = true
+    result.done()
+    onEnd({ end, usage: handler.usage, text: handler.channels.text })
+  }
+  const readIdle = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        result.abort(new Error('upstream idle timeout'))
+        reject(new Error('upstream idle timeout'))
+      }, result.idleTimeoutMs)
+    })
+    return Promise.race([reader!.read(), idle]).finally(() => clearTimeout(timer))
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!reader) {
+          controller.enqueue(
+            encoder.encode(handler.fail('upstream_error', 'empty upstream answer')),
+          )
+          controller.close()
+          finish('upstream_error')
+          return
+        }
+        for (;;) {
+          let read: ReadableStreamReadResult<Uint8Array>
+          try {
+            read = await readIdle()
+          } catch {
+            if (ended) return
+            controller.enqueue(
+              encoder.encode(
+                handler.fail('upstream_error', 'the model server broke off the answer'),
+              ),
+            )
+            controller.close()
+            finish('upstream_error')
+            return
+          }
+          const events = read.done ? decoder.end() : decoder.push(read.value)
+          let out = ''
+          let stop = false
+          for (const e of events) {
+            const piece = handler.event(e)
+            if (piece === undefined) {
+              stop = true
+              break
+            }
+            out += piece
+          }
+          if (!stop && read.done) {
+            const tail = handler.end()
+            if (tail === undefined) stop = true
+            else out += tail
+          }
+          if (stop) {
+            out += handler.fail('placeholder_incomplete', INCOMPLETE)
+            if (out) controller.enqueue(encoder.encode(out))
+            controller.close()
+            result.abort(new Error('relay failed closed'))
+            await reader.cancel().catch(() => undefined)
+            finish('placeholder_incomplete')
+            return
+          }
+          if (read.done) {
+            if (out) controller.enqueue(encoder.encode(out))
+            controller.close()
+            finish('done')
+            return
+          }
+          if (out) {
+            controller.enqueue(encoder.encode(out))
+            return
+          }
+        }
+      },
+      async cancel(reason) {
+        result.abort(reason)
+        await reader?.cancel(reason).catch(() => undefined)
+        finish('client_closed')
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/** Re-serialises an event with new data, keeping its name and id. */
+export function withData(e: SseEvent, data: unknown): string {
+  return encodeSse({ ...e, data: JSON.stringify(data) })
+}
+
+export { encodeSse }

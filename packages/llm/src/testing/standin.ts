@@ -1,0 +1,619 @@
+import { NgramModel, type NgramStep } from './ngram.js'
+
+type Json = Record<string, unknown>
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+const CORPUS = [
+  'Thank you for your message. I will look into it and get back to you shortly.',
+  'Here is a summary of the request. The details are listed below.',
+  'Please confirm the information so that we can continue.',
+]
+
+/**
+ * Options of {@link createStandIn}.
+ *
+ * @example
+ * ```ts
+ * const standIn = createStandIn({ seed: 7, maxSplit: 5, apiKey: 'sk-test' })
+ * ```
+ */
+export interface StandInOptions {
+  /** Seed of the random cuts of streamed bytes. Default 1. */
+  seed?: number
+  /** Largest piece of a streamed answer written at once, in bytes; pieces are cut at random. Default 7. */
+  maxSplit?: number
+  /** The key a call must carry (`Authorization: Bearer` or `x-api-key`); none by default. */
+  apiKey?: string
+  /** Answer this many calls with 503 before answering (retry tests). Default 0. */
+  failFirst?: number
+  /** Milliseconds between two streamed tokens. Default 0. */
+  tokenDelayMs?: number
+  /** n-gram order. Default 6. */
+  order?: number
+}
+
+/**
+ * What the stand-in received and answered, for assertions.
+ *
+ * @example
+ * ```ts
+ * expect(JSON.stringify(standIn.calls.at(-1)!.body)).not.toContain('ana@example.org')
+ * ```
+ */
+export interface StandInCall {
+  path: string
+  headers: Headers
+  body: Json
+  /** The text (or tool-call arguments) the model generated, before any gate restored it. */
+  answer: string
+}
+
+/**
+ * A stand-in upstream speaking the OpenAI and Anthropic protocols. See {@link createStandIn}.
+ *
+ * @example
+ * ```ts
+ * const res = await standIn.fetch(new Request('http://standin/v1/models'))
+ * ```
+ */
+export interface StandIn {
+  fetch(request: Request): Promise<Response>
+  readonly calls: StandInCall[]
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1
+  return () => {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    return (s >>> 0) / 4294967296
+  }
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content
+    .map((p) => {
+      if (!isObject(p)) return ''
+      if (typeof p.text === 'string') return p.text
+      if (p.type === 'tool_result') return textOf(p.content)
+      if (p.type === 'tool_use') return JSON.stringify(p.input)
+      return ''
+    })
+    .join('\n')
+}
+
+interface Generated {
+  steps: NgramStep[]
+  text: string
+  prompt: number[]
+  lm: NgramModel
+}
+
+/** Trains on the conversation (the focus text most) and echoes the focus text greedily. */
+function generate(texts: string[], focus: string, max: number, order: number): Generated {
+  const lm = new NgramModel(order)
+  for (const c of CORPUS) lm.train(NgramModel.tokens(c))
+  for (const t of texts) if (t) lm.train(NgramModel.tokens(t))
+  const focusTokens = NgramModel.tokens(focus)
+  lm.train(focusTokens, 5)
+  const seed = focusTokens.slice(0, Math.max(1, order - 1))
+  const steps: NgramStep[] = []
+  for (let i = 0; i < seed.length && steps.length < max; i++) {
+    const history = seed.slice(0, i)
+    steps.push({
+      token: seed[i]!,
+      logprob: lm.logprob(history, seed[i]!),
+      top: lm.next(history).top,
+    })
+  }
+  if (steps.length < max) steps.push(...lm.generate(seed, max - steps.length))
+  return { steps, text: NgramModel.text(steps.map((s) => s.token)), prompt: focusTokens, lm }
+}
+
+/** Splits generated tokens into pieces of whole characters (a token may end mid-character). */
+function pieces(steps: NgramStep[]): Array<{ text: string; steps: NgramStep[] }> {
+  const out: Array<{ text: string; steps: NgramStep[] }> = []
+  let done = ''
+  let group: NgramStep[] = []
+  const all: number[] = []
+  for (const s of steps) {
+    all.push(s.token)
+    group.push(s)
+    const text = NgramModel.text(all)
+    if (text.endsWith('\ufffd')) continue
+    out.push({ text: text.slice(done.length), steps: group })
+    done = text
+    group = []
+  }
+  if (group.length > 0) out.push({ text: NgramModel.text(all).slice(done.length), steps: group })
+  return out
+}
+
+const tokenText = (t: number) => NgramModel.text([t])
+const bytesOf = (s: string) => [...new TextEncoder().encode(s)]
+
+function openAiLogprobs(steps: NgramStep[], top: number): Json {
+  return {
+    content: steps.map((s) => ({
+      token: tokenText(s.token),
+      logprob: s.logprob,
+      bytes: bytesOf(tokenText(s.token)),
+      top_logprobs: s.top.slice(0, top).map((t) => ({
+        token: tokenText(t.token),
+        logprob: t.logprob,
+        bytes: bytesOf(tokenText(t.token)),
+      })),
+    })),
+  }
+}
+
+/** Legacy completions logprobs, for the prompt (with `echo`) and the generated tokens. */
+function completionLogprobs(prompt: number[], g: Generated, top: number, echo: boolean): Json {
+  const tokens: string[] = []
+  const logprobs: Array<number | null> = []
+  const tops: Array<Record<string, number> | null> = []
+  const offsets: number[] = []
+  let offset = 0
+  const add = (token: number, lp: number | null, alternatives: NgramStep['top'] | null) => {
+    const t = tokenText(token)
+    tokens.push(t)
+    logprobs.push(lp)
+    tops.push(
+      alternatives
+        ? Object.fromEntries(alternatives.slice(0, top).map((a) => [tokenText(a.token), a.logprob]))
+        : null,
+    )
+    offsets.push(offset)
+    offset += t.length
+  }
+  if (echo) {
+    prompt.forEach((t, i) => {
+      const history = prompt.slice(0, i)
+      add(t, i === 0 ? null : g.lm.logprob(history, t), i === 0 ? null : g.lm.next(history).top)
+    })
+  }
+  for (const s of g.steps) add(s.token, s.logprob, s.top)
+  return { tokens, token_logprobs: logprobs, top_logprobs: tops, text_offset: offsets }
+}
+
+/** Random cuts of a string's argument text, so placeholders are split inside tool-call deltas. */
+function cuts(text: string, random: () => number): string[] {
+  const out: string[] = []
+  for (let i = 0; i < text.length;) {
+    const n = 1 + Math.floor(random() * 6)
+    out.push(text.slice(i, i + n))
+    i += n
+  }
+  return out
+}
+
+/** The tool the request forces, if any: `tool_choice` `required`/`any`, or one named. */
+function forcedTool(body: Json): Json | undefined {
+  const tools = Array.isArray(body.tools) ? (body.tools as Json[]) : []
+  if (tools.length === 0) return undefined
+  const choice = body.tool_choice
+  const fn = (t: Json) => (isObject(t.function) ? t.function : t)
+  if (choice === 'required') return fn(tools[0]!)
+  if (isObject(choice)) {
+    if (choice.type === 'any') return fn(tools[0]!)
+    const name = isObject(choice.function) ? choice.function.name : choice.name
+    if (typeof name === 'string') return tools.map(fn).find((t) => t.name === name)
+  }
+  return undefined
+}
+
+/** Tool arguments: every string property of the tool's schema gets the generated text. */
+function toolArguments(tool: Json, text: string): string {
+  const schema = isObject(tool.parameters)
+    ? tool.parameters
+    : isObject(tool.input_schema)
+      ? tool.input_schema
+      : {}
+  const props = isObject(schema.properties) ? Object.keys(schema.properties) : []
+  const args: Json = {}
+  for (const p of props.length > 0 ? props : ['text']) args[p] = text
+  return JSON.stringify(args)
+}
+
+function embedding(text: string, dims = 8): number[] {
+  const v = new Array<number>(dims).fill(0)
+  for (const t of NgramModel.tokens(text)) v[t % dims]! += 1
+  const norm = Math.sqrt(v.reduce((a, b) => a + b * b, 0)) || 1
+  return v.map((x) => x / norm)
+}
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+
+/**
+ * A stand-in upstream for tests and benchmarks: an OpenAI-compatible server
+ * (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`) and Anthropic's
+ * `/v1/messages`, as a Web fetch handler. Its model is an {@link NgramModel} over o200k trained on
+ * the request's own conversation (plus a few sentences), decoding greedily from the start of the
+ * last user or tool message, so it mostly repeats that message, placeholders included, and its
+ * logprobs are the n-gram model's real ones. Streams are OpenAI chunks (one per token, tool-call
+ * argument deltas cut at random) or Anthropic events, written in bytes cut at random boundaries,
+ * so SSE lines, UTF-8 characters and placeholders arrive split. Every call is recorded.
+ *
+ * @example
+ * ```ts
+ * import { createStandIn } from '@modelgate/llm/testing'
+ * import { serveNode } from '@modelgate/edge/node'
+ *
+ * const standIn = createStandIn()
+ * const server = await serveNode(standIn, { port: 0 })
+ * // upstream: { type: 'openai', url: `${server.url}/v1` }
+ * ```
+ */
+export function createStandIn(options: StandInOptions = {}): StandIn {
+  const random = rng(options.seed ?? 1)
+  const maxSplit = options.maxSplit ?? 7
+  const order = options.order ?? 6
+  const delay = options.tokenDelayMs ?? 0
+  let failures = options.failFirst ?? 0
+  const calls: StandInCall[] = []
+  let ids = 0
+
+  const sse = (events: Array<() => string | Promise<string>>): Response => {
+    const encoder = new TextEncoder()
+    let i = 0
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (i >= events.length) return controller.close()
+        if (delay > 0 && i > 0) await new Promise((r) => setTimeout(r, delay))
+        const bytes = encoder.encode(await events[i++]!())
+        for (let at = 0; at < bytes.length;) {
+          const n = 1 + Math.floor(random() * maxSplit)
+          controller.enqueue(bytes.slice(at, at + n))
+          at += n
+        }
+      },
+    })
+    return new Response(stream, {
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    })
+  }
+  const data = (value: unknown, event?: string) =>
+    `${event ? `event: ${event}\n` : ''}data: ${typeof value === 'string' ? value : JSON.stringify(value)}\n\n`
+
+  function chat(body: Json, call: StandInCall): Response {
+    const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : []
+    const texts = messages.map((m) => textOf(m.content))
+    const focus = [...messages].reverse().find((m) => m.role === 'user' || m.role === 'tool')
+    const max =
+      typeof body.max_tokens === 'number'
+        ? body.max_tokens
+        : typeof body.max_completion_tokens === 'number'
+          ? body.max_completion_tokens
+          : 256
+    const g = generate(texts, textOf(focus?.content), max, order)
+    const tool = forcedTool(body)
+    const args = tool ? toolArguments(tool, g.text) : undefined
+    call.answer = args ?? g.text
+    const finish = tool ? 'tool_calls' : g.steps.length >= max ? 'length' : 'stop'
+    const usage = {
+      prompt_tokens: NgramModel.tokens(texts.join('\n')).length,
+      completion_tokens: g.steps.length,
+      total_tokens: 0,
+    }
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
+    const n = typeof body.n === 'number' ? body.n : 1
+    const id = `chatcmpl-${++ids}`
+    const head = {
+      id,
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: String(body.model),
+    }
+    const top = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0
+    const toolCall = tool
+      ? { id: `call_${ids}`, type: 'function', function: { name: tool.name, arguments: args } }
+      : undefined
+    if (body.stream !== true) {
+      return json({
+        ...head,
+        choices: Array.from({ length: n }, (_, index) => ({
+          index,
+          message: {
+            role: 'assistant',
+            content: tool ? null : g.text,
+            ...(toolCall ? { tool_calls: [toolCall] } : {}),
+            refusal: null,
+          },
+          logprobs: body.logprobs === true ? openAiLogprobs(g.steps, top) : null,
+          finish_reason: finish,
+        })),
+        usage,
+      })
+    }
+    const chunk = { ...head, object: 'chat.completion.chunk' }
+    const events: Array<() => string> = []
+    for (let index = 0; index < n; index++) {
+      events.push(() =>
+        data({
+          ...chunk,
+          choices: [
+            {
+              index,
+              delta: { role: 'assistant', content: '' },
+              logprobs: null,
+              finish_reason: null,
+            },
+          ],
+        }),
+      )
+      if (toolCall) {
+        events.push(() =>
+          data({
+            ...chunk,
+            choices: [
+              {
+                index,
+                delta: {
+                  tool_calls: [
+                    {
+                      index: 0,
+                      id: toolCall.id,
+                      type: 'function',
+                      function: { name: tool!.name, arguments: '' },
+                    },
+                  ],
+                },
+                finish_reason: null,
+              },
+            ],
+          }),
+        )
+        for (const piece of cuts(args!, random))
+          events.push(() =>
+            data({
+              ...chunk,
+              choices: [
+                {
+                  index,
+                  delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] },
+                  finish_reason: null,
+                },
+              ],
+            }),
+          )
+      } else {
+        for (const p of pieces(g.steps))
+          events.push(() =>
+            data({
+              ...chunk,
+              choices: [
+                {
+                  index,
+                  delta: { content: p.text },
+                  logprobs: body.logprobs === true ? openAiLogprobs(p.steps, top) : null,
+                  finish_reason: null,
+                },
+              ],
+            }),
+          )
+      }
+      events.push(() =>
+        data({ ...chunk, choices: [{ index, delta: {}, logprobs: null, finish_reason: finish }] }),
+      )
+    }
+    const so = body.stream_options
+    if (isObject(so) && so.include_usage === true)
+      events.push(() => data({ ...chunk, choices: [], usage }))
+    events.push(() => data('[DONE]'))
+    return sse(events)
+  }
+
+  function completions(body: Json, call: StandInCall): Response {
+    const prompt =
+      typeof body.prompt === 'string'
+        ? body.prompt
+        : Array.isArray(body.prompt)
+          ? String(body.prompt[0] ?? '')
+          : ''
+    const max = typeof body.max_tokens === 'number' ? body.max_tokens : 16
+    const g = generate([prompt], prompt, max, order)
+    const echo = body.echo === true
+    const text = (echo ? prompt : '') + g.text
+    call.answer = text
+    const top = typeof body.logprobs === 'number' ? body.logprobs : undefined
+    const finish = g.steps.length >= max ? 'length' : 'stop'
+    const usage = {
+      prompt_tokens: g.prompt.length,
+      completion_tokens: g.steps.length,
+      total_tokens: g.prompt.length + g.steps.length,
+    }
+    const head = {
+      id: `cmpl-${++ids}`,
+      object: 'text_completion',
+      created: 1_700_000_000,
+      model: String(body.model),
+    }
+    if (body.stream !== true) {
+      return json({
+        ...head,
+        choices: [
+          {
+            index: 0,
+            text,
+            logprobs: top === undefined ? null : completionLogprobs(g.prompt, g, top, echo),
+            finish_reason: finish,
+          },
+        ],
+        usage,
+      })
+    }
+    const events: Array<() => string> = []
+    if (echo)
+      events.push(() =>
+        data({
+          ...head,
+          choices: [{ index: 0, text: prompt, logprobs: null, finish_reason: null }],
+        }),
+      )
+    for (const p of pieces(g.steps))
+      events.push(() =>
+        data({
+          ...head,
+          choices: [{ index: 0, text: p.text, logprobs: null, finish_reason: null }],
+        }),
+      )
+    events.push(() =>
+      data({ ...head, choices: [{ index: 0, text: '', logprobs: null, finish_reason: finish }] }),
+    )
+    const so = body.stream_options
+    if (isObject(so) && so.include_usage === true)
+      events.push(() => data({ ...head, choices: [], usage }))
+    events.push(() => data('[DONE]'))
+    return sse(events)
+  }
+
+  function embeddings(body: Json): Response {
+    const inputs =
+      typeof body.input === 'string'
+        ? [body.input]
+        : Array.isArray(body.input)
+          ? body.input.map(String)
+          : []
+    const tokens = inputs.reduce((a, t) => a + NgramModel.tokens(t).length, 0)
+    return json({
+      object: 'list',
+      data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: embedding(t) })),
+      model: String(body.model),
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    })
+  }
+
+  function messages(body: Json, call: StandInCall): Response {
+    const msgs = Array.isArray(body.messages) ? (body.messages as Json[]) : []
+    const texts = [textOf(body.system), ...msgs.map((m) => textOf(m.content))]
+    const focus = [...msgs].reverse().find((m) => m.role === 'user')
+    const max = typeof body.max_tokens === 'number' ? body.max_tokens : 256
+    const g = generate(texts, textOf(focus?.content), max, order)
+    const tool = forcedTool(body)
+    const args = tool ? toolArguments(tool, g.text) : undefined
+    call.answer = args ?? g.text
+    const stop = tool ? 'tool_use' : g.steps.length >= max ? 'max_tokens' : 'end_turn'
+    const usage = {
+      input_tokens: NgramModel.tokens(texts.join('\n')).length,
+      output_tokens: g.steps.length,
+    }
+    const id = `msg_${++ids}`
+    const block = tool
+      ? { type: 'tool_use', id: `toolu_${ids}`, name: tool.name, input: JSON.parse(args!) }
+      : { type: 'text', text: g.text }
+    const message = {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model: String(body.model),
+      stop_sequence: null,
+    }
+    if (body.stream !== true)
+      return json({ ...message, content: [block], stop_reason: stop, usage })
+    const events: Array<() => string> = [
+      () =>
+        data(
+          {
+            type: 'message_start',
+            message: {
+              ...message,
+              content: [],
+              stop_reason: null,
+              usage: { input_tokens: usage.input_tokens, output_tokens: 1 },
+            },
+          },
+          'message_start',
+        ),
+      () =>
+        data(
+          {
+            type: 'content_block_start',
+            index: 0,
+            content_block: tool ? { ...block, input: {} } : { type: 'text', text: '' },
+          },
+          'content_block_start',
+        ),
+      () => data({ type: 'ping' }, 'ping'),
+    ]
+    if (tool) {
+      for (const piece of cuts(args!, random))
+        events.push(() =>
+          data(
+            {
+              type: 'content_block_delta',
+              index: 0,
+              delta: { type: 'input_json_delta', partial_json: piece },
+            },
+            'content_block_delta',
+          ),
+        )
+    } else {
+      for (const p of pieces(g.steps))
+        events.push(() =>
+          data(
+            { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p.text } },
+            'content_block_delta',
+          ),
+        )
+    }
+    events.push(
+      () => data({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
+      () =>
+        data(
+          {
+            type: 'message_delta',
+            delta: { stop_reason: stop, stop_sequence: null },
+            usage: { output_tokens: usage.output_tokens },
+          },
+          'message_delta',
+        ),
+      () => data({ type: 'message_stop' }, 'message_stop'),
+    )
+    return sse(events)
+  }
+
+  async function fetch(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname
+    if (options.apiKey !== undefined) {
+      const auth = request.headers.get('authorization') ?? ''
+      const key =
+        request.headers.get('x-api-key') ?? (auth.startsWith('Bearer ') ? auth.slice(7) : '')
+      if (key !== options.apiKey)
+        return json({ error: { message: 'invalid api key', type: 'authentication_error' } }, 401)
+    }
+    if (request.method === 'GET' && path.endsWith('/models'))
+      return json({
+        object: 'list',
+        data: [{ id: 'standin', object: 'model', created: 1_700_000_000, owned_by: 'test' }],
+      })
+    if (request.method !== 'POST') return json({ error: { message: 'not found' } }, 404)
+    let body: Json
+    try {
+      const parsed: unknown = await request.json()
+      if (!isObject(parsed)) throw new Error('not an object')
+      body = parsed
+    } catch {
+      return json(
+        { error: { message: 'body must be a JSON object', type: 'invalid_request_error' } },
+        400,
+      )
+    }
+    const call: StandInCall = { path, headers: request.headers, body, answer: '' }
+    calls.push(call)
+    if (failures > 0) {
+      failures--
+      return json({ error: { message: 'overloaded', type: 'overloaded_error' } }, 503)
+    }
+    if (path.endsWith('/chat/completions')) return chat(body, call)
+    if (path.endsWith('/completions')) return completions(body, call)
+    if (path.endsWith('/embeddings')) return embeddings(body)
+    if (path.endsWith('/messages')) return messages(body, call)
+    return json({ error: { message: `no route ${path}` } }, 404)
+  }
+
+  return { fetch, calls }
+}
