@@ -1,4 +1,12 @@
-import type { AuditFields } from '../src/types.js'
+import type { ModelBackend } from '@modelgate/core'
+import type { AuditEntry, AuditFields, AuditRecord, AuditSink } from '../src/types.js'
+
+declare module '@modelgate/core' {
+  interface GateFacts {
+    /** What the masking plugin records; the tests set it as that plugin would. */
+    masking?: Record<string, number>
+  }
+}
 
 /** The facts of one ordinary answered request, for trail and sink tests. */
 export const recordFields = (requestId: string): AuditFields => ({
@@ -18,3 +26,47 @@ export const recordFields = (requestId: string): AuditFields => ({
   latencyMs: 1,
   facts: {},
 })
+
+/** A model of one FP32 input `x` [-1, 2] whose output `y` doubles it. */
+export const doubler: ModelBackend = {
+  async metadata() {
+    return {
+      platform: 'test',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+    }
+  },
+  async ready() {
+    return true
+  },
+  async infer(inputs) {
+    const x = inputs[0]!
+    return [
+      {
+        name: 'y',
+        datatype: 'FP32',
+        shape: x.shape,
+        data: (x.data as Float32Array).map((v) => v * 2),
+      },
+    ]
+  },
+}
+
+/** A sink that keeps what it stores, for tests that read records without a file. */
+export function memorySink(durable = true) {
+  const records: AuditRecord[] = []
+  const entries: AuditEntry[] = []
+  const sink: AuditSink = {
+    kind: 'memory',
+    durable,
+    async open() {
+      return undefined
+    },
+    async write(batch) {
+      entries.push(...batch)
+      for (const e of batch) if (e.type === 'record') records.push(e.record)
+    },
+    async close() {},
+  }
+  return { sink, records, entries }
+}

@@ -9,7 +9,6 @@ import {
   ForbiddenError,
   GateError,
   UnauthorizedError,
-  type ModelBackend,
   type Plugin,
 } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
@@ -19,38 +18,14 @@ import { audit } from './index.js'
 import { createAuditTrail } from '../trail.js'
 import { jsonlSink } from '../node/sinks/jsonl.js'
 import { verifyAuditFile } from '../node/verify.js'
-import type { AuditEntry, AuditRecord, AuditSink } from '../types.js'
+import type { AuditRecord, AuditSink } from '../types.js'
+import { doubler, memorySink } from '../../test/helpers.js'
 
 declare module '@modelgate/core' {
   interface GateFacts {
-    /** Facts of plugins the audit plugin knows nothing about. */
-    masking?: Record<string, number>
+    /** A fact of a plugin the audit plugin knows nothing about. */
     loyalty?: unknown
   }
-}
-
-const doubler: ModelBackend = {
-  async metadata() {
-    return {
-      platform: 'test',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    const x = inputs[0]!
-    return [
-      {
-        name: 'y',
-        datatype: 'FP32',
-        shape: x.shape,
-        data: (x.data as Float32Array).map((v) => v * 2),
-      },
-    ]
-  },
 }
 
 /** Bearer tokens `user:<id>` stand for principals; `deny` in the id is refused by policy. */
@@ -90,25 +65,6 @@ const readRecords = async (path: string) =>
     .split('\n')
     .filter((l) => l.startsWith('{"seq"'))
     .map((l) => JSON.parse(l) as AuditRecord)
-
-/** A sink that keeps what it stores, for tests that read records without a file. */
-function memorySink(durable = true) {
-  const records: AuditRecord[] = []
-  const entries: AuditEntry[] = []
-  const sink: AuditSink = {
-    kind: 'memory',
-    durable,
-    async open() {
-      return undefined
-    },
-    async write(batch) {
-      entries.push(...batch)
-      for (const e of batch) if (e.type === 'record') records.push(e.record)
-    },
-    async close() {},
-  }
-  return { sink, records, entries }
-}
 
 let dir: string
 beforeAll(async () => {
@@ -244,22 +200,14 @@ describe('audit plugin', () => {
       }),
     )
     await send('too large', infer('user:ana', { inputs: [], pad: 'x'.repeat(4096) }))
-    await send(
-      'unsupported media type',
+    const post = (headers: Record<string, string>, body: string) =>
       new Request('http://gate/v2/models/m/versions/3/infer', {
         method: 'POST',
-        headers: { authorization: 'Bearer user:ana', 'content-type': 'application/xml' },
-        body: '<x/>',
-      }),
-    )
-    await send(
-      'compressed',
-      new Request('http://gate/v2/models/m/versions/3/infer', {
-        method: 'POST',
-        headers: { authorization: 'Bearer user:ana', 'content-encoding': 'gzip' },
-        body: 'zzz',
-      }),
-    )
+        headers: { authorization: 'Bearer user:ana', ...headers },
+        body,
+      })
+    await send('unsupported media type', post({ 'content-type': 'application/xml' }, '<x/>'))
+    await send('compressed', post({ 'content-encoding': 'gzip' }, 'zzz'))
     // An adapter refusal: a path with dot segments, over a real socket.
     const server = await serveNode(toFetchModule(gate), { port: 0 })
     try {

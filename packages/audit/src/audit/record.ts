@@ -21,6 +21,13 @@ const MAX_FACT_CHARS = 4096
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g
 const replaceUnsafe = (c: string) => (c === '\t' || c === '\n' || c === '\r' ? ' ' : '\ufffd')
+const HAS_UNSAFE = new RegExp(UNSAFE.source)
+
+/** `text` without unsafe characters, cut to `max` characters (an ellipsis marks the cut). */
+function clean(text: string, max: number): string {
+  const safe = HAS_UNSAFE.test(text) ? text.replace(UNSAFE, replaceUnsafe) : text
+  return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe
+}
 const TRUNCATED = '_truncated'
 
 /** The record of one answered request, from the context and how it ended. */
@@ -76,20 +83,24 @@ function safeRedactor(ctx: GateContext): Redact {
   }
 }
 
-function cap(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
-}
-
 /** Identifiers the gate established (principal, route name): kept, but capped and made safe. */
 function plain(value: unknown): string | null {
-  return typeof value === 'string' && value !== ''
-    ? cap(value.replace(UNSAFE, replaceUnsafe), MAX_TEXT)
-    : null
+  return typeof value === 'string' && value !== '' ? clean(value, MAX_TEXT) : null
+}
+
+/**
+ * Text that may hold personal data: cleaned, masked, cut. It is cut once before masking (at four
+ * times the limit, to bound the masking work) and again after, so a value cut in two by the first
+ * cut cannot survive the second.
+ */
+function masked(text: string, max: number, redact: Redact): string {
+  const bounded = text.length > max * 4 ? text.slice(0, max * 4) : text
+  const out = redact(clean(bounded, max * 4))
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out
 }
 
 function urlText(value: string | undefined, redact: Redact): string | null {
-  if (value === undefined || value === '') return null
-  return cap(redact(value.slice(0, MAX_URL_TEXT * 4).replace(UNSAFE, replaceUnsafe)), MAX_URL_TEXT)
+  return value === undefined || value === '' ? null : masked(value, MAX_URL_TEXT, redact)
 }
 
 function list(value: unknown): string[] {
@@ -127,7 +138,7 @@ export function sanitiseFacts(
 }
 
 function safeKey(key: string, budget: { chars: number }): string {
-  const k = cap(key.replace(UNSAFE, replaceUnsafe), MAX_KEY)
+  const k = clean(key, MAX_KEY)
   budget.chars -= k.length
   return k
 }
@@ -144,7 +155,7 @@ function sanitise(
   }
   switch (typeof value) {
     case 'string': {
-      const text = cap(redact(value.slice(0, MAX_TEXT * 4).replace(UNSAFE, replaceUnsafe)), MAX_TEXT)
+      const text = masked(value, MAX_TEXT, redact)
       budget.chars -= text.length
       return text
     }
@@ -178,14 +189,16 @@ function sanitise(
   }
   const proto = Object.getPrototypeOf(value) as unknown
   if (proto !== Object.prototype && proto !== null) return undefined
+  const object = value as Record<string, unknown>
   const out: Record<string, AuditValue> = {}
   let n = 0
-  for (const [k, v] of Object.entries(value)) {
+  for (const k in object) {
+    if (!Object.hasOwn(object, k)) continue
     if (n++ >= MAX_ITEMS) {
       budget.truncated = true
       break
     }
-    const s = sanitise(v, redact, depth + 1, budget)
+    const s = sanitise(object[k], redact, depth + 1, budget)
     if (s !== undefined) out[safeKey(k, budget)] = s
   }
   return out

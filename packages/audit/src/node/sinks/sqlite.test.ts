@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -86,5 +86,25 @@ describe('sqliteSink', () => {
     expect(() => sqliteSink({ path: '' })).toThrow(TypeError)
     expect(() => sqliteSink({ path: 'a.db', table: 'x; DROP TABLE y' })).toThrow(TypeError)
     expect(() => sqliteSink({ path: 'a.db', synchronous: 'extra' as never })).toThrow(TypeError)
+    expect(() => sqliteSink({ path: 'a.db', tabel: 'log' } as never)).toThrow(
+      'sqliteSink: unknown option "tabel" (did you mean "table"?)',
+    )
+  })
+
+  it('keeps better-sqlite3 an optional peer: no module but the sink loads it, and no declaration names its types', async () => {
+    const src = new URL('../../', import.meta.url)
+    const files = (await readdir(src, { recursive: true })).filter(
+      (f) => /\.(ts|js)$/.test(f) && !/\.test\.ts$/.test(f),
+    )
+    const naming = []
+    for (const f of files) {
+      const text = await readFile(new URL(f, src), 'utf8')
+      if (/from 'better-sqlite3'|import\('better-sqlite3'\)/.test(text)) naming.push(f)
+    }
+    expect(naming).toEqual([])
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'))
+    expect(pkg.dependencies['better-sqlite3']).toBeUndefined()
+    expect(pkg.optionalDependencies).toBeUndefined()
+    expect(pkg.peerDependenciesMeta['better-sqlite3']).toEqual({ optional: true })
   })
 })
