@@ -286,7 +286,7 @@ describe('structured data', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { text: string }).text)
     const text = [...lines, ...lines].join('\n')
-    expect(text.length).toBeGreaterThan(4 * (1 << 16))
+    expect(text.length).toBeGreaterThan(1 << 18)
     const whole = detector.detect(text)
     let yields = 0
     const tick = setInterval(() => yields++, 0)

@@ -62,9 +62,16 @@ const INTEGER_TYPES = new Set([
   'UINT64',
   'BOOL',
 ])
-/** Long texts are scanned in windows this long, with this much context on each side. */
-const WINDOW = 1 << 16
-const OVERLAP = 1 << 10
+/**
+ * Long texts are scanned in windows sized to take about `WINDOW_MS` each (from the speed of the
+ * previous window; growing at most twofold per window, shrinking at once), with `OVERLAP`
+ * characters of context on each side, so the event loop gets a turn between windows even on
+ * text that is slow to scan.
+ */
+const WINDOW_MS = 10
+const MIN_WINDOW = 1 << 12
+const MAX_WINDOW = 1 << 20
+const OVERLAP = 1 << 9
 
 /** The keys of the detector options, for strict option checks. */
 export const DETECTOR_SHAPE: OptionsShape = {
@@ -707,18 +714,24 @@ export function createMasker(options: MaskerOptions = {}): Masker {
   /** Detects entities; long texts in windows with context on both sides, yielding in between. */
   async function detect(text: string, budget: ScanBudget | undefined): Promise<Span[]> {
     const run = (t: string) => (budget ? budget.time(() => detector.detect(t)) : detector.detect(t))
-    if (text.length <= WINDOW + 2 * OVERLAP) return run(text)
+    if (text.length <= MIN_WINDOW + 2 * OVERLAP) return run(text)
     const spans: Span[] = []
     let last = 0
-    for (let s = 0; s < text.length; s += WINDOW) {
-      const e = Math.min(text.length, s + WINDOW)
+    let size = MIN_WINDOW
+    for (let s = 0; s < text.length;) {
+      const e = Math.min(text.length, s + size)
       const a = Math.max(0, s - OVERLAP)
-      for (const span of run(text.slice(a, Math.min(text.length, e + OVERLAP)))) {
+      const b = Math.min(text.length, e + OVERLAP)
+      const started = performance.now()
+      for (const span of run(text.slice(a, b))) {
         const start = span.start + a
         if (start < s || start >= e || start < last) continue
         last = span.end + a
         spans.push({ ...span, start, end: last })
       }
+      const perMs = (b - a) / Math.max(performance.now() - started, 0.05)
+      size = Math.min(MAX_WINDOW, 2 * size, Math.max(MIN_WINDOW, Math.floor(perMs * WINDOW_MS)))
+      s = e
       await budget?.pause()
     }
     return spans
@@ -735,7 +748,9 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       spans = spans.filter((s) => !made.some((m) => s.start < m.end && m.start < s.end))
     let out = ''
     let at = 0
-    for (const s of spans) {
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i]!
+      if (i % 256 === 255) await scope.budget?.pause()
       counts[s.type] = (counts[s.type] ?? 0) + 1
       const masked = await maskString(text.slice(s.start, s.end), entityRule(s.type), {
         ...scope,
