@@ -89,8 +89,10 @@ export class GateContext {
   /** `Date.now()` when the gate received the request. */
   readonly receivedAt: number
   readonly limits: Required<GateLimits>
-  /** The model the route names, when it exists. */
-  readonly model: ModelHandle | undefined
+  /** The model the route names (or a plugin bound with `bindModel`), when it exists. */
+  get model(): ModelHandle | undefined {
+    return this.boundModel
+  }
   /** The runtime's bindings, as passed to `gate.fetch(request, env, executionContext)`. */
   readonly env: unknown
   /** Typed facts for later plugins and the audit record. */
@@ -126,6 +128,8 @@ export class GateContext {
   /** @internal */ sealRequired: string | undefined
   /** @internal */ answeredRequest: InferRequest | undefined
 
+  private boundModel: ModelHandle | undefined
+  private readonly findModel: (name: string, version?: string) => ModelHandle | undefined
   private readonly incoming: Request | IncomingRequest
   private materialized: Request | undefined
   private raw: Promise<Uint8Array> | undefined
@@ -145,6 +149,7 @@ export class GateContext {
     requestId: string
     limits: Required<GateLimits>
     model: ModelHandle | undefined
+    findModel: (name: string, version?: string) => ModelHandle | undefined
     env: unknown
     waitUntil: ((promise: Promise<unknown>) => void) | undefined
     onBackendError: (error: unknown) => void
@@ -156,7 +161,8 @@ export class GateContext {
     this.operation = init.operation
     this.requestId = init.requestId
     this.limits = init.limits
-    this.model = init.model
+    this.boundModel = init.model
+    this.findModel = init.findModel
     this.env = init.env
     this.keepAlive = init.waitUntil
     this.receivedAt = Date.now()
@@ -363,6 +369,20 @@ export class GateContext {
     }
     request.inputs = decodeInferRequest(v2, { ...metadata, inputs: [input] }, limits).inputs
     return request
+  }
+
+  /**
+   * Binds the model a request names in its body (the LLM routes' `"model"`), for routes whose path
+   * names none: later plugins see it as `route.model` and `model`, as if the path had named it.
+   * 404 for a model the gate does not serve; a route that already names a model keeps it.
+   */
+  bindModel(name: string): ModelHandle {
+    if (this.boundModel) return this.boundModel
+    const handle = this.route.model === undefined ? this.findModel(name) : undefined
+    if (!handle) throw new NotFoundError(`unknown model "${name.slice(0, 128)}"`, 'model_not_found')
+    this.route.model = handle.name
+    this.boundModel = handle
+    return handle
   }
 
   /** The route's model; 404 when the route names none or an unknown one. */

@@ -141,8 +141,12 @@ export interface Gate {
 export function createGate(options: GateOptions): Gate {
   if (!options || typeof options !== 'object')
     throw new TypeError('createGate needs an options object')
-  const registry = new ModelRegistry(options.models)
   const plugins = [...(options.plugins ?? [])]
+  if (!Array.isArray(options.models)) throw new TypeError('"models" must be an array')
+  const registry = new ModelRegistry([
+    ...options.models,
+    ...plugins.flatMap((p) => p?.models ?? []),
+  ])
   const limits = { ...DEFAULT_LIMITS, ...options.limits }
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isSafeInteger(v) || v <= 0)
@@ -279,6 +283,7 @@ export function createGate(options: GateOptions): Gate {
       requestId: crypto.randomUUID(),
       limits,
       model,
+      findModel: (name, version) => registry.find(name, version),
       env,
       waitUntil: executionContext ? (p) => executionContext.waitUntil(p) : undefined,
       onBackendError: (error) => onError(error, ctx),

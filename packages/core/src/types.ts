@@ -533,6 +533,8 @@ export interface Plugin {
   extensions?: readonly string[]
   /** Routes this plugin serves (`GET /metrics`, the console's pages, …). */
   routes?: readonly RouteDefinition[]
+  /** Models this plugin serves (the LLM plugin's), registered with the gate's own. */
+  models?: readonly ModelEntry[]
   /**
    * Called once for every request the gate answered, after the answer is final (encoded,
    * sealed and signed) and before it is sent, whether or not the request reached this plugin:
