@@ -288,7 +288,8 @@ export interface AuthenticateOptions {
 }
 
 /**
- * Actions of the policy model. `unmask:<field>` grants seeing one field unmasked (`unmask:*` all).
+ * Actions of the policy model: one per operation (`chat` and `embed` are the LLM routes'), and
+ * `unmask:<field>` grants seeing one field unmasked (`unmask:*` all).
  *
  * @example
  * ```ts
@@ -296,7 +297,15 @@ export interface AuthenticateOptions {
  * ```
  */
 export type PolicyAction =
-  'predict' | 'explain' | 'metadata' | 'metrics' | 'admin' | `unmask:${string}` | '*'
+  | 'predict'
+  | 'explain'
+  | 'chat'
+  | 'embed'
+  | 'metadata'
+  | 'metrics'
+  | 'admin'
+  | `unmask:${string}`
+  | '*'
 
 /**
  * A literal a condition compares against.

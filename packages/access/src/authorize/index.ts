@@ -13,6 +13,8 @@ import { compilePolicy } from './policy.js'
 const DEFAULT_ACTION: Record<string, PolicyRequest['action']> = {
   predict: 'predict',
   explain: 'explain',
+  chat: 'chat',
+  embed: 'embed',
   metadata: 'metadata',
   metrics: 'metrics',
 }

@@ -8,7 +8,15 @@ import type {
   Weekday,
 } from '../types.js'
 
-const BASE_ACTIONS = ['predict', 'explain', 'metadata', 'metrics', 'admin'] as const
+const BASE_ACTIONS = [
+  'predict',
+  'explain',
+  'chat',
+  'embed',
+  'metadata',
+  'metrics',
+  'admin',
+] as const
 type BaseAction = (typeof BASE_ACTIONS)[number]
 const WEEKDAYS: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
 const RULE_KEYS = new Set([
