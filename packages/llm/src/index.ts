@@ -1,4 +1,5 @@
 export { llm, llmRoutes } from './llm/index.js'
+export { llmBackend } from './backend.js'
 export { createUpstream, ClientGoneError } from './upstream.js'
 export {
   PlaceholderVault,

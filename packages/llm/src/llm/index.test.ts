@@ -5,6 +5,7 @@ import {
   type ModelBackend,
   type Plugin,
 } from '@modelgate/core'
+import { authenticate, authorize, createApiKey } from '@modelgate/access'
 import { mask } from '@modelgate/mask'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SseDecoder } from '../sse.js'
@@ -600,6 +601,79 @@ describe('access, budgets and upstream failures', () => {
     })
     expect(refused.status).toBe(422)
     expect(standIn.calls).toHaveLength(1)
+  })
+
+  it('authorizes per model and operation with the access plugins, the model read from the body', async () => {
+    const pepper = 'p'.repeat(32)
+    const writer = await createApiKey({
+      pepper,
+      principal: { id: 'w', roles: ['writer'], tenant: 'acme' },
+    })
+    const indexer = await createApiKey({
+      pepper,
+      principal: { id: 'i', roles: ['indexer'], tenant: 'acme' },
+    })
+    const standIn = createStandIn()
+    const upstream = {
+      fetch: (url: string, init: RequestInit) => standIn.fetch(new Request(url, init)),
+    }
+    const gate = createGate({
+      models: [],
+      plugins: [
+        authenticate({ apiKeys: { pepper, records: [writer.record, indexer.record] } }),
+        llm({
+          models: [
+            { name: 'chat', upstream: { type: 'openai', url: 'http://standin/v1', ...upstream } },
+            { name: 'other', upstream: { type: 'openai', url: 'http://standin/v1', ...upstream } },
+          ],
+        }),
+        authorize({
+          policy: {
+            version: 1,
+            rules: [
+              {
+                id: 'writers',
+                effect: 'allow',
+                principal: { roles: ['writer'] },
+                actions: ['chat', 'metadata'],
+                resource: { models: ['chat'] },
+              },
+              {
+                id: 'indexers',
+                effect: 'allow',
+                principal: { roles: ['indexer'] },
+                actions: ['embed'],
+              },
+            ],
+          },
+        }),
+        mask(),
+      ],
+    })
+    gates.push(gate)
+    const as = (key: string) => ({ 'x-api-key': key })
+    const chat = { model: 'chat', messages: [{ role: 'user', content: `I am ${PII.email}` }] }
+    const ok = await post(gate, '/v1/chat/completions', chat, as(writer.key))
+    expect(ok.status).toBe(200)
+    expect((await ok.json()).choices[0].message.content).toBe(`I am ${PII.email}`)
+    expect(
+      (await post(gate, '/v1/chat/completions', { ...chat, model: 'other' }, as(writer.key)))
+        .status,
+    ).toBe(403)
+    expect(
+      (await post(gate, '/v1/embeddings', { model: 'chat', input: 'x' }, as(writer.key))).status,
+    ).toBe(403)
+    expect((await post(gate, '/v1/chat/completions', chat, as(indexer.key))).status).toBe(403)
+    expect(
+      (await post(gate, '/v1/embeddings', { model: 'other', input: 'x' }, as(indexer.key))).status,
+    ).toBe(200)
+    expect((await post(gate, '/v1/chat/completions', chat)).status).toBe(401)
+    expect(standIn.calls).toHaveLength(2)
+    await gate.ready()
+    const meta = await (
+      await gate.fetch(new Request('http://gate/v2/models/chat', { headers: as(writer.key) }))
+    ).json()
+    expect(meta.platform).toBe('llm-openai')
   })
 
   it('charges token budgets before the call and reconciles them with usage', async () => {

@@ -15,6 +15,7 @@ import {
 } from '@modelgate/core'
 import { textMaskingOf, type TextMasking } from '@modelgate/mask'
 import { anthropicHandler, maskMessagesBody, restoreMessagesAnswer } from '../anthropic.js'
+import { llmBackend } from '../backend.js'
 import { estimatePromptTokens, tokenCounter, TokenBudgets, type BudgetCharge } from '../budget.js'
 import { RequestMasker, type TextPolicy } from '../masking.js'
 import {
@@ -327,7 +328,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   const masking = textMaskingOf(ctx)
   const tenant = tenantOf(ctx, masking)
   const served = service.resolve(body.model, tenant)
-  ctx.route.model ??= served.name
+  if (!ctx.model) ctx.route.model ??= served.name
   const stream = endpoint.kind !== 'llm-embeddings' && body.stream === true
   const facts: LlmFacts = {
     model: served.name,
@@ -550,10 +551,11 @@ export function llmRoutes(options: LlmOptions): RouteDefinition[] {
 }
 
 /**
- * The LLM plugin: serves the {@link llmRoutes} and, on its way in, reads the model a request
- * names from its JSON body and binds it to the route (`ctx.route.model`), so that plugins placed
- * after it (`authorize` per model, rate limits, audit) see it. Place it after `decrypt` and
- * `authenticate`, before `authorize`.
+ * The LLM plugin: serves the {@link llmRoutes}, registers each model in the gate's model registry
+ * (as an {@link llmBackend}, so `GET /v2/models/{m}`, policies and audit know it) and, on its way
+ * in, reads the model a request names from its JSON body and binds it (`ctx.bindModel`), so that
+ * plugins placed after it (`authorize` per model and its labels, rate limits by model) see it as
+ * if the path had named it. Place it after `decrypt` and `authenticate`, before `authorize`.
  *
  * @example
  * ```ts
@@ -575,7 +577,7 @@ export const llm = (options: LlmOptions): Plugin => {
       try {
         const body = await ctx.json()
         if (isObject(body) && typeof body.model === 'string' && service.models.has(body.model))
-          ctx.route.model = body.model
+          ctx.bindModel(body.model)
       } catch {
         // An unreadable body (still sealed, not JSON) is the terminal's to refuse.
       }
@@ -583,5 +585,10 @@ export const llm = (options: LlmOptions): Plugin => {
     await next()
   }
   plugin.routes = routesOf(service)
+  plugin.models = [...service.models.values()].map((m) => ({
+    name: m.name,
+    backend: llmBackend(m.upstream),
+    ...(m.labels ? { labels: m.labels } : {}),
+  }))
   return plugin
 }
