@@ -9,6 +9,7 @@ import {
 import { isPlainObject, parseJsonSafe, readBodyLimited } from './json.js'
 import { decodeInferRequest, type InferRequest } from './oip.js'
 import type { ModelHandle } from './registry.js'
+import type { FeatureSchema } from './schema.js'
 import type {
   AccessDecision,
   Explainer,
@@ -383,6 +384,14 @@ export class GateContext {
     this.route.model = handle.name
     this.boundModel = handle
     return handle
+  }
+
+  /**
+   * The feature schema of a model this gate serves, by name: what a route's `body.schema` may
+   * name, for plugins that read bodies by their declared shape (masking).
+   */
+  schemaOf(model: string): FeatureSchema | undefined {
+    return this.findModel(model)?.schema
   }
 
   /** The route's model; 404 when the route names none or an unknown one. */
