@@ -277,6 +277,32 @@ describe('mask plugin: requests', () => {
     ])
     expect(out.svg).toBe(svg)
   })
+
+  it('reads a route schema named by model, and refuses a name no model serves', async () => {
+    const route = (name: string, schema: string) => ({
+      name,
+      methods: ['POST'],
+      path: `/${name}`,
+      operation: 'custom' as const,
+      body: { records: 'people[]', schema },
+      async terminal(ctx: { json(): Promise<unknown>; body: unknown }) {
+        ctx.body = await ctx.json()
+      },
+    })
+    const gate = await ready({
+      models: [{ name: 'credit', backend: linearBackend([]), schema }],
+      routes: [route('named', 'credit'), route('unknown', 'nope')],
+      plugins: [mask()],
+    })
+    const people = { people: [{ email: 'ana@example.org', purpose: 'home', age: 41 }] }
+    const res = await gate.fetch(post('/named', people))
+    expect(await res.json()).toEqual({
+      people: [{ email: '<EMAIL_ADDRESS>', purpose: 'home', age: 41 }],
+    })
+    const bad = await gate.fetch(post('/unknown', people))
+    expect(bad.status).toBe(500)
+    expect(await bad.json()).toMatchObject({ code: 'mask_schema_unknown' })
+  })
 })
 
 describe('mask plugin: answers', () => {

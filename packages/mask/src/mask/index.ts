@@ -144,7 +144,8 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     const s = shape.schema
     if (s === undefined) return undefined
     if (typeof s === 'string') {
-      if (ctx.model?.name === s && ctx.model.schema) return ctx.model.schema
+      const named = ctx.schemaOf(s)
+      if (named) return named
       throw new GateError(
         'mask_schema_unknown',
         500,
