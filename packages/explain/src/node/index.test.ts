@@ -176,7 +176,7 @@ const model = {
 }
 const gate = createGate({
   models: [{ name: 'm', backend: model }],
-  plugins: [explain({ defaults: ${JSON.stringify(defaults)}, workers: 1, inlineBelowEvaluations: 0, cache: false })],
+  plugins: [explain({ defaults: ${JSON.stringify(defaults)}, workers: 1, inlineBelowEvaluations: 0 })],
 })
 await gate.ready()
 const server = createServer(async (req, res) => {
