@@ -225,6 +225,14 @@ function embedding(text: string, dims = 8): number[] {
   return v.map((x) => x / norm)
 }
 
+/** Little-endian float32 bytes in base64, as OpenAI answers `encoding_format: 'base64'`. */
+function base64Floats(values: number[]): string {
+  const bytes = new Uint8Array(new Float32Array(values).buffer)
+  let s = ''
+  for (const b of bytes) s += String.fromCharCode(b)
+  return btoa(s)
+}
+
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
 
@@ -481,7 +489,11 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     const tokens = inputs.reduce((a, t) => a + NgramModel.tokens(t).length, 0)
     return json({
       object: 'list',
-      data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: embedding(t) })),
+      data: inputs.map((t, index) => ({
+        object: 'embedding',
+        index,
+        embedding: body.encoding_format === 'base64' ? base64Floats(embedding(t)) : embedding(t),
+      })),
       model: String(body.model),
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     })
