@@ -12,12 +12,7 @@ import type { CryptoKey, JWK, KeyObject } from 'jose'
  * ```
  */
 export type AuditValue =
-  | string
-  | number
-  | boolean
-  | null
-  | AuditValue[]
-  | { [key: string]: AuditValue }
+  string | number | boolean | null | AuditValue[] | { [key: string]: AuditValue }
 
 /**
  * One audit record: one request, as it left the gate. Field order is fixed (it is part of the

@@ -1,5 +1,12 @@
 import { checkOptionKeys } from '@modelgate/core'
-import { compactVerify, importJWK, importSPKI, type CryptoKey, type JWK, type KeyObject } from 'jose'
+import {
+  compactVerify,
+  importJWK,
+  importSPKI,
+  type CryptoKey,
+  type JWK,
+  type KeyObject,
+} from 'jose'
 import {
   checkpointClaims,
   checkpointDigest,
@@ -244,7 +251,10 @@ export async function verifyAuditLines(
   const warnings: string[] = []
   const covered = Math.max(lastCheckpoint?.seq ?? -1, external?.seq ?? -1)
   if (!problem && expected - 1 > covered) {
-    const range = covered + 1 === expected - 1 ? `record ${expected - 1}` : `records ${covered + 1}..${expected - 1}`
+    const range =
+      covered + 1 === expected - 1
+        ? `record ${expected - 1}`
+        : `records ${covered + 1}..${expected - 1}`
     const why =
       lastCheckpoint === undefined
         ? `the log has no checkpoint, so nothing covers its end (${range})`
@@ -286,7 +296,12 @@ function truncated(line: number, seq: number): AuditProblem {
 
 function brokenLink(seq: number, line: number, previousSigned: boolean): AuditProblem {
   if (seq === 0)
-    return { kind: 'altered', seq: 0, line, message: `record 0 at line ${line} does not start the chain` }
+    return {
+      kind: 'altered',
+      seq: 0,
+      line,
+      message: `record 0 at line ${line} does not start the chain`,
+    }
   if (previousSigned) {
     return {
       kind: 'forged',
@@ -312,7 +327,8 @@ async function importKeys(key: AuditVerifyOptions['key']): Promise<VerifyKey[]> 
     else if (isKeyObject(k)) {
       // A private key verifies through its public half.
       out.push(k.type === 'private' ? await publicJwk(k.export({ format: 'jwk' })) : k)
-    } else if (typeof (k as CryptoKey).algorithm === 'object' && 'type' in k) out.push(k as CryptoKey)
+    } else if (typeof (k as CryptoKey).algorithm === 'object' && 'type' in k)
+      out.push(k as CryptoKey)
     else out.push(await publicJwk(k as JWK))
   }
   return out

@@ -48,7 +48,12 @@ const redaction: Plugin = async function redaction(ctx, next) {
 }
 
 const inferBody = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] }
-const infer = (token: string | null, body: unknown = inferBody, id?: string, path = 'm/versions/3') =>
+const infer = (
+  token: string | null,
+  body: unknown = inferBody,
+  id?: string,
+  path = 'm/versions/3',
+) =>
   new Request(`http://gate/v2/models/${path}/infer`, {
     method: 'POST',
     headers: {
@@ -320,8 +325,11 @@ describe('audit plugin', () => {
     const name = encodeURIComponent(`ana@example.org\u202e${'z'.repeat(300)}`)
     expect((await gate.fetch(infer(null, inferBody, undefined, name))).status).toBe(404)
     expect(
-      (await gate.fetch(infer(null, inferBody, undefined, `m/versions/${encodeURIComponent('512-34-8821')}`)))
-        .status,
+      (
+        await gate.fetch(
+          infer(null, inferBody, undefined, `m/versions/${encodeURIComponent('512-34-8821')}`),
+        )
+      ).status,
     ).toBe(404)
     await gate.close()
     expect(records[0]!.model).toMatch(/^<EMAIL_ADDRESS>\ufffdz+…$/)

@@ -172,8 +172,7 @@ function sanitise(
       return undefined
   }
   if (value === null) return null
-  if (value instanceof Date)
-    return Number.isNaN(value.getTime()) ? null : value.toISOString()
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString()
   if (depth >= MAX_DEPTH) {
     budget.truncated = true
     return undefined

@@ -42,8 +42,7 @@ const fields = (i: number): AuditFields => ({
 /** Line index (0-based) of the record with this seq in `lines`. */
 const lineOf = (seq: number) => lines.findIndex((l) => l.startsWith(`{"seq":${seq},`))
 /** Line indexes (0-based) of the checkpoints in `lines`. */
-const checkpointLines = () =>
-  lines.flatMap((l, i) => (l.startsWith('{"checkpoint"') ? [i] : []))
+const checkpointLines = () => lines.flatMap((l, i) => (l.startsWith('{"checkpoint"') ? [i] : []))
 const write = async (name: string, text: string) => {
   const path = join(dir, name)
   await writeFile(path, text)

@@ -181,7 +181,13 @@ describe('tracing', () => {
 
   it('keeps routes, observer and close of a wrapped plugin', () => {
     const routes = [
-      { name: 'r', methods: ['GET'], path: '/r', operation: 'custom' as const, terminal: async () => {} },
+      {
+        name: 'r',
+        methods: ['GET'],
+        path: '/r',
+        operation: 'custom' as const,
+        terminal: async () => {},
+      },
     ]
     const onResponse = () => undefined
     const close = async () => undefined

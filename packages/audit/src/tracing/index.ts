@@ -79,7 +79,8 @@ export const tracing = (options: TracingOptions = {}): Plugin => {
     await context.with(spanContext, next)
   }
   plugin.onResponse = (ctx, outcome) => {
-    const span = (ctx.state.get(REQUEST_SPAN) as Span | undefined) ?? start(ctx, ctx.receivedAt).span
+    const span =
+      (ctx.state.get(REQUEST_SPAN) as Span | undefined) ?? start(ctx, ctx.receivedAt).span
     if (withPrincipal && ctx.principal) span.setAttribute('enduser.id', ctx.principal.id)
     if (ctx.decision) span.setAttribute('modelgate.decision', ctx.decision.allow ? 'allow' : 'deny')
     const masked = (ctx.facts as { masking?: unknown }).masking
@@ -215,7 +216,10 @@ export function tracedBackend(
   return wrapped
 }
 
-function checkTracer(options: TracingOptions & { name?: string; model?: string }, who: string): Tracer {
+function checkTracer(
+  options: TracingOptions & { name?: string; model?: string },
+  who: string,
+): Tracer {
   if (!options || typeof options !== 'object')
     throw new TypeError(`${who}: options must be an object`)
   checkOptionKeys(who, options, {

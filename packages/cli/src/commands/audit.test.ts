@@ -100,7 +100,9 @@ describe('modelgate audit verify', () => {
       cwd: dir,
     })
     expect(allowed.code).toBe(0)
-    expect(allowed.stderr).toMatch(/^WARNING: the log has no checkpoint, so nothing covers its end/m)
+    expect(allowed.stderr).toMatch(
+      /^WARNING: the log has no checkpoint, so nothing covers its end/m,
+    )
     expect(allowed.stderr).toMatch(/^WARNING: no key given/m)
   })
 

@@ -32,7 +32,12 @@ const policy = {
       resource: { models: ['credit'] },
       conditions: [{ attribute: 'principal.tenant', equalsAttribute: 'resource.labels.tenant' }],
     },
-    { id: 'scrapers', effect: 'allow', principal: { roles: ['underwriter'] }, actions: ['metrics'] },
+    {
+      id: 'scrapers',
+      effect: 'allow',
+      principal: { roles: ['underwriter'] },
+      actions: ['metrics'],
+    },
   ],
 }
 const record = {
@@ -151,7 +156,9 @@ describe('plugins in a serve config', () => {
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
       const text = await res.text()
-      expect(text).toMatch(/modelgate_requests_total\{[^}]*operation="predict",status="401"[^}]*\} 1/)
+      expect(text).toMatch(
+        /modelgate_requests_total\{[^}]*operation="predict",status="401"[^}]*\} 1/,
+      )
       expect(text).toMatch(/modelgate_requests_total\{[^}]*status="200"[^}]*\} 1/)
     } finally {
       expect((await gate.stop()).code).toBe(0)

@@ -40,8 +40,7 @@ const backend: ModelBackend = {
 const authenticate: Plugin = async function authenticate(ctx, next) {
   const user = ctx.requestHeaders.get('x-user')
   if (user) ctx.principal = { id: user, kind: 'test', roles: [], scopes: [] }
-  else if (ctx.operation !== 'health' && ctx.operation !== 'metrics')
-    throw new UnauthorizedError()
+  else if (ctx.operation !== 'health' && ctx.operation !== 'metrics') throw new UnauthorizedError()
   await next()
 }
 const policy: Plugin = async function policy(ctx, next) {
@@ -168,10 +167,16 @@ describe('metrics plugin', () => {
     expect(await anonymous.json()).toMatchObject({ code: 'unauthorized' })
     expect((await gate.fetch(scrape())).status).toBe(200)
     // Requests refused before the plugin could run (an unknown route) are counted too.
-    expect((await gate.fetch(new Request('http://gate/nowhere', { headers: { 'x-user': 'a' } }))).status).toBe(404)
+    expect(
+      (await gate.fetch(new Request('http://gate/nowhere', { headers: { 'x-user': 'a' } }))).status,
+    ).toBe(404)
     const text = await (await m.handler()).text()
-    expect(sample(text, 'modelgate_requests_total{model="none",operation="metrics",status="401"}')).toBe(1)
-    expect(sample(text, 'modelgate_requests_total{model="none",operation="custom",status="404"}')).toBe(1)
+    expect(
+      sample(text, 'modelgate_requests_total{model="none",operation="metrics",status="401"}'),
+    ).toBe(1)
+    expect(
+      sample(text, 'modelgate_requests_total{model="none",operation="custom",status="404"}'),
+    ).toBe(1)
   })
 
   it('with requirePrincipal: false, answers whoever the plugins let through', async () => {
@@ -198,7 +203,10 @@ describe('metrics plugin', () => {
       const res = await fetch(`http://127.0.0.1:${admin.port}/`)
       expect(res.status).toBe(200)
       expect(
-        sample(await res.text(), 'modelgate_requests_total{model="none",operation="custom",status="404"}'),
+        sample(
+          await res.text(),
+          'modelgate_requests_total{model="none",operation="custom",status="404"}',
+        ),
       ).toBe(1)
     } finally {
       await admin.close()

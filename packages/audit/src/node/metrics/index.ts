@@ -50,7 +50,8 @@ const OPTIONS = {
  * ```
  */
 export const metrics = (options: MetricsOptions = {}): MetricsPlugin => {
-  if (!options || typeof options !== 'object') throw new TypeError('metrics: options must be an object')
+  if (!options || typeof options !== 'object')
+    throw new TypeError('metrics: options must be an object')
   checkOptionKeys('metrics', options, OPTIONS)
   if (
     options.path !== undefined &&

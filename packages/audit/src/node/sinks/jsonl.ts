@@ -154,7 +154,7 @@ async function recover(
 
 /** Offset of the file's last newline, -1 when it has none. */
 async function lastNewline(fh: FileHandle, size: number): Promise<number> {
-  for (let pos = size; pos > 0; ) {
+  for (let pos = size; pos > 0;) {
     const start = Math.max(0, pos - CHUNK)
     const buf = Buffer.alloc(pos - start)
     await fh.read(buf, 0, buf.length, start)
@@ -168,13 +168,17 @@ async function lastNewline(fh: FileHandle, size: number): Promise<number> {
 /** The lines of the file's first `end` bytes, last first, read in chunks. */
 async function* linesBefore(fh: FileHandle, end: number): AsyncGenerator<string> {
   let carry = Buffer.alloc(0)
-  for (let pos = end; pos > 0; ) {
+  for (let pos = end; pos > 0;) {
     const start = Math.max(0, pos - CHUNK)
     const buf = Buffer.alloc(pos - start)
     await fh.read(buf, 0, buf.length, start)
     const data = carry.length > 0 ? Buffer.concat([buf, carry]) : buf
     let i = data.length
-    for (let nl = data.lastIndexOf(NEWLINE, i - 1); nl !== -1; nl = data.lastIndexOf(NEWLINE, i - 1)) {
+    for (
+      let nl = data.lastIndexOf(NEWLINE, i - 1);
+      nl !== -1;
+      nl = data.lastIndexOf(NEWLINE, i - 1)
+    ) {
       yield data.subarray(nl + 1, i).toString('utf8')
       i = nl
       if (i === 0) break

@@ -102,7 +102,9 @@ describe('sqliteSink', () => {
       if (/from 'better-sqlite3'|import\('better-sqlite3'\)/.test(text)) naming.push(f)
     }
     expect(naming).toEqual([])
-    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'))
+    const pkg = JSON.parse(
+      await readFile(new URL('../../../package.json', import.meta.url), 'utf8'),
+    )
     expect(pkg.dependencies['better-sqlite3']).toBeUndefined()
     expect(pkg.optionalDependencies).toBeUndefined()
     expect(pkg.peerDependenciesMeta['better-sqlite3']).toEqual({ optional: true })
