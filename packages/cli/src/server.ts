@@ -65,13 +65,13 @@ export async function serveGate(gate: Gate, options: ServeOptions): Promise<Gate
   }
   try {
     const edge = await importPackage(
-      () => import('@modelgate/edge'),
+      () => import('@modelgate/edge/node'),
       '@modelgate/edge',
       `--runtime ${options.runtime}`,
     )
     let served: Awaited<ReturnType<typeof edge.serveNode>>
     if (options.runtime === 'edge') {
-      served = await edge.serveNode(edge.toFetchModule(gate), listen)
+      served = await edge.serveNode(gate, listen)
     } else {
       const { createExpressApp } = await importPackage(
         () => import('@modelgate/express'),
