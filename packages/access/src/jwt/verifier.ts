@@ -236,18 +236,25 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 
   function lookup(token: string, hash: string): Promise<VerifiedToken> {
     const now = clock()
-    return cached(hash, now) ?? verifyFresh(token, now, hash)
+    const entry = live(hash, now)
+    return entry ? hit(entry, now) : verifyFresh(token, now, hash)
   }
 
-  function cached(hash: string, now: number): Promise<VerifiedToken> | undefined {
+  function live(hash: string, now: number): CacheEntry | undefined {
     const entry = cache.get(hash)
-    if (entry === undefined) return undefined
-    if (entry.expiresAt > now) {
-      if (!storeChecks) return Promise.resolve(entry.hit)
-      return afterVerify(entry, now).then(() => entry.hit)
-    }
+    if (entry === undefined || entry.expiresAt > now) return entry
     cache.delete(hash)
     return undefined
+  }
+
+  function hit(entry: CacheEntry, now: number): Promise<VerifiedToken> {
+    if (!storeChecks) return Promise.resolve(entry.hit)
+    return afterVerify(entry, now).then(() => entry.hit)
+  }
+
+  function remember(hash: string, entry: CacheEntry): void {
+    if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string)
+    cache.set(hash, entry)
   }
 
   async function verifyFresh(
@@ -258,6 +265,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const inspected = hardening ? inspectToken(token, maxBytes, crit) : looseInspect(token)
     // A high-S ECDSA token is the malleated twin of a low-S one: it is verified, cached and
     // identified (`tokenHash`) as that one, or refused.
+    // The cache also keeps the high-S form's own hash, so its next use is a plain hit.
+    const rawHash = hash
     const dot = token.lastIndexOf('.') + 1
     const twin = inspected.alg.startsWith('ES')
       ? lowSTwin(inspected.alg, signatureBytes(token.slice(dot)))
@@ -266,10 +275,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       if (highS === 'refuse')
         throw new TokenError('signature_high_s', 'the ECDSA signature is not in low-S form')
       token = token.slice(0, dot) + encodeBase64url(twin)
-      if (hash !== undefined) {
+      if (rawHash !== undefined) {
         hash = await hashOf(token)
-        const hit = cached(hash, now)
-        if (hit) return hit
+        const entry = live(hash, now)
+        if (entry) {
+          remember(rawHash, entry)
+          return hit(entry, now)
+        }
       }
     }
     hash ??= await hashOf(token)
@@ -333,8 +345,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         until = Math.min(until, (claims.iat + maxAge) * 1000)
       if (until > now) {
         entry.expiresAt = until
-        if (cache.size >= cacheMax) cache.delete(cache.keys().next().value as string)
-        cache.set(hash, entry)
+        remember(hash, entry)
+        if (rawHash !== undefined && rawHash !== hash) remember(rawHash, entry)
       }
     }
     return {
