@@ -1,8 +1,12 @@
 import type { TokenOrigin } from './types.js'
+import { TOKEN_PATTERN } from './vault.js'
 
-/** Pseudonyms and `encrypt` tokens, as the masker writes them. */
-const PATTERNED =
-  /enc:v2:[A-Za-z0-9_-]{38,}|\b[A-Z][A-Z0-9_]{0,40}_[0-9a-f]{16}(?:[0-9a-f]{16}){0,3}\b/g
+/** How `encrypt` tokens start. */
+export const ENC_PREFIX = 'enc:v2:'
+/** Matches `encrypt` tokens (the prefix, then base64url of IV, ciphertext and tag). */
+export const ENC_PATTERN = /enc:v2:[A-Za-z0-9_-]{38,}/g
+/** `encrypt` tokens and pseudonyms, as the masker writes them. */
+const PATTERNED = new RegExp(`${ENC_PATTERN.source}|${TOKEN_PATTERN.source}`, 'g')
 
 interface Entry {
   value: string

@@ -13,6 +13,7 @@ import {
   toHex,
   type KeyRing,
 } from './keys.js'
+import { ENC_PATTERN, ENC_PREFIX } from './ledger.js'
 import { PathTrie, step, valueAt } from './paths.js'
 import type {
   Detector,
@@ -47,8 +48,6 @@ const RULE_KEYS: Record<OperatorName, readonly string[]> = {
 const OPS = Object.keys(RULE_KEYS)
 const DIGITS = '0123456789'
 const ALNUM = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-const ENC_PREFIX = 'enc:v2:'
-const ENC_PATTERN = /enc:v2:[A-Za-z0-9_-]{38,}/g
 const DIGIT_TYPES = new Set(['CREDIT_CARD', 'US_SSN', 'PHONE_NUMBER'])
 const ENTITY_NAME = /^[A-Z][A-Z0-9_]{0,40}$/
 const INTEGER_TYPES = new Set([
@@ -918,6 +917,7 @@ function generalize(value: string, rule: FieldRule & { op: 'generalize' }, type:
   return `<${type}>`
 }
 
-function bump(counts: MaskCounts, type: string, n = 1): void {
+/** Adds `n` masked values of `type` to `counts`. */
+export function bump(counts: MaskCounts, type: string, n = 1): void {
   counts[type] = (counts[type] ?? 0) + n
 }

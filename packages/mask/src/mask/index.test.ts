@@ -276,6 +276,15 @@ describe('mask plugin: requests', () => {
       { email: '<EMAIL_ADDRESS>', age: 52, 'ana@example.org': 1 },
     ])
     expect(out.svg).toBe(svg)
+    // A declared body is JSON; text/plain would reach a protect() handler as the bytes sent.
+    const plain = await gate.fetch(
+      new Request('http://gate/cases', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ contact: 'dan@example.org' }),
+      }),
+    )
+    expect(plain.status).toBe(415)
   })
 
   it('reads a route schema named by model, and refuses a name no model serves', async () => {

@@ -10,11 +10,12 @@ import {
   type ModelHandle,
   type Plugin,
   type Tensor,
+  UnsupportedMediaTypeError,
 } from '@modelgate/core'
 import { ScanBudget } from '../budget.js'
 import { grantsCover, TokenLedger } from '../ledger.js'
 import { maskError, maskText } from '../log.js'
-import { createMasker, POLICY_SHAPE, type ApplyOptions, type Masker } from '../masker.js'
+import { bump, createMasker, POLICY_SHAPE, type ApplyOptions, type Masker } from '../masker.js'
 import { provideTextMasking, textMaskingFor } from '../text.js'
 import type { FieldRule, MaskCounts, MaskOptions, MaskScope, TokenOrigin } from '../types.js'
 
@@ -222,6 +223,10 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     }
     const shape = ctx.route.body
     if (!shape || (await ctx.bodyBytes()).byteLength === 0) return false
+    // A declared body is JSON: any other type would reach the handler as the bytes sent.
+    const type = ctx.mediaType()
+    if (type !== '' && type !== 'application/json' && !type.endsWith('+json'))
+      throw new UnsupportedMediaTypeError(type)
     const masked = await masker.applyPolicy(await ctx.json(), {
       ...call,
       counts,
@@ -485,8 +490,4 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     const grants = ctx.decision?.unmask
     if (grants && grants.length > 0 && ledger.size > 0) reveal(ctx, ledger, new Set(grants))
   }
-}
-
-function bump(counts: MaskCounts, type: string, n = 1): void {
-  counts[type] = (counts[type] ?? 0) + n
 }
