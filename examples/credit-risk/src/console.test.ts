@@ -131,7 +131,7 @@ describe('the web console in headless Chromium, on the demo server', () => {
     )
     expect(await returned('name')).toMatch(/^PERSON_[0-9a-f]{16}$/)
     expect(await returned('email')).toMatch(/^EMAIL_ADDRESS_[0-9a-f]{16}$/)
-    expect(await returned('phone')).toMatch(/^enc:v1:/)
+    expect(await returned('phone')).toMatch(/^enc:v2:/)
     for (const field of ['name', 'email', 'phone', 'ssn', 'card_number', 'note'])
       expect(await state(field), field).toBe('masked')
     const cells = await page.locator('#masking-table td.returned').allTextContents()

@@ -8,7 +8,7 @@ import { audit, createAuditTrail } from '@modelgate/audit'
 import type { AuditRecord, AuditSink } from '@modelgate/audit'
 import { echoRecords, webConsole } from '@modelgate/console'
 import { BadRequestError, FeatureSchema, isPlainObject, NotFoundError } from '@modelgate/core'
-import type { Gate, Plugin } from '@modelgate/core'
+import type { Gate, GateContext, Plugin, RouteDefinition } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
 import { explain, kmeans } from '@modelgate/explain'
@@ -246,33 +246,52 @@ function memorySink(records: Map<string, AuditRecord>, max: number): AuditSink {
 /**
  * DEVELOPMENT ONLY. `POST /dev/token` `{"user": "underwriter"}` → `{"token": …}` (a development
  * token from `issueDevToken`), and `GET /dev/audit/{requestId}` → that request's audit record
- * (identifiers, decision and counts; never payloads). No production service has these routes.
+ * (identifiers, decision and counts; never payloads), as routes with every guard around them
+ * (operation `console`, which authentication lets through like the console's pages). No
+ * production service has these routes.
  */
 function devEndpoints(keys: DevKeys, records: Map<string, AuditRecord>): Plugin {
   const users = new Set<string>(CONSOLE_ROLES.map((r) => r.id))
-  const noStore = { 'cache-control': 'no-store', 'x-development-only': 'true' }
-  return async function devEndpoints(ctx, next) {
-    const path = ctx.url.pathname
-    if (ctx.route.kind !== 'unknown' || !path.startsWith('/dev/')) return next()
-    for (const [k, v] of Object.entries(noStore)) ctx.headers.set(k, v)
-    if (path === '/dev/token' && ctx.request.method === 'POST') {
-      const body = await ctx.json()
-      const user = isPlainObject(body) ? body.user : undefined
-      if (typeof user !== 'string' || !users.has(user))
-        throw new BadRequestError(`"user" must be one of ${[...users].join(', ')}`)
-      const token = await issueDevToken({ user: user as DevUser, keys, ttlSeconds: 3600 })
-      ctx.body = { token, token_type: 'Bearer', expires_in: 3600, user, development_only: true }
-      return
-    }
-    const audit = /^\/dev\/audit\/([A-Za-z0-9._:-]{1,128})$/.exec(path)
-    if (audit && ctx.request.method === 'GET') {
-      const record = records.get(audit[1]!)
-      if (!record) throw new NotFoundError('no audit record for this request id')
-      ctx.body = record
-      return
-    }
-    throw new NotFoundError('no such development endpoint')
+  const noStore = (ctx: GateContext) => {
+    ctx.headers.set('cache-control', 'no-store')
+    ctx.headers.set('x-development-only', 'true')
   }
+  const routes: RouteDefinition[] = [
+    {
+      name: 'dev-token',
+      methods: ['POST'],
+      path: '/dev/token',
+      operation: 'console',
+      async terminal(ctx) {
+        noStore(ctx)
+        const body = await ctx.json()
+        const user = isPlainObject(body) ? body.user : undefined
+        if (typeof user !== 'string' || !users.has(user))
+          throw new BadRequestError(`"user" must be one of ${[...users].join(', ')}`)
+        const token = await issueDevToken({ user: user as DevUser, keys, ttlSeconds: 3600 })
+        ctx.body = { token, token_type: 'Bearer', expires_in: 3600, user, development_only: true }
+      },
+    },
+    {
+      name: 'dev-audit',
+      methods: ['GET'],
+      path: '/dev/audit/*',
+      operation: 'console',
+      async terminal(ctx) {
+        noStore(ctx)
+        const id = /^\/dev\/audit\/([A-Za-z0-9._:-]{1,128})$/.exec(ctx.url.pathname)?.[1]
+        const record = id === undefined ? undefined : records.get(id)
+        if (!record) throw new NotFoundError('no audit record for this request id')
+        ctx.body = record
+      },
+    },
+  ]
+  return Object.assign(
+    async function devEndpoints(_ctx: GateContext, next: () => Promise<void>) {
+      await next()
+    },
+    { routes },
+  )
 }
 
 function listen(server: Server, port: number, host: string): Promise<Server> {

@@ -416,7 +416,7 @@ function renderAttributions(outcome: Outcome): void {
 const ENTITY_IN_TEXT = /<([A-Z][A-Z_]+)>|\b([A-Z][A-Z_]+)_[0-9a-f]{8,}\b/g
 
 function maskingStyle(value: string, sent: string): string {
-  if (value.startsWith('enc:v1:')) return 'encrypted (AES-256-GCM token)'
+  if (/^enc:v[12]:/.test(value)) return 'encrypted (AES-256-GCM token)'
   if (/^<[A-Z_]+>$/.test(value)) return 'replaced by its entity type'
   if (/^[A-Z][A-Z_]+_[0-9a-f]{8,}$/.test(value))
     return 'pseudonymised (reversible through the token vault)'
@@ -474,7 +474,7 @@ function renderMasking(record: Record<string, unknown>, outcome: Outcome): void 
         state = 'masked'
         const types = new Set<string>()
         for (const m of String(returned).matchAll(ENTITY_IN_TEXT)) types.add(m[1] ?? m[2]!)
-        if (String(returned).includes('enc:v1:')) types.add('encrypted entities')
+        if (/enc:v[12]:/.test(String(returned))) types.add('encrypted entities')
         why = `Free text scanned for personal data${types.size ? `: ${[...types].join(', ')} masked` : '; entities masked'}.`
       }
     } else {
