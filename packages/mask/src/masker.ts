@@ -602,13 +602,14 @@ export function createMasker(options: MaskerOptions = {}): Masker {
   ): Promise<Tensor> {
     const width = tensor.shape.slice(1).reduce((a, b) => a * b, 1) || 1
     const data = tensor.data
-    const counts = scope.counts
-    const { counts: _c, scan: _s, ...call } = scope
+    const { counts, scan = scanDefault, ...call } = scope
+    const rules = Array.from({ length: width }, (_, c) => ruleAt(c))
+    const fields = Array.from({ length: width }, (_, c) => fieldAt(c))
     if (Array.isArray(data)) {
       const out: string[] = new Array(data.length)
       for (let i = 0; i < data.length; i++) {
-        const rule = ruleAt(i % width)
-        const at = { ...call, field: fieldAt(i % width) }
+        const rule = rules[i % width]
+        const at = { ...call, field: fields[i % width]! }
         const s = data[i]!
         if (rule && rule.op !== 'scan') {
           out[i] =
@@ -617,7 +618,7 @@ export function createMasker(options: MaskerOptions = {}): Masker {
               : await maskString(s, rule, { ...at, ...(rule.type ? { type: rule.type } : {}) })
           if (counts && rule.op !== 'keep' && rule.op !== 'noise')
             bump(counts, rule.type ?? 'FIELD')
-        } else if (rule?.op === 'scan' || (scope.scan ?? scanDefault)) {
+        } else if (rule?.op === 'scan' || scan) {
           const r = await maskText(s, { ...at, text: true })
           if (counts) for (const [t, n] of Object.entries(r.counts)) bump(counts, t, n)
           out[i] = r.text
@@ -625,18 +626,18 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       }
       return { ...tensor, data: out }
     }
-    let changed = false
+    const numeric = rules.map((r) => (r && r.op !== 'keep' && r.op !== 'scan' ? r : undefined))
+    if (!numeric.some(Boolean)) return tensor
     const integer = INTEGER_TYPES.has(tensor.datatype)
     const big = data instanceof BigInt64Array || data instanceof BigUint64Array
-    const copy = data.slice() as typeof data
+    const copy = data.slice() as unknown as Array<number | bigint>
     for (let i = 0; i < data.length; i++) {
-      const rule = ruleAt(i % width)
-      if (!rule || rule.op === 'keep' || rule.op === 'scan') continue
+      const rule = numeric[i % width]
+      if (!rule) continue
       const v = maskNumber(Number(data[i]!), rule, integer)
-      ;(copy as unknown as Array<number | bigint>)[i] = big ? BigInt(Math.round(v)) : v
-      changed = true
+      copy[i] = big ? BigInt(Math.round(v)) : v
     }
-    return changed ? { ...tensor, data: copy } : tensor
+    return { ...tensor, data: copy as unknown as typeof data }
   }
 
   async function unmaskValue(

@@ -323,6 +323,21 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     }
   }
 
+  /** Refuses an explanation before the model runs when every output column it has is noised. */
+  async function refuseAllNoised(ctx: GateContext): Promise<void> {
+    const model = ctx.model
+    if (!model || !(await model.isReady())) return
+    const columns = model.metadata().outputs.flatMap((o) => {
+      const width =
+        model.schema?.outputColumns(o.name)?.length ??
+        o.shape.slice(1).reduce((a, b) => a * Math.max(b, 1), 1)
+      return Array.from({ length: width }, (_, column) => ({ output: o.name, column, width }))
+    })
+    const noised = (c: (typeof columns)[number]) =>
+      outputRule(model, c.output, c.column, c.width).rule?.op === 'noise'
+    if (columns.every(noised)) refuseNoised(model, columns)
+  }
+
   async function maskAnswer(ctx: GateContext, call: MaskScope, counts: MaskCounts): Promise<void> {
     const model = ctx.model
     if (ctx.outputs && model) {
@@ -461,25 +476,7 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     let inputsMasked = false
     try {
       if (phases.request) inputsMasked = await maskRequest(ctx, call, counts)
-      const model = ctx.model
-      if (
-        phases.response &&
-        EXPLAIN_ROUTES.has(ctx.route.kind) &&
-        model &&
-        (await model.isReady())
-      ) {
-        // Refused before the model runs when every output column it could explain is noised.
-        const columns = model.metadata().outputs.flatMap((o) => {
-          const width =
-            model.schema?.outputColumns(o.name)?.length ??
-            o.shape.slice(1).reduce((a, b) => a * Math.max(b, 1), 1)
-          return Array.from({ length: width }, (_, column) => ({ output: o.name, column, width }))
-        })
-        if (
-          columns.every((c) => outputRule(model, c.output, c.column, c.width).rule?.op === 'noise')
-        )
-          refuseNoised(model, columns)
-      }
+      if (phases.response && EXPLAIN_ROUTES.has(ctx.route.kind)) await refuseAllNoised(ctx)
       await next()
     } catch (error) {
       throw phases.errors ? maskThrown(error) : error
