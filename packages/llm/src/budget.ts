@@ -140,8 +140,7 @@ export class TokenBudgets {
       const id = rule.key(ctx, model)
       if (id === undefined) continue
       const key = `llm:tok:${rule.name}:${id}`
-      const cost = Math.min(Math.max(estimate, 0), rule.bucket.capacity)
-      const result = await this.store.take(key, rule.bucket, cost)
+      const result = await this.store.take(key, rule.bucket, Math.max(estimate, 0))
       if (!result.allowed) {
         if (ctx.facts.llm) ctx.facts.llm.budget = rule.name
         throw new RateLimitedError(

@@ -36,6 +36,11 @@ export interface BackendType {
   readonly options: z.ZodObject
   /** Option keys holding file paths: resolved against the config directory and required to exist. */
   readonly files?: readonly string[]
+  /**
+   * Set for large-model upstreams (`openai`, `anthropic`): the model is served by the `llm`
+   * plugin (`@modelgate/llm`) on the OpenAI and Anthropic routes, not created as a backend here.
+   */
+  readonly llm?: 'openai' | 'anthropic'
   create(options: Record<string, unknown>, context: BackendContext): Promise<ModelBackend>
 }
 
@@ -134,13 +139,76 @@ function treesType(format: 'xgboost' | 'lightgbm'): BackendType {
   })
 }
 
+const upstreamOptions = z.object({
+  url: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }),
+  model: z.string().min(1).optional(),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+    .optional(),
+  apiKeyFile: path.optional(),
+  apiKeyHeader: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeoutMs: positiveInt.optional(),
+  idleTimeoutMs: positiveInt.optional(),
+  retries: z.number().int().min(0).max(10).optional(),
+  retryBaseDelayMs: z.number().nonnegative().optional(),
+  retryMaxDelayMs: z.number().nonnegative().optional(),
+  anthropicVersion: z.string().min(1).optional(),
+})
+
 /**
- * The built-in backend types: `onnx`, `tfjs`, `remote`, and `xgboost` / `lightgbm` (JSON tree
- * models evaluated natively). Each imports its package only when a config uses it.
+ * The upstream of an `openai` or `anthropic` model entry as `@modelgate/llm` takes it: the key
+ * file (`apiKeyFile`, already resolved against the config directory) read into `apiKey`.
  *
  * @example
  * ```ts
- * Object.keys(backendTypes) // ['onnx', 'tfjs', 'remote', 'xgboost', 'lightgbm']
+ * await upstreamOf('openai', { url: 'https://api.openai.com/v1', apiKeyFile: '/run/secrets/openai' })
+ * ```
+ */
+export async function upstreamOf(
+  type: 'openai' | 'anthropic',
+  options: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const { apiKeyFile, ...rest } = options
+  if (typeof apiKeyFile !== 'string') return { type, ...rest }
+  if (rest.apiKeyEnv !== undefined)
+    throw new TypeError('give "apiKeyEnv" or "apiKeyFile", not both')
+  let key: string
+  try {
+    key = (await readFile(apiKeyFile, 'utf8')).trim()
+  } catch (error) {
+    throw new TypeError(`apiKeyFile: ${messageOf(error)}`)
+  }
+  return { type, ...rest, apiKey: key }
+}
+
+function llmType(type: 'openai' | 'anthropic'): BackendType {
+  const definition = defineBackendType({
+    options: upstreamOptions,
+    files: ['apiKeyFile'],
+    async create(options, { model, field }) {
+      const pkg = '@modelgate/llm'
+      const { createUpstream, llmBackend } = await importPackage(
+        () => import('@modelgate/llm'),
+        pkg,
+        field,
+      )
+      return llmBackend(createUpstream((await upstreamOf(type, options)) as never, model))
+    },
+  })
+  return { ...definition, llm: type }
+}
+
+/**
+ * The built-in backend types: `onnx`, `tfjs`, `remote`, `xgboost` / `lightgbm` (JSON tree
+ * models evaluated natively), and `openai` / `anthropic` (large models behind an OpenAI-compatible
+ * server or Anthropic's API, served on the LLM routes by `@modelgate/llm`). Each imports its
+ * package only when a config uses it.
+ *
+ * @example
+ * ```ts
+ * Object.keys(backendTypes) // ['onnx', 'tfjs', 'remote', 'xgboost', 'lightgbm', 'openai', 'anthropic']
  * ```
  */
 export const backendTypes: BackendRegistry = Object.freeze({
@@ -215,4 +283,6 @@ export const backendTypes: BackendRegistry = Object.freeze({
   }),
   xgboost: treesType('xgboost'),
   lightgbm: treesType('lightgbm'),
+  openai: llmType('openai'),
+  anthropic: llmType('anthropic'),
 })

@@ -8,13 +8,14 @@ import {
   type Plugin,
 } from '@modelgate/core'
 import { CliError, ConfigError } from '../errors.js'
+import { upstreamOf, type BackendRegistry } from './backends.js'
 import { withDefaults, type ConfigRegistries } from './registries.js'
 import { importFunction, importPackage, messageOf } from './modules.js'
 import { mapPath } from './paths.js'
 import type { RedisLike } from '@modelgate/store-redis'
 import type { GateStores, PluginFactory } from './plugins.js'
 import { parseGateConfig } from './schema.js'
-import type { GateConfig, StoresConfig } from './types.js'
+import type { GateConfig, PluginConfig, StoresConfig } from './types.js'
 
 /**
  * Builds a gate from a config: validates it, creates the plugins (each factory checks its own
@@ -49,10 +50,11 @@ export async function buildGate(
     for (const close of closers.splice(0).reverse()) await Promise.allSettled([close()])
   }
   const plugins: Plugin[] = []
+  const llmModels = await largeModels(valid, backends, baseDir)
+  const pluginList = pluginEntries(valid, llmModels.length > 0)
   try {
     const stores = valid.stores?.redis ? await redisStores(valid.stores.redis, closers) : undefined
-    for (const [i, entry] of (valid.plugins ?? []).entries()) {
-      const field = `plugins[${i}]`
+    for (const { entry, field } of pluginList) {
       const { use, ...raw } = entry
       const ref = pluginRefs[use]!
       const factory = await importFunction<PluginFactory>(ref.package, ref.export, `${field}.use`)
@@ -77,6 +79,10 @@ export async function buildGate(
             onClose: (close) => void closers.push(close),
           })
         }
+        if (use === 'llm') {
+          const listed = Array.isArray(options.models) ? options.models : []
+          options = { ...options, models: [...listed, ...llmModels] }
+        }
         plugin = factory(options)
       } catch (error) {
         if (error instanceof CliError) throw error
@@ -94,10 +100,11 @@ export async function buildGate(
     throw error
   }
 
-  const resolved = valid.models.map((model, i) => {
+  const resolved = valid.models.flatMap((model, i) => {
     const type = backends[model.backend.type]!
+    if (type.llm) return []
     const { type: _type, ...raw } = model.backend
-    return { model, i, type, options: resolveFiles(raw, type.files ?? [], baseDir) }
+    return [{ model, i, type, options: resolveFiles(raw, type.files ?? [], baseDir) }]
   })
   for (const { i, type, options } of resolved) {
     for (const key of type.files ?? []) {
@@ -151,6 +158,60 @@ export async function buildGate(
     await closeAll()
     throw error
   }
+}
+
+/**
+ * The config's `openai` and `anthropic` models as `@modelgate/llm` takes them (key files read),
+ * served by the `llm` plugin rather than created as backends.
+ */
+async function largeModels(
+  config: GateConfig,
+  backends: BackendRegistry,
+  baseDir: string,
+): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = []
+  for (const [i, model] of config.models.entries()) {
+    const type = backends[model.backend.type]!
+    if (!type.llm) continue
+    const field = `models[${i}]`
+    for (const key of ['version', 'schema', 'batching'] as const) {
+      if (model[key] !== undefined)
+        throw new ConfigError(`invalid config: ${field}.${key}: not for ${type.llm} models`)
+    }
+    const { type: _type, ...raw } = model.backend
+    const options = resolveFiles(raw, type.files ?? [], baseDir)
+    if (typeof options.apiKeyFile === 'string')
+      await requireFile(options.apiKeyFile, `${field}.backend.apiKeyFile`)
+    let upstream: Record<string, unknown>
+    try {
+      upstream = await upstreamOf(type.llm, options)
+    } catch (error) {
+      throw new ConfigError(`invalid config: ${field}.backend: ${messageOf(error)}`, {
+        cause: error,
+      })
+    }
+    out.push({ name: model.name, upstream, ...(model.labels ? { labels: model.labels } : {}) })
+  }
+  return out
+}
+
+/**
+ * The plugin entries to build, with their field paths: the config's, plus an `llm` entry before
+ * the first `authorize` (or last) when the config has large models and no `llm` entry of its own.
+ */
+function pluginEntries(
+  config: GateConfig,
+  needsLlm: boolean,
+): Array<{ entry: PluginConfig; field: string }> {
+  const listed = (config.plugins ?? []).map((entry, i) => ({ entry, field: `plugins[${i}]` }))
+  if (!needsLlm || listed.some((p) => p.entry.use === 'llm')) return listed
+  const at = listed.findIndex((p) => p.entry.use === 'authorize')
+  const added = {
+    entry: { use: 'llm' },
+    field: 'plugins (llm, for the openai and anthropic models)',
+  }
+  listed.splice(at < 0 ? listed.length : at, 0, added)
+  return listed
 }
 
 async function readJsonFile(file: string, at: string): Promise<unknown> {

@@ -136,7 +136,7 @@ describe('parseGateConfig', () => {
   it('checks plugin names against the registry it is given', () => {
     const config = { ...full, plugins: [{ use: 'stamp', value: 'a' }] }
     expect(problemsOf(config)).toBe(
-      'invalid config: plugins[0].use: unknown plugin "stamp" (known: audit, metrics, tracing, decrypt, authenticate, authorize, rateLimit, mask, explain, sign, encrypt)',
+      'invalid config: plugins[0].use: unknown plugin "stamp" (known: audit, metrics, tracing, decrypt, authenticate, authorize, rateLimit, mask, explain, sign, encrypt, llm)',
     )
     expect(parseGateConfig(config, { plugins }).plugins).toEqual([{ use: 'stamp', value: 'a' }])
   })

@@ -56,6 +56,22 @@ export async function prepareRateLimit(options: Options, context: PluginContext)
 }
 
 /**
+ * `llm`: token budgets go to the shared store when the config has one. Its `models` come from the
+ * config's `openai` and `anthropic` model entries (`buildGate` adds them).
+ *
+ * @example
+ * ```ts
+ * await prepareLlm({ budgets: [{ by: 'tenant', tokens: 100000, perSeconds: 3600 }] }, context)
+ * ```
+ */
+export async function prepareLlm(options: Options, context: PluginContext) {
+  if (context.stores && options.budgetStore === undefined) {
+    return { ...options, budgetStore: context.stores.rateLimits }
+  }
+  return options
+}
+
+/**
  * `mask`: `keyFile` (the master key, raw or base64, in a file) becomes `key`; the token vault
  * goes to the shared store when the config has one.
  *

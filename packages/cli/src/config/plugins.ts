@@ -5,6 +5,7 @@ import {
   prepareDecrypt,
   prepareEncrypt,
   prepareExplain,
+  prepareLlm,
   prepareMask,
   prepareRateLimit,
 } from './plugin-options.js'
@@ -113,8 +114,10 @@ export type PluginFactory = (options: Record<string, unknown>) => Plugin
  * The plugin factories a config may name: `authenticate`, `authorize`, `rateLimit`
  * (`@modelgate/access`), `decrypt`, `encrypt`, `sign` (`@modelgate/crypto`), `mask`
  * (`@modelgate/mask`), `explain` (`@modelgate/explain/node`: large jobs on worker threads), `audit`
- * and `tracing` (OpenTelemetry spans) from `@modelgate/audit`, and `metrics` (Prometheus on the
- * route `GET /metrics`) from `@modelgate/audit/node`.
+ * and `tracing` (OpenTelemetry spans) from `@modelgate/audit`, `metrics` (Prometheus on the
+ * route `GET /metrics`) from `@modelgate/audit/node`, and `llm` (`@modelgate/llm`: the OpenAI and
+ * Anthropic routes of the config's `openai` and `anthropic` models, with token budgets and tenant
+ * policies; added before `authorize` when the config has such models and no `llm` entry).
  *
  * @example
  * ```ts
@@ -164,4 +167,5 @@ export const pluginFactories: PluginRegistry = Object.freeze({
     jsonFiles: ['clientKeys', 'clientKeys[]'],
     prepare: prepareEncrypt,
   },
+  llm: { package: '@modelgate/llm', export: 'llm', prepare: prepareLlm },
 })
