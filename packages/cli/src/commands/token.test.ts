@@ -69,15 +69,13 @@ describe('modelgate token', () => {
     const token = issued.stdout.trim()
     expect(token.split('.')).toHaveLength(3)
     expect((await stat(join(dir, 'dev-keys.json'))).mode & 0o777).toBe(0o600)
-    const keys = JSON.parse(await readFile(join(dir, 'dev-keys.json'), 'utf8'))
-    await writeFile(join(dir, 'dev-jwks.json'), JSON.stringify(keys.jwks))
-
+    // token verify reads the key file token issue wrote (its "jwks" member).
     const verified = await run(
       [
         'token',
         'verify',
         '--jwks',
-        'dev-jwks.json',
+        'dev-keys.json',
         '--issuer',
         'https://dev.modelgate.invalid',
         '--audience',
@@ -98,13 +96,15 @@ describe('modelgate token', () => {
     const bad = await run(['token', 'issue', '--user', 'root', '--keys', '.'], { cwd: dir })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('--user: expected one of applicant, underwriter, auditor, admin')
-    const prod = await run(['token', 'issue', '--user', 'admin', '--keys', '.'], {
-      cwd: dir,
-      env: { NODE_ENV: 'production' },
-    })
-    expect(prod.code).toBe(1)
-    expect(prod.stderr).toContain('development only')
-    expect(prod.stdout).toBe('')
+    for (const NODE_ENV of ['production', ' Production ']) {
+      const prod = await run(['token', 'issue', '--user', 'admin', '--keys', '.'], {
+        cwd: dir,
+        env: { NODE_ENV },
+      })
+      expect(prod.code).toBe(1)
+      expect(prod.stderr).toContain('development only')
+      expect(prod.stdout).toBe('')
+    }
   })
 
   it('verify reads stdin line by line: one JSON line per token, exit 1 when one is invalid', async () => {
