@@ -167,7 +167,11 @@ export interface Masker {
   ): Promise<Tensor>
   /** Reverses a token made for the origin `scope` describes (tenant, type, field, text, scope). */
   unmaskValue(value: unknown, rule: FieldRule, scope?: MaskScope): Promise<unknown>
-  /** Reverses, in free text, the tokens made for the origin `scope` describes. */
+  /**
+   * Reverses, in free text, the tokens made for the origin `scope` describes: `encrypt` tokens of
+   * exactly that origin (type `FIELD` when none is given), pseudonyms recorded in the vault under
+   * `scope.scope` whose origin matches the given type and field (either may be left out).
+   */
   unmaskText(text: string, scope?: MaskScope): Promise<string>
   applyPolicy(
     body: unknown,
