@@ -154,6 +154,7 @@ describe('failures', () => {
     expect(() => new RedisStore(redis, { prefx: 'mg:' } as never)).toThrow(
       'RedisStore: unknown option "prefx" (did you mean "prefix"?)',
     )
+    expect(() => createRedisStores(redis, { onError: 'open' } as never)).toThrow(/set per store/)
     expect(() => createRedisStores(redis, { timeoutMS: 500 } as never)).toThrow(
       'createRedisStores: unknown option "timeoutMS" (did you mean "timeoutMs"?)',
     )

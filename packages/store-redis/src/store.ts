@@ -184,10 +184,18 @@ function ttlArgs(ttlMs: number | undefined): Array<string | number> {
  * await stores.replay.setIfAbsent('jti:abc', '1', 300_000)
  * ```
  */
-export function createRedisStores(redis: RedisLike, options: RedisStoreOptions = {}): RedisStores {
+export function createRedisStores(
+  redis: RedisLike,
+  options: Omit<RedisStoreOptions, 'onError'> & { onError?: never } = {},
+): RedisStores {
   if (!options || typeof options !== 'object')
     throw new TypeError('createRedisStores: options must be an object')
   checkOptionKeys('createRedisStores', options, OPTIONS)
+  if (options.onError !== undefined) {
+    throw new TypeError(
+      'createRedisStores: onError is set per store (security state fails closed, caches fail open); use new RedisStore() for another choice',
+    )
+  }
   const base = options.prefix ?? 'modelgate:'
   const make = (purpose: string, onError: 'closed' | 'open' = 'closed') =>
     new RedisStore(redis, { ...options, prefix: `${base}${purpose}:`, onError })
