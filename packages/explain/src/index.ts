@@ -1,4 +1,5 @@
 export { explainModel } from './explain.js'
+export { concatExplanations } from './concat.js'
 export { kmeans, sampleBackground } from './background.js'
 export { modelFromBackend, modelFromEnsemble, modelFromInfer } from './models.js'
 export type {

@@ -134,7 +134,10 @@ export interface ExplainOptions {
   /** Attribution groups; every column on its own by default. */
   groups?: FeatureGroupSpec[]
   link?: LinkName
-  /** Seed of every random choice. Default 0. */
+  /**
+   * Seed of every random choice. Default 0. Sampling methods seed row `r` of `x` with `seed + r`
+   * alone, so a slice of rows starting at `a` explained with `seed + a` gets the same values.
+   */
   seed?: number
   /** Kernel SHAP coalitions per row. Default `2 * groups + 2048`. */
   nsamples?: number

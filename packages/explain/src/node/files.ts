@@ -32,6 +32,103 @@ export interface ExplainFilesOptions {
 }
 
 /**
+ * What {@link explainInputs} explains: a loaded model, its column names (the model's own for tree
+ * models, else the data file's header or keys), the rows and optional background rows.
+ *
+ * @example
+ * ```ts
+ * const inputs: ExplainInputs = { model, featureNames: ['income', 'age'], rows: [[52_000, 41]] }
+ * ```
+ */
+export interface ExplainInputs {
+  model: ExplainableModel
+  featureNames?: string[]
+  rows: Array<Array<number | null>>
+  background?: Array<Array<number | null>>
+}
+
+/**
+ * How {@link explainInputs} explains: the method and sampling options of
+ * {@link ExplainFilesOptions}, and `offset`, the position of `rows[0]` in the whole data set.
+ *
+ * @example
+ * ```ts
+ * const o: ExplainInputsOptions = { method: 'kernel_shap', seed: 7, offset: 500 }
+ * ```
+ */
+export interface ExplainInputsOptions {
+  method?: ExplainerName | 'auto'
+  nsamples?: number
+  seed?: number
+  /**
+   * Index of the first row in the whole data set (default 0). Row `r` of the whole set is
+   * explained with seed `seed + r`, so explaining rows `[a, b)` with `offset: a` gives exactly the
+   * values a run over every row gives for them.
+   */
+  offset?: number
+  onProgress?: (done: number, total: number) => void
+}
+
+/**
+ * Loads the model and reads the rows (and background rows) named by file, as
+ * {@link explainFiles} does before explaining.
+ *
+ * @example
+ * ```ts
+ * const inputs = await readExplainInputs({ model: 'xgb.json', data: 'rows.csv' })
+ * console.log(inputs.featureNames, inputs.rows.length)
+ * ```
+ */
+export async function readExplainInputs(
+  options: Pick<ExplainFilesOptions, 'model' | 'data' | 'background' | 'output'>,
+): Promise<ExplainInputs> {
+  if (!options || typeof options.model !== 'string' || typeof options.data !== 'string')
+    throw new TypeError('"model" and "data" paths are required')
+  const { model, featureNames } = await loadModelFile(options.model, options.output)
+  const data = await readRows(options.data, featureNames)
+  const names = featureNames ?? data.names
+  const background = options.background
+    ? (await readRows(options.background, names)).rows
+    : undefined
+  return {
+    model,
+    rows: data.rows,
+    ...(names ? { featureNames: names } : {}),
+    ...(background ? { background } : {}),
+  }
+}
+
+/**
+ * Explains {@link ExplainInputs}. With `offset`, a slice of a data set gets the values a run over
+ * the whole set gives its rows, so slices explained anywhere and joined in order with
+ * `concatExplanations` equal one run.
+ *
+ * @example
+ * ```ts
+ * const whole = await explainInputs(inputs, { method: 'kernel_shap', seed: 3 })
+ * const tail = await explainInputs({ ...inputs, rows: inputs.rows.slice(10) }, { method: 'kernel_shap', seed: 3, offset: 10 })
+ * ```
+ */
+export function explainInputs(
+  inputs: ExplainInputs,
+  options: ExplainInputsOptions = {},
+): Promise<Explanation> {
+  const { model, featureNames: names, background } = inputs
+  return explainModel({
+    model,
+    x: inputs.rows,
+    method: options.method ?? 'auto',
+    ...(names && names.length === model.width ? { featureNames: names } : {}),
+    ...(background
+      ? { background: { data: background.map((r) => r.map((v) => (v === null ? NaN : v))) } }
+      : {}),
+    ...(options.nsamples !== undefined ? { nsamples: options.nsamples } : {}),
+    seed: (options.seed ?? 0) + (options.offset ?? 0),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  })
+}
+
+/**
  * Everything `modelgate explain --model FILE --data FILE [--background FILE] --method METHOD
  * [--nsamples N] [--seed N] [--out FILE]` does: loads the model by its file (ONNX and TF.js
  * through their optional backends, imported on demand), reads the rows, explains them and returns
@@ -44,31 +141,22 @@ export interface ExplainFilesOptions {
  * ```
  */
 export async function explainFiles(options: ExplainFilesOptions): Promise<Explanation> {
-  if (!options || typeof options.model !== 'string' || typeof options.data !== 'string')
-    throw new TypeError('"model" and "data" paths are required')
-  const { model, featureNames } = await loadModel(options.model, options.output)
-  const data = await readRows(options.data, featureNames)
-  const background = options.background
-    ? await readRows(options.background, featureNames ?? data.names)
-    : undefined
-  const names = featureNames ?? data.names
-  const explanation = await explainModel({
-    model,
-    x: data.rows,
-    method: options.method ?? 'auto',
-    ...(names && names.length === model.width ? { featureNames: names } : {}),
-    ...(background
-      ? { background: { data: background.rows.map((r) => r.map((v) => (v === null ? NaN : v))) } }
-      : {}),
-    ...(options.nsamples !== undefined ? { nsamples: options.nsamples } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  })
+  const explanation = await explainInputs(await readExplainInputs(options), options)
   if (options.out) await writeFile(options.out, JSON.stringify(explanation, null, 1))
   return explanation
 }
 
-async function loadModel(
+/**
+ * Loads a model file for explanation: `.onnx`, a TF.js `model.json`, an XGBoost `save_model` JSON
+ * or a LightGBM `dump_model` JSON; `featureNames` when the file names its features. Tree models
+ * explain the raw `margin` unless `output` is `prediction`.
+ *
+ * @example
+ * ```ts
+ * const { model, featureNames } = await loadModelFile('xgb.json')
+ * ```
+ */
+export async function loadModelFile(
   path: string,
   output?: string,
 ): Promise<{ model: ExplainableModel; featureNames?: string[] }> {

@@ -41,6 +41,6 @@ export const explain = (options: NodeExplainPluginOptions = {}): Plugin => {
 }
 
 export { ExplainPool } from './pool.js'
-export { explainFiles } from './files.js'
-export type { ExplainFilesOptions } from './files.js'
+export { explainFiles, explainInputs, loadModelFile, readExplainInputs } from './files.js'
+export type { ExplainFilesOptions, ExplainInputs, ExplainInputsOptions } from './files.js'
 export type { NodeExplainPluginOptions } from '../types.js'
