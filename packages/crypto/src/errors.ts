@@ -32,7 +32,7 @@ export type JweErrorCode =
  *
  * @example
  * ```ts
- * try { await openJwe(token, policy) } catch (e) { if (e instanceof JweError) console.log(e.code) }
+ * try { await open(jwe) } catch (e) { if (e instanceof JweError) console.log(e.code) }
  * ```
  */
 export class JweError extends GateError {

@@ -9,7 +9,7 @@ import { MemoryStore, type KeyValueStore } from '@modelgate/core'
 import { JweError } from '../errors.js'
 import type { DecryptionKey, KeyManagementAlgorithm, ReplayOptions } from '../types.js'
 
-export const KEY_MANAGEMENT_ALGORITHMS: readonly KeyManagementAlgorithm[] = [
+const KEY_MANAGEMENT_ALGORITHMS: readonly KeyManagementAlgorithm[] = [
   'ECDH-ES+A256KW',
   'RSA-OAEP-256',
   'dir',
@@ -28,8 +28,8 @@ interface PolicyKey {
   imported: Promise<CryptoKey | Uint8Array> | undefined
 }
 
-/** @internal Validated decryption keys and allowlists shared by the plugin and the CLI. */
-export interface JwePolicy {
+/** Validated decryption keys and allowlists. */
+interface JwePolicy {
   keys: Map<string, PolicyKey>
   algorithms: Set<KeyManagementAlgorithm>
   maxBytes: number
@@ -39,8 +39,8 @@ function b64urlDecode(s: string): Uint8Array {
   return Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 }
 
-/** @internal Checks keys and options once; throws TypeError on anything unusable. */
-export function createJwePolicy(
+/** Checks keys and options once; throws TypeError on anything unusable. */
+function createJwePolicy(
   where: string,
   keys: readonly DecryptionKey[],
   algorithms: readonly KeyManagementAlgorithm[] = KEY_MANAGEMENT_ALGORITHMS,
@@ -126,10 +126,10 @@ export interface OpenedJwe {
 }
 
 /**
- * @internal Decrypts a compact JWE under the policy. Every structural and allowlist check runs
- * before any cryptography; failures of the cryptography itself collapse to one generic error.
+ * Decrypts a compact JWE under the policy. Every structural and allowlist check runs before any
+ * cryptography; failures of the cryptography itself collapse to one generic error.
  */
-export async function openJwe(input: string | Uint8Array, policy: JwePolicy): Promise<OpenedJwe> {
+async function openJwe(input: string | Uint8Array, policy: JwePolicy): Promise<OpenedJwe> {
   const length = typeof input === 'string' ? input.length : input.byteLength
   if (length > policy.maxBytes)
     throw new JweError('jwe_too_large', `JWE exceeds ${policy.maxBytes} bytes`, 413)
