@@ -157,6 +157,7 @@ export function createGate(options: GateOptions): Gate {
   const extensions = [...new Set(plugins.flatMap((p) => p.extensions ?? []))].sort()
   const onError = options.onError ?? (() => undefined)
   const observers = plugins.filter((p) => typeof p.onResponse === 'function')
+  const preparers = plugins.filter((p) => typeof p.onRequest === 'function')
   const match = createRouter([...(options.routes ?? []), ...plugins.flatMap((p) => p.routes ?? [])])
 
   const loading = Promise.allSettled(registry.all().map((h) => h.load()))
@@ -306,6 +307,7 @@ export function createGate(options: GateOptions): Gate {
     let failure: unknown
     let answer: EncodedAnswer
     try {
+      for (const p of preparers) p.onRequest!(ctx)
       if (refusal) throw refusal
       await run(ctx)
       answer = encodeAnswer(ctx)
@@ -403,7 +405,15 @@ function encodeAnswer(ctx: GateContext): EncodedAnswer {
 }
 
 function errorAnswer(ctx: GateContext, error: unknown): EncodedAnswer {
-  const reply = errorReply(error)
+  // Error messages may quote what the client sent (a field name, a value): they leave through
+  // the same masking function as audit records.
+  let redacted = error
+  if (error instanceof GateError) {
+    const message = ctx.redactText(error.message)
+    if (message !== error.message)
+      redacted = new GateError(error.code, error.status, message, error.headers)
+  }
+  const reply = errorReply(redacted)
   // Headers plugins set for every answer (rate-limit state, tracing) survive an error; the
   // body's own headers do not.
   for (const [k, v] of ctx.headers) {

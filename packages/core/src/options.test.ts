@@ -6,6 +6,7 @@ const shape = {
   policy: { entities: true, fields: true },
   models: { '*': { method: true, background: true } },
   rules: { limit: true },
+  labels: { '*': true },
 } as const
 
 describe('checkOptionKeys', () => {

@@ -3,7 +3,7 @@ import { isPlainObject } from './json.js'
 /**
  * The keys an options object may hold: `true` for a value checked elsewhere, a nested shape for
  * an object (each element, for an array of objects), and `{ '*': shape }` for a record whose
- * keys are free (model names, say) and whose values follow `shape`.
+ * keys are free (model names, say) and whose values follow `shape` (`{ '*': true }`: any values).
  *
  * @example
  * ```ts
@@ -38,8 +38,8 @@ function visit(plugin: string, value: unknown, shape: OptionsShape, at: string):
   const free = shape['*']
   for (const [key, v] of Object.entries(value)) {
     const path = at ? `${at}.${key}` : key
-    if (free !== undefined && free !== true) {
-      visit(plugin, v, free, path)
+    if (free !== undefined) {
+      if (free !== true) visit(plugin, v, free, path)
       continue
     }
     const rule = shape[key]

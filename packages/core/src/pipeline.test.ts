@@ -284,6 +284,28 @@ describe('the plugin pipeline', () => {
     ])
   })
 
+  it('prepares every request for every plugin, and error answers leave through the masking function', async () => {
+    const seen = observer()
+    const refuse: Plugin = async function refuse() {
+      throw new GateError('bad_field', 400, 'field "ssn" holds 512-34-8821')
+    }
+    const masking: Plugin = Object.assign(
+      async function masking(_ctx: unknown, next: () => Promise<void>) {
+        await next()
+      },
+      {
+        onRequest(ctx: { redactText: (t: string) => string }) {
+          ctx.redactText = (t) => t.replace(/\d{3}-\d{2}-\d{4}/g, '<US_SSN>')
+        },
+      },
+    ) as Plugin
+    // The refusing plugin runs before the masking plugin is ever entered.
+    const gate = createGate({ models: [], plugins: [seen, refuse, masking] })
+    const res = await gate.fetch(get('/v2/health/live'))
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: 'field "ssn" holds <US_SSN>', code: 'bad_field' })
+  })
+
   it('lets an observer that must not lose a record replace the answer', async () => {
     const strict: Plugin = Object.assign(
       async function strict(_ctx: unknown, next: () => Promise<void>) {

@@ -533,6 +533,13 @@ export interface Plugin {
   extensions?: readonly string[]
   /** Routes this plugin serves (`GET /metrics`, the console's pages, …). */
   routes?: readonly RouteDefinition[]
+  /**
+   * Called once for every request, before any plugin runs and whatever this plugin's position,
+   * for setup other parts rely on even when the request is refused before reaching this plugin
+   * (the masking function `ctx.redactText` that audit records and error answers go through).
+   * Synchronous and cheap: it must not read the body.
+   */
+  onRequest?: (ctx: import('./context.js').GateContext) => void
   /** Models this plugin serves (the LLM plugin's), registered with the gate's own. */
   models?: readonly ModelEntry[]
   /**

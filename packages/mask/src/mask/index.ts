@@ -460,10 +460,9 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     return maskError(error, { detector })
   }
 
-  return async function mask(ctx, next) {
+  const plugin: Plugin = async function mask(ctx, next) {
     const counts: MaskCounts = {}
     ctx.facts.masking = counts
-    ctx.redactText = redact
     const ledger = new TokenLedger()
     const tenantId = String(tenantOf(ctx))
     provideTextMasking(ctx, textMasking(tenantId, counts))
@@ -487,4 +486,10 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     const grants = ctx.decision?.unmask
     if (grants && grants.length > 0 && ledger.size > 0) reveal(ctx, ledger, new Set(grants))
   }
+  // Every request gets the masking function, even one refused before this plugin runs: audit
+  // records and error answers go through it.
+  plugin.onRequest = (ctx) => {
+    ctx.redactText = redact
+  }
+  return plugin
 }
