@@ -473,9 +473,16 @@ export const mask = (options: MaskOptions = {}): Plugin => {
       budget: new ScanBudget(budget),
     }
     let inputsMasked = false
-    try {
+    const maskIncoming = async (): Promise<void> => {
       if (phases.request) inputsMasked = await maskRequest(ctx, call, counts)
       if (phases.response && EXPLAIN_ROUTES.has(ctx.route.kind)) await refuseAllNoised(ctx)
+    }
+    try {
+      // Plugins after this one see the masked body. A body still sealed here (decrypt comes
+      // later in the chain) is masked once every plugin has run its way in, right before the
+      // model: whatever the order, nothing reaches the model in clear.
+      if (ctx.mediaType() === 'application/jose') ctx.addCheck(maskIncoming)
+      else await maskIncoming()
       await next()
     } catch (error) {
       throw phases.errors ? maskThrown(error) : error
