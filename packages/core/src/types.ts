@@ -543,10 +543,11 @@ export interface Plugin {
   /** Models this plugin serves (the LLM plugin's), registered with the gate's own. */
   models?: readonly ModelEntry[]
   /**
-   * Called once for every request the gate answered, after the answer is final (encoded,
-   * sealed and signed) and before it is sent, whether or not the request reached this plugin:
-   * what audit logs and metrics need. A `GateError` thrown here replaces the answer (an audit
-   * log that must not lose records refuses with 503); anything else is reported to `onError`.
+   * Called once for every request the gate answered, after the answer is encoded and sealed
+   * and before it is signed and sent, whether or not the request reached this plugin: what audit
+   * logs and metrics need. A `GateError` thrown here replaces the answer (an audit log that must
+   * not lose records refuses with 503; the error answer is then signed); anything else is
+   * reported to `onError`.
    */
   onResponse?: (
     ctx: import('./context.js').GateContext,
