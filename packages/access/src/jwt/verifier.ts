@@ -158,6 +158,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
 
   const cache = new Map<string, CacheEntry>()
+  const aliases = new Map<string, string>()
   const issuers = new Map<string, Issuer>()
   for (const config of options.issuers) {
     if (!config || typeof config.issuer !== 'string' || config.issuer === '')
@@ -241,9 +242,20 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   }
 
   function live(hash: string, now: number): CacheEntry | undefined {
-    const entry = cache.get(hash)
-    if (entry === undefined || entry.expiresAt > now) return entry
-    cache.delete(hash)
+    let key = hash
+    let entry = cache.get(hash)
+    if (entry === undefined) {
+      const canonical = aliases.get(hash)
+      if (canonical === undefined) return undefined
+      entry = cache.get(canonical)
+      if (entry === undefined) {
+        aliases.delete(hash)
+        return undefined
+      }
+      key = canonical
+    }
+    if (entry.expiresAt > now) return entry
+    cache.delete(key)
     return undefined
   }
 
@@ -257,6 +269,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     cache.set(hash, entry)
   }
 
+  /** The hash of a high-S token names its canonical entry, so its next use is a plain hit. */
+  function alias(rawHash: string, canonical: string): void {
+    if (aliases.size >= cacheMax) aliases.delete(aliases.keys().next().value as string)
+    aliases.set(rawHash, canonical)
+  }
+
   async function verifyFresh(
     token: string,
     now: number,
@@ -265,7 +283,6 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const inspected = hardening ? inspectToken(token, maxBytes, crit) : looseInspect(token)
     // A high-S ECDSA token is the malleated twin of a low-S one: it is verified, cached and
     // identified (`tokenHash`) as that one, or refused.
-    // The cache also keeps the high-S form's own hash, so its next use is a plain hit.
     const rawHash = hash
     const dot = token.lastIndexOf('.') + 1
     const twin = inspected.alg.startsWith('ES')
@@ -279,7 +296,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         hash = await hashOf(token)
         const entry = live(hash, now)
         if (entry) {
-          remember(rawHash, entry)
+          alias(rawHash, hash)
           return hit(entry, now)
         }
       }
@@ -346,7 +363,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       if (until > now) {
         entry.expiresAt = until
         remember(hash, entry)
-        if (rawHash !== undefined && rawHash !== hash) remember(rawHash, entry)
+        if (rawHash !== undefined && rawHash !== hash) alias(rawHash, hash)
       }
     }
     return {
