@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@modelgate/core'
 import { base64url } from 'jose'
 import type { ApiKeyOptions, ApiKeyPrincipal, ApiKeyRecord } from './types.js'
 
@@ -70,6 +71,12 @@ export async function createApiKey(options: {
   notBefore?: number
   expiresAt?: number
 }): Promise<{ key: string; record: ApiKeyRecord }> {
+  checkOptionKeys('createApiKey', options, {
+    pepper: true,
+    principal: { id: true, roles: true, scopes: true, tenant: true, claims: true },
+    notBefore: true,
+    expiresAt: true,
+  })
   if (
     !options?.principal ||
     typeof options.principal.id !== 'string' ||
@@ -135,6 +142,7 @@ export function createApiKeyVerifier(
   options: ApiKeyOptions,
   clock: () => number = Date.now,
 ): (presented: string) => Promise<ApiKeyPrincipal | undefined> {
+  checkOptionKeys('createApiKeyVerifier', options, { pepper: true, records: true, header: true })
   pepperBytes(options.pepper)
   const hmac = hmacKey(options.pepper)
   let lookup: (id: string) => Promise<ApiKeyRecord | undefined>

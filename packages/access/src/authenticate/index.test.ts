@@ -483,6 +483,11 @@ describe('API keys', () => {
 
   it('rotates with overlap: both keys work until the overlap ends', async () => {
     let now = Date.UTC(2026, 0, 1)
+    await expect(
+      createApiKey({ pepper, principal: { id: 'svc', role: ['x'] } } as never),
+    ).rejects.toThrow(
+      'createApiKey: unknown option "principal.role" (did you mean "principal.roles"?)',
+    )
     const first = await createApiKey({ pepper, principal: { id: 'svc' } })
     const rotated = await rotateApiKey(first.record, { pepper, overlapMs: 3_600_000, now })
     const auth = authenticate({

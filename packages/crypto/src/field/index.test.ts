@@ -77,6 +77,9 @@ describe('createFieldCipher', () => {
   it('refuses bad options and paths', async () => {
     expect(() => createFieldCipher({ tenant: 't', model: 'm' })).toThrow(TypeError)
     expect(() =>
+      createFieldCipher({ tenant: 't', model: 'm', keyrng: Keyring.generate('aead') } as never),
+    ).toThrow('createFieldCipher: unknown option "keyrng" (did you mean "keyring"?)')
+    expect(() =>
       createFieldCipher({ keyring: deterministicKeyring, tenant: 't', model: 'm' }),
     ).toThrow(/aead/)
     const cipher = createFieldCipher({ keyring, tenant: 't', model: 'm' })

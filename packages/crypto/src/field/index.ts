@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@modelgate/core'
 import { KeyringError } from '../errors.js'
 import { base64url } from '../keyring/index.js'
 import type { Keyring } from '../keyring/index.js'
@@ -40,6 +41,12 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
   if (!options || typeof options.tenant !== 'string' || typeof options.model !== 'string') {
     throw new TypeError('createFieldCipher: tenant and model are required strings')
   }
+  checkOptionKeys('createFieldCipher', options, {
+    keyring: true,
+    deterministicKeyring: true,
+    tenant: true,
+    model: true,
+  })
   if (options.keyring && options.keyring.purpose !== 'aead')
     throw new TypeError('createFieldCipher: keyring must be an aead keyring')
   if (options.deterministicKeyring && options.deterministicKeyring.purpose !== 'deterministic') {

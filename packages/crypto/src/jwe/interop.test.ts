@@ -83,6 +83,9 @@ describe('python3-jwcrypto → modelgate', () => {
     const noReplay = createJweDecryptor({ keys, replay: false })
     expect((await noReplay(theirs.accepted[0]!.jwe)).kid).toBe(keys[0]!.kid)
     expect(() => createJweDecryptor({ keys: [] })).toThrow(TypeError)
+    expect(() => createJweDecryptor({ keys, maxByte: 4096 } as never)).toThrow(
+      'createJweDecryptor: unknown option "maxByte" (did you mean "maxBytes"?)',
+    )
   })
 })
 

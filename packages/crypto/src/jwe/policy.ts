@@ -5,7 +5,7 @@ import {
   type CompactJWEHeaderParameters,
   type JWK,
 } from 'jose'
-import { MemoryStore, type KeyValueStore } from '@modelgate/core'
+import { checkOptionKeys, MemoryStore, type KeyValueStore } from '@modelgate/core'
 import { JweError } from '../errors.js'
 import type { DecryptionKey, KeyManagementAlgorithm, ReplayOptions } from '../types.js'
 
@@ -257,6 +257,13 @@ export function createJweDecryptor(
   where = 'createJweDecryptor',
 ): JweDecryptor {
   if (!options || typeof options !== 'object') throw new TypeError(`${where}: options are required`)
+  checkOptionKeys(where, options, {
+    keys: true,
+    algorithms: true,
+    maxBytes: true,
+    replay: { store: true, windowSeconds: true },
+    clock: true,
+  })
   const policy = createJwePolicy(where, options.keys, options.algorithms, options.maxBytes)
   const replay = options.replay === false ? undefined : (options.replay ?? {})
   const windowSeconds = replay?.windowSeconds ?? 300

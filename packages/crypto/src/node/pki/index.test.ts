@@ -56,6 +56,12 @@ describe('PKI', () => {
 
   it('refuses bad requests', async () => {
     await expect(createCa({ commonName: '' })).rejects.toThrow(TypeError)
+    await expect(createCa({ commonName: 'ca', validityDay: 10 } as never)).rejects.toThrow(
+      'createCa: unknown option "validityDay" (did you mean "validityDays"?)',
+    )
+    await expect(
+      issueCertificate(ca, { kind: 'client', commonName: 'x', uri: ['spiffe://a/b'] } as never),
+    ).rejects.toThrow('issueCertificate: unknown option "uri" (did you mean "uris"?)')
     await expect(issueCertificate(ca, { kind: 'server', commonName: 'x' })).rejects.toThrow(
       /dnsNames/,
     )

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from '@modelgate/core'
 import type { CaOptions, CertificateBundle, IssueOptions } from '../../types.js'
 
 const DAY_MS = 86_400_000
@@ -56,6 +57,12 @@ function checkName(name: unknown, where: string): asserts name is string {
  */
 export async function createCa(options: CaOptions): Promise<CertificateBundle> {
   checkName(options?.commonName, 'createCa')
+  checkOptionKeys('createCa', options, {
+    commonName: true,
+    organization: true,
+    validityDays: true,
+    keyBits: true,
+  })
   const days = options.validityDays ?? 3650
   checkDays(days, 'createCa')
   const t = await tools()
@@ -102,6 +109,16 @@ export async function issueCertificate(
   if (!options || (options.kind !== 'server' && options.kind !== 'client'))
     throw new TypeError('issueCertificate: kind must be "server" or "client"')
   checkName(options.commonName, 'issueCertificate')
+  checkOptionKeys('issueCertificate', options, {
+    kind: true,
+    commonName: true,
+    organization: true,
+    dnsNames: true,
+    ipAddresses: true,
+    uris: true,
+    validityDays: true,
+    keyBits: true,
+  })
   const days = options.validityDays ?? 397
   checkDays(days, 'issueCertificate')
   const dnsNames = options.dnsNames ?? []
