@@ -114,9 +114,11 @@ export interface PlaceholderVaultOptions {
 }
 
 /**
- * Keeps the placeholders of each conversation: for a value, its number (looked up by a keyed
- * HMAC of scope, type and value, so the store holds no value in clear), and for a placeholder
- * its value, sealed with AES-256-GCM bound to its scope and placeholder. Numbers are handed out
+ * Keeps the placeholders of each conversation: for a value, its number, and for a placeholder its
+ * value. In a shared store (Redis) values are looked up by a keyed HMAC of scope, type and value
+ * and kept sealed with AES-256-GCM bound to their scope and placeholder, so the store holds no
+ * value in clear; a `MemoryStore` of this process keeps them as they are, as the process's own
+ * memory does. Numbers are handed out
  * from 1 per label and scope with the store's atomic `setIfAbsent`, so replicas sharing one
  * store (and one key) give the same value the same placeholder and two values never the same.
  *
@@ -135,6 +137,8 @@ export class PlaceholderVault {
   private readonly keys: Promise<Keys>
   private readonly ttlMs: number
   private readonly hints = new Map<string, number>()
+  /** A store of this process: values stay in its memory as they are, with no sealing. */
+  private readonly local: boolean
 
   constructor(options: PlaceholderVaultOptions = {}) {
     const key = options.key ?? crypto.getRandomValues(new Uint8Array(32))
@@ -142,6 +146,7 @@ export class PlaceholderVault {
       throw new TypeError('PlaceholderVault: key must be at least 32 bytes')
     this.ephemeral = options.key === undefined
     this.store = options.store ?? new MemoryStore({ maxEntries: 500_000 })
+    this.local = this.store instanceof MemoryStore
     this.ttlMs = options.ttlMs ?? 86_400_000
     if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs <= 0)
       throw new TypeError('PlaceholderVault: ttlMs must be a positive integer')
@@ -200,7 +205,9 @@ export class PlaceholderVault {
     const k = await this.keys
     const label = labelOf(type)
     const prefix = `llm:ph:${scope}:`
-    const forward = `${prefix}f:${b64url((await mac(k.mac, scope, type, value)).subarray(0, 18))}`
+    const forward = this.local
+      ? `${prefix}f:${type}\u0000${value}`
+      : `${prefix}f:${b64url((await mac(k.mac, scope, type, value)).subarray(0, 18))}`
     const known = await this.store.get(forward)
     if (known !== undefined) {
       const n = Number(known)
@@ -239,6 +246,7 @@ export class PlaceholderVault {
   }
 
   private async seal(k: Keys, value: string, aad: string): Promise<string> {
+    if (this.local) return value
     const iv = crypto.getRandomValues(new Uint8Array(12))
     const data = new Uint8Array(
       await crypto.subtle.encrypt(
@@ -255,7 +263,7 @@ export class PlaceholderVault {
 
   private async open(k: Keys, key: string): Promise<string | undefined> {
     const stored = await this.store.get(key)
-    if (stored === undefined) return undefined
+    if (stored === undefined || this.local) return stored
     try {
       const bytes = fromB64url(stored)
       const plain = await crypto.subtle.decrypt(

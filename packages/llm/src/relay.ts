@@ -101,18 +101,23 @@ export function relay(
   const finish = (end: StreamSummary['end']) => {
     if (ended) return
     ended = true
+    clearTimeout(timer)
     result.done()
     onEnd({ end, usage: handler.usage, text: handler.channels.text })
   }
-  const readIdle = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        result.abort(new Error('upstream idle timeout'))
-        reject(new Error('upstream idle timeout'))
-      }, result.idleTimeoutMs)
-    })
-    return Promise.race([reader!.read(), idle]).finally(() => clearTimeout(timer))
+  // One timer per stream, re-armed only when it fires early: no timer churn per read.
+  let lastRead = Date.now()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const watch = () => {
+    const silent = Date.now() - lastRead
+    if (silent >= result.idleTimeoutMs) result.abort(new Error('upstream idle timeout'))
+    else timer = setTimeout(watch, result.idleTimeoutMs - silent)
+  }
+  const readIdle = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    timer ??= setTimeout(watch, result.idleTimeoutMs)
+    const read = await reader!.read()
+    lastRead = Date.now()
+    return read
   }
   return new ReadableStream<Uint8Array>(
     {

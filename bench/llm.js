@@ -1,0 +1,208 @@
+// LLM routes: added time to first token and throughput of streamed chat completions through the
+// gate (mask + llm plugins, serveNode) against direct calls to the stand-in upstream, at 1 and 64
+// concurrent streams; and the cost of masking one 2 KB prompt. The stand-in (an n-gram model over
+// o200k, one token every --token-delay ms) and the gate run in their own processes on loopback;
+// the client runs here. Every prompt holds personal data, so each request through the gate is
+// masked and each answer restored; direct calls send the prompt as the gate sends it on (masked),
+// so the upstream does the same work on both paths.
+//   node bench/llm.js [--rounds N] [--token-delay MS]
+// Writes bench/llm-results.json.
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const { values: args } = parseArgs({
+  options: {
+    role: { type: 'string' },
+    upstream: { type: 'string' },
+    rounds: { type: 'string', default: '4' },
+    'token-delay': { type: 'string', default: '10' },
+  },
+})
+const here = fileURLToPath(new URL('.', import.meta.url))
+const PROMPT =
+  'Hello, I am Ana Lopez (ana.lopez@example.org, +1 415-555-2671). Please confirm the refund to card 4111 1111 1111 1111 and the IBAN DE89 3704 0044 0532 0130 00 for the account of Maria Garcia, SSN 536-22-8745. Thanks a lot for your help with this request today.'
+
+function child(role, extra = []) {
+  const script = fileURLToPath(import.meta.url)
+  const proc = spawn(
+    process.execPath,
+    [script, '--role', role, '--token-delay', args['token-delay'], ...extra],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  return new Promise((resolve, reject) => {
+    proc.once('error', reject)
+    proc.stdout.once('data', (d) => resolve({ proc, url: String(d).trim() }))
+  })
+}
+
+const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+const round = (v) => Math.round(v * 100) / 100
+
+/**
+ * One streamed chat completion: time to the first non-empty content delta, and the token chunks
+ * (events with a content delta; the gate relays every upstream chunk, holding back at most the
+ * text of an unfinished placeholder, so both paths count the same chunks).
+ */
+async function stream(url, prompt) {
+  const started = performance.now()
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'chat',
+      stream: true,
+      max_tokens: 60,
+      messages: [{ role: 'user', content: prompt }],
+    }),
+  })
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`)
+  const decoder = new TextDecoder()
+  let ttft
+  let tokens = 0
+  let buffer = ''
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let at
+    while ((at = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, at)
+      buffer = buffer.slice(at + 2)
+      if (!event.includes('"content":"') || event.includes('"role"')) continue
+      tokens++
+      if (ttft === undefined && !event.includes('"content":""')) ttft = performance.now() - started
+    }
+  }
+  return { ttft, tokens }
+}
+
+async function load(url, prompt, concurrency, rounds) {
+  const ttfts = []
+  let tokens = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let r = 0; r < rounds; r++) {
+        const s = await stream(url, prompt)
+        ttfts.push(s.ttft)
+        tokens += s.tokens
+      }
+    }),
+  )
+  const seconds = (performance.now() - started) / 1000
+  const sorted = ttfts.sort((a, b) => a - b)
+  return {
+    streams: ttfts.length,
+    ttft_p50_ms: round(percentile(sorted, 50)),
+    ttft_p99_ms: round(percentile(sorted, 99)),
+    tokens_per_s: round(tokens / seconds),
+  }
+}
+
+async function textMasker() {
+  const { createMasker, textMaskingFor } = await import('../packages/mask/dist/index.js')
+  const llm = await import('../packages/llm/dist/index.js')
+  const masking = textMaskingFor(createMasker(), undefined, undefined)('bench', {})
+  const vault = new llm.PlaceholderVault()
+  return async (text) => {
+    const conversation = String(Math.random())
+    const session = vault.session(await vault.scope({ tenant: 'bench', conversation }))
+    const policy = { leave: new Set(), refuse: new Set(), lists: {} }
+    const m = new llm.RequestMasker(masking, session, policy)
+    const body = { model: 'chat', messages: [{ role: 'user', content: text }] }
+    return (await llm.maskChatBody(body, m)).messages[0].content
+  }
+}
+
+async function maskingCost() {
+  const mask = await textMasker()
+  let text = ''
+  while (text.length < 2048) text += PROMPT + ' '
+  text = text.slice(0, 2048)
+  for (let i = 0; i < 50; i++) await mask(text)
+  let n = 0
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  while (performance.now() - started < 1000) {
+    await mask(text)
+    n++
+  }
+  const used = process.cpuUsage(cpu)
+  return {
+    prompt_bytes: Buffer.byteLength(text),
+    entities: ((await mask(text)).match(/<[A-Z]+_\d+>/g) ?? []).length,
+    us_per_prompt: round(((performance.now() - started) * 1000) / n),
+    cpu_us_per_prompt: round((used.user + used.system) / n),
+  }
+}
+
+async function main() {
+  const rounds = Number(args.rounds)
+  const upstream = await child('upstream')
+  const gate = await child('gate', ['--upstream', upstream.url])
+  const masked = await (await textMasker())(PROMPT)
+  try {
+    await load(upstream.url, masked, 4, 2)
+    await load(gate.url, PROMPT, 4, 2)
+    const results = {
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      token_delay_ms: Number(args['token-delay']),
+    }
+    for (const concurrency of [1, 64]) {
+      const n = concurrency === 1 ? rounds * 4 : rounds
+      // Alternate direct and gated runs so drift in machine load hits both.
+      const direct = []
+      const gated = []
+      for (let i = 0; i < 2; i++) {
+        direct.push(await load(upstream.url, masked, concurrency, n))
+        gated.push(await load(gate.url, PROMPT, concurrency, n))
+      }
+      const mean = (runs, k) => round(runs.reduce((a, r) => a + r[k], 0) / runs.length)
+      const of = (runs) => ({
+        ttft_p50_ms: mean(runs, 'ttft_p50_ms'),
+        ttft_p99_ms: mean(runs, 'ttft_p99_ms'),
+        tokens_per_s: mean(runs, 'tokens_per_s'),
+      })
+      const d = of(direct)
+      const g = of(gated)
+      results[`streams_${concurrency}`] = {
+        streams: direct[0].streams,
+        direct: d,
+        gate: g,
+        added_ttft_p50_ms: round(g.ttft_p50_ms - d.ttft_p50_ms),
+        added_ttft_p99_ms: round(g.ttft_p99_ms - d.ttft_p99_ms),
+        throughput_ratio: round(g.tokens_per_s / d.tokens_per_s),
+      }
+      console.log(`${concurrency} stream(s):`, JSON.stringify(results[`streams_${concurrency}`]))
+    }
+    results.masking_2kb = await maskingCost()
+    console.log('masking a 2 KB prompt:', JSON.stringify(results.masking_2kb))
+    const s64 = results.streams_64
+    console.log(
+      `goals at 64 streams: added TTFT p50 ${s64.added_ttft_p50_ms} ms (≤ 5), p99 ${s64.added_ttft_p99_ms} ms (≤ 20), throughput ${s64.throughput_ratio}x (≥ 0.9)`,
+    )
+    await writeFile(`${here}llm-results.json`, JSON.stringify(results, null, 2) + '\n')
+  } finally {
+    upstream.proc.kill()
+    gate.proc.kill()
+  }
+}
+
+if (args.role === 'upstream') {
+  const { createStandIn } = await import('../packages/llm/dist/testing/index.js')
+  const { serveNode } = await import('../packages/edge/dist/node/index.js')
+  const standIn = createStandIn({ tokenDelayMs: Number(args['token-delay']), maxSplit: 64 })
+  console.log((await serveNode(standIn, { port: 0 })).url)
+} else if (args.role === 'gate') {
+  const { createGate } = await import('../packages/core/dist/index.js')
+  const { mask } = await import('../packages/mask/dist/index.js')
+  const { llm } = await import('../packages/llm/dist/index.js')
+  const { serveNode } = await import('../packages/edge/dist/node/index.js')
+  const models = [{ name: 'chat', upstream: { type: 'openai', url: `${args.upstream}/v1` } }]
+  const gate = createGate({ models: [], plugins: [mask(), llm({ models })] })
+  console.log((await serveNode(gate, { port: 0 })).url)
+} else {
+  await main()
+}
