@@ -155,11 +155,18 @@ export const encrypt = (options: EncryptOptions = {}): Plugin => {
     })
   }
 
-  return async function encrypt(ctx, next) {
-    // Before or after decrypt in the list: a body that is (or was) a JWE arms the seal.
-    if (ctx.mediaType() === 'application/jose' || ctx.state.has(DECRYPTED_REQUEST)) arm(ctx)
-    await next()
-  }
+  // Armed for every request that arrives as a JWE before any plugin runs, so the position of
+  // encrypt in the list (before or after decrypt) does not matter.
+  return Object.assign(
+    async function encrypt(_ctx: GateContext, next: () => Promise<void>) {
+      await next()
+    },
+    {
+      onRequest(ctx: GateContext) {
+        if (ctx.mediaType() === 'application/jose') arm(ctx)
+      },
+    },
+  )
 }
 
 function algorithmFor(jwk: JWK): KeyManagementAlgorithm {

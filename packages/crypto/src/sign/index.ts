@@ -68,14 +68,14 @@ export const sign = (options: SignOptions): Plugin => {
     answer.headers.set(headerName, `${jws.protected}..${jws.signature}`)
   }
 
-  // The signing stage is registered when the answer is final, for every request the gate
-  // answered, so refusals by plugins outside this one (or by core) are signed as well.
+  // The signing stage is registered for every request before any plugin runs, so refusals by
+  // plugins outside this one (or by core and the adapter) are signed as well.
   return Object.assign(
     async function sign(_ctx: GateContext, next: () => Promise<void>) {
       await next()
     },
     {
-      onResponse(ctx: GateContext) {
+      onRequest(ctx: GateContext) {
         ctx.onAnswer('sign', signAnswer)
       },
     },
