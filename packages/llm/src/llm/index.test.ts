@@ -423,6 +423,57 @@ describe('placeholder scope', () => {
   })
 })
 
+describe('policies and seams', () => {
+  it('restores only granted entity types with restore: "granted"', async () => {
+    const grant: Plugin = async function grant(ctx, next) {
+      ctx.decision = { allow: true, reasons: ['test'], unmask: ['EMAIL_ADDRESS'] }
+      await next()
+    }
+    const { gate } = setup({ restore: 'granted' }, { plugins: [grant] })
+    const res = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      messages: [{ role: 'user', content: `I am ${PII.name}, mail ${PII.email}` }],
+    })
+    expect((await res.json()).choices[0].message.content).toMatch(
+      new RegExp(`^I am <PERSON_\\d+>, mail ${PII.email.replace(/\./g, '\\.')}$`),
+    )
+  })
+
+  it('lets a routing hook pick the upstream from the entity types found', async () => {
+    const local = fixedUpstream(['handled on premises'], false)
+    const { gate, standIn } = setup({
+      select: (s) => (s.entities.US_SSN ? local : s.upstream),
+    })
+    const onPrem = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      messages: [{ role: 'user', content: `SSN ${PII.ssn}` }],
+    })
+    expect((await onPrem.json()).choices[0].message.content).toBe('handled on premises')
+    expect(local.bodies).toHaveLength(1)
+    expect(standIn.calls).toHaveLength(0)
+    const cloud = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      messages: [{ role: 'user', content: `Mail ${PII.email}` }],
+    })
+    expect((await cloud.json()).choices[0].message.content).toBe(`Mail ${PII.email}`)
+    expect(standIn.calls).toHaveLength(1)
+  })
+
+  it('serves a large model as an OIP text_input/text_output model on V2 infer', async () => {
+    const { gate } = setup()
+    await gate.ready()
+    const res = await post(gate, '/v2/models/chat/infer', {
+      inputs: [
+        { name: 'text_input', datatype: 'BYTES', shape: [1], data: ['Say hello to the team'] },
+      ],
+    })
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    expect(body.outputs[0]).toMatchObject({ name: 'text_output', datatype: 'BYTES', shape: [1] })
+    expect(body.outputs[0].data[0]).toBe('Say hello to the team')
+  })
+})
+
 describe('other routes', () => {
   it('masks and restores legacy completions, echo and stream included', async () => {
     const { gate, standIn } = setup()
