@@ -459,8 +459,12 @@ export interface RateLimitRule {
   by: 'principal' | 'tenant' | 'model' | 'global' | ((ctx: GateContext) => string | undefined)
   capacity: number
   refillPerSecond: number
-  /** Tokens one request takes. Default 1. */
-  cost?: number | ((ctx: GateContext) => number)
+  /**
+   * Tokens one request takes. Default 1. `'bytes'` charges the request body's size in KiB
+   * (rounded up, at least 1), `'records'` the number of V1 instances or V2 rows, so one large
+   * request costs what many small ones do; a function may charge anything (it may be async).
+   */
+  cost?: number | 'bytes' | 'records' | ((ctx: GateContext) => number | Promise<number>)
   /** Bucket-name prefix, to keep several rules on the same key apart. */
   name?: string
 }

@@ -607,3 +607,37 @@ describe('what exists and what is public', () => {
     )
   })
 })
+
+describe('authorize in any plugin order', () => {
+  it('decides after authentication even when listed before it, and never lets a request through undecided', async () => {
+    const { createApiKey } = await import('../apikeys.js')
+    const pepper = 'a-pepper-of-at-least-thirty-two-bytes!'
+    const analyst = await createApiKey({ pepper, principal: { id: 'ann', roles: ['analyst'] } })
+    const guest = await createApiKey({ pepper, principal: { id: 'gus', roles: ['guest'] } })
+    const backend = new CountingBackend()
+    const gate = createGate({
+      models: [{ name: 'credit', backend }],
+      plugins: [
+        authorize({
+          policy: {
+            version: 1,
+            rules: [
+              {
+                id: 'analysts',
+                effect: 'allow',
+                principal: { roles: ['analyst'] },
+                actions: ['predict'],
+              },
+            ],
+          },
+        }),
+        authenticate({ apiKeys: { pepper, records: [analyst.record, guest.record] } }),
+      ],
+    })
+    await gate.ready()
+    expect((await gate.fetch(inferRequest({ 'x-api-key': analyst.key }))).status).toBe(200)
+    expect((await gate.fetch(inferRequest({ 'x-api-key': guest.key }))).status).toBe(403)
+    expect((await gate.fetch(inferRequest({}))).status).toBe(401)
+    expect(backend.calls).toBe(1)
+  })
+})

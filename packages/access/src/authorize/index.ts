@@ -97,8 +97,7 @@ export const authorize = (options: AuthorizeOptions): Plugin => {
   if (options.context !== undefined && typeof options.context !== 'function')
     throw new TypeError('authorize: context must be a function')
 
-  return async function authorize(ctx, next) {
-    if (isPublic(ctx)) return next()
+  function decide(ctx: GateContext): void {
     const principal = ctx.principal
     if (!principal) {
       throw new UnauthorizedError('authentication required', {
@@ -136,6 +135,15 @@ export const authorize = (options: AuthorizeOptions): Plugin => {
         'insufficient_scope',
       )
     }
+  }
+
+  return async function authorize(ctx, next) {
+    if (isPublic(ctx)) return next()
+    // Decide now when authentication already ran, so a refused request costs nothing more;
+    // otherwise (authenticate or decrypt's nested JWT later in the chain) once every plugin has
+    // run its way in, right before the model: the decision holds in any plugin order.
+    if (ctx.principal) decide(ctx)
+    else ctx.addCheck(async () => decide(ctx))
     await next()
   }
 }

@@ -8,7 +8,10 @@ import { rateLimit } from './index.js'
 
 const pepper = 'a-pepper-of-at-least-thirty-two-bytes!'
 
-async function setup(rules: RateLimitRule[]) {
+async function setup(
+  rules: RateLimitRule[],
+  order: 'authenticate first' | 'limit first' = 'authenticate first',
+) {
   let now = Date.UTC(2026, 0, 1)
   const store = new MemoryStore({ now: () => now })
   const alice = await createApiKey({ pepper, principal: { id: 'alice', tenant: 'acme' } })
@@ -19,6 +22,7 @@ async function setup(rules: RateLimitRule[]) {
     authenticate({ apiKeys: { pepper, records: [alice.record, bob.record, carol.record] } }),
     rateLimit({ rules, store }),
   ]
+  if (order === 'limit first') plugins.reverse()
   const gate = createGate({
     models: [
       { name: 'credit', backend },
@@ -39,6 +43,52 @@ async function setup(rules: RateLimitRule[]) {
 }
 
 describe('rateLimit', () => {
+  it('limits per principal and tenant listed before authenticate too, never skipping a bucket', async () => {
+    const { backend, call, keys } = await setup(
+      [
+        { by: 'principal', capacity: 2, refillPerSecond: 0 },
+        { by: 'tenant', capacity: 3, refillPerSecond: 0 },
+      ],
+      'limit first',
+    )
+    const statuses = []
+    for (let i = 0; i < 3; i++) statuses.push((await call(keys.alice)).status)
+    expect(statuses).toEqual([200, 200, 429])
+    expect((await call(keys.bob)).status).toBe(200)
+    expect((await call(keys.bob)).status).toBe(429)
+    expect((await call('not-a-key')).status).toBe(401)
+    expect(backend.calls).toBe(3)
+  })
+
+  it('charges by request size: bytes in KiB or records, so one big request costs what many small ones do', async () => {
+    const records = await setup([
+      { by: 'principal', capacity: 5, refillPerSecond: 0, cost: 'records' },
+    ])
+    const rows = (n: number) =>
+      new Request('http://gate/v1/models/credit:predict', {
+        method: 'POST',
+        headers: { 'x-api-key': records.keys.alice, 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: Array.from({ length: n }, () => [1, 2]) }),
+      })
+    expect((await records.gate.fetch(rows(4))).status).toBe(200)
+    expect((await records.gate.fetch(rows(2))).status).toBe(429)
+    expect((await records.gate.fetch(rows(1))).status).toBe(200)
+    const bytes = await setup([{ by: 'principal', capacity: 8, refillPerSecond: 0, cost: 'bytes' }])
+    const sized = (kib: number) =>
+      new Request('http://gate/v1/models/credit:predict', {
+        method: 'POST',
+        headers: { 'x-api-key': bytes.keys.alice, 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [[1, 2]], pad: 'x'.repeat(kib * 1024) }),
+      })
+    expect((await bytes.gate.fetch(sized(6))).status).not.toBe(429)
+    expect((await bytes.gate.fetch(sized(2))).status).toBe(429)
+    expect(() =>
+      rateLimit({
+        rules: [{ by: 'global', capacity: 1, refillPerSecond: 1, cost: 'rows' as never }],
+      }),
+    ).toThrow(/cost must be/)
+  })
+
   it('limits per principal with 429 and Retry-After, refills over time, and never runs the model when limited', async () => {
     const { backend, call, keys, advance } = await setup([
       { by: 'principal', capacity: 3, refillPerSecond: 0.5 },

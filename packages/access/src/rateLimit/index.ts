@@ -11,7 +11,19 @@ interface CompiledRule {
   prefix: string
   key: (ctx: GateContext) => string | undefined
   bucket: { capacity: number; refillPerSecond: number }
-  cost: (ctx: GateContext) => number
+  cost: (ctx: GateContext) => number | Promise<number>
+}
+
+/** Request costs measured on the request itself. */
+const COSTS: Record<'bytes' | 'records', (ctx: GateContext) => Promise<number>> = {
+  bytes: async (ctx) => Math.max(1, Math.ceil((await ctx.bodyBytes()).byteLength / 1024)),
+  records: async (ctx) => {
+    if (ctx.route.kind === 'v1-predict' || ctx.route.kind === 'v1-explain')
+      return (await ctx.records()).length
+    if (ctx.route.kind === 'v2-infer' || ctx.route.kind === 'v2-explain')
+      return (await ctx.inferRequest()).inputs[0]?.shape[0] ?? 1
+    return 1
+  },
 }
 
 const KEYS: Record<
@@ -72,21 +84,31 @@ export const rateLimit = (options: RateLimitOptions): Plugin => {
     if (typeof cost === 'number' && !(Number.isFinite(cost) && cost > 0 && cost <= rule.capacity)) {
       throw new TypeError(`${where}.cost must be positive and at most the capacity`)
     }
+    if (typeof cost === 'string' && !(cost in COSTS))
+      throw new TypeError(`${where}.cost must be a number, "bytes", "records" or a function`)
     const name = rule.name ?? (typeof rule.by === 'string' ? rule.by : `custom${i}`)
     return {
       prefix: `rl:${name}:`,
       key,
       bucket: { capacity: rule.capacity, refillPerSecond: rule.refillPerSecond },
-      cost: typeof cost === 'number' ? () => cost : cost,
+      cost: typeof cost === 'number' ? () => cost : typeof cost === 'string' ? COSTS[cost] : cost,
     }
   })
 
-  return async function rateLimit(ctx, next) {
-    if (exempt.has(ctx.operation)) return next()
+  // Rules keyed on who is calling wait for authentication, wherever it sits in the chain.
+  const needsPrincipal = options.rules.some((r) => r.by !== 'model' && r.by !== 'global')
+
+  async function take(ctx: GateContext): Promise<void> {
     for (const rule of rules) {
       const key = rule.key(ctx)
       if (key === undefined) continue
-      const result = await store.take(rule.prefix + key, rule.bucket, rule.cost(ctx))
+      const cost = await rule.cost(ctx)
+      if (!(Number.isFinite(cost) && cost > 0)) continue
+      const result = await store.take(
+        rule.prefix + key,
+        rule.bucket,
+        Math.min(cost, rule.bucket.capacity),
+      )
       if (!result.allowed) {
         ctx.facts.rateLimited = rule.prefix.slice(3, -1)
         throw new RateLimitedError(
@@ -95,6 +117,14 @@ export const rateLimit = (options: RateLimitOptions): Plugin => {
       }
       ctx.headers.set('ratelimit-remaining', String(result.remaining))
     }
+  }
+
+  return async function rateLimit(ctx, next) {
+    if (exempt.has(ctx.operation)) return next()
+    // Without a principal yet (authentication later in the chain) the buckets are taken once
+    // every plugin has run its way in, right before the model: limits hold in any plugin order.
+    if (ctx.principal || !needsPrincipal) await take(ctx)
+    else ctx.addCheck(() => take(ctx))
     await next()
   }
 }
