@@ -27,9 +27,11 @@ const PROMPT =
 
 function child(role, extra = []) {
   const script = fileURLToPath(import.meta.url)
+  const flags =
+    process.env.LLM_BENCH_PROFILE === role ? ['--cpu-prof', '--cpu-prof-dir=/tmp/llm-prof'] : []
   const proc = spawn(
     process.execPath,
-    [script, '--role', role, '--token-delay', args['token-delay'], ...extra],
+    [...flags, script, '--role', role, '--token-delay', args['token-delay'], ...extra],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   return new Promise((resolve, reject) => {
@@ -78,12 +80,19 @@ async function stream(url, prompt) {
   return { ttft, tokens }
 }
 
+/**
+ * `concurrency` clients, each making `rounds` streams one after the other. Their first calls are
+ * spread over one stream's duration, as streams of independent users overlap in steady state,
+ * rather than all starting in the same millisecond.
+ */
 async function load(url, prompt, concurrency, rounds) {
   const ttfts = []
   let tokens = 0
   const started = performance.now()
+  const spread = (Number(args['token-delay']) * 60) / concurrency
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * spread))
       for (let r = 0; r < rounds; r++) {
         const s = await stream(url, prompt)
         ttfts.push(s.ttft)
@@ -185,11 +194,12 @@ async function main() {
     )
     await writeFile(`${here}llm-results.json`, JSON.stringify(results, null, 2) + '\n')
   } finally {
-    upstream.proc.kill()
-    gate.proc.kill()
+    upstream.proc.kill('SIGINT')
+    gate.proc.kill('SIGINT')
   }
 }
 
+if (args.role) process.on('SIGINT', () => process.exit(0))
 if (args.role === 'upstream') {
   const { createStandIn } = await import('../packages/llm/dist/testing/index.js')
   const { serveNode } = await import('../packages/edge/dist/node/index.js')
