@@ -2,7 +2,14 @@ import { BadRequestError } from '@modelgate/core'
 import type { RequestMasker } from './masking.js'
 import { isObject, mapAsync, maskSchema, type Json } from './openai.js'
 import type { PlaceholderSession } from './placeholders.js'
-import { Channels, encodeSse, withData, type EventHandler, type StreamUsage } from './relay.js'
+import {
+  Channels,
+  encodeSse,
+  parseEvent,
+  withData,
+  type EventHandler,
+  type StreamUsage,
+} from './relay.js'
 import type { SseEvent } from './sse.js'
 
 const OPAQUE_BLOCKS = new Set(['image', 'redacted_thinking'])
@@ -139,13 +146,8 @@ export function anthropicHandler(
         type !== 'content_block_stop' &&
         (!restoring || (!e.data.includes('<') && !channels.holding()))
       if (quick) return encodeSse(e)
-      let data: unknown
-      try {
-        data = JSON.parse(e.data)
-      } catch {
-        return encodeSse(e)
-      }
-      if (!isObject(data)) return encodeSse(e)
+      const data = parseEvent(e)
+      if (!data) return encodeSse(e)
       switch (data.type) {
         case 'message_start': {
           const u = isObject(data.message) ? data.message.usage : undefined

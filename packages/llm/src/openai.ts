@@ -1,7 +1,14 @@
 import { BadRequestError } from '@modelgate/core'
 import type { RequestMasker } from './masking.js'
 import type { PlaceholderSession } from './placeholders.js'
-import { Channels, encodeSse, withData, type EventHandler, type StreamUsage } from './relay.js'
+import {
+  Channels,
+  encodeSse,
+  parseEvent,
+  withData,
+  type EventHandler,
+  type StreamUsage,
+} from './relay.js'
 import type { SseEvent } from './sse.js'
 
 /** A JSON object. */
@@ -276,13 +283,8 @@ export function openAiHandler(
         (!restoring || (!e.data.includes('<') && !channels.holding()))
       )
         return encodeSse(e)
-      let chunk: unknown
-      try {
-        chunk = JSON.parse(e.data)
-      } catch {
-        return encodeSse(e)
-      }
-      if (!isObject(chunk)) return encodeSse(e)
+      const chunk = parseEvent(e)
+      if (!chunk) return encodeSse(e)
       if (isObject(chunk.error) && typeof chunk.error.message === 'string' && session)
         chunk.error = { ...chunk.error, message: session.restore(chunk.error.message) }
       if (Array.isArray(chunk.choices)) {

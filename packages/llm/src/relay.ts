@@ -192,6 +192,18 @@ export function relay(
   )
 }
 
+/** An event's data as a JSON object, or undefined when it is not one (it is then relayed as is). */
+export function parseEvent(e: SseEvent): Record<string, unknown> | undefined {
+  try {
+    const data: unknown = JSON.parse(e.data)
+    return typeof data === 'object' && data !== null && !Array.isArray(data)
+      ? (data as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Re-serialises an event with new data, keeping its name and id. */
 export function withData(e: SseEvent, data: unknown): string {
   return encodeSse({ ...e, data: JSON.stringify(data) })

@@ -8,21 +8,16 @@ import { generateText, jsonSchema, streamText, tool } from 'ai'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { llm } from './index.js'
-import { createStandIn, type StandIn } from './testing/index.js'
+import {
+  createStandIn,
+  SAMPLE_PII as PII,
+  SAMPLE_PROMPT as PROMPT,
+  type StandIn,
+} from './testing/index.js'
 
 // The official SDKs as clients, through the gate on both runtimes: the Web fetch handler
 // (`gate.fetch`, as Workers, Deno and Bun call it) and the Express app on a loopback port. The
 // upstream is the n-gram stand-in on its own loopback port.
-
-const PII = {
-  name: 'Ana Lopez',
-  email: 'ana.lopez@example.org',
-  phone: '+1 415-555-2671',
-  card: '4111 1111 1111 1111',
-  ssn: '536-22-8745',
-  iban: 'DE89 3704 0044 0532 0130 00',
-}
-const PROMPT = `Hello, my name is ${PII.name}, mail ${PII.email} or call ${PII.phone}. Card ${PII.card}, SSN ${PII.ssn}, IBAN ${PII.iban}. Thanks!`
 
 let standIn: StandIn
 let upstreamServer: NodeServer

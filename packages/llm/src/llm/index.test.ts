@@ -9,20 +9,16 @@ import { authenticate, authorize, createApiKey } from '@modelgate/access'
 import { mask } from '@modelgate/mask'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SseDecoder } from '../sse.js'
-import { createStandIn, type StandIn } from '../testing/index.js'
+import {
+  createStandIn,
+  SAMPLE_PII as PII,
+  SAMPLE_PROMPT as PROMPT,
+  type StandIn,
+} from '../testing/index.js'
 import type { LlmOptions, LlmUpstream, UpstreamCall } from '../types.js'
 import { llm } from './index.js'
 
-const PII = {
-  name: 'Ana Lopez',
-  email: 'ana.lopez@example.org',
-  phone: '+1 415-555-2671',
-  card: '4111 1111 1111 1111',
-  ssn: '536-22-8745',
-  iban: 'DE89 3704 0044 0532 0130 00',
-}
 const VALUES = Object.values(PII)
-const PROMPT = `Hello, my name is ${PII.name}, mail ${PII.email} or call ${PII.phone}. Card ${PII.card}, SSN ${PII.ssn}, IBAN ${PII.iban}. Thanks!`
 
 const gates: Gate[] = []
 afterEach(async () => {

@@ -304,6 +304,21 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
   const data = (value: unknown, event?: string) =>
     `${event ? `event: ${event}\n` : ''}data: ${typeof value === 'string' ? value : JSON.stringify(value)}\n\n`
 
+  /** The generated text, or the arguments of the tool the request forces, recorded in `call`. */
+  function answer(
+    body: Json,
+    texts: string[],
+    focus: Json | undefined,
+    max: number,
+    call: StandInCall,
+  ) {
+    const g = generate(texts, textOf(focus?.content), max, order)
+    const tool = forcedTool(body)
+    const args = tool ? toolArguments(tool, g.text) : undefined
+    call.answer = args ?? g.text
+    return { g, tool, args, promptTokens: NgramModel.tokens(texts.join('\n')).length }
+  }
+
   function chat(body: Json, call: StandInCall): Response {
     const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : []
     const texts = messages.map((m) => textOf(m.content))
@@ -314,17 +329,13 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
         : typeof body.max_completion_tokens === 'number'
           ? body.max_completion_tokens
           : 256
-    const g = generate(texts, textOf(focus?.content), max, order)
-    const tool = forcedTool(body)
-    const args = tool ? toolArguments(tool, g.text) : undefined
-    call.answer = args ?? g.text
+    const { g, tool, args, promptTokens } = answer(body, texts, focus, max, call)
     const finish = tool ? 'tool_calls' : g.steps.length >= max ? 'length' : 'stop'
     const usage = {
-      prompt_tokens: NgramModel.tokens(texts.join('\n')).length,
+      prompt_tokens: promptTokens,
       completion_tokens: g.steps.length,
-      total_tokens: 0,
+      total_tokens: promptTokens + g.steps.length,
     }
-    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
     const n = typeof body.n === 'number' ? body.n : 1
     const id = `chatcmpl-${++ids}`
     const head = {
@@ -521,15 +532,9 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     const texts = [textOf(body.system), ...msgs.map((m) => textOf(m.content))]
     const focus = [...msgs].reverse().find((m) => m.role === 'user')
     const max = typeof body.max_tokens === 'number' ? body.max_tokens : 256
-    const g = generate(texts, textOf(focus?.content), max, order)
-    const tool = forcedTool(body)
-    const args = tool ? toolArguments(tool, g.text) : undefined
-    call.answer = args ?? g.text
+    const { g, tool, args, promptTokens } = answer(body, texts, focus, max, call)
     const stop = tool ? 'tool_use' : g.steps.length >= max ? 'max_tokens' : 'end_turn'
-    const usage = {
-      input_tokens: NgramModel.tokens(texts.join('\n')).length,
-      output_tokens: g.steps.length,
-    }
+    const usage = { input_tokens: promptTokens, output_tokens: g.steps.length }
     const id = `msg_${++ids}`
     const block = tool
       ? { type: 'tool_use', id: `toolu_${ids}`, name: tool.name, input: JSON.parse(args!) }
