@@ -11,14 +11,36 @@ import {
 } from './relay.js'
 import type { SseEvent } from './sse.js'
 
-/** A JSON object. */
+/**
+ * A JSON object.
+ *
+ * @example
+ * ```ts
+ * const body: Json = { model: 'chat', messages: [] }
+ * ```
+ */
 export type Json = Record<string, unknown>
 
-/** Whether a value is a JSON object (not an array, not null). */
+/**
+ * Whether a value is a JSON object (not an array, not null).
+ *
+ * @example
+ * ```ts
+ * isObject({ a: 1 }) // true
+ * isObject([1]) // false
+ * ```
+ */
 export const isObject = (v: unknown): v is Json =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** Maps an array through an async function, one element after the other. */
+/**
+ * Maps an array through an async function, one element after the other.
+ *
+ * @example
+ * ```ts
+ * const masked = await mapAsync(messages, (m) => maskMessage(m, masker))
+ * ```
+ */
 export async function mapAsync<T>(values: unknown[], f: (v: unknown) => Promise<T>): Promise<T[]> {
   const out: T[] = []
   for (const v of values) out.push(await f(v))
@@ -33,6 +55,12 @@ const OPAQUE_PARTS = new Set(['image_url', 'input_audio', 'image', 'audio'])
 /**
  * A JSON schema (tool parameters, response formats) with its human text masked: `description`,
  * `title`, and the values of `enum`, `examples`, `default` and `const`. Property names stay.
+ *
+ * @example
+ * ```ts
+ * await maskSchema({ type: 'object', properties: { to: { type: 'string', description: 'e.g. ana@example.org' } } }, masker)
+ * // { type: 'object', properties: { to: { type: 'string', description: 'e.g. <EMAIL_1>' } } }
+ * ```
  */
 export async function maskSchema(schema: unknown, m: RequestMasker): Promise<unknown> {
   if (Array.isArray(schema)) return mapAsync(schema, (v) => maskSchema(v, m))

@@ -32,7 +32,16 @@ export interface StreamSummary {
   text: string
 }
 
-/** Restorers of one stream, one per channel (a choice's content, one tool call's arguments…). */
+/**
+ * Restorers of one stream, one per channel (a choice's content, one tool call's arguments…).
+ *
+ * @example
+ * ```ts
+ * const channels = new Channels(session)
+ * delta.content = channels.push('0:content', delta.content, false)
+ * if (finished && channels.holding('0:')) failClosed()
+ * ```
+ */
 export class Channels {
   private readonly map = new Map<string, StreamRestorer>()
   text = ''
@@ -65,6 +74,17 @@ export class Channels {
 /**
  * What a protocol's relay does with each event: returns the text to send for it (`''` drops it),
  * or `undefined` to stop the stream failing closed, then `fail` says with what.
+ *
+ * @example
+ * ```ts
+ * const passThrough: EventHandler = {
+ *   channels: new Channels(undefined),
+ *   usage: {},
+ *   event: (e) => encodeSse(e),
+ *   end: () => '',
+ *   fail: (code, message) => encodeSse({ data: JSON.stringify({ error: { code, message } }) }),
+ * }
+ * ```
  */
 export interface EventHandler {
   event(e: SseEvent): string | undefined
@@ -192,7 +212,15 @@ export function relay(
   )
 }
 
-/** An event's data as a JSON object, or undefined when it is not one (it is then relayed as is). */
+/**
+ * An event's data as a JSON object, or undefined when it is not one (it is then relayed as is).
+ *
+ * @example
+ * ```ts
+ * parseEvent({ data: '{"type":"ping"}' }) // { type: 'ping' }
+ * parseEvent({ data: '[DONE]' }) // undefined
+ * ```
+ */
 export function parseEvent(e: SseEvent): Record<string, unknown> | undefined {
   try {
     const data: unknown = JSON.parse(e.data)
@@ -204,7 +232,14 @@ export function parseEvent(e: SseEvent): Record<string, unknown> | undefined {
   }
 }
 
-/** Re-serialises an event with new data, keeping its name and id. */
+/**
+ * Re-serialises an event with new data, keeping its name and id.
+ *
+ * @example
+ * ```ts
+ * withData({ event: 'content_block_delta', data: '…' }, restored) // 'event: content_block_delta\ndata: {…}\n\n'
+ * ```
+ */
 export function withData(e: SseEvent, data: unknown): string {
   return encodeSse({ ...e, data: JSON.stringify(data) })
 }

@@ -1,6 +1,13 @@
 import { decode, encode } from 'gpt-tokenizer/encoding/o200k_base'
 
-/** The end-of-text token of o200k: generation stops when the model predicts it. */
+/**
+ * The end-of-text token of o200k: generation stops when the model predicts it.
+ *
+ * @example
+ * ```ts
+ * lm.next(history).token === END // the model would stop here
+ * ```
+ */
 export const END = 199999
 
 /**
