@@ -120,8 +120,8 @@ export function createUpstream(config: UpstreamConfig, gateModel: string): LlmUp
   const maxDelay = positive(config.retryMaxDelayMs, 'upstream.retryMaxDelayMs', 8_000, true)
   const doFetch = config.fetch ?? ((input: string, init: RequestInit) => fetch(input, init))
   const fixed = new Headers(config.headers ?? {})
-  for (const name of ['authorization', 'x-api-key', 'api-key']) {
-    if (fixed.has(name) && name !== keyHeader.toLowerCase())
+  for (const name of ['authorization', 'x-api-key', 'api-key', keyHeader.toLowerCase()]) {
+    if (fixed.has(name))
       throw new TypeError(`upstream.headers: give the key as apiKey or apiKeyEnv, not "${name}"`)
   }
 
