@@ -1,9 +1,14 @@
-import { drawWaterfall, formatValue, signed } from './waterfall.js'
+import { drawWaterfall, formatValue, shownValue, signed } from './waterfall.js'
 
 interface Field {
   name: string
   kind: 'numeric' | 'categorical' | 'text' | 'string'
   description: string
+  /** Readable label (the description's first clause) and the rest of the description. */
+  label: string
+  hint: string
+  /** What the model uses when the field is missing (the schema's `missing`), or null. */
+  missing: number | string | null
   pii: string | null
   modelInput: boolean
   required: boolean
@@ -136,7 +141,7 @@ function buildFields(): void {
   for (const f of config.fields) {
     const id = `field-${f.name}`
     const wrap = make('div', { class: f.kind === 'text' ? 'field wide' : 'field' })
-    const label = make('label', { for: id }, f.name.replaceAll('_', ' '))
+    const label = make('label', { for: id }, f.label)
     if (f.required) label.append(make('span', { class: 'req', 'aria-hidden': 'true' }, ' *'))
     const hints: string[] = []
     const hintId = `${id}-hint`
@@ -162,9 +167,10 @@ function buildFields(): void {
       control = make('input', { id, name: f.name, type: 'text', autocomplete: 'off' })
     }
     control.required = f.required
-    if (f.description) hints.push(f.description)
+    if (f.hint) hints.push(f.hint)
+    if (f.missing !== null) hints.push(`Missing counts as ${formatValue(f.missing)}`)
     if (f.pii) hints.push(`Personal data (${f.pii}); never reaches the model`)
-    else if (f.text) hints.push('Free text, scanned for personal data')
+    else if (f.text) hints.push('Scanned for personal data')
     else if (!f.modelInput) hints.push('Not a model input')
     wrap.append(label)
     if (f.pii || f.text)
@@ -295,6 +301,18 @@ async function run(record: Record<string, unknown>): Promise<Outcome> {
   return { requestId, prediction: predictions[0] ?? {}, explanation: undefined, explainNote }
 }
 
+interface AuditView {
+  seq: number
+  hash: string
+  principal: string | null
+  action: string
+  decision: { allow: boolean; reasons: string[] } | null
+  facts: { masking?: Record<string, number>; explanation?: { method?: string } }
+}
+
+/** The last answer, kept to redraw the chart when the page changes width. */
+let last: Outcome | undefined
+
 async function submit(): Promise<void> {
   if (busy) return
   const form = $<HTMLFormElement>('application')
@@ -308,14 +326,17 @@ async function submit(): Promise<void> {
   const record = readForm()
   try {
     const outcome = await run(record)
+    const audit = await auditRecord(outcome)
+    last = outcome
     renderDecision(outcome)
     renderAttributions(outcome)
-    renderMasking(record, outcome)
-    await renderAudit(outcome)
+    renderMasking(record, outcome, audit.record)
+    renderAudit(outcome, audit)
     $('status').textContent = `Answered${role ? ` for role ${role}` : ''}.`
     shown = true
     document.body.dataset.role = role ?? ''
     document.body.dataset.state = 'answered'
+    bringIntoView()
   } catch (error) {
     for (const id of ['decision', 'attributions', 'masking', 'audit']) $(id).hidden = true
     const box = $('error')
@@ -326,10 +347,27 @@ async function submit(): Promise<void> {
         : `Request failed: ${(error as Error).message}`
     $('status').textContent = 'No result.'
     document.body.dataset.state = 'error'
+    bringIntoView()
   } finally {
     busy = false
     results.removeAttribute('aria-busy')
   }
+}
+
+/**
+ * Scrolls the result to the top of the window unless the decision and the chart are already in
+ * view (the button sits at the end of a long form, the result beside or below it).
+ */
+function bringIntoView(): void {
+  const visible = (node: HTMLElement) => {
+    if (node.hidden) return true
+    const r = node.getBoundingClientRect()
+    return r.top >= 0 && r.bottom <= window.innerHeight
+  }
+  const error = $('error')
+  const targets = error.hidden ? [$('decision'), $('waterfall')] : [error]
+  if (!targets.every(visible)) $('results').scrollIntoView({ block: 'start' })
+  $('results').focus({ preventScroll: true })
 }
 
 function renderDecision(outcome: Outcome): void {
@@ -365,6 +403,33 @@ function renderDecision(outcome: Outcome): void {
     `Approve below ${pct(d.approveBelow)}, decline from ${pct(d.declineAtOrAbove)}, refer in between.`
 }
 
+const fieldByName = (name: string): Field | undefined => config.fields.find((f) => f.name === name)
+
+function labels(): Record<string, string> {
+  return Object.fromEntries(config.fields.map((f) => [f.name, f.label]))
+}
+
+function imputations(): Record<string, unknown> {
+  return Object.fromEntries(config.fields.map((f) => [f.name, f.missing]))
+}
+
+function drawChart(e: WireExplanation): void {
+  const chart = $('waterfall')
+  chart.replaceChildren(
+    drawWaterfall({
+      featureNames: e.feature_names,
+      labels: labels(),
+      values: e.values[0] ?? [],
+      data: e.data[0] ?? [],
+      imputed: imputations(),
+      baseValue: e.base_values[0] ?? 0,
+      link: e.link,
+      output: e.output,
+      width: chart.clientWidth,
+    }),
+  )
+}
+
 function renderAttributions(outcome: Outcome): void {
   const box = $('attributions')
   const chart = $('waterfall')
@@ -384,19 +449,16 @@ function renderAttributions(outcome: Outcome): void {
   const values = e.values[0] ?? []
   const data = e.data[0] ?? []
   const base = e.base_values[0] ?? 0
+  drawChart(e)
+  const imputed = e.feature_names.filter((n, i) => shownValue(n, data[i], imputations()).imputed)
+  const method = e.method.replaceAll('_', ' ').replace(/\bshap\b/, 'SHAP')
   $('attributions-note').textContent =
-    `${e.method.replaceAll('_', ' ')} attributions of ${e.output}${e.link === 'logit' ? ' in log-odds' : ''}: ` +
-    'each bar moves the prediction from the average over the background data to this applicant’s value. Red raises the output, blue lowers it.'
-  chart.append(
-    drawWaterfall({
-      featureNames: e.feature_names,
-      values,
-      data,
-      baseValue: base,
-      link: e.link,
-      output: e.output,
-    }),
-  )
+    `${method.charAt(0).toUpperCase()}${method.slice(1)} attributions of ${e.output.replaceAll('_', ' ')}${e.link === 'logit' ? ' in log-odds' : ''}: ` +
+    'each bar moves the prediction from the base value (the average over the background data) to this applicant’s. ' +
+    'Red raises it, blue lowers it, grey bars change nothing.' +
+    (imputed.length > 0
+      ? ` Missing values are shown as the value the model used instead (${imputed.map((n) => fieldByName(n)?.label ?? n).join(', ')}).`
+      : '')
   table.append(make('caption', {}, `Attributions of ${e.output} (base value ${base.toFixed(3)})`))
   const head = make('tr')
   for (const h of ['Feature', 'Value', 'Attribution']) head.append(make('th', { scope: 'col' }, h))
@@ -405,15 +467,17 @@ function renderAttributions(outcome: Outcome): void {
   e.feature_names.forEach((name, i) => {
     const tr = make('tr')
     tr.append(
-      make('th', { scope: 'row' }, name),
-      make('td', {}, formatValue(data[i])),
+      make('th', { scope: 'row', title: name }, fieldByName(name)?.label ?? name),
+      make('td', {}, shownValue(name, data[i], imputations()).text),
       make('td', {}, signed(values[i] ?? 0)),
     )
     body.append(tr)
   })
 }
 
-const ENTITY_IN_TEXT = /<([A-Z][A-Z_]+)>|\b([A-Z][A-Z_]+)_[0-9a-f]{8,}\b/g
+const PSEUDONYM = /\b([A-Z][A-Z_]+)_[0-9a-f]{8,}\b/g
+const REPLACED = /<([A-Z][A-Z_]+)>/g
+const ENCRYPTED = /enc:v[12]:[A-Za-z0-9_-]+/g
 
 function maskingStyle(value: string, sent: string): string {
   if (/^enc:v[12]:/.test(value)) return 'encrypted (AES-256-GCM token)'
@@ -428,30 +492,98 @@ function maskingStyle(value: string, sent: string): string {
   return 'masked'
 }
 
-function renderMasking(record: Record<string, unknown>, outcome: Outcome): void {
+/**
+ * A value with its tag (`sent`, `returned`): one unbreakable span per word, so lines wrap between
+ * words and never inside an e-mail address, a token or a phone number. Opaque token bodies are
+ * shortened (`EMAIL_ADDRESS_1284ade2…`, `enc:v2:HRXbVks6…`); the whole value is in `title` and
+ * `data-value`.
+ */
+function valueBlock(value: unknown, tag: string): HTMLDivElement {
+  const text = formatValue(value)
+  const block = make('div', { class: `value ${tag}`, title: text, 'data-value': text })
+  block.append(make('span', { class: 'tag' }, tag))
+  text.split(/\s+/).forEach((word) => {
+    if (word === '') return
+    const short = word
+      .replace(ENCRYPTED, (t) => (t.length > 18 ? `${t.slice(0, 15)}…` : t))
+      .replace(
+        PSEUDONYM,
+        (t, type: string) => `${type}_${t.slice(type.length + 1, type.length + 9)}…`,
+      )
+    block.append(make('span', { class: 'word' }, short), ' ')
+  })
+  return block
+}
+
+const counted = (types: Map<string, number>) => [...types].map(([t, n]) => `${t} ×${n}`).join(', ')
+
+/**
+ * Entities masked inside free text, by type: the audit record's counts for the request minus the
+ * tagged fields that were sent (each counts once). `undefined` without an audit record.
+ */
+function entitiesInText(
+  record: Record<string, unknown>,
+  counts: Record<string, number> | undefined,
+): Map<string, number> | undefined {
+  if (!counts) return undefined
+  const left = new Map(Object.entries(counts))
+  for (const f of config.fields) {
+    const v = record[f.name]
+    if (f.pii && v !== undefined && v !== null && v !== '')
+      left.set(f.pii, (left.get(f.pii) ?? 0) - 1)
+  }
+  return new Map([...left].filter(([, n]) => n > 0))
+}
+
+/** Entity types whose tokens show their type (pseudonyms, replacements) in a masked text. */
+function typesShownIn(text: string): Map<string, number> {
+  const types = new Map<string, number>()
+  for (const m of text.matchAll(PSEUDONYM)) types.set(m[1]!, (types.get(m[1]!) ?? 0) + 1)
+  for (const m of text.matchAll(REPLACED)) types.set(m[1]!, (types.get(m[1]!) ?? 0) + 1)
+  return types
+}
+
+function renderMasking(
+  record: Record<string, unknown>,
+  outcome: Outcome,
+  audit: AuditView | undefined,
+): void {
   const box = $('masking')
   const table = $<HTMLTableElement>('masking-table')
   table.replaceChildren()
   box.hidden = false
-  const fields = config.fields.filter((f) => !f.modelInput)
-  const echoed = fields.some((f) => f.name in outcome.prediction)
-  const role = selectedRole()
-  if (!echoed) {
+  const sent = config.fields.filter(
+    (f) => !f.modelInput && record[f.name] !== undefined && record[f.name] !== '',
+  )
+  if (sent.length === 0) {
+    $('masking-note').textContent = 'No personal data or other non-model fields were sent.'
+    box.dataset.echo = 'none'
+    return
+  }
+  if (!sent.some((f) => f.name in outcome.prediction)) {
     $('masking-note').textContent =
-      'The gate does not echo the record, so what it masked cannot be shown here (add the echoRecords plugin inside the mask plugin).'
+      'The answer holds the model’s outputs only, not the record, so what the gate did to the personal fields cannot be shown here.'
     box.dataset.echo = 'false'
     return
   }
   box.dataset.echo = 'true'
+  const role = selectedRole() ?? 'this caller'
+  const counts = audit?.facts.masking
+  const inText = entitiesInText(record, counts)
+  const texts = sent.filter((f) => f.text)
   $('masking-note').textContent =
-    'Personal fields are masked before the model and everything after it sees them. Masked values are revealed only where the access policy grants this role unmask:<field>.'
+    'Personal fields are masked before the model and everything after it sees them. A masked value is revealed only where the access policy grants this role unmask:<field> for the place the token was made.' +
+    (counts ? ` Entity counts come from the request’s audit record.` : '')
   table.append(make('caption', { class: 'sr-only' }, 'Fields sent, values returned and why'))
   const head = make('tr')
-  for (const h of ['Field', 'Sent', 'Returned', 'Why']) head.append(make('th', { scope: 'col' }, h))
+  for (const h of ['Field', 'Sent and returned', 'Why'])
+    head.append(make('th', { scope: 'col' }, h))
   table.appendChild(make('thead')).append(head)
   const body = table.appendChild(make('tbody'))
-  for (const f of fields) {
-    const sent = record[f.name]
+  const states = new Map<string, string>()
+  const rows: Array<{ f: Field; state: string; why: string }> = []
+  for (const f of sent) {
+    const value = record[f.name]
     const returned = outcome.prediction[f.name]
     let state: string
     let why: string
@@ -459,35 +591,62 @@ function renderMasking(record: Record<string, unknown>, outcome: Outcome): void 
       state = 'absent'
       why = 'Not returned.'
     } else if (f.pii) {
-      if (returned === sent) {
+      if (returned === value) {
         state = 'clear'
-        why = `${f.pii}, shown in clear: the policy grants ${role ?? 'this caller'} unmask:${f.name}.`
+        why = `${f.pii}, masked before the model and shown in clear: the policy grants ${role} unmask:${f.name}.`
       } else {
         state = 'masked'
-        why = `${f.pii} (tagged in the schema), ${maskingStyle(String(returned), String(sent))}; not revealed to ${role ?? 'this caller'} (no unmask:${f.name} grant, or the masking is irreversible).`
+        why = `${f.pii} (tagged in the schema), ${maskingStyle(String(returned), String(value))}; not revealed to ${role} (no unmask:${f.name} grant, or the masking is irreversible).`
       }
     } else if (f.text) {
-      if (returned === sent) {
+      // Without an audit record only the tokens that show their type can be named.
+      const found = inText && texts.length === 1 ? inText : typesShownIn(String(returned ?? ''))
+      const where = inText && texts.length > 1 ? ' (in the free-text fields together)' : ''
+      if (returned === value) {
         state = 'clear'
-        why = 'Free text, returned as sent (this role may unmask it, or it held no personal data).'
+        why =
+          found.size > 0
+            ? `Free text; ${counted(found)} masked in it before the model${where}, shown in clear: the policy grants ${role} unmask:${f.name}.`
+            : 'Free text, returned as sent: no personal data was found in it, or this role may unmask it.'
       } else {
         state = 'masked'
-        const types = new Set<string>()
-        for (const m of String(returned).matchAll(ENTITY_IN_TEXT)) types.add(m[1] ?? m[2]!)
-        if (/enc:v[12]:/.test(String(returned))) types.add('encrypted entities')
-        why = `Free text scanned for personal data${types.size ? `: ${[...types].join(', ')} masked` : '; entities masked'}.`
+        const hidden = (String(returned).match(ENCRYPTED) ?? []).length
+        why =
+          `Free text scanned for personal data: ${found.size > 0 ? `${counted(found)} masked${where}` : 'entities masked'}` +
+          (!inText && hidden > 0
+            ? `, and ${hidden} encrypted ${hidden === 1 ? 'value' : 'values'} whose type the token does not show`
+            : '') +
+          '.'
       }
     } else {
-      state = returned === sent ? 'plain' : 'masked'
-      why = returned === sent ? 'Not personal data: passed through.' : 'Changed by the gate.'
+      state = returned === value ? 'plain' : 'masked'
+      why = returned === value ? 'Not personal data: passed through.' : 'Changed by the gate.'
     }
+    states.set(f.name, state)
+    rows.push({ f, state, why })
+  }
+  // Origins are per field: a grant on a tagged field does not reveal the same entity found in
+  // free text, which is a token of that text field.
+  for (const row of rows) {
+    if (!row.f.text || row.state !== 'masked') continue
+    const found =
+      inText && texts.length === 1 ? inText : typesShownIn(String(outcome.prediction[row.f.name]))
+    const clear = sent.filter((g) => g.pii && states.get(g.name) === 'clear' && found.has(g.pii))
+    if (clear.length === 0) continue
+    const and = (items: string[]) =>
+      items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`
+    const many = clear.length > 1
+    row.why += ` The ${and(clear.map((g) => g.pii!))} inside ${row.f.name} ${many ? 'stay' : 'stays'} masked although ${and(clear.map((g) => g.name))} ${many ? 'are' : 'is'} in clear: a token is bound to the place it was made (here the free text of ${row.f.name}), and ${role} is granted ${and(clear.map((g) => `unmask:${g.name}`))}, not unmask:${row.f.name}.`
+  }
+  for (const { f, state, why } of rows) {
     const tr = make('tr', { 'data-field': f.name, 'data-state': state })
-    tr.append(
-      make('th', { scope: 'row' }, f.name),
-      make('td', { class: 'value' }, formatValue(sent)),
-      make('td', { class: 'value returned' }, formatValue(returned)),
+    const values = make('td', { class: 'values' })
+    values.append(
+      valueBlock(record[f.name], 'sent'),
+      valueBlock(outcome.prediction[f.name], 'returned'),
     )
-    const cell = make('td')
+    tr.append(make('th', { scope: 'row', title: f.label }, f.name), values)
+    const cell = make('td', { class: 'why' })
     cell.append(
       make(
         'span',
@@ -501,7 +660,16 @@ function renderMasking(record: Record<string, unknown>, outcome: Outcome): void 
   }
 }
 
-async function renderAudit(outcome: Outcome): Promise<void> {
+async function auditRecord(outcome: Outcome): Promise<{ record?: AuditView; status?: number }> {
+  if (!config.devAuditUrl || !outcome.requestId) return {}
+  const res = await fetch(`${config.devAuditUrl}/${encodeURIComponent(outcome.requestId)}`, {
+    headers: { accept: 'application/json' },
+  })
+  if (!res.ok) return { status: res.status }
+  return { record: (await res.json()) as AuditView }
+}
+
+function renderAudit(outcome: Outcome, audit: { record?: AuditView; status?: number }): void {
   const box = $('audit')
   const list = $('audit-list')
   list.replaceChildren()
@@ -510,24 +678,16 @@ async function renderAudit(outcome: Outcome): Promise<void> {
     list.append(make('dt', {}, term), make('dd', { 'data-key': key }, value))
   }
   add('Request id', outcome.requestId ?? 'not sent by the gate', 'request-id')
-  if (!config.devAuditUrl || !outcome.requestId) {
-    add('Audit record', 'Filed by the audit plugin under this request id.', 'record')
+  const r = audit.record
+  if (!r) {
+    add(
+      'Audit record',
+      audit.status
+        ? `Not found (HTTP ${audit.status}).`
+        : 'Filed by the audit plugin under this request id.',
+      'record',
+    )
     return
-  }
-  const res = await fetch(`${config.devAuditUrl}/${encodeURIComponent(outcome.requestId)}`, {
-    headers: { accept: 'application/json' },
-  })
-  if (!res.ok) {
-    add('Audit record', `Not found (HTTP ${res.status}).`, 'record')
-    return
-  }
-  const r = (await res.json()) as {
-    seq: number
-    hash: string
-    principal: string | null
-    action: string
-    decision: { allow: boolean; reasons: string[] } | null
-    facts: { masking?: Record<string, number>; explanation?: { method?: string } }
   }
   const masking = r.facts.masking
   const method = r.facts.explanation?.method
@@ -551,6 +711,14 @@ async function renderAudit(outcome: Outcome): Promise<void> {
   )
   add('Explanation', method ?? 'none', 'explanation')
 }
+
+let resizing: number | undefined
+window.addEventListener('resize', () => {
+  window.clearTimeout(resizing)
+  resizing = window.setTimeout(() => {
+    if (last?.explanation && !$('attributions').hidden) drawChart(last.explanation)
+  }, 100)
+})
 
 main().catch((error: unknown) => {
   const box = document.getElementById('error')

@@ -5,8 +5,8 @@ import { CONSOLE_CSP, consoleHandler, loadConsoleAssets, webConsole } from './in
 
 const schema: FeatureSchemaDefinition = {
   features: [
-    { name: 'income', type: 'numeric', min: 0, description: 'Yearly income' },
-    { name: 'purpose', type: 'categorical', categories: ['car', 'home'] },
+    { name: 'income', type: 'numeric', min: 0, description: 'Yearly income, USD' },
+    { name: 'purpose', type: 'categorical', categories: ['car', 'home'], missing: 'car' },
     { name: 'email', type: 'passthrough', valueType: 'string', pii: 'EMAIL_ADDRESS' },
     { name: 'note', type: 'passthrough', valueType: 'string', text: true },
   ],
@@ -83,6 +83,13 @@ describe('consoleHandler', () => {
       ['purpose', 'categorical', null, true],
       ['email', 'string', 'EMAIL_ADDRESS', false],
       ['note', 'text', null, false],
+    ])
+    // readable labels from the descriptions (first clause; the rest is the hint), imputations
+    expect(config.fields.map((f) => [f.label, f.hint, f.missing])).toEqual([
+      ['Yearly income', 'USD', null],
+      ['Purpose', '', 'car'],
+      ['Email', '', null],
+      ['Note', '', null],
     ])
     expect(config.sample).toEqual(options.sample)
     expect(config.roles).toEqual([])

@@ -245,6 +245,7 @@ function fieldsOf(schema: FeatureSchemaDefinition): Array<Record<string, unknown
     const common = {
       name: f.name,
       description: f.description ?? '',
+      ...labelOf(f.name, f.description),
       pii: f.pii ?? null,
     }
     if (f.type === 'numeric')
@@ -253,6 +254,7 @@ function fieldsOf(schema: FeatureSchemaDefinition): Array<Record<string, unknown
         kind: 'numeric',
         modelInput: true,
         required: f.missing === undefined,
+        missing: f.missing ?? null,
         min: f.min ?? null,
         max: f.max ?? null,
       }
@@ -262,6 +264,7 @@ function fieldsOf(schema: FeatureSchemaDefinition): Array<Record<string, unknown
         kind: 'categorical',
         modelInput: true,
         required: f.missing === undefined,
+        missing: f.missing ?? null,
         categories: f.categories,
       }
     return {
@@ -269,7 +272,25 @@ function fieldsOf(schema: FeatureSchemaDefinition): Array<Record<string, unknown
       kind: f.text ? 'text' : f.valueType === 'number' ? 'numeric' : 'string',
       modelInput: false,
       required: f.required ?? false,
+      missing: null,
       text: f.text ?? false,
     }
   })
+}
+
+/**
+ * A readable label and a hint from a feature's description: the label is its first clause (up to
+ * the first `,`, `;`, `:` or `(`), the hint the rest ("Yearly gross income, USD" gives "Yearly
+ * gross income" and "USD"). Without a usable clause the label is the name in words.
+ */
+function labelOf(name: string, description = ''): { label: string; hint: string } {
+  const m = /^([^,;:(]{2,48}?)\s*(?:[,;:]\s*|(?=\())(.*)$/s.exec(description.trim())
+  if (m) return { label: m[1]!, hint: capitalise(m[2]!.trim()) }
+  if (description.trim().length > 1 && description.trim().length <= 48)
+    return { label: description.trim(), hint: '' }
+  return { label: capitalise(name.replaceAll('_', ' ')), hint: capitalise(description.trim()) }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
