@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from './cli.js'
+import { invocationDir, runCli } from './cli.js'
 
+process.chdir(invocationDir())
 process.exit(await runCli(process.argv.slice(2)))

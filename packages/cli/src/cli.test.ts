@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -279,7 +280,7 @@ describe('modelgate serve', () => {
     [
       'a bad backend type',
       { models: [{ name: 'm', backend: { type: 'pickle', path: 'm.onnx' } }] },
-      /^invalid config: models\[0\]\.backend\.type: expected one of onnx, tfjs, remote, xgboost, lightgbm$/m,
+      /^invalid config: models\[0\]\.backend\.type: expected one of onnx, tfjs, remote, xgboost, lightgbm, openai, anthropic$/m,
     ],
     [
       'a missing model file',
@@ -323,4 +324,93 @@ describe('modelgate serve', () => {
     expect(code).toBe(2)
     expect(stderr).toMatch(/^cannot read config .*nowhere\/gate\.json: no such file$/m)
   })
+})
+
+describe('pnpm modelgate from any folder of the repository', () => {
+  // pnpm runs the root script "modelgate" in the repository root, with the user's folder in
+  // INIT_CWD: flags resolve against the user's folder, config paths against the config's.
+  let here: string
+
+  function pnpmModelgate(args: string[]): ChildProcess {
+    const child = spawn('npx', ['-y', 'pnpm@12.4.2', 'modelgate', ...args], {
+      cwd: here,
+      detached: true,
+    })
+    children.add(child)
+    child.once('exit', () => children.delete(child))
+    return child
+  }
+
+  function finished(child: ChildProcess): Promise<Run> {
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    return new Promise((resolve) =>
+      child.once('close', (code) => resolve({ code, stdout, stderr })),
+    )
+  }
+
+  beforeAll(async () => {
+    here = await mkdtemp(join(root, 'test', '.cwd-'))
+    await mkdir(join(here, 'deploy', 'models'), { recursive: true })
+    await copyFile(mlp, join(here, 'deploy', 'models', 'm.onnx'))
+    await writeFile(
+      join(here, 'deploy', 'gate.json'),
+      JSON.stringify({ models: [{ name: 'm', backend: { type: 'onnx', path: 'models/m.onnx' } }] }),
+    )
+  })
+
+  afterAll(async () => {
+    if (here) await rm(here, { recursive: true, force: true })
+  })
+
+  it('serve --config resolves the flag against the folder and the model path against the config', async () => {
+    const child = pnpmModelgate(['serve', '--config', 'deploy/gate.json', '--port', '0'])
+    let stdout = ''
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d
+        const line = /^modelgate listening on (http:\/\/\S+) /m.exec(stdout)
+        if (line) resolve(line[1]!)
+      })
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)))
+    })
+    try {
+      const infer = await post(`${url}/v2/models/m/infer`, inferBody)
+      expect(infer.status).toBe(200)
+      expect(JSON.parse(infer.text).outputs[0].data[0]).toBeCloseTo(0.412744402885437, 5)
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      process.kill(-child.pid!, 'SIGTERM')
+      await exited
+    }
+  }, 60_000)
+
+  it('token issue --keys writes in the folder it ran in, and token verify --jwks reads it there', async () => {
+    const issued = await finished(
+      pnpmModelgate(['token', 'issue', '--user', 'auditor', '--keys', 'keys']),
+    )
+    expect(issued.code, issued.stderr).toBe(0)
+    expect((await stat(join(here, 'keys'))).isFile()).toBe(true)
+    expect(existsSync(join(root, 'keys'))).toBe(false)
+    const token = issued.stdout.trim().split('\n').at(-1)!
+    const verified = await finished(
+      pnpmModelgate([
+        'token',
+        'verify',
+        '--jwks',
+        'keys',
+        '--issuer',
+        'https://dev.modelgate.invalid',
+        '--audience',
+        'modelgate-dev',
+        token,
+      ]),
+    )
+    expect(verified.code, verified.stderr).toBe(0)
+    expect(verified.stdout).toContain('{"valid":true,"claims":{"roles":["auditor"]')
+  }, 60_000)
 })

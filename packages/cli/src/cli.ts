@@ -25,6 +25,25 @@ export function cliVersion(): string {
 }
 
 /**
+ * The folder the user ran `modelgate` in, against which relative paths in flags resolve: the
+ * current directory, except under a package script named `modelgate` (`pnpm modelgate …` or
+ * `npm run modelgate -- …` from any folder of a project with such a script, as this repository
+ * has), which runs in the project's root with the user's folder in `INIT_CWD`. Paths inside a
+ * config file resolve against the config file's folder in every case.
+ *
+ * @example
+ * ```ts
+ * process.chdir(invocationDir())
+ * ```
+ */
+export function invocationDir(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): string {
+  return env.npm_lifecycle_event === 'modelgate' && env.INIT_CWD ? env.INIT_CWD : cwd
+}
+
+/**
  * Runs the `modelgate` command line and resolves to the exit code: `0` success, `1` runtime
  * failure, `2` bad usage or config. Messages go to `io` (the process streams by default).
  *

@@ -90,6 +90,23 @@ describe('modelgate token', () => {
     expect((line!.claims as unknown as { exp: number; iat: number }).exp).toBe(
       (line!.claims as unknown as { iat: number }).iat + 60,
     )
+    // ... and the --keys directory itself, as issue takes it.
+    const fromDir = await run(
+      [
+        'token',
+        'verify',
+        '--jwks',
+        '.',
+        '--issuer',
+        'https://dev.modelgate.invalid',
+        '--audience',
+        'modelgate-dev',
+        token,
+      ],
+      { cwd: dir },
+    )
+    expect(fromDir.code, fromDir.stderr).toBe(0)
+    expect(jsonLines(fromDir.stdout)).toEqual([line])
   })
 
   it('issue refuses an unknown user (2) and NODE_ENV=production (1)', async () => {

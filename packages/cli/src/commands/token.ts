@@ -120,7 +120,8 @@ export const tokenVerify: Command = {
     jwks: {
       type: 'string',
       value: 'file|url',
-      description: 'Key set: a JWKS file, or an https URL (http on loopback) (required)',
+      description:
+        'Key set: a JWKS file, the key file or directory of token issue --keys, or an https URL (http on loopback) (required)',
     },
     issuer: { type: 'string', value: 'iss', description: 'Expected "iss" (required)' },
     audience: {
@@ -152,7 +153,8 @@ export const tokenVerify: Command = {
   async run(args, io) {
     const { values } = args
     const [token] = positionals(args, 1)
-    const jwks = stringOption(values, 'jwks', true)
+    const jwksOption = stringOption(values, 'jwks', true)
+    const jwks = /^https?:\/\//i.test(jwksOption) ? jwksOption : await keyFile(jwksOption)
     const issuer = stringOption(values, 'issuer', true)
     const audiences = stringOption(values, 'audience', true)
       .split(',')

@@ -40,15 +40,7 @@ export async function importFunction<T>(
   try {
     mod = (await import(specifier)) as Record<string, unknown>
   } catch (error) {
-    const code = (error as { code?: unknown }).code
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(specifier)) {
-      throw new ConfigError(`${field}: needs the package ${specifier}, which is not installed`, {
-        cause: error,
-      })
-    }
-    throw new CliError(`${field}: cannot load ${specifier}: ${messageOf(error)}`, 1, {
-      cause: error,
-    })
+    throw importError(error, specifier, field)
   }
   const value = mod[name]
   if (typeof value !== 'function') {
@@ -70,13 +62,35 @@ export function messageOf(error: unknown): string {
 }
 
 function importError(error: unknown, specifier: string, field: string): CliError {
-  const code = (error as { code?: unknown }).code
-  if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(specifier)) {
-    return new ConfigError(`${field}: needs the package ${specifier}, which is not installed`, {
-      cause: error,
-    })
+  const missing = missingPackage(error)
+  if (missing !== undefined) {
+    const needs = missing === packageOf(specifier) ? '' : ` (${specifier} needs it)`
+    return new ConfigError(
+      `${field}: needs the package ${missing}${needs}, which is not installed; add it with \`npm install ${missing}\``,
+      { cause: error },
+    )
   }
   return new CliError(`${field}: cannot load ${specifier}: ${messageOf(error)}`, 1, {
     cause: error,
   })
+}
+
+/**
+ * The package a failed import could not find: the one imported, or one it imports (an optional
+ * peer such as onnxruntime-node or @tensorflow/tfjs). A missing file inside an installed package
+ * is a broken installation, not a missing package.
+ */
+function missingPackage(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined
+  const name = /Cannot find (?:package|module) '([^']+)'/.exec(messageOf(error))?.[1]
+  if (name === undefined || /^(\.|\/|[A-Za-z]:|file:|node:)/.test(name)) return undefined
+  return packageOf(name)
+}
+
+function packageOf(specifier: string): string {
+  return specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/')
 }
