@@ -49,18 +49,9 @@ const round = (v) => Math.round(v * 100) / 100
  * (events with a content delta; the gate relays every upstream chunk, holding back at most the
  * text of an unfinished placeholder, so both paths count the same chunks).
  */
-async function stream(url, prompt) {
+async function stream(call) {
   const started = performance.now()
-  const res = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: 'chat',
-      stream: true,
-      max_tokens: 60,
-      messages: [{ role: 'user', content: prompt }],
-    }),
-  })
+  const res = await call()
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`)
   const decoder = new TextDecoder()
   let ttft
@@ -85,7 +76,42 @@ async function stream(url, prompt) {
  * spread over one stream's duration, as streams of independent users overlap in steady state,
  * rather than all starting in the same millisecond.
  */
-async function load(url, prompt, concurrency, rounds) {
+const overHttp = (url, prompt) => () =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'chat',
+      stream: true,
+      max_tokens: 60,
+      messages: [{ role: 'user', content: prompt }],
+    }),
+  })
+
+const load = (url, prompt, concurrency, rounds) =>
+  loadWith(overHttp(url, prompt), concurrency, rounds)
+
+/** Direct and gated runs side by side: their means, and what the gate added. */
+function compare(direct, gated) {
+  const mean = (runs, k) => round(runs.reduce((a, r) => a + r[k], 0) / runs.length)
+  const of = (runs) => ({
+    ttft_p50_ms: mean(runs, 'ttft_p50_ms'),
+    ttft_p99_ms: mean(runs, 'ttft_p99_ms'),
+    tokens_per_s: mean(runs, 'tokens_per_s'),
+  })
+  const d = of(direct)
+  const g = of(gated)
+  return {
+    streams: direct[0].streams,
+    direct: d,
+    gate: g,
+    added_ttft_p50_ms: round(g.ttft_p50_ms - d.ttft_p50_ms),
+    added_ttft_p99_ms: round(g.ttft_p99_ms - d.ttft_p99_ms),
+    throughput_ratio: round(g.tokens_per_s / d.tokens_per_s),
+  }
+}
+
+async function loadWith(call, concurrency, rounds) {
   const ttfts = []
   let tokens = 0
   const started = performance.now()
@@ -94,7 +120,7 @@ async function load(url, prompt, concurrency, rounds) {
     Array.from({ length: concurrency }, async (_, i) => {
       await new Promise((r) => setTimeout(r, i * spread))
       for (let r = 0; r < rounds; r++) {
-        const s = await stream(url, prompt)
+        const s = await stream(call)
         ttfts.push(s.ttft)
         tokens += s.tokens
       }
@@ -147,6 +173,72 @@ async function maskingCost() {
   }
 }
 
+/**
+ * The gate alone, as a Web fetch handler (`gate.fetch`, as at the edge): no HTTP server and no
+ * network on either side. The upstream replays a recorded stand-in stream at the same token
+ * pace; "direct" reads that replay itself.
+ */
+async function inProcess(masked) {
+  const { createGate } = await import('../packages/core/dist/index.js')
+  const { mask } = await import('../packages/mask/dist/index.js')
+  const { llm } = await import('../packages/llm/dist/index.js')
+  const { createStandIn } = await import('../packages/llm/dist/testing/index.js')
+  const body = (prompt) =>
+    JSON.stringify({
+      model: 'chat',
+      stream: true,
+      max_tokens: 60,
+      messages: [{ role: 'user', content: prompt }],
+    })
+  const recorded = await (
+    await createStandIn({ maxSplit: 1 << 20 }).fetch(
+      new Request('http://standin/v1/chat/completions', { method: 'POST', body: body(masked) }),
+    )
+  ).text()
+  const events = recorded.split(/(?<=\n\n)/).map((e) => new TextEncoder().encode(e))
+  const delay = Number(args['token-delay'])
+  const replay = () => {
+    let i = 0
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          if (i >= events.length) return c.close()
+          if (i > 1) await new Promise((r) => setTimeout(r, delay))
+          c.enqueue(events[i++])
+        },
+      }),
+      { headers: { 'content-type': 'text/event-stream' } },
+    )
+  }
+  const upstream = {
+    protocol: 'openai',
+    model: 'standin',
+    async send() {
+      return { response: replay(), attempts: 1, idleTimeoutMs: 60_000, abort() {}, done() {} }
+    },
+  }
+  const gate = createGate({
+    models: [],
+    plugins: [mask(), llm({ models: [{ name: 'chat', upstream }] })],
+  })
+  const gated = () =>
+    gate.fetch(
+      new Request('http://gate/v1/chat/completions', { method: 'POST', body: body(PROMPT) }),
+    )
+  const out = {}
+  for (const concurrency of [1, 64]) {
+    const n = concurrency === 1 ? 16 : 2
+    const runs = { direct: [], gate: [] }
+    for (let i = 0; i < 2; i++) {
+      runs.direct.push(await loadWith(async () => replay(), concurrency, n))
+      runs.gate.push(await loadWith(gated, concurrency, n))
+    }
+    out[`streams_${concurrency}`] = compare(runs.direct, runs.gate)
+  }
+  await gate.close()
+  return out
+}
+
 async function main() {
   const rounds = Number(args.rounds)
   const upstream = await child('upstream')
@@ -156,7 +248,12 @@ async function main() {
     await load(upstream.url, masked, 4, 2)
     await load(gate.url, PROMPT, 4, 2)
     const results = {
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        node: process.version,
+        load_average_1m: round(os.loadavg()[0]),
+      },
       token_delay_ms: Number(args['token-delay']),
     }
     for (const concurrency of [1, 64]) {
@@ -168,24 +265,12 @@ async function main() {
         direct.push(await load(upstream.url, masked, concurrency, n))
         gated.push(await load(gate.url, PROMPT, concurrency, n))
       }
-      const mean = (runs, k) => round(runs.reduce((a, r) => a + r[k], 0) / runs.length)
-      const of = (runs) => ({
-        ttft_p50_ms: mean(runs, 'ttft_p50_ms'),
-        ttft_p99_ms: mean(runs, 'ttft_p99_ms'),
-        tokens_per_s: mean(runs, 'tokens_per_s'),
-      })
-      const d = of(direct)
-      const g = of(gated)
-      results[`streams_${concurrency}`] = {
-        streams: direct[0].streams,
-        direct: d,
-        gate: g,
-        added_ttft_p50_ms: round(g.ttft_p50_ms - d.ttft_p50_ms),
-        added_ttft_p99_ms: round(g.ttft_p99_ms - d.ttft_p99_ms),
-        throughput_ratio: round(g.tokens_per_s / d.tokens_per_s),
-      }
+      results[`streams_${concurrency}`] = compare(direct, gated)
       console.log(`${concurrency} stream(s):`, JSON.stringify(results[`streams_${concurrency}`]))
     }
+    results.in_process = await inProcess(masked)
+    for (const [k, v] of Object.entries(results.in_process))
+      console.log(`in process (gate.fetch), ${k}:`, JSON.stringify(v))
     results.masking_2kb = await maskingCost()
     console.log('masking a 2 KB prompt:', JSON.stringify(results.masking_2kb))
     const s64 = results.streams_64
