@@ -58,6 +58,16 @@ describe('modelgate explain', () => {
     }
   })
 
+  it('without --method uses auto: tree_shap for a tree model, the same values', async () => {
+    const result = await run(['explain', '--model', model, '--data', 'rows.json'], { cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    const auto = JSON.parse(result.stdout) as Explanation
+    const tree = JSON.parse(await readFile(join(dir, 'shap.json'), 'utf8')) as Explanation
+    expect(auto.method).toBe('tree_shap')
+    expect(auto.values).toEqual(tree.values)
+    expect(auto.base_values).toEqual(tree.base_values)
+  })
+
   it('kernel_shap with a background file prints to stdout, seeded and additive', async () => {
     const args = [
       'explain',
@@ -92,7 +102,7 @@ describe('modelgate explain', () => {
     expect(misfit.code).toBe(1)
     expect(misfit.stderr).toMatch(/^explain: /)
     for (const args of [
-      ['explain', '--model', model, '--data', 'rows.json'],
+      ['explain', '--model', model],
       ['explain', '--model', model, '--data', 'rows.json', '--method', 'lime'],
       ['explain', '--model', 'missing.json', '--data', 'rows.json', '--method', 'auto'],
       ['explain', '--model', model, '--data', 'rows.json', '--method', 'auto', '--nsamples', '0'],

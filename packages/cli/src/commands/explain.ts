@@ -42,7 +42,7 @@ export function progressBar(stream: NodeJS.WriteStream) {
 }
 
 /**
- * `modelgate explain --model FILE --data FILE [--background FILE] --method METHOD
+ * `modelgate explain --model FILE --data FILE [--background FILE] [--method METHOD]
  * [--nsamples N] [--seed N] [--out FILE]`: explains the rows of a file with a model file
  * (XGBoost or LightGBM JSON, ONNX, TF.js) and prints or writes shap's layout.
  *
@@ -57,11 +57,12 @@ export const explainCommand: Command = {
   name: 'explain',
   summary: 'Explain the rows of a data file with a model file (SHAP, IG)',
   usage:
-    'explain --model <file> --data <file> [--background <file>] --method <method> [--nsamples <n>] [--seed <n>] [--output <name>] [--out <file>]',
+    'explain --model <file> --data <file> [--background <file>] [--method <method>] [--nsamples <n>] [--seed <n>] [--output <name>] [--out <file>]',
   description: [
     'Models: XGBoost save_model JSON, LightGBM dump_model JSON, .onnx, TF.js model.json. Rows: a',
     'JSON array of arrays (null = missing), a JSON array of objects keyed by feature name, or CSV',
-    'with a header. Methods: auto, exact_shap, kernel_shap, permutation_shap, tree_shap,',
+    'with a header. Methods: auto (the default: tree_shap for tree models, exact_shap for at most',
+    '12 features, else kernel_shap), exact_shap, kernel_shap, permutation_shap, tree_shap,',
     'integrated_gradients. The result ({values, base_values, data, feature_names, method,',
     'additivity, stats, ...}) goes to --out or stdout. A progress bar is drawn on a terminal.',
     '',
@@ -71,7 +72,7 @@ export const explainCommand: Command = {
     model: { type: 'string', value: 'file', description: 'Model file (required)' },
     data: { type: 'string', value: 'file', description: 'Rows to explain (required)' },
     background: { type: 'string', value: 'file', description: 'Background rows (same formats)' },
-    method: { type: 'string', value: METHODS.join('|'), description: 'Explainer (required)' },
+    method: { type: 'string', value: METHODS.join('|'), description: 'Explainer (default auto)' },
     nsamples: { type: 'string', value: 'n', description: 'Kernel SHAP coalitions per row' },
     seed: { type: 'string', value: 'n', description: 'Seed of every random choice (default 0)' },
     output: {
@@ -85,7 +86,7 @@ export const explainCommand: Command = {
     const model = stringOption(values, 'model', true)
     const data = stringOption(values, 'data', true)
     const background = stringOption(values, 'background')
-    const method = choiceOption(values, 'method', METHODS, true)!
+    const method = choiceOption(values, 'method', METHODS) ?? 'auto'
     const nsamples = numberOption(values, 'nsamples', { integer: true, min: 1 })
     const seed = numberOption(values, 'seed', { integer: true, min: 0 })
     const output = stringOption(values, 'output')
