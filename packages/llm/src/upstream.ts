@@ -1,5 +1,6 @@
 import {
   BadGatewayError,
+  checkOptionKeys,
   GateError,
   GatewayTimeoutError,
   NotReadyError,
@@ -14,22 +15,22 @@ import type {
 } from './types.js'
 
 const RETRY_STATUSES = new Set([408, 429, 502, 503, 504])
-const CONFIG_KEYS = new Set([
-  'type',
-  'url',
-  'model',
-  'apiKey',
-  'apiKeyEnv',
-  'apiKeyHeader',
-  'headers',
-  'timeoutMs',
-  'idleTimeoutMs',
-  'retries',
-  'retryBaseDelayMs',
-  'retryMaxDelayMs',
-  'fetch',
-  'anthropicVersion',
-])
+const CONFIG_KEYS = {
+  type: true,
+  url: true,
+  model: true,
+  apiKey: true,
+  apiKeyEnv: true,
+  apiKeyHeader: true,
+  headers: true,
+  timeoutMs: true,
+  idleTimeoutMs: true,
+  retries: true,
+  retryBaseDelayMs: true,
+  retryMaxDelayMs: true,
+  fetch: true,
+  anthropicVersion: true,
+} as const
 const FORWARDED_ANTHROPIC = ['anthropic-version', 'anthropic-beta']
 
 /**
@@ -81,9 +82,7 @@ function envValue(env: unknown, name: string): string | undefined {
  */
 export function createUpstream(config: UpstreamConfig, gateModel: string): LlmUpstream {
   if (!config || typeof config !== 'object') throw new TypeError('upstream must be an object')
-  for (const key of Object.keys(config)) {
-    if (!CONFIG_KEYS.has(key)) throw new TypeError(`upstream: unknown option "${key}"`)
-  }
+  checkOptionKeys('upstream', config, CONFIG_KEYS)
   const protocol: LlmProtocol = config.type
   if (protocol !== 'openai' && protocol !== 'anthropic')
     throw new TypeError('upstream.type must be "openai" or "anthropic"')

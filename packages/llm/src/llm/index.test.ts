@@ -806,6 +806,22 @@ describe('access, budgets and upstream failures', () => {
     expect((await bad.json()).code).toBe('upstream_auth')
   })
 
+  it('refuses unknown options at creation, naming the nearest valid one', () => {
+    const models = [
+      { name: 'chat', upstream: { type: 'openai' as const, url: 'http://standin/v1' } },
+    ]
+    expect(() => llm({ models, budgtes: [] } as never)).toThrow('did you mean "budgets"')
+    expect(() => llm({ models, tenants: { acme: { leaves: ['URL'] } } } as never)).toThrow(
+      'tenants.acme.leaves',
+    )
+    expect(() =>
+      llm({
+        models: [{ name: 'chat', upstream: { ...models[0]!.upstream, apikey: 'x' } }],
+      } as never),
+    ).toThrow('did you mean "apiKey"')
+    expect(() => llm({ models: [{ name: 'a:b', upstream: models[0]!.upstream }] })).toThrow('name')
+  })
+
   it('refuses bad requests with clear JSON errors', async () => {
     const { gate } = setup()
     const cases: Array<[unknown, number, string]> = [

@@ -1,6 +1,7 @@
 import {
   BadGatewayError,
   BadRequestError,
+  checkOptionKeys,
   ForbiddenError,
   GateError,
   MemoryStore,
@@ -40,19 +41,19 @@ import type {
 } from '../types.js'
 import { createUpstream } from '../upstream.js'
 
-const OPTION_KEYS = new Set([
-  'models',
-  'budgets',
-  'budgetStore',
-  'tenants',
-  'words',
-  'embeddings',
-  'restore',
-  'conversationHeader',
-  'conversationTtlMs',
-  'select',
-  'maxAnswerBytes',
-])
+const OPTIONS = {
+  models: { name: true, upstream: true, labels: true },
+  budgets: { by: true, tokens: true, perSeconds: true, name: true },
+  budgetStore: true,
+  tenants: { '*': { models: true, leave: true, refuse: true } },
+  words: { allow: true, deny: { type: true, values: true } },
+  embeddings: true,
+  restore: true,
+  conversationHeader: true,
+  conversationTtlMs: true,
+  select: true,
+  maxAnswerBytes: true,
+} as const
 const CONVERSATION = /^[A-Za-z0-9._:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
@@ -120,9 +121,7 @@ class LlmService {
   constructor(readonly options: LlmOptions) {
     if (!options || typeof options !== 'object')
       throw new TypeError('llm: options must be an object')
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) throw new TypeError(`llm: unknown option "${key}"`)
-    }
+    checkOptionKeys('llm', options, OPTIONS)
     if (!Array.isArray(options.models) || options.models.length === 0)
       throw new TypeError('llm: models must be a non-empty array')
     for (const [i, m] of options.models.entries()) this.add(m, i)
@@ -130,9 +129,6 @@ class LlmService {
     this.tenants = options.tenants ?? {}
     for (const [t, p] of Object.entries(this.tenants)) {
       if (!isObject(p)) throw new TypeError(`llm: tenants.${t} must be an object`)
-      for (const k of Object.keys(p))
-        if (!['models', 'leave', 'refuse'].includes(k))
-          throw new TypeError(`llm: tenants.${t}: unknown option "${k}"`)
       for (const k of ['models', 'leave', 'refuse'] as const) {
         const v = p[k]
         if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string')))
