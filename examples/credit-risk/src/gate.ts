@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { createTfjsBackend } from '@modelgate/backend-tfjs'
 import { createGate } from '@modelgate/core'
-import type { Gate, Plugin } from '@modelgate/core'
+import type { Gate, Plugin, RouteDefinition } from '@modelgate/core'
 import { creditSchema, MODEL_INPUT, MODEL_OUTPUT } from './schema.js'
 
 /**
@@ -29,6 +29,8 @@ export interface CreditGateOptions {
   backend?: 'auto' | 'wasm' | 'cpu' | 'tensorflow'
   /** Plugins, outermost first. Default none. */
   plugins?: Plugin[]
+  /** Routes of the gate besides the protocol routes (`createGate`'s `routes`). Default none. */
+  routes?: RouteDefinition[]
 }
 
 /**
@@ -68,5 +70,6 @@ export function createCreditGate(options: CreditGateOptions = {}): Gate {
       },
     ],
     plugins: options.plugins ?? [],
+    routes: options.routes ?? [],
   })
 }

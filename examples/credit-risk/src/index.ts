@@ -13,7 +13,7 @@ export { Random } from './random.js'
 export { creditSchema, MODEL_INPUT, MODEL_OUTPUT } from './schema.js'
 export { createCreditGate, MODEL_PATH } from './gate.js'
 export type { CreditGateOptions } from './gate.js'
-export { startDemo, usage, SAMPLE_APPLICATION } from './serve.js'
+export { startDemo, usage, PortInUseError, SAMPLE_APPLICATION } from './serve.js'
 export type { Demo, DemoEndpoint, DemoOptions } from './serve.js'
 export {
   trainCreditModel,
