@@ -7,6 +7,7 @@ import { CliError } from './errors.js'
 const processIO: CommandIO = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  stdoutBytes: (bytes) => void process.stdout.write(bytes),
 }
 
 /**

@@ -160,14 +160,25 @@ export async function readJson(file: string, option: string): Promise<unknown> {
  * ```
  */
 export async function readInput(file: string, option: string): Promise<string> {
+  return (await readInputBytes(file, option)).toString('utf8')
+}
+
+/**
+ * Reads a file (or stdin for `-`) as bytes; a missing file is a usage error naming the option.
+ *
+ * @example
+ * ```ts
+ * const body = await readInputBytes('request.bin', 'IN')
+ * ```
+ */
+export async function readInputBytes(file: string, option: string): Promise<Buffer> {
   try {
     if (file === '-') {
-      let text = ''
-      process.stdin.setEncoding('utf8')
-      for await (const chunk of process.stdin) text += chunk as string
-      return text
+      const chunks: Buffer[] = []
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks)
     }
-    return await readFile(file, 'utf8')
+    return await readFile(file)
   } catch (error) {
     const code = (error as { code?: unknown }).code
     const reason =

@@ -1,8 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildCli, jsonLines, run } from '../test/cli.js'
+import { bin, buildCli, jsonLines, run } from '../test/cli.js'
 
 let dir: string
 const body = JSON.stringify({ instances: [{ income: 52000, email: 'ana@example.org' }] })
@@ -77,6 +79,38 @@ describe('modelgate jwe', () => {
       'jwe_unknown_kid',
       'jwe_malformed',
     ])
+  })
+
+  it('decrypt --raw writes the plaintext bytes as they are; a refusal goes to stderr', async () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+    await writeFile(join(dir, 'bytes.bin'), bytes)
+    const sealed = await run(['jwe', 'encrypt', '--key', 'ec.pub.json', 'bytes.bin'], { cwd: dir })
+    expect(sealed.code, sealed.stderr).toBe(0)
+    await promisify(execFile)(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${bin}" jwe decrypt --key ec.jwk.json --raw "$1" > out.bin`,
+        '-',
+        sealed.stdout.trim(),
+      ],
+      { cwd: dir },
+    )
+    expect(Buffer.compare(await readFile(join(dir, 'out.bin')), bytes)).toBe(0)
+
+    const refused = await run(['jwe', 'decrypt', '--key', 'ec.jwk.json', '--raw', 'not-a-jwe'], {
+      cwd: dir,
+    })
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toBe('')
+    expect(refused.stderr).toMatch(/^jwe decrypt: jwe_malformed: /)
+    const two = await run(['jwe', 'decrypt', '--key', 'ec.jwk.json', '--raw'], {
+      cwd: dir,
+      stdin: `${await encrypt('ec.pub.json')}\n${await encrypt('ec.pub.json')}\n`,
+    })
+    expect(two.code).toBe(2)
+    expect(two.stdout).toBe('')
+    expect(two.stderr).toContain('--raw: takes one JWE, got 2')
   })
 
   it('decrypt checks iat against --now', async () => {

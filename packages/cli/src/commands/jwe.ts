@@ -8,7 +8,7 @@ import {
   listOption,
   numberOption,
   positionals,
-  readInput,
+  readInputBytes,
   readJson,
   stringOption,
 } from './args.js'
@@ -28,8 +28,9 @@ async function readJwk(file: string, option: string): Promise<Record<string, unk
 }
 
 /**
- * `modelgate jwe decrypt --key JWK_FILE [--key JWK_FILE …] [--now UNIX_SECONDS] [JWE]`: opens
- * compact JWEs with the decrypt plugin's policy, one JSON line each; exit 0 when all opened.
+ * `modelgate jwe decrypt --key JWK_FILE [--key JWK_FILE …] [--now UNIX_SECONDS] [--raw] [JWE]`:
+ * opens compact JWEs with the decrypt plugin's policy, one JSON line each (with `--raw`, one JWE
+ * and its plaintext itself); exit 0 when all opened.
  *
  * @example
  * ```ts
@@ -41,12 +42,14 @@ async function readJwk(file: string, option: string): Promise<Record<string, unk
 export const jweDecrypt: Command = {
   name: 'decrypt',
   summary: 'Decrypt compact JWEs as the decrypt plugin does, one JSON line each',
-  usage: 'jwe decrypt --key <jwk-file> [--key <jwk-file> ...] [--now <unix-seconds>] [JWE]',
+  usage: 'jwe decrypt --key <jwk-file> [--key <jwk-file> ...] [--now <unix-seconds>] [--raw] [JWE]',
   description: [
     'Without JWE, reads one compact JWE per line from stdin (blank lines are skipped). For each',
     'it writes {"ok":true,"plaintext_b64":"..."} or {"ok":false,"code":"...","message":"..."}.',
     "Same policy as the decrypt plugin: each key's alg is bound to its kid, A256GCM only, size",
     'limit, and jti/iat freshness (a jti repeated within one run is jwe_replayed).',
+    'With --raw it opens one JWE and writes its plaintext as it is (jwe encrypt in reverse); a',
+    'refusal goes to stderr as "jwe decrypt: <code>: <message>".',
     '',
     'Exit codes: 0 all opened, 1 at least one refused, 2 bad options or unusable keys.',
   ].join('\n'),
@@ -63,6 +66,7 @@ export const jweDecrypt: Command = {
       value: 'unix-seconds',
       description: 'Check iat against this time (default now)',
     },
+    raw: { type: 'boolean', description: 'Write the plaintext itself (one JWE only)' },
   },
   async run(args, io) {
     const [jwe] = positionals(args, 1)
@@ -80,21 +84,36 @@ export const jweDecrypt: Command = {
     } catch (error) {
       throw new ConfigError(`jwe decrypt: ${(error as Error).message}`, { cause: error })
     }
+    const refusal = (error: unknown) =>
+      error instanceof JweError
+        ? { code: error.code, message: error.message }
+        : { code: 'jwe_error', message: 'the JWE could not be processed' }
+    if (args.values.raw === true) {
+      const lines: string[] = []
+      for await (const text of inputLines(jwe)) if (text.trim() !== '') lines.push(text.trim())
+      if (lines.length !== 1) throw new ConfigError(`--raw: takes one JWE, got ${lines.length}`)
+      let plaintext: Uint8Array
+      try {
+        plaintext = (await open(lines[0]!)).plaintext
+      } catch (error) {
+        const { code, message } = refusal(error)
+        io.stderr(`jwe decrypt: ${code}: ${message}\n`)
+        return 1
+      }
+      if (io.stdoutBytes) io.stdoutBytes(plaintext)
+      else io.stdout(new TextDecoder().decode(plaintext))
+      return 0
+    }
     let allOk = true
-    for await (const raw of inputLines(jwe)) {
-      const line = raw.trim()
+    for await (const text of inputLines(jwe)) {
+      const line = text.trim()
       if (line === '') continue
       let out
       try {
         out = { ok: true, plaintext_b64: toBase64((await open(line)).plaintext) }
       } catch (error) {
         allOk = false
-        const known = error instanceof JweError
-        out = {
-          ok: false,
-          code: known ? error.code : 'jwe_error',
-          message: known ? error.message : 'the JWE could not be processed',
-        }
+        out = { ok: false, ...refusal(error) }
       }
       io.stdout(`${JSON.stringify(out)}\n`)
     }
@@ -122,7 +141,7 @@ export const jweEncrypt: Command = {
   summary: 'Encrypt a request body to a compact JWE for a gate',
   usage: 'jwe encrypt --key <jwk-file> [--alg <alg>] [--cty <type>] [IN]',
   description: [
-    "Encrypts IN (default stdin) to the gate key: A256GCM, the key's alg and kid, a fresh jti",
+    "Encrypts the bytes of IN (default stdin) to the gate key: A256GCM, the key's alg and kid, a fresh jti",
     'and iat. Prints the compact JWE. --alg sets the algorithm of a JWK without "alg" (it must',
     'match when the JWK has one).',
     '',
@@ -151,7 +170,7 @@ export const jweEncrypt: Command = {
     }
     if (alg !== undefined) key.alg = alg
     const cty = stringOption(args.values, 'cty')
-    const plaintext = await readInput(input ?? '-', input === undefined ? 'stdin' : 'IN')
+    const plaintext = await readInputBytes(input ?? '-', input === undefined ? 'stdin' : 'IN')
     const { encryptJwe } = await crypto('jwe encrypt')
     try {
       const jwe = await encryptJwe({

@@ -9,6 +9,8 @@
 export interface CommandIO {
   stdout(text: string): void
   stderr(text: string): void
+  /** Bytes for stdout as they are (`jwe decrypt --raw`); without it they go to `stdout` as UTF-8. */
+  stdoutBytes?(bytes: Uint8Array): void
 }
 
 /**
