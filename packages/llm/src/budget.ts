@@ -56,7 +56,15 @@ export async function estimatePromptTokens(body: Record<string, unknown>): Promi
     total += 3 + 4 * body.messages.length
     strings(body.messages, texts)
   }
-  for (const field of ['prompt', 'input', 'system', 'tools', 'functions', 'suffix']) {
+  for (const field of [
+    'prompt',
+    'input',
+    'instructions',
+    'system',
+    'tools',
+    'functions',
+    'suffix',
+  ]) {
     if (body[field] !== undefined) strings(body[field], texts)
   }
   for (const t of texts) total += count(t)

@@ -20,6 +20,7 @@ export {
   openAiHandler,
 } from './openai.js'
 export { maskMessagesBody, restoreMessagesAnswer, anthropicHandler } from './anthropic.js'
+export { maskResponsesBody, restoreResponsesAnswer, responsesHandler } from './responses.js'
 export { relay } from './relay.js'
 export type { EventHandler, StreamSummary, StreamUsage } from './relay.js'
 export { SseDecoder, encodeSse } from './sse.js'

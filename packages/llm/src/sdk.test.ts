@@ -162,6 +162,40 @@ describe.each(runtimes)('official SDKs through $name', (runtime) => {
     expectClean()
   })
 
+  it('openai: responses, plain, streamed and a function call', async () => {
+    const client = openai()
+    const plain = await client.responses.create({
+      model: 'chat',
+      instructions: `Agent for ${PII.name}`,
+      input: PROMPT,
+    })
+    expect(plain.output_text).toBe(PROMPT)
+    const stream = client.responses.stream({ model: 'chat', input: PROMPT })
+    let text = ''
+    stream.on('response.output_text.delta', (e) => (text += e.delta))
+    const final = await stream.finalResponse()
+    expect(text).toBe(PROMPT)
+    expect(final.output_text).toBe(PROMPT)
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'send',
+        description: `Mail ${PII.email}`,
+        strict: false,
+        parameters: { type: 'object', properties: { note: { type: 'string' } } },
+      },
+    ]
+    const called = await client.responses.create({
+      model: 'chat',
+      input: PROMPT,
+      tools,
+      tool_choice: 'required',
+    })
+    const fc = called.output[0] as { type: string; arguments: string }
+    expect(JSON.parse(fc.arguments)).toEqual({ note: PROMPT })
+    expectClean()
+  })
+
   it('anthropic: messages, plain, streamed and tool_use', async () => {
     const client = anthropic()
     const plain = await client.messages.create({
@@ -224,6 +258,20 @@ describe.each(runtimes)('official SDKs through $name', (runtime) => {
       toolChoice: 'required',
     })
     expect(called.toolCalls[0]!.input).toEqual({ note: PROMPT })
+    // The provider's default model speaks the Responses API.
+    const responses = vercel()('chat')
+    expect((await generateText({ model: responses, prompt: PROMPT })).text).toBe(PROMPT)
+    let streamedText = ''
+    for await (const t of streamText({ model: responses, prompt: PROMPT }).textStream)
+      streamedText += t
+    expect(streamedText).toBe(PROMPT)
+    const viaResponses = await generateText({
+      model: responses,
+      prompt: PROMPT,
+      tools: { send },
+      toolChoice: 'required',
+    })
+    expect(viaResponses.toolCalls[0]!.input).toEqual({ note: PROMPT })
     expectClean()
   })
 })

@@ -267,6 +267,7 @@ declare module '@modelgate/core' {
   interface RouteKindMap {
     'llm-chat': true
     'llm-completions': true
+    'llm-responses': true
     'llm-embeddings': true
     'llm-messages': true
     'llm-models': true

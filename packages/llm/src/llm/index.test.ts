@@ -497,6 +497,62 @@ describe('other routes', () => {
     expectClean(standIn)
   })
 
+  it('masks Responses API input and restores output, streamed text and function calls', async () => {
+    const { gate, standIn } = setup({}, { standIn: createStandIn({ seed: 4, maxSplit: 3 }) })
+    const base = { model: 'chat', instructions: `Assist ${PII.name}`, user: PII.email }
+    const plain = await (await post(gate, '/v1/responses', { ...base, input: PROMPT })).json()
+    expect(plain.output[0].content[0].text).toBe(PROMPT)
+    const input = [
+      { role: 'user', content: [{ type: 'input_text', text: 'start' }] },
+      {
+        type: 'function_call',
+        call_id: 'c1',
+        name: 'file',
+        arguments: JSON.stringify({ note: PII.ssn }),
+      },
+      { type: 'function_call_output', call_id: 'c1', output: PROMPT },
+    ]
+    const streamed = await post(gate, '/v1/responses', { ...base, input, stream: true })
+    let text = ''
+    let done = ''
+    let completed: any
+    for (const e of await events(streamed)) {
+      const d = JSON.parse(e.data)
+      if (d.type === 'response.output_text.delta') text += d.delta
+      if (d.type === 'response.output_text.done') done = d.text
+      if (d.type === 'response.completed') completed = d.response
+    }
+    expect(text).toBe(PROMPT)
+    expect(done).toBe(PROMPT)
+    expect(completed.output[0].content[0].text).toBe(PROMPT)
+    const tools = [
+      {
+        type: 'function',
+        name: 'file',
+        description: `File for ${PII.email}`,
+        parameters: { type: 'object', properties: { note: { type: 'string' } } },
+      },
+    ]
+    const call = await (
+      await post(gate, '/v1/responses', { ...base, input: PROMPT, tools, tool_choice: 'required' })
+    ).json()
+    expect(JSON.parse(call.output[0].arguments)).toEqual({ note: PROMPT })
+    const callStream = await post(gate, '/v1/responses', {
+      ...base,
+      input: PROMPT,
+      tools,
+      tool_choice: { type: 'function', name: 'file' },
+      stream: true,
+    })
+    let args = ''
+    for (const e of await events(callStream)) {
+      const d = JSON.parse(e.data)
+      if (d.type === 'response.function_call_arguments.delta') args += d.delta
+    }
+    expect(JSON.parse(args)).toEqual({ note: PROMPT })
+    expectClean(standIn)
+  })
+
   it('masks embedding inputs with keyed tokens, the same for the same value, or refuses them', async () => {
     const { gate, standIn } = setup()
     for (let i = 0; i < 2; i++) {

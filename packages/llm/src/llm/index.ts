@@ -30,6 +30,7 @@ import {
 } from '../openai.js'
 import { PlaceholderVault, type PlaceholderSession } from '../placeholders.js'
 import { relay, type StreamSummary } from '../relay.js'
+import { maskResponsesBody, responsesHandler, restoreResponsesAnswer } from '../responses.js'
 import type {
   LlmFacts,
   LlmModel,
@@ -57,7 +58,8 @@ const OPTIONS = {
 const CONVERSATION = /^[A-Za-z0-9._:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
-type GenerateKind = 'llm-chat' | 'llm-completions' | 'llm-embeddings' | 'llm-messages'
+type GenerateKind =
+  'llm-chat' | 'llm-completions' | 'llm-responses' | 'llm-embeddings' | 'llm-messages'
 
 interface Endpoint {
   kind: GenerateKind
@@ -83,6 +85,13 @@ const ENDPOINTS: Endpoint[] = [
     operation: 'chat',
   },
   {
+    kind: 'llm-responses',
+    path: '/v1/responses',
+    upstreamPath: '/responses',
+    protocol: 'openai',
+    operation: 'chat',
+  },
+  {
     kind: 'llm-embeddings',
     path: '/v1/embeddings',
     upstreamPath: '/embeddings',
@@ -98,6 +107,20 @@ const ENDPOINTS: Endpoint[] = [
   },
 ]
 const BY_KIND = new Map<RouteKind, Endpoint>(ENDPOINTS.map((e) => [e.kind, e]))
+const MASK: Record<GenerateKind, (body: Json, m: RequestMasker) => Promise<Json>> = {
+  'llm-chat': maskChatBody,
+  'llm-completions': maskCompletionBody,
+  'llm-responses': maskResponsesBody,
+  'llm-embeddings': maskEmbeddingBody,
+  'llm-messages': maskMessagesBody,
+}
+const RESTORE: Record<GenerateKind, (answer: unknown, s: PlaceholderSession) => unknown> = {
+  'llm-chat': restoreOpenAiAnswer,
+  'llm-completions': restoreOpenAiAnswer,
+  'llm-responses': restoreResponsesAnswer,
+  'llm-embeddings': (answer) => answer,
+  'llm-messages': restoreMessagesAnswer,
+}
 
 interface Served {
   name: string
@@ -357,12 +380,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
     } else {
       session = vault.session(await service.scope(ctx, vault, tenant, facts))
       const m = new RequestMasker(masking, session, service.textPolicy(tenant, false))
-      masked =
-        endpoint.kind === 'llm-chat'
-          ? await maskChatBody(body, m)
-          : endpoint.kind === 'llm-completions'
-            ? await maskCompletionBody(body, m)
-            : await maskMessagesBody(body, m)
+      masked = await MASK[endpoint.kind](body, m)
       entities = m.counts
       if (service.options.restore === 'granted') {
         const grants = new Set(ctx.decision?.unmask ?? [])
@@ -423,10 +441,13 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
 
   const type = result.response.headers.get('content-type') ?? ''
   if (stream && type.includes('text/event-stream')) {
+    const countText = charge !== undefined
     const handler =
-      endpoint.protocol === 'openai'
-        ? openAiHandler(session, { stripUsage, countText: charge !== undefined })
-        : anthropicHandler(session, charge !== undefined)
+      endpoint.kind === 'llm-messages'
+        ? anthropicHandler(session, countText)
+        : endpoint.kind === 'llm-responses'
+          ? responsesHandler(session, countText)
+          : openAiHandler(session, { stripUsage, countText })
     ctx.headers.set('content-type', 'text/event-stream; charset=utf-8')
     ctx.headers.set('cache-control', 'no-cache')
     ctx.headers.set('x-accel-buffering', 'no')
@@ -447,11 +468,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
     completion,
     JSON.stringify(isObject(answer) ? (answer.choices ?? answer.content ?? '') : ''),
   )
-  ctx.body = !session
-    ? answer
-    : endpoint.protocol === 'anthropic'
-      ? restoreMessagesAnswer(answer, session)
-      : restoreOpenAiAnswer(answer, session)
+  ctx.body = session ? RESTORE[endpoint.kind](answer, session) : answer
 }
 
 const numberOf = (v: unknown): number | undefined =>

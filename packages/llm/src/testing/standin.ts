@@ -527,6 +527,140 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     })
   }
 
+  /** OpenAI's Responses API: `input` as a string or items, function tools, typed stream events. */
+  function responses(body: Json, call: StandInCall): Response {
+    const items =
+      typeof body.input === 'string'
+        ? [{ role: 'user', content: body.input }]
+        : Array.isArray(body.input)
+          ? (body.input as Json[])
+          : []
+    const itemText = (i: Json) =>
+      i.type === 'function_call_output' ? textOf(i.output) : textOf(i.content)
+    const texts = [textOf(body.instructions), ...items.map(itemText)]
+    const focus = [...items]
+      .reverse()
+      .find((i) => i.role === 'user' || i.type === 'function_call_output')
+    const max = typeof body.max_output_tokens === 'number' ? body.max_output_tokens : 256
+    const { g, tool, args, promptTokens } = answer(
+      body,
+      texts,
+      focus && { content: itemText(focus) },
+      max,
+      call,
+    )
+    const id = `resp_${++ids}`
+    const usage = {
+      input_tokens: promptTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: g.steps.length,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: promptTokens + g.steps.length,
+    }
+    const item = tool
+      ? {
+          type: 'function_call',
+          id: `fc_${ids}`,
+          call_id: `call_${ids}`,
+          name: tool.name,
+          arguments: args,
+          status: 'completed',
+        }
+      : {
+          type: 'message',
+          id: `msg_${ids}`,
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: g.text, annotations: [] }],
+        }
+    const response = (status: string, output: unknown[], withUsage: boolean) => ({
+      id,
+      object: 'response',
+      created_at: 1_700_000_000,
+      status,
+      model: String(body.model),
+      output,
+      incomplete_details: null,
+      error: null,
+      ...(withUsage ? { usage } : {}),
+    })
+    if (body.stream !== true) return json(response('completed', [item], true))
+    let seq = 0
+    const ev = (type: string, fields: Json) => () =>
+      data({ type, sequence_number: seq++, ...fields }, type)
+    const events: Array<() => string> = [
+      ev('response.created', { response: response('in_progress', [], false) }),
+      ev('response.in_progress', { response: response('in_progress', [], false) }),
+    ]
+    if (tool) {
+      events.push(
+        ev('response.output_item.added', {
+          output_index: 0,
+          item: { ...item, arguments: '', status: 'in_progress' },
+        }),
+      )
+      for (const piece of cuts(args!, random))
+        events.push(
+          ev('response.function_call_arguments.delta', {
+            item_id: item.id,
+            output_index: 0,
+            delta: piece,
+          }),
+        )
+      events.push(
+        ev('response.function_call_arguments.done', {
+          item_id: item.id,
+          output_index: 0,
+          arguments: args,
+        }),
+      )
+    } else {
+      const part = { type: 'output_text', text: '', annotations: [] }
+      events.push(
+        ev('response.output_item.added', {
+          output_index: 0,
+          item: { ...item, status: 'in_progress', content: [] },
+        }),
+        ev('response.content_part.added', {
+          item_id: item.id,
+          output_index: 0,
+          content_index: 0,
+          part,
+        }),
+      )
+      for (const p of pieces(g.steps))
+        events.push(
+          ev('response.output_text.delta', {
+            item_id: item.id,
+            output_index: 0,
+            content_index: 0,
+            delta: p.text,
+            logprobs: [],
+          }),
+        )
+      events.push(
+        ev('response.output_text.done', {
+          item_id: item.id,
+          output_index: 0,
+          content_index: 0,
+          text: g.text,
+          logprobs: [],
+        }),
+        ev('response.content_part.done', {
+          item_id: item.id,
+          output_index: 0,
+          content_index: 0,
+          part: { ...part, text: g.text },
+        }),
+      )
+    }
+    events.push(
+      ev('response.output_item.done', { output_index: 0, item }),
+      ev('response.completed', { response: response('completed', [item], true) }),
+    )
+    return sse(events)
+  }
+
   function messages(body: Json, call: StandInCall): Response {
     const msgs = Array.isArray(body.messages) ? (body.messages as Json[]) : []
     const texts = [textOf(body.system), ...msgs.map((m) => textOf(m.content))]
@@ -646,6 +780,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     if (path.endsWith('/completions')) return completions(body, call)
     if (path.endsWith('/embeddings')) return embeddings(body)
     if (path.endsWith('/messages')) return messages(body, call)
+    if (path.endsWith('/responses')) return responses(body, call)
     return json({ error: { message: `no route ${path}` } }, 404)
   }
 
