@@ -319,9 +319,9 @@ interface Source {
 async function open(options: TfjsBackendOptions): Promise<Source> {
   if (options.model !== undefined) {
     const format = formatOfModel(options.model)!
-    const signature =
-      format === 'graph-model' ? (options.model as tf.GraphModel).modelSignature : undefined
-    return { format, model: options.model, owned: false, signature: asRecord(signature) }
+    const model = options.model as unknown as tf.LayersModel | tf.GraphModel
+    const signature = format === 'graph-model' ? (model as tf.GraphModel).modelSignature : undefined
+    return { format, model, owned: false, signature: asRecord(signature) }
   }
   const url = options.url === undefined ? undefined : new URL(options.url)
   const handler =

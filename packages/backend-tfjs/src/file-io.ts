@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import type { TfjsIOHandler } from './types.js'
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
 
@@ -16,7 +17,7 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
  * const model = await tf.loadLayersModel(fileIOHandler('./models/credit/model.json'))
  * ```
  */
-export function fileIOHandler(modelJson: string | URL): tf.io.IOHandler {
+export function fileIOHandler(modelJson: string | URL): TfjsIOHandler {
   return {
     async load() {
       const fs = await import('node:fs/promises')
@@ -49,7 +50,7 @@ export function fileIOHandler(modelJson: string | URL): tf.io.IOHandler {
  * await model.save(fileSaveHandler('./models/credit'))
  * ```
  */
-export function fileSaveHandler(directory: string): tf.io.IOHandler {
+export function fileSaveHandler(directory: string): TfjsIOHandler {
   return tf.io.withSaveHandler(async (artifacts) => {
     const fs = await import('node:fs/promises')
     const path = await import('node:path')

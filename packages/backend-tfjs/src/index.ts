@@ -7,6 +7,13 @@ export type {
   TfjsBackendChoice,
   TfjsBackendLoaders,
   WasmBackendModule,
+  TfjsModel,
+  TfjsLayersModelLike,
+  TfjsGraphModelLike,
+  TfjsIOHandler,
+  TfjsModelArtifacts,
+  TfjsWeightSpec,
+  TfjsSaveResult,
 } from './types.js'
 export {
   quantizeTfjsModel,

@@ -1,5 +1,3 @@
-import type * as tf from '@tensorflow/tfjs'
-
 /**
  * A TF.js backend modelgate can run models on: `tensorflow` is `@tensorflow/tfjs-node` (native
  * libtensorflow), `wasm` is `@tensorflow/tfjs-backend-wasm`, `cpu` is the pure-JavaScript backend.
@@ -39,8 +37,8 @@ export interface TfjsBackendOptions {
   path?: string
   /** An `http(s)://` (or `file://`) URL of a `model.json`. */
   url?: string
-  /** A model already in memory. It stays yours: `close()` does not dispose it. */
-  model?: tf.LayersModel | tf.GraphModel
+  /** A `tf.LayersModel` or `tf.GraphModel` in memory. It stays yours: `close()` does not dispose it. */
+  model?: TfjsModel
   /** TF.js backend; process-wide, see `useTfjsBackend`. Default `auto`. */
   backend?: TfjsBackendChoice
   /** Names to expose for the model's inputs, in the model's input order. */
@@ -80,4 +78,120 @@ export interface TfjsBackendLoaders {
  */
 export interface WasmBackendModule {
   setWasmPaths(prefixOrFileMap: string | Record<string, string>, usePlatformFetch?: boolean): void
+}
+
+/**
+ * A TF.js `LayersModel` or `GraphModel`, described by the members modelgate tells them apart by.
+ * This package's types name no TF.js type, so that a program importing it never type-checks
+ * TF.js's own declarations (which need `skipLibCheck` under TypeScript 6's DOM lib).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs'
+ *
+ * const model: TfjsModel = await tf.loadLayersModel(fileIOHandler('./models/credit/model.json'))
+ * ```
+ */
+export type TfjsModel = TfjsLayersModelLike | TfjsGraphModelLike
+
+/**
+ * A TF.js `LayersModel`, by its members.
+ *
+ * @example
+ * ```ts
+ * const layers: TfjsLayersModelLike = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3] })] })
+ * ```
+ */
+export interface TfjsLayersModelLike {
+  readonly layers: readonly unknown[]
+  predictOnBatch(...args: never[]): unknown
+  dispose(): unknown
+}
+
+/**
+ * A TF.js `GraphModel`, by its members.
+ *
+ * @example
+ * ```ts
+ * const graph: TfjsGraphModelLike = await tf.loadGraphModel(fileIOHandler('./detector/model.json'))
+ * ```
+ */
+export interface TfjsGraphModelLike {
+  execute(...args: never[]): unknown
+  executeAsync(...args: never[]): Promise<unknown>
+  dispose(): unknown
+}
+
+/**
+ * A TF.js IO handler (`tf.io.IOHandler`) as {@link fileIOHandler} and {@link fileSaveHandler}
+ * return it: pass it to `tf.loadLayersModel`, `tf.loadGraphModel` or `model.save`. Spelled out
+ * here, field for field, for the reason given at {@link TfjsModel}.
+ *
+ * @example
+ * ```ts
+ * const handler: TfjsIOHandler = fileIOHandler('./models/credit/model.json')
+ * const artifacts = await handler.load!()
+ * ```
+ */
+export interface TfjsIOHandler {
+  load?: () => Promise<TfjsModelArtifacts>
+  save?: (artifacts: TfjsModelArtifacts) => Promise<TfjsSaveResult>
+}
+
+/**
+ * A model's artifacts (`tf.io.ModelArtifacts`, without the training config and weight stream
+ * modelgate never reads).
+ *
+ * @example
+ * ```ts
+ * const artifacts: TfjsModelArtifacts = await fileIOHandler('./models/credit/model.json').load!()
+ * console.log(artifacts.format) // 'layers-model'
+ * ```
+ */
+export interface TfjsModelArtifacts {
+  // `{}` as TF.js declares them, so that artifacts pass both ways between the two declarations.
+  modelTopology?: {} | ArrayBuffer
+  weightSpecs?: TfjsWeightSpec[]
+  weightData?: ArrayBuffer | ArrayBuffer[]
+  format?: string
+  generatedBy?: string
+  convertedBy?: string | null
+  signature?: {}
+  userDefinedMetadata?: { [key: string]: {} }
+  modelInitializer?: {}
+  initializerSignature?: {}
+}
+
+/**
+ * One entry of a weights manifest (`tf.io.WeightsManifestEntry`).
+ *
+ * @example
+ * ```ts
+ * const spec: TfjsWeightSpec = { name: 'dense/kernel', shape: [3, 1], dtype: 'float32' }
+ * ```
+ */
+export interface TfjsWeightSpec {
+  name: string
+  shape: number[]
+  dtype: 'float32' | 'int32' | 'bool' | 'string' | 'complex64'
+  group?: 'model' | 'optimizer'
+  quantization?: { scale?: number; min?: number; dtype: 'uint16' | 'uint8' | 'float16' }
+}
+
+/**
+ * What a save handler resolves to (`tf.io.SaveResult`).
+ *
+ * @example
+ * ```ts
+ * const { modelArtifactsInfo } = await model.save(fileSaveHandler('./models/credit'))
+ * ```
+ */
+export interface TfjsSaveResult {
+  modelArtifactsInfo: {
+    dateSaved: Date
+    modelTopologyType: 'JSON' | 'GraphDef'
+    modelTopologyBytes?: number
+    weightSpecsBytes?: number
+    weightDataBytes?: number
+  }
 }
