@@ -401,6 +401,51 @@ describe('placeholder scope', () => {
     expect((await again.json()).choices[0].message.content).toBe(`Hello ${PII.name}`)
   })
 
+  it('aborts the upstream call when the client goes away mid-stream', async () => {
+    let aborted: unknown
+    let facts: GateFacts | undefined
+    const spy: Plugin = async function spy(ctx, next) {
+      facts = ctx.facts
+      await next()
+    }
+    const endless: LlmUpstream = {
+      protocol: 'openai',
+      model: 'endless',
+      async send() {
+        const body = new ReadableStream<Uint8Array>({
+          async pull(c) {
+            await new Promise((r) => setTimeout(r, 5))
+            c.enqueue(
+              new TextEncoder().encode(
+                'data: {"choices":[{"index":0,"delta":{"content":"la "}}]}\n\n',
+              ),
+            )
+          },
+        })
+        const response = new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+        return {
+          response,
+          attempts: 1,
+          idleTimeoutMs: 1000,
+          abort: (r) => (aborted = r ?? true),
+          done() {},
+        }
+      },
+    }
+    const gate = fixedGate(endless, [spy])
+    const res = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      stream: true,
+      messages: [{ role: 'user', content: 'sing' }],
+    })
+    const reader = res.body!.getReader()
+    await reader.read()
+    await reader.read()
+    await reader.cancel()
+    expect(aborted).toBeTruthy()
+    expect(facts!.llm!.end).toBe('client_closed')
+  })
+
   it('fails closed when a stream ends inside a placeholder, never sending the fragment', async () => {
     const gate = fixedGate(fixedUpstream(['Mail <EMA', 'IL_1> or <EMA'], true))
     const res = await post(gate, '/v1/chat/completions', {
