@@ -1,4 +1,5 @@
 import type { GateContext, KeyValueStore } from '@modelgate/core'
+import { ScanBudget } from './budget.js'
 import { decodeKey } from './keys.js'
 import type { Masker } from './masker.js'
 import type { KeyInput, MaskCounts, OperatorConfig, Span } from './types.js'
@@ -17,8 +18,11 @@ import type { KeyInput, MaskCounts, OperatorConfig, Span } from './types.js'
 export interface TextMasking {
   /** The tenant whose values these are. */
   readonly tenant: string
-  /** Entities in a text, by the plugin's detector (entity types, allow and deny lists, recognizers). */
-  detect(text: string): Span[]
+  /**
+   * Entities in a text, by the plugin's detector (entity types, allow and deny lists,
+   * recognizers), charged to the request's scanning budget (413 or 422 past it).
+   */
+  detect(text: string): Promise<Span[]>
   /**
    * The rule the plugin's policy names for an entity type (`entities[type]`, else
    * `entities['*']`), or `undefined` when it names none and the route's own default applies.
@@ -52,19 +56,20 @@ export function textMaskingOf(ctx: GateContext): TextMasking | undefined {
 
 /**
  * Builds what {@link textMaskingOf} returns, from a masker and its key: the `mask` plugin calls it
- * once and leaves a per-request view on each context with {@link provideTextMasking}.
+ * once and leaves a per-request view on each context with {@link provideTextMasking}, charging
+ * the request's scanning budget (a fresh default one when none is given).
  *
  * @example
  * ```ts
  * const forRequest = textMaskingFor(masker, options.key, options.vault || undefined)
- * provideTextMasking(ctx, forRequest(tenant, counts))
+ * provideTextMasking(ctx, forRequest(tenant, counts, budget))
  * ```
  */
 export function textMaskingFor(
   masker: Masker,
   key: KeyInput | undefined,
   store: KeyValueStore | undefined,
-): (tenant: string, counts: MaskCounts) => TextMasking {
+): (tenant: string, counts: MaskCounts, budget?: ScanBudget) => TextMasking {
   const master =
     key === undefined
       ? undefined
@@ -89,9 +94,14 @@ export function textMaskingFor(
   }
   const entities = masker.policy.entities ?? {}
   const rule = (type: string): OperatorConfig | undefined => entities[type] ?? entities['*']
-  return (tenant, counts) => ({
+  return (tenant, counts, budget = new ScanBudget()) => ({
     tenant,
-    detect: (text) => masker.detector.detect(text),
+    async detect(text) {
+      budget.charge(text)
+      const spans = budget.time(() => masker.detector.detect(text))
+      await budget.pause()
+      return spans
+    },
     rule,
     maskValue: async (value, r, type) =>
       String(await masker.maskValue(value, { ...r, type }, { tenant, type })),

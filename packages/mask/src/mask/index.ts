@@ -465,13 +465,13 @@ export const mask = (options: MaskOptions = {}): Plugin => {
     ctx.facts.masking = counts
     const ledger = new TokenLedger()
     const tenantId = String(tenantOf(ctx))
-    provideTextMasking(ctx, textMasking(tenantId, counts))
     const call: MaskScope = {
       tenant: tenantId,
       scope: String(scopeOf(ctx)),
       ledger,
       budget: new ScanBudget(budget),
     }
+    provideTextMasking(ctx, textMasking(tenantId, counts, call.budget!))
     let inputsMasked = false
     const maskIncoming = async (): Promise<void> => {
       if (phases.request) inputsMasked = await maskRequest(ctx, call, counts)
