@@ -139,9 +139,10 @@ async function loadWith(call, concurrency, rounds) {
 async function textMasker() {
   const { createMasker, textMaskingFor } = await import('../packages/mask/dist/index.js')
   const llm = await import('../packages/llm/dist/index.js')
-  const masking = textMaskingFor(createMasker(), undefined, undefined)('bench', {})
+  const forRequest = textMaskingFor(createMasker(), undefined, undefined)
   const vault = new llm.PlaceholderVault()
   return async (text) => {
+    const masking = forRequest('bench', {})
     const conversation = String(Math.random())
     const session = vault.session(await vault.scope({ tenant: 'bench', conversation }))
     const policy = { leave: new Set(), refuse: new Set(), lists: {} }

@@ -153,7 +153,7 @@ export class RequestMasker {
   async text(text: string): Promise<string> {
     if (text === '') return text
     await this.session.adopt(text)
-    const spans = this.spans(text)
+    const spans = await this.spans(text)
     if (spans.length === 0) return text
     let out = ''
     let at = 0
@@ -236,9 +236,9 @@ export class RequestMasker {
   }
 
   /** Detected and denied spans, allowed ones and types that may leave removed, without overlaps. */
-  private spans(text: string): Span[] {
+  private async spans(text: string): Promise<Span[]> {
     const found: Span[] = []
-    for (const s of this.masking.detect(text)) {
+    for (const s of await this.masking.detect(text)) {
       if (this.policy.leave.has(s.type) || this.masking.rule(s.type)?.op === 'keep') continue
       if (this.allowed(text.slice(s.start, s.end))) continue
       found.push(s)

@@ -923,6 +923,34 @@ describe('access, budgets and upstream failures', () => {
     expect(() => llm({ models: [{ name: 'a:b', upstream: models[0]!.upstream }] })).toThrow('name')
   })
 
+  it('charges prompt scanning to the mask plugin’s budget: a prompt past it is refused', async () => {
+    const standIn = createStandIn()
+    const gate = createGate({
+      models: [],
+      plugins: [
+        mask({ budget: { maxScanBytes: 4096 } }),
+        llm({
+          models: [
+            {
+              name: 'chat',
+              upstream: {
+                type: 'openai',
+                url: 'http://standin/v1',
+                fetch: (u, i) => standIn.fetch(new Request(u, i)),
+              },
+            },
+          ],
+        }),
+      ],
+    })
+    gates.push(gate)
+    const messages = Array.from({ length: 40 }, () => ({ role: 'user', content: PROMPT }))
+    const res = await post(gate, '/v1/chat/completions', { model: 'chat', messages })
+    expect(res.status).toBe(413)
+    expect((await res.json()).code).toBe('masking_budget_exceeded')
+    expect(standIn.calls).toHaveLength(0)
+  })
+
   it('refuses bad requests with clear JSON errors', async () => {
     const { gate } = setup()
     const cases: Array<[unknown, number, string]> = [
