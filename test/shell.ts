@@ -19,8 +19,11 @@ export interface BackgroundJob {
   pid: number
   /** Everything it printed so far (stdout and stderr together). */
   output(): Promise<string>
-  /** Sends `signal` to its process group and resolves once the group is gone. */
-  stop(signal?: NodeJS.Signals): Promise<void>
+  /**
+   * Sends `signal` to its process group and resolves once the group is gone: `true` when it
+   * ended on that signal within 15 s, `false` when it had to be killed (or had already ended).
+   */
+  stop(signal?: NodeJS.Signals): Promise<boolean>
 }
 
 /**
@@ -191,11 +194,13 @@ export class ShellSession {
       pid,
       output,
       async stop(signal = 'SIGTERM') {
-        if (!alive()) return
+        if (!alive()) return false
         process.kill(-pid, signal)
         const deadline = Date.now() + 15_000
         while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-        if (alive()) process.kill(-pid, 'SIGKILL')
+        if (!alive()) return true
+        process.kill(-pid, 'SIGKILL')
+        return false
       },
     }
     this.jobs.push(job)
@@ -222,4 +227,74 @@ export class ShellSession {
     }
     await rm(this.dir, { recursive: true, force: true })
   }
+}
+
+/** One command of a document and what running it gave. */
+export interface Step {
+  command: string
+  /** The command as run (after `rewrite`). */
+  ran: string
+  result?: ShellResult
+  job?: BackgroundJob
+  skipped?: string
+}
+
+/** How {@link runDocument} treats a document's commands. */
+export interface RunOptions {
+  cwd: string
+  env?: Record<string, string>
+  /** One shell per block (a new terminal each, starting in `cwd`) instead of one for all. */
+  shellPerBlock?: boolean
+  /** For commands that keep running (servers): what their output shows once they are ready. */
+  server?: (command: string) => RegExp | undefined
+  /** Why a command is not run (for example, it runs this very test), or undefined. */
+  skip?: (command: string) => string | undefined
+  /** The command as run, for example on free ports instead of the documented ones. */
+  rewrite?: (command: string) => string
+  /** Called before each command, with the steps so far (for example, to stop a server). */
+  before?: (command: string, steps: Step[]) => Promise<void>
+}
+
+/**
+ * Runs every command of every `sh` block of a Markdown document in order, as a reader pasting
+ * them would: servers are started in the background and awaited, every other command runs to its
+ * end. Resolves with the steps and a `close` that stops every server and shell.
+ */
+export async function runDocument(
+  markdown: string,
+  options: RunOptions,
+): Promise<{ steps: Step[]; close(): Promise<void> }> {
+  const shells: ShellSession[] = []
+  const steps: Step[] = []
+  const close = async () => {
+    for (const s of shells.reverse()) await s.close()
+  }
+  try {
+    let shell: ShellSession | undefined
+    for (const block of codeBlocks(markdown)) {
+      if (!shell || options.shellPerBlock) {
+        shell = await ShellSession.start({
+          cwd: options.cwd,
+          ...(options.env ? { env: options.env } : {}),
+        })
+        shells.push(shell)
+      }
+      for (const command of splitCommands(block)) {
+        const ran = options.rewrite ? options.rewrite(command) : command
+        const skipped = options.skip?.(command)
+        if (skipped) {
+          steps.push({ command, ran, skipped })
+          continue
+        }
+        await options.before?.(command, steps)
+        const ready = options.server?.(command)
+        if (ready) steps.push({ command, ran, job: await shell.background(ran, ready) })
+        else steps.push({ command, ran, result: await shell.run(ran) })
+      }
+    }
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return { steps, close }
 }
