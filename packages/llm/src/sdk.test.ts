@@ -232,6 +232,11 @@ describe.each(runtimes)('official SDKs through $name', (runtime) => {
       })
       .finalMessage()
     expect(used.content[0]!.type === 'tool_use' && used.content[0]!.input).toEqual({ note: PROMPT })
+    const counted = await client.messages.countTokens({
+      model: 'claude',
+      messages: [{ role: 'user', content: PROMPT }],
+    })
+    expect(counted.input_tokens).toBeGreaterThan(10)
     expectClean()
   })
 

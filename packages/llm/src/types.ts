@@ -270,6 +270,7 @@ declare module '@modelgate/core' {
     'llm-responses': true
     'llm-embeddings': true
     'llm-messages': true
+    'llm-count-tokens': true
     'llm-models': true
     'llm-model': true
   }

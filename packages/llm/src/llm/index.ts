@@ -59,7 +59,12 @@ const CONVERSATION = /^[A-Za-z0-9._:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 
 type GenerateKind =
-  'llm-chat' | 'llm-completions' | 'llm-responses' | 'llm-embeddings' | 'llm-messages'
+  | 'llm-chat'
+  | 'llm-completions'
+  | 'llm-responses'
+  | 'llm-embeddings'
+  | 'llm-messages'
+  | 'llm-count-tokens'
 
 interface Endpoint {
   kind: GenerateKind
@@ -105,6 +110,13 @@ const ENDPOINTS: Endpoint[] = [
     protocol: 'anthropic',
     operation: 'chat',
   },
+  {
+    kind: 'llm-count-tokens',
+    path: '/v1/messages/count_tokens',
+    upstreamPath: '/messages/count_tokens',
+    protocol: 'anthropic',
+    operation: 'chat',
+  },
 ]
 const BY_KIND = new Map<RouteKind, Endpoint>(ENDPOINTS.map((e) => [e.kind, e]))
 const MASK: Record<GenerateKind, (body: Json, m: RequestMasker) => Promise<Json>> = {
@@ -113,6 +125,7 @@ const MASK: Record<GenerateKind, (body: Json, m: RequestMasker) => Promise<Json>
   'llm-responses': maskResponsesBody,
   'llm-embeddings': maskEmbeddingBody,
   'llm-messages': maskMessagesBody,
+  'llm-count-tokens': maskMessagesBody,
 }
 const RESTORE: Record<GenerateKind, (answer: unknown, s: PlaceholderSession) => unknown> = {
   'llm-chat': restoreOpenAiAnswer,
@@ -120,6 +133,7 @@ const RESTORE: Record<GenerateKind, (answer: unknown, s: PlaceholderSession) => 
   'llm-responses': restoreResponsesAnswer,
   'llm-embeddings': (answer) => answer,
   'llm-messages': restoreMessagesAnswer,
+  'llm-count-tokens': (answer) => answer,
 }
 
 interface Served {
@@ -348,7 +362,8 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   const tenant = tenantOf(ctx, masking)
   const served = service.resolve(body.model, tenant)
   if (!ctx.model) ctx.route.model ??= served.name
-  const stream = endpoint.kind !== 'llm-embeddings' && body.stream === true
+  const generates = endpoint.kind !== 'llm-embeddings' && endpoint.kind !== 'llm-count-tokens'
+  const stream = generates && body.stream === true
   const facts: LlmFacts = {
     model: served.name,
     route: endpoint.kind,
@@ -403,7 +418,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   facts.upstreamModel = upstream.model
 
   let charge: BudgetCharge | undefined
-  if (service.budgets.active) {
+  if (service.budgets.active && endpoint.kind !== 'llm-count-tokens') {
     facts.estimatedTokens = await estimatePromptTokens(masked)
     charge = await service.budgets.reserve(ctx, served.name, facts.estimatedTokens)
   }

@@ -779,6 +779,15 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     if (path.endsWith('/chat/completions')) return chat(body, call)
     if (path.endsWith('/completions')) return completions(body, call)
     if (path.endsWith('/embeddings')) return embeddings(body)
+    if (path.endsWith('/messages/count_tokens')) {
+      const texts = [
+        textOf(body.system),
+        ...(Array.isArray(body.messages) ? body.messages : []).map((m) =>
+          textOf(isObject(m) ? m.content : ''),
+        ),
+      ]
+      return json({ input_tokens: NgramModel.tokens(texts.join('\n')).length })
+    }
     if (path.endsWith('/messages')) return messages(body, call)
     if (path.endsWith('/responses')) return responses(body, call)
     return json({ error: { message: `no route ${path}` } }, 404)
