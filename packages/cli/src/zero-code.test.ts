@@ -126,8 +126,8 @@ describe('examples/zero-code: the whole chain in front of a remote OIP endpoint'
       ['explain', 403],
       ['explain', 200],
     ])
-    expect(records[1]!.masking).toMatchObject({ EMAIL_ADDRESS: 1, PHONE_NUMBER: 1 })
-    expect(records[3]!.explanation).toBe('kernel_shap')
+    expect(records[1]!.facts.masking).toMatchObject({ EMAIL_ADDRESS: 1, PHONE_NUMBER: 1 })
+    expect(records[3]!.facts.explanation).toMatchObject({ method: 'kernel_shap' })
     const verify = await run(['audit', 'verify', 'logs/audit.jsonl', '--allow-unsigned-tail'], {
       cwd: dir,
     })

@@ -47,6 +47,11 @@ export async function runConformance(
   const cases = options.cases ?? conformanceCases
   const timeoutMs = options.timeoutMs ?? 15_000
   const send = typeof target === 'function' ? viaFetch(target) : viaHttp(new URL(String(target)))
+  const volatile = new Set([
+    ...VOLATILE,
+    ...(options.volatileHeaders ?? []).map((h) => h.toLowerCase()),
+  ])
+  const extra = options.headers ?? {}
   const results: ConformanceResult[] = []
   try {
     for (const c of cases) {
@@ -54,12 +59,16 @@ export async function runConformance(
       let raw: RawResponse | undefined
       let failure: string | undefined
       try {
-        raw = await withTimeout(send.run(c), timeoutMs, c.name)
+        raw = await withTimeout(
+          send.run({ ...c, headers: { ...extra, ...c.headers } }),
+          timeoutMs,
+          c.name,
+        )
       } catch (error) {
         failure = `request failed: ${(error as Error).message}`
       }
       const duration = performance.now() - started
-      const result = normalise(c, raw)
+      const result = normalise(c, raw, volatile)
       if (failure) result.problems.push(failure)
       else judge(c, result, duration)
       results.push(result)
@@ -91,12 +100,16 @@ function judge(c: ConformanceCase, result: ConformanceResult, duration: number):
   }
 }
 
-function normalise(c: ConformanceCase, raw: RawResponse | undefined): ConformanceResult {
+function normalise(
+  c: ConformanceCase,
+  raw: RawResponse | undefined,
+  volatile: ReadonlySet<string>,
+): ConformanceResult {
   if (!raw)
     return { name: c.name, status: 0, contentType: null, headers: {}, body: null, problems: [] }
   const headers: Record<string, string> = {}
   for (const [name, value] of raw.headers.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (VOLATILE.has(name) && !(name === 'connection' && value.toLowerCase() === 'close')) continue
+    if (volatile.has(name) && !(name === 'connection' && value.toLowerCase() === 'close')) continue
     const shown = name === 'x-request-id' ? '*' : value
     headers[name] =
       headers[name] === undefined

@@ -96,4 +96,11 @@ export interface RunConformanceOptions {
   timeoutMs?: number
   /** Called after each case with its duration, for timing and memory probes. */
   onCase?: (result: ConformanceResult, durationMs: number) => void
+  /** Headers sent with every case (credentials for a gate behind authentication). */
+  headers?: Record<string, string>
+  /**
+   * Response headers left out of the normalised results because they differ on every answer
+   * (a response signature, rate-limit state), besides `date`, `connection` and the like.
+   */
+  volatileHeaders?: readonly string[]
 }
