@@ -37,6 +37,7 @@ export type {
   TokenBudgetRule,
   TenantPolicy,
   UpstreamSelection,
+  UpstreamChoice,
   LlmOptions,
   LlmFacts,
 } from './types.js'

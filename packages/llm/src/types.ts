@@ -186,6 +186,21 @@ export interface UpstreamSelection {
 }
 
 /**
+ * A routing hook's choice: the upstream, and whether it gets the prompt unmasked (only for
+ * upstreams inside the trust boundary; the answer is then passed on as it is).
+ *
+ * @example
+ * ```ts
+ * const select = (s: UpstreamSelection): UpstreamChoice =>
+ *   s.entities.US_SSN ? { upstream: onPremises, unmasked: true } : { upstream: s.upstream }
+ * ```
+ */
+export interface UpstreamChoice {
+  upstream: LlmUpstream
+  unmasked?: boolean
+}
+
+/**
  * Options of {@link llm} and {@link llmRoutes}.
  *
  * @example
@@ -218,8 +233,14 @@ export interface LlmOptions {
   conversationHeader?: string
   /** How long a conversation's placeholders are kept. Default 24 hours. */
   conversationTtlMs?: number
-  /** Picks the upstream of each request (privacy routing); default the model's own. */
-  select?: (selection: UpstreamSelection) => LlmUpstream | Promise<LlmUpstream>
+  /**
+   * Picks the upstream of each request (privacy routing); default the model's own. It may answer
+   * `{ upstream, unmasked: true }` for an upstream inside the trust boundary (on premises, at the
+   * edge), which then gets the prompt as the client sent it.
+   */
+  select?: (
+    selection: UpstreamSelection,
+  ) => LlmUpstream | UpstreamChoice | Promise<LlmUpstream | UpstreamChoice>
   /** Largest non-streamed upstream answer read, in bytes. Default 32 MiB. */
   maxAnswerBytes?: number
 }
@@ -251,6 +272,8 @@ export interface LlmFacts {
   placeholders?: number
   /** `issued` when the gate started a conversation, `resumed` when the client sent one back. */
   conversation?: 'issued' | 'resumed'
+  /** True when a routing hook sent the prompt unmasked to an upstream inside the trust boundary. */
+  unmasked?: boolean
   /** The token budget that refused the request. */
   budget?: string
   /** How a stream ended: `done`, `client_closed`, `upstream_error`, `placeholder_incomplete`. */

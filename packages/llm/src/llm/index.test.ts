@@ -492,12 +492,28 @@ describe('policies and seams', () => {
     expect((await onPrem.json()).choices[0].message.content).toBe('handled on premises')
     expect(local.bodies).toHaveLength(1)
     expect(standIn.calls).toHaveLength(0)
+    expect(JSON.stringify(local.bodies)).not.toContain(PII.ssn)
     const cloud = await post(gate, '/v1/chat/completions', {
       model: 'chat',
       messages: [{ role: 'user', content: `Mail ${PII.email}` }],
     })
     expect((await cloud.json()).choices[0].message.content).toBe(`Mail ${PII.email}`)
     expect(standIn.calls).toHaveLength(1)
+  })
+
+  it('lets a routing hook send the prompt unmasked to an upstream inside the trust boundary', async () => {
+    const onPremises = fixedUpstream(['kept at home'], false)
+    const { gate, standIn } = setup({
+      select: (s) =>
+        s.entities.US_SSN ? { upstream: onPremises, unmasked: true } : { upstream: s.upstream },
+    })
+    const res = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      messages: [{ role: 'user', content: `SSN ${PII.ssn}` }],
+    })
+    expect((await res.json()).choices[0].message.content).toBe('kept at home')
+    expect(JSON.stringify(onPremises.bodies)).toContain(PII.ssn)
+    expect(standIn.calls).toHaveLength(0)
   })
 
   it('serves a large model as an OIP text_input/text_output model on V2 infer', async () => {

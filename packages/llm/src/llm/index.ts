@@ -405,7 +405,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
     }
   }
 
-  const upstream = service.options.select
+  const selected = service.options.select
     ? await service.options.select({
         ctx,
         model: served.name,
@@ -415,6 +415,12 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
         upstream: served.upstream,
       })
     : served.upstream
+  const upstream = 'send' in selected ? selected : selected.upstream
+  // An upstream inside the trust boundary (on premises, at the edge) may get the prompt as sent.
+  if (!('send' in selected) && selected.unmasked) {
+    masked = body
+    facts.unmasked = true
+  }
   facts.upstreamModel = upstream.model
 
   let charge: BudgetCharge | undefined
