@@ -471,7 +471,7 @@ export const mask = (options: MaskOptions = {}): Plugin => {
       ledger,
       budget: new ScanBudget(budget),
     }
-    provideTextMasking(ctx, textMasking(tenantId, counts, call.budget!))
+    if (phases.request) provideTextMasking(ctx, textMasking(tenantId, counts, call.budget!))
     let inputsMasked = false
     const maskIncoming = async (): Promise<void> => {
       if (phases.request) inputsMasked = await maskRequest(ctx, call, counts)
