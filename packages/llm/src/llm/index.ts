@@ -354,6 +354,43 @@ async function upstreamFailure(result: UpstreamResult): Promise<GateError> {
   return new BadGatewayError(message, 'upstream_error')
 }
 
+/**
+ * Masks a request's texts with the mask plugin's detector: placeholders of the request's
+ * conversation (restorable), or keyed tokens for embeddings.
+ */
+async function maskRequest(
+  service: LlmService,
+  endpoint: Endpoint,
+  ctx: GateContext,
+  body: Json,
+  masking: TextMasking,
+  tenant: string,
+  facts: LlmFacts,
+): Promise<{
+  masked: Json
+  session: PlaceholderSession | undefined
+  entities: Record<string, number>
+}> {
+  const vault = await service.vault(masking)
+  if (endpoint.kind === 'llm-embeddings') {
+    const tokens = {
+      placeholder: (type: string, value: string) => vault.token(tenant, type, value),
+      adopt: async () => {},
+    }
+    const m = new RequestMasker(masking, tokens, service.textPolicy(tenant, true))
+    return { masked: await maskEmbeddingBody(body, m), session: undefined, entities: m.counts }
+  }
+  const session = vault.session(await service.scope(ctx, vault, tenant, facts))
+  const m = new RequestMasker(masking, session, service.textPolicy(tenant, false))
+  const masked = await MASK[endpoint.kind](body, m)
+  if (service.options.restore === 'granted') {
+    const grants = new Set(ctx.decision?.unmask ?? [])
+    session.restrict((type) => grants.has('*') || (type !== undefined && grants.has(type)))
+  }
+  facts.placeholders = session.size
+  return { masked, session, entities: m.counts }
+}
+
 async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContext): Promise<void> {
   const body = await ctx.json()
   if (!isObject(body))
@@ -379,48 +416,25 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
     )
   }
 
-  let session: PlaceholderSession | undefined
-  let masked: Json = body
-  let entities: Record<string, number> = {}
-  if (masking) {
-    const vault = await service.vault(masking)
-    if (endpoint.kind === 'llm-embeddings') {
-      const tokens = {
-        placeholder: (type: string, value: string) => vault.token(tenant, type, value),
-        adopt: async () => {},
-      }
-      const m = new RequestMasker(masking, tokens, service.textPolicy(tenant, true))
-      masked = await maskEmbeddingBody(body, m)
-      entities = m.counts
-    } else {
-      session = vault.session(await service.scope(ctx, vault, tenant, facts))
-      const m = new RequestMasker(masking, session, service.textPolicy(tenant, false))
-      masked = await MASK[endpoint.kind](body, m)
-      entities = m.counts
-      if (service.options.restore === 'granted') {
-        const grants = new Set(ctx.decision?.unmask ?? [])
-        session.restrict((type) => grants.has('*') || (type !== undefined && grants.has(type)))
-      }
-      facts.placeholders = session.size
-    }
-  }
-
+  const request = masking
+    ? await maskRequest(service, endpoint, ctx, body, masking, tenant, facts)
+    : { masked: body, session: undefined, entities: {} }
+  const { session } = request
   const selected = service.options.select
     ? await service.options.select({
         ctx,
         model: served.name,
         operation: endpoint.operation,
         tenant,
-        entities,
+        entities: request.entities,
         upstream: served.upstream,
       })
     : served.upstream
   const upstream = 'send' in selected ? selected : selected.upstream
   // An upstream inside the trust boundary (on premises, at the edge) may get the prompt as sent.
-  if (!('send' in selected) && selected.unmasked) {
-    masked = body
-    facts.unmasked = true
-  }
+  const unmasked = !('send' in selected) && selected.unmasked === true
+  if (unmasked) facts.unmasked = true
+  const masked = unmasked ? body : request.masked
   facts.upstreamModel = upstream.model
 
   let charge: BudgetCharge | undefined
