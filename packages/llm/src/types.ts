@@ -14,8 +14,9 @@ export type LlmProtocol = 'openai' | 'anthropic'
 
 /**
  * An upstream as a config describes it. `url` is the base URL: for OpenAI-compatible servers the
- * one their clients use (`http://127.0.0.1:8000/v1`, `https://api.openai.com/v1`), for Anthropic
- * `https://api.anthropic.com` (with or without `/v1`).
+ * one their clients use (`http://127.0.0.1:8000/v1`, `https://api.openai.com/v1`, Azure's
+ * `https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21`: a query stays at the
+ * end of every call's URL), for Anthropic `https://api.anthropic.com` (with or without `/v1`).
  *
  * @example
  * ```ts

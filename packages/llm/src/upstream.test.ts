@@ -7,15 +7,15 @@ import { createUpstream } from './upstream.js'
 
 // A real server on loopback whose behaviour each test picks by path.
 let server: NodeServer
-const seen: Array<{ path: string; headers: Headers }> = []
+const seen: Array<{ path: string; search: string; headers: Headers }> = []
 let flaky = 0
 
 beforeAll(async () => {
   server = await serveNode(
     {
       async fetch(request: Request) {
-        const path = new URL(request.url).pathname
-        seen.push({ path, headers: request.headers })
+        const { pathname: path, search } = new URL(request.url)
+        seen.push({ path, search, headers: request.headers })
         if (path.endsWith('/slow/chat/completions')) await new Promise((r) => setTimeout(r, 2000))
         if (path.endsWith('/flaky/chat/completions') && flaky-- > 0)
           return new Response('{}', { status: 503, headers: { 'retry-after-ms': '5' } })
@@ -59,6 +59,19 @@ describe('createUpstream', () => {
     expect(await response.json()).toEqual({ ok: true, model: 'm-1' })
     done()
     expect(seen.at(-1)!.headers.get('authorization')).toBe('Bearer sk-env')
+    const azure = createUpstream(
+      {
+        type: 'openai',
+        url: `${server.url}/openai/deployments/d?api-version=2024-10-21`,
+        apiKey: 'az',
+        apiKeyHeader: 'api-key',
+      },
+      'chat',
+    )
+    ;(await azure.send(call())).done()
+    expect(seen.at(-1)!.path).toBe('/openai/deployments/d/chat/completions')
+    expect(seen.at(-1)!.search).toBe('?api-version=2024-10-21')
+    expect(seen.at(-1)!.headers.get('api-key')).toBe('az')
     const anthropic = createUpstream(
       { type: 'anthropic', url: server.url, apiKey: async () => 'sk-ant' },
       'claude',

@@ -94,7 +94,9 @@ export function createUpstream(config: UpstreamConfig, gateModel: string): LlmUp
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:')
     throw new TypeError('upstream.url must be an http or https URL')
-  const root = config.url.replace(/\/+$/, '')
+  // A query (Azure's `?api-version=…`) stays at the end of every call's URL.
+  const query = base.search
+  const root = `${base.origin}${base.pathname}`.replace(/\/+$/, '')
   // Anthropic's paths start at /v1; OpenAI-compatible base URLs include their version already.
   const prefix = protocol === 'anthropic' && !/\/v1$/.test(root) ? `${root}/v1` : root
   const model = config.model ?? gateModel
@@ -147,7 +149,7 @@ export function createUpstream(config: UpstreamConfig, gateModel: string): LlmUp
         headers.set('anthropic-version', config.anthropicVersion ?? '2023-06-01')
     }
     const body = JSON.stringify({ ...call.body, model })
-    const url = prefix + call.path
+    const url = prefix + call.path + query
     for (let attempt = 0; ; attempt++) {
       if (call.signal.aborted) throw new ClientGoneError()
       const controller = new AbortController()
