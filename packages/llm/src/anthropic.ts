@@ -5,6 +5,7 @@ import type { PlaceholderSession } from './placeholders.js'
 import {
   Channels,
   encodeSse,
+  mayHoldPlaceholder,
   parseEvent,
   withData,
   type EventHandler,
@@ -144,7 +145,7 @@ export function anthropicHandler(
         type !== 'message_start' &&
         type !== 'message_delta' &&
         type !== 'content_block_stop' &&
-        (!restoring || (!e.data.includes('<') && !channels.holding()))
+        (!restoring || (!mayHoldPlaceholder(e.data) && !channels.holding()))
       if (quick) return encodeSse(e)
       const data = parseEvent(e)
       if (!data) return encodeSse(e)

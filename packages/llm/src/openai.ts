@@ -4,6 +4,7 @@ import type { PlaceholderSession } from './placeholders.js'
 import {
   Channels,
   encodeSse,
+  mayHoldPlaceholder,
   parseEvent,
   withData,
   type EventHandler,
@@ -308,7 +309,7 @@ export function openAiHandler(
       if (
         !countText &&
         !USAGE.test(e.data) &&
-        (!restoring || (!e.data.includes('<') && !channels.holding()))
+        (!restoring || (!mayHoldPlaceholder(e.data) && !channels.holding()))
       )
         return encodeSse(e)
       const chunk = parseEvent(e)

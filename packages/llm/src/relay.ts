@@ -213,6 +213,19 @@ export function relay(
 }
 
 /**
+ * Whether an event's data may hold part of a placeholder: a `<`, also as JSON writes it when it
+ * escapes HTML characters (`\u003c`, as servers written in Go such as Ollama do).
+ *
+ * @example
+ * ```ts
+ * mayHoldPlaceholder('{"content":"\\u003cEMAIL_1\\u003e"}') // true
+ * ```
+ */
+export function mayHoldPlaceholder(data: string): boolean {
+  return data.includes('<') || data.includes('\\u003c') || data.includes('\\u003C')
+}
+
+/**
  * An event's data as a JSON object, or undefined when it is not one (it is then relayed as is).
  *
  * @example

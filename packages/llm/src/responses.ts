@@ -4,6 +4,7 @@ import type { PlaceholderSession } from './placeholders.js'
 import {
   Channels,
   encodeSse,
+  mayHoldPlaceholder,
   parseEvent,
   withData,
   type EventHandler,
@@ -188,7 +189,7 @@ export function responsesHandler(
         !countText &&
         !FINAL.has(type) &&
         !(type in DONES && channels.holding()) &&
-        (!restoring || (!e.data.includes('<') && !channels.holding()))
+        (!restoring || (!mayHoldPlaceholder(e.data) && !channels.holding()))
       if (quick) return encodeSse(e)
       const data = parseEvent(e)
       if (!data) return encodeSse(e)

@@ -303,7 +303,12 @@ describe('chat completions', () => {
 })
 
 /** An upstream answering a fixed text (or stream pieces) whatever it is sent. */
-function fixedUpstream(pieces: string[], stream: boolean): LlmUpstream & { bodies: unknown[] } {
+function fixedUpstream(
+  pieces: string[],
+  stream: boolean,
+  /** Writes `<` as `\u003c`, as JSON encoders in Go (Ollama) do. */
+  escapeHtml = false,
+): LlmUpstream & { bodies: unknown[] } {
   const bodies: unknown[] = []
   return {
     protocol: 'openai',
@@ -311,8 +316,12 @@ function fixedUpstream(pieces: string[], stream: boolean): LlmUpstream & { bodie
     bodies,
     async send(call: UpstreamCall) {
       bodies.push(call.body)
+      const json = (v: unknown) => {
+        const text = JSON.stringify(v)
+        return escapeHtml ? text.replace(/</g, '\\u003c').replace(/>/g, '\\u003e') : text
+      }
       const chunk = (delta: object, finish: string | null) =>
-        `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+        `data: ${json({ id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
       const body = stream
         ? pieces.map((p) => chunk({ content: p }, null)).join('') +
           chunk({}, 'stop') +
@@ -444,6 +453,19 @@ describe('placeholder scope', () => {
     await reader.cancel()
     expect(aborted).toBeTruthy()
     expect(facts!.llm!.end).toBe('client_closed')
+  })
+
+  it('restores streams from servers that write < as \\u003c in JSON (Go servers such as Ollama)', async () => {
+    const gate = fixedGate(fixedUpstream(['Mail <EMA', 'IL_1> now'], true, true))
+    const res = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      stream: true,
+      messages: [{ role: 'user', content: `I am ${PII.email}` }],
+    })
+    let text = ''
+    for (const e of await events(res))
+      if (e.data !== '[DONE]') text += JSON.parse(e.data).choices[0].delta.content ?? ''
+    expect(text).toBe(`Mail ${PII.email} now`)
   })
 
   it('fails closed when a stream ends inside a placeholder, never sending the fragment', async () => {
