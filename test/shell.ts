@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -297,4 +299,33 @@ export async function runDocument(
     throw error
   }
   return { steps, close }
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** The steps that ran to an end with a non-zero status, each with its output. */
+export function failures(steps: Step[]): string[] {
+  return steps
+    .filter((s) => s.result && s.result.code !== 0)
+    .map(
+      (s) =>
+        `${s.command}\nexit ${s.result!.code}\n${s.result!.stdout.slice(-2000)}\n${s.result!.stderr}`,
+    )
+}
+
+/** What the commands containing every one of `parts` printed, in order. */
+export function resultsOf(steps: Step[], ...parts: string[]): ShellResult[] {
+  return steps
+    .filter((s) => s.result && parts.every((p) => s.command.includes(p)))
+    .map((s) => s.result!)
 }

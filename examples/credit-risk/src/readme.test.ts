@@ -1,27 +1,16 @@
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runDocument } from '../../../test/shell.js'
+import { failures, freePort, resultsOf, runDocument } from '../../../test/shell.js'
 import type { ShellResult, Step } from '../../../test/shell.js'
 import { SAMPLE_APPLICATION } from './serve.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const readme = fileURLToPath(new URL('../README.md', import.meta.url))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** Whether the committed files under `paths` are unchanged in the working tree. */
 async function unchanged(...paths: string[]): Promise<boolean> {
@@ -92,8 +81,7 @@ describe('examples/credit-risk/README.md, every command as written', () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
-  const all = (...parts: string[]): ShellResult[] =>
-    steps.filter((s) => s.result && parts.every((p) => s.command.includes(p))).map((s) => s.result!)
+  const all = (...parts: string[]) => resultsOf(steps, ...parts)
   const run = (...parts: string[]): ShellResult => {
     const found = all(...parts)
     expect(found, parts.join(' ')).toHaveLength(1)
@@ -111,11 +99,7 @@ describe('examples/credit-risk/README.md, every command as written', () => {
       'npx -y pnpm@12.4.2 modelgate serve --config examples/credit-risk/gate.json --port 8080',
       'npx -y pnpm@12.4.2 modelgate serve --config examples/credit-risk/gate.json --port 8081 --runtime edge',
     ])
-    for (const s of steps.filter((x) => x.result))
-      expect(
-        s.result!.code,
-        `${s.command}\n${s.result!.stdout.slice(-2000)}\n${s.result!.stderr}`,
-      ).toBe(0)
+    expect(failures(steps)).toEqual([])
   })
 
   it('shows one record to two roles as the table says, an explanation, a 403 and the V2 tensor', () => {

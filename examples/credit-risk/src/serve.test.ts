@@ -205,13 +205,16 @@ describe('the compiled demo and `modelgate serve --config gate.json`', () => {
     )
   }, 120_000)
   afterAll(() => rm(dir, { recursive: true, force: true }))
-
-  it('prints commands that work in a shell as printed: two roles, an explanation, a V2 tensor and audit verify', async () => {
-    const demo = start(
+  /** The compiled demo on free ports, its audit trail in `dir`. */
+  const startCompiledDemo = (env: Record<string, string> = {}) =>
+    start(
       ['examples/credit-risk/dist/serve.js'],
-      { PORT: '0', EDGE_PORT: '0', DEMO_DIR: dir },
+      { PORT: '0', EDGE_PORT: '0', DEMO_DIR: dir, ...env },
       /Ctrl\+C/,
     )
+
+  it('prints commands that work in a shell as printed: two roles, an explanation, a V2 tensor and audit verify', async () => {
+    const demo = startCompiledDemo()
     try {
       const text = await demo.output
       const cloud = /web console: +(http:\/\/127\.0\.0\.1:\d+)\/console\//.exec(text)![1]!
@@ -274,11 +277,7 @@ describe('the compiled demo and `modelgate serve --config gate.json`', () => {
   })
 
   it('closes cleanly on SIGINT; refuses calls without a token', async () => {
-    const demo = start(
-      ['examples/credit-risk/dist/serve.js'],
-      { PORT: '0', EDGE_PORT: '0', DEMO_DIR: dir },
-      /Ctrl\+C/,
-    )
+    const demo = startCompiledDemo()
     try {
       const text = await demo.output
       const url = /curl -s -w '\\n' (\S+:predict)/.exec(text)![1]!
@@ -295,11 +294,7 @@ describe('the compiled demo and `modelgate serve --config gate.json`', () => {
     const taken = await listening()
     const port = (taken.address() as AddressInfo).port
     try {
-      const demo = start(
-        ['examples/credit-risk/dist/serve.js'],
-        { PORT: '0', EDGE_PORT: String(port), DEMO_DIR: dir },
-        /Ctrl\+C/,
-      )
+      const demo = startCompiledDemo({ EDGE_PORT: String(port) })
       await expect(demo.output).rejects.toThrow(/exited with 1/)
       expect(await demo.exited).toBe(1)
       expect(demo.stderr()).toContain(`port ${port} on 127.0.0.1 is in use: the edge server`)
