@@ -4,7 +4,9 @@ import { join } from 'node:path'
 import type { Gate } from '@modelgate/core'
 import { serveNode, type NodeServer } from '@modelgate/edge/node'
 import { createStandIn, type StandIn } from '@modelgate/llm/testing'
+import { SseDecoder } from '@modelgate/llm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildCli, serve } from '../test/cli.js'
 import { buildGate } from './build.js'
 
 let standIn: StandIn
@@ -128,4 +130,53 @@ describe('openai and anthropic models in a config', () => {
       ),
     ).rejects.toThrow('models[0].backend.apikey: unknown key')
   })
+})
+
+describe('modelgate serve --config with an openai model and {"use":"mask"}', () => {
+  it('masks and restores plain and streamed answers on both runtimes, and exits 0 on SIGTERM', async () => {
+    await buildCli()
+    const config = join(dir, 'gate.json')
+    await writeFile(
+      config,
+      JSON.stringify({
+        models: [
+          {
+            name: 'chat',
+            backend: { type: 'openai', url: `${upstream.url}/v1`, apiKeyFile: 'openai.key' },
+          },
+        ],
+        plugins: [{ use: 'mask' }],
+      }),
+    )
+    const prompt = 'Write to ana.lopez@example.org about card 4111 1111 1111 1111'
+    for (const runtime of ['cloud', 'edge']) {
+      const served = await serve(['--config', config, '--port', '0', '--runtime', runtime], dir)
+      try {
+        const ask = (stream: boolean) =>
+          fetch(`${served.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              model: 'chat',
+              stream,
+              messages: [{ role: 'user', content: prompt }],
+            }),
+          })
+        const plain = await (await ask(false)).json()
+        expect(plain.choices[0].message.content).toBe(prompt)
+        const decoder = new SseDecoder()
+        let text = ''
+        for await (const chunk of (await ask(true)).body!) {
+          for (const e of decoder.push(chunk))
+            if (e.data !== '[DONE]') text += JSON.parse(e.data).choices[0]?.delta.content ?? ''
+        }
+        expect(text).toBe(prompt)
+        const sent = JSON.stringify(standIn.calls.slice(-2).map((c) => c.body))
+        expect(sent).not.toContain('ana.lopez@example.org')
+        expect(sent).not.toContain('4111 1111 1111 1111')
+      } finally {
+        expect((await served.stop()).code).toBe(0)
+      }
+    }
+  }, 120_000)
 })
