@@ -1,6 +1,8 @@
 import {
   createGate,
+  MemoryStore,
   type Gate,
+  type KeyValueStore,
   type GateFacts,
   type ModelBackend,
   type Plugin,
@@ -987,6 +989,28 @@ describe('access, budgets and upstream failures', () => {
     expect(res.status).toBe(413)
     expect((await res.json()).code).toBe('masking_budget_exceeded')
     expect(standIn.calls).toHaveLength(0)
+  })
+
+  it('needs a mask key when the vault is shared: a key made for one process cannot be shared', async () => {
+    const memory = new MemoryStore()
+    const shared: KeyValueStore = {
+      get: (k) => memory.get(k),
+      set: (k, v, t) => memory.set(k, v, t),
+      setIfAbsent: (k, v, t) => memory.setIfAbsent(k, v, t),
+      delete: (k) => memory.delete(k),
+    }
+    const models = [{ name: 'chat', upstream: fixedUpstream(['hi'], false) }]
+    const keyless = createGate({ models: [], plugins: [mask({ vault: shared }), llm({ models })] })
+    const keyed = createGate({
+      models: [],
+      plugins: [mask({ vault: shared, key: 'k'.repeat(43) }), llm({ models })],
+    })
+    gates.push(keyless, keyed)
+    const body = { model: 'chat', messages: [{ role: 'user', content: `I am ${PII.email}` }] }
+    const refused = await post(keyless, '/v1/chat/completions', body)
+    expect(refused.status).toBe(500)
+    expect((await refused.json()).code).toBe('mask_key_required')
+    expect((await post(keyed, '/v1/chat/completions', body)).status).toBe(200)
   })
 
   it('refuses bad requests with clear JSON errors', async () => {
