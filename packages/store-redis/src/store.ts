@@ -102,14 +102,23 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    const ttl = ttlArgs(ttlMs)
-    await this.call(() => this.redis.set(this.prefix + key, value, ...ttl), null)
+    const ms = ttlOf(ttlMs)
+    await this.call(
+      () =>
+        ms === undefined
+          ? this.redis.set(this.prefix + key, value)
+          : this.redis.set(this.prefix + key, value, 'PX', ms),
+      null,
+    )
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
-    const ttl = ttlArgs(ttlMs)
+    const ms = ttlOf(ttlMs)
     const reply = await this.call(
-      () => this.redis.set(this.prefix + key, value, ...ttl, 'NX'),
+      () =>
+        ms === undefined
+          ? this.redis.set(this.prefix + key, value, 'NX')
+          : this.redis.set(this.prefix + key, value, 'PX', ms, 'NX'),
       null,
     )
     return reply === 'OK'
@@ -167,10 +176,10 @@ export class RedisStore implements KeyValueStore, RateLimitStore {
   }
 }
 
-function ttlArgs(ttlMs: number | undefined): Array<string | number> {
-  if (ttlMs === undefined) return []
+function ttlOf(ttlMs: number | undefined): number | undefined {
+  if (ttlMs === undefined) return undefined
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('ttlMs must be a positive number')
-  return ['PX', Math.ceil(ttlMs)]
+  return Math.ceil(ttlMs)
 }
 
 /**

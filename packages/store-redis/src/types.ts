@@ -11,7 +11,11 @@ import type { KeyValueStore } from '@modelgate/core'
  */
 export interface RedisLike {
   get(key: string): Promise<string | null>
-  set(key: string, value: string, ...args: Array<string | number>): Promise<unknown>
+  // One signature per call the stores make, as ioredis declares them (so its clients fit).
+  set(key: string, value: string): Promise<unknown>
+  set(key: string, value: string, nx: 'NX'): Promise<unknown>
+  set(key: string, value: string, px: 'PX', milliseconds: number): Promise<unknown>
+  set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<unknown>
   del(...keys: string[]): Promise<number>
   evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>
