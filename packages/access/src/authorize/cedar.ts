@@ -15,12 +15,12 @@ export interface CedarModule {
     policies: { staticPolicies: string },
   ): { type: string; errors?: { message: string }[] }
   statefulIsAuthorized(call: {
-    principal: { type: string; id: string }
-    action: { type: string; id: string }
-    resource: { type: string; id: string }
-    context: Record<string, unknown>
+    principal: CedarUid
+    action: CedarUid
+    resource: CedarUid
+    context: Record<string, CedarJson>
     preparsedPolicySetId: string
-    entities: unknown[]
+    entities: CedarEntity[]
   }):
     | {
         type: 'success'
@@ -30,6 +30,18 @@ export interface CedarModule {
         }
       }
     | { type: 'failure'; errors: { message: string }[] }
+}
+
+// Narrow enough that the module's own declarations (@cedar-policy/cedar-wasm) satisfy them.
+type CedarJson = string | number | boolean | null | CedarJson[] | { [key: string]: CedarJson }
+interface CedarUid {
+  type: string
+  id: string
+}
+interface CedarEntity {
+  uid: CedarUid
+  attrs: Record<string, CedarJson>
+  parents: CedarUid[]
 }
 
 let sets = 0
@@ -71,12 +83,12 @@ export function createCedarEngine(cedar: CedarModule, policies: string): PolicyE
     )
   }
 
-  const ask = (req: PolicyRequest, action: string, entities: unknown[]) => {
+  const ask = (req: PolicyRequest, action: string, entities: CedarEntity[]) => {
     const answer = cedar.statefulIsAuthorized({
       principal: { type: 'User', id: req.principal.id },
       action: { type: 'Action', id: action },
       resource: { type: 'Model', id: req.resource.model ?? '' },
-      context: (req.context ?? {}) as Record<string, unknown>,
+      context: (req.context ?? {}) as Record<string, CedarJson>,
       preparsedPolicySetId: id,
       entities,
     })
@@ -90,7 +102,7 @@ export function createCedarEngine(cedar: CedarModule, policies: string): PolicyE
     decide(req) {
       const p = req.principal
       const labels = req.resource.labels ?? {}
-      const entities = [
+      const entities: CedarEntity[] = [
         {
           uid: { type: 'User', id: p.id },
           attrs: {
@@ -121,8 +133,8 @@ export function createCedarEngine(cedar: CedarModule, policies: string): PolicyE
   }
 }
 
-function jsonSafe(value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
+function jsonSafe(value: Record<string, unknown>): Record<string, CedarJson> {
+  const out: Record<string, CedarJson> = {}
   for (const [k, v] of Object.entries(value)) {
     if (
       typeof v === 'string' ||
