@@ -319,19 +319,33 @@ export function createGate(options: GateOptions): Gate {
       if (!(error instanceof GateError)) onError(error, ctx)
       answer = errorAnswer(ctx, error)
     }
+    if (answer.body instanceof ReadableStream && observers.length > 0) {
+      // A streamed answer is observed when it ends, so facts learned while streaming (token
+      // usage) reach the audit record; it can no longer be replaced then.
+      try {
+        for (const hook of ctx.answerHooks.sign) await hook(answer, ctx)
+      } catch (error) {
+        onError(error, ctx)
+        answer = errorAnswer(ctx, error)
+      }
+      if (answer.body instanceof ReadableStream) {
+        answer.body = observedStream(answer.body, async (end) => {
+          const outcome: GateOutcome = {
+            status: answer.status,
+            latencyMs: performance.now() - started,
+            ...(end ? { error: end.code, cause: end.cause } : {}),
+          }
+          await observe(ctx, outcome, (error) => onError(error, ctx))
+        })
+        return finish(ctx, answer)
+      }
+    }
     const outcome: GateOutcome = {
       status: answer.status,
       latencyMs: performance.now() - started,
       ...(answer.error !== undefined ? { error: answer.error, cause: failure } : {}),
     }
-    for (const observer of observers) {
-      try {
-        await observer.onResponse!(ctx, outcome)
-      } catch (error) {
-        if (!(error instanceof GateError)) onError(error, ctx)
-        else answer = errorAnswer(ctx, error)
-      }
-    }
+    await observe(ctx, outcome, (error) => (answer = errorAnswer(ctx, error)))
     try {
       for (const hook of ctx.answerHooks.sign) await hook(answer, ctx)
     } catch (error) {
@@ -339,6 +353,22 @@ export function createGate(options: GateOptions): Gate {
       answer = errorAnswer(ctx, error)
     }
     return finish(ctx, answer)
+  }
+
+  /** Runs every observer; a GateError one throws goes to `replace`, anything else to onError. */
+  async function observe(
+    ctx: GateContext,
+    outcome: GateOutcome,
+    replace: (error: GateError) => void,
+  ): Promise<void> {
+    for (const observer of observers) {
+      try {
+        await observer.onResponse!(ctx, outcome)
+      } catch (error) {
+        if (error instanceof GateError) replace(error)
+        else onError(error, ctx)
+      }
+    }
   }
 
   const matchUrl = (url: URL) => match(url.pathname)
@@ -376,6 +406,43 @@ export function createGate(options: GateOptions): Gate {
 }
 
 const MATCH = Symbol('modelgate.routeMatch')
+
+/**
+ * The same stream, calling `ended` once when it finishes (nothing), fails (`stream_failed`) or the
+ * client cancels it (`client_closed`).
+ */
+function observedStream(
+  body: ReadableStream<Uint8Array>,
+  ended: (end: { code: string; cause: unknown } | undefined) => Promise<void>,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let called = false
+  const end = (code?: string, cause?: unknown): Promise<void> => {
+    if (called) return Promise.resolve()
+    called = true
+    return ended(code ? { code, cause } : undefined).catch(() => undefined)
+  }
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>
+      try {
+        chunk = await reader.read()
+      } catch (error) {
+        await end('stream_failed', error)
+        controller.error(error)
+        return
+      }
+      if (chunk.done) {
+        await end()
+        controller.close()
+      } else controller.enqueue(chunk.value)
+    },
+    async cancel(reason) {
+      await end('client_closed', reason)
+      await reader.cancel(reason)
+    },
+  })
+}
 
 /** The answer as bytes: model routes through the protocol encoders, others from `ctx.body`. */
 function encodeAnswer(ctx: GateContext): EncodedAnswer {

@@ -306,6 +306,53 @@ describe('the plugin pipeline', () => {
     expect(await res.json()).toEqual({ error: 'field "ssn" holds <US_SSN>', code: 'bad_field' })
   })
 
+  it('observes a streamed answer when its stream ends, with the facts learned while streaming', async () => {
+    const watch = observer()
+    const facts: Array<string | undefined> = []
+    const seen = Object.assign(
+      async function seen(_ctx: unknown, next: () => Promise<void>) {
+        await next()
+      },
+      {
+        onResponse(ctx: { facts: { clientRequestId?: string } }) {
+          facts.push(ctx.facts.clientRequestId)
+        },
+      },
+    ) as Plugin
+    const streamer: RouteDefinition = {
+      name: 'stream',
+      methods: ['GET'],
+      path: '/stream',
+      operation: 'predict',
+      terminal: async (ctx) => {
+        let n = 0
+        ctx.body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (n === 3) {
+              ctx.facts.clientRequestId = 'learned-while-streaming'
+              controller.close()
+              return
+            }
+            controller.enqueue(new TextEncoder().encode(`chunk ${n++}\n`))
+          },
+        })
+      },
+    }
+    const gate = createGate({ models: [], plugins: [watch, seen], routes: [streamer] })
+    const res = await gate.fetch(get('/stream'))
+    expect(watch.seen).toHaveLength(0)
+    expect(await res.text()).toBe('chunk 0\nchunk 1\nchunk 2\n')
+    expect(watch.seen.map((s) => [s.route, s.outcome.status, s.outcome.error])).toEqual([
+      ['custom', 200, undefined],
+    ])
+    expect(facts).toEqual(['learned-while-streaming'])
+    // A client that goes away mid-stream still gets its one observation.
+    const cancelled = await gate.fetch(get('/stream'))
+    await cancelled.body!.cancel()
+    expect(watch.seen).toHaveLength(2)
+    expect(watch.seen[1]!.outcome.error).toBe('client_closed')
+  })
+
   it('lets an observer that must not lose a record replace the answer', async () => {
     const strict: Plugin = Object.assign(
       async function strict(_ctx: unknown, next: () => Promise<void>) {

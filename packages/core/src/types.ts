@@ -547,7 +547,8 @@ export interface Plugin {
    * and before it is signed and sent, whether or not the request reached this plugin: what audit
    * logs and metrics need. A `GateError` thrown here replaces the answer (an audit log that must
    * not lose records refuses with 503; the error answer is then signed); anything else is
-   * reported to `onError`.
+   * reported to `onError`. A streamed answer is observed when its stream ends (facts learned
+   * while streaming, such as token usage, are then visible) and can no longer be replaced.
    */
   onResponse?: (
     ctx: import('./context.js').GateContext,
