@@ -1,17 +1,8 @@
-import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exportJWK, generateKeyPair } from 'jose'
+import { bundleWorker, startWorkerd, workspaceAliases } from '@modelgate/testkit/workerd'
 import { verifyAuditLines } from './verify.js'
 import type { AuditRecord } from './types.js'
-
-const packages = fileURLToPath(new URL('../../', import.meta.url))
-const require = createRequire(import.meta.url)
 
 /** The worker: a gate with the audit plugin of the default entry, over a sink in memory. */
 const WORKER = `
@@ -65,90 +56,30 @@ export default {
 }
 `
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-function workerdBinary(): string {
-  const fromWorkerd = createRequire(require.resolve('workerd'))
-  const arch = process.arch === 'arm64' ? 'arm64' : '64'
-  return fromWorkerd.resolve(`@cloudflare/workerd-linux-${arch}/bin/workerd`)
-}
-
 interface Workerd {
   url: string
   publicKey: CryptoKey
   stop(): Promise<void>
 }
 
-/** Bundles the worker with esbuild (`define` replaces globals) and serves it with workerd. */
-async function startWorkerd(define: Record<string, string>): Promise<Workerd> {
-  const esbuild = await import('esbuild')
-  const bundle = await esbuild.build({
-    stdin: { contents: WORKER, resolveDir: join(packages, 'audit/src'), loader: 'js' },
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    mainFields: ['module', 'main'],
-    conditions: ['worker', 'browser'],
-    alias: {
-      '@modelgate/core': join(packages, 'core/src/index.ts'),
-      '@modelgate/audit': join(packages, 'audit/src/index.ts'),
-    },
+/** Bundles the worker (`define` replaces globals) and serves it with workerd. */
+async function startAuditWorker(define: Record<string, string>): Promise<Workerd> {
+  const source = await bundleWorker({
+    contents: WORKER,
+    aliases: workspaceAliases(['core', 'audit']),
     define,
-    logLevel: 'silent',
   })
-  const source = bundle.outputFiles[0]!.text
   // The default entry imports nothing from Node.
   expect(source).not.toMatch(/from\s*["']node:|require\(["']node:/)
   const pair = await generateKeyPair('ES256', { extractable: true })
-  const dir = await mkdtemp(join(tmpdir(), 'audit-workerd-'))
-  const port = await freePort()
-  const { compatibilityDate } = (await import('workerd')) as { compatibilityDate: string }
-  await writeFile(join(dir, 'worker.js'), source)
-  await writeFile(join(dir, 'key.json'), JSON.stringify(await exportJWK(pair.privateKey)))
-  await writeFile(
-    join(dir, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "gate", worker = .gate)],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "gate")],
-);
-const gate :Workerd.Worker = (
-  modules = [(name = "worker.js", esModule = embed "worker.js")],
-  compatibilityDate = "${compatibilityDate}",
-  bindings = [(name = "AUDIT_KEY", json = embed "key.json")],
-);
-`,
-  )
-  const child = spawn(workerdBinary(), ['serve', join(dir, 'config.capnp')], { stdio: 'ignore' })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    await exited
-    await rm(dir, { recursive: true, force: true })
-  }
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/v2/health/live`)).ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error('workerd did not answer within 15 s')
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return { url, publicKey: pair.publicKey as CryptoKey, stop }
+  const runtime = await startWorkerd([
+    {
+      name: 'gate',
+      source,
+      bindings: [{ name: 'AUDIT_KEY', json: await exportJWK(pair.privateKey) }],
+    },
+  ])
+  return { url: runtime.urls.gate!, publicKey: pair.publicKey as CryptoKey, stop: runtime.stop }
 }
 
 // workerd offers `process.getBuiltinModule('node:crypto')`, so records are hashed by its
@@ -159,7 +90,7 @@ describe.each([
 ])('the default entry in workerd, %s', (_name, define) => {
   let edge: Workerd
   beforeAll(async () => {
-    edge = await startWorkerd(define)
+    edge = await startAuditWorker(define)
   })
   afterAll(() => edge?.stop())
 

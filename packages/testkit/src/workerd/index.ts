@@ -10,17 +10,26 @@ const require = createRequire(import.meta.url)
 const PACKAGES = fileURLToPath(new URL('../../../', import.meta.url))
 
 /**
- * Maps every `@modelgate/<name>` of the workspace to its source entry, so a worker bundles the
- * packages as they are in the repository (TypeScript sources, default entries only).
+ * Maps `@modelgate/<name>` (a default entry) or `@modelgate/<name>/<sub>` (a subpath entry) of
+ * the workspace to its source, so a worker bundles the packages as they are in the repository.
  *
  * @example
  * ```ts
- * const source = await bundleWorker({ contents: "export * from '@modelgate/core'", aliases: workspaceAliases(['core']) })
+ * const aliases = workspaceAliases(['core', 'llm', 'llm/testing'])
+ * const source = await bundleWorker({ contents: "export * from '@modelgate/core'", aliases })
  * ```
  */
 export function workspaceAliases(names: readonly string[]): Record<string, string> {
+  // Subpaths first: the more specific alias must win.
+  const sorted = [...names].sort((a, b) => b.split('/').length - a.split('/').length)
   return Object.fromEntries(
-    names.map((name) => [`@modelgate/${name}`, join(PACKAGES, name, 'src/index.ts')]),
+    sorted.map((name) => {
+      const [pkg, sub] = name.split('/') as [string, string | undefined]
+      return [
+        `@modelgate/${name}`,
+        join(PACKAGES, pkg, 'src', sub ? `${sub}/index.ts` : 'index.ts'),
+      ]
+    }),
   )
 }
 
