@@ -9,7 +9,7 @@ import type {
 import { fromOrtTensor, toOrtTensor, toTensorMetadata, zeroInputs } from './convert.js'
 import { importRuntime, importWebRuntime, messageOf, RUNTIME_PACKAGES } from './runtime.js'
 import type { OrtModule, OrtSession, OrtTensor } from './runtime.js'
-import type { OnnxBackendOptions } from './types.js'
+import type { OnnxBackend, OnnxBackendOptions } from './types.js'
 
 const OPTION_KEYS = new Set([
   'path',
@@ -48,7 +48,7 @@ interface Loaded {
  * await gate.ready()
  * ```
  */
-export function createOnnxBackend(options: OnnxBackendOptions): ModelBackend {
+export function createOnnxBackend(options: OnnxBackendOptions): OnnxBackend {
   const opts = checkOptions(options)
   const runtime = opts.runtime ?? 'node'
   const pkg = RUNTIME_PACKAGES[runtime]

@@ -1,3 +1,5 @@
+import type { ModelBackend } from '@modelgate/core'
+
 /**
  * Which onnxruntime package runs the model: `node` is onnxruntime-node (native, for servers),
  * `web` is onnxruntime-web (WebAssembly, for edge runtimes; it also runs in Node).
@@ -34,4 +36,20 @@ export interface OnnxBackendOptions {
   warmup?: boolean
   /** `platform` reported in the model metadata. Default `onnxruntime_onnx`. */
   platform?: string
+}
+
+/**
+ * The backend {@link createOnnxBackend} returns: a `ModelBackend` whose `load()` and `close()`
+ * are always there.
+ *
+ * @example
+ * ```ts
+ * const backend: OnnxBackend = createOnnxBackend({ path: 'mlp.onnx' })
+ * await backend.load()
+ * await backend.close()
+ * ```
+ */
+export interface OnnxBackend extends ModelBackend {
+  load(): Promise<void>
+  close(): Promise<void>
 }
