@@ -1,6 +1,7 @@
 import { auditCommand } from './audit.js'
 import { ca } from './ca.js'
 import { explainCommand } from './explain.js'
+import { jobsCommand } from './jobs.js'
 import { jwe } from './jwe.js'
 import { keys } from './keys.js'
 import { maskCommand } from './mask.js'
@@ -8,6 +9,7 @@ import { quantize } from './quantize.js'
 import { serve } from './serve.js'
 import { token } from './token.js'
 import type { Command } from './types.js'
+import { workerCommand } from './worker.js'
 
 /**
  * Every `modelgate` subcommand, in help order. A new command is one file in `src/commands/` and
@@ -15,7 +17,7 @@ import type { Command } from './types.js'
  *
  * @example
  * ```ts
- * commands.map((c) => c.name) // ['serve', 'token', 'jwe', 'keys', 'ca', 'mask', 'explain', 'audit', 'quantize']
+ * commands.map((c) => c.name) // ['serve', 'token', 'jwe', 'keys', 'ca', 'mask', 'explain', 'worker', 'jobs', 'audit', 'quantize']
  * ```
  */
 export const commands: readonly Command[] = [
@@ -26,6 +28,8 @@ export const commands: readonly Command[] = [
   ca,
   maskCommand,
   explainCommand,
+  workerCommand,
+  jobsCommand,
   auditCommand,
   quantize,
 ]
