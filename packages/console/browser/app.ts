@@ -571,6 +571,10 @@ function renderMasking(
   const counts = audit?.facts.masking
   const inText = entitiesInText(record, counts)
   const texts = sent.filter((f) => f.text)
+  // Entities masked in free text: the audit counts (for all free-text fields together when
+  // more than one was sent), else only those whose tokens show their type.
+  const together = inText !== undefined && texts.length > 1
+  const shownIn = (f: Field) => typesShownIn(String(outcome.prediction[f.name] ?? ''))
   $('masking-note').textContent =
     'Personal fields are masked before the model and everything after it sees them. A masked value is revealed only where the access policy grants this role unmask:<field> for the place the token was made.' +
     (counts ? ` Entity counts come from the request’s audit record.` : '')
@@ -599,9 +603,8 @@ function renderMasking(
         why = `${f.pii} (tagged in the schema), ${maskingStyle(String(returned), String(value))}; not revealed to ${role} (no unmask:${f.name} grant, or the masking is irreversible).`
       }
     } else if (f.text) {
-      // Without an audit record only the tokens that show their type can be named.
-      const found = inText && texts.length === 1 ? inText : typesShownIn(String(returned ?? ''))
-      const where = inText && texts.length > 1 ? ' (in the free-text fields together)' : ''
+      const found = inText ?? shownIn(f)
+      const where = together ? ' (in the free-text fields together)' : ''
       if (returned === value) {
         state = 'clear'
         why =
@@ -629,8 +632,7 @@ function renderMasking(
   // free text, which is a token of that text field.
   for (const row of rows) {
     if (!row.f.text || row.state !== 'masked') continue
-    const found =
-      inText && texts.length === 1 ? inText : typesShownIn(String(outcome.prediction[row.f.name]))
+    const found = inText && !together ? inText : shownIn(row.f)
     const clear = sent.filter((g) => g.pii && states.get(g.name) === 'clear' && found.has(g.pii))
     if (clear.length === 0) continue
     const and = (items: string[]) =>
