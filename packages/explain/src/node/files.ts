@@ -191,8 +191,12 @@ export async function loadModelFile(
 async function importOptional(name: string): Promise<unknown> {
   try {
     return await import(name)
-  } catch {
-    throw new TypeError(`${name} is not installed; install it to explain this model`)
+  } catch (error) {
+    // The package itself, or a runtime it imports (@tensorflow/tfjs for @modelgate/backend-tfjs).
+    const missing = /Cannot find (?:package|module) '([^'./][^']*)'/.exec(String(error))?.[1]
+    throw new TypeError(`${missing ?? name} is not installed; install it to explain this model`, {
+      cause: error,
+    })
   }
 }
 
