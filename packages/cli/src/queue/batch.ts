@@ -269,9 +269,9 @@ export class BatchQueue {
   }
 
   /**
-   * Polls a batch every 250 ms until no chunk is waiting or running (or it is cancelled), calling
-   * `onTick` with each status; keeps the batch's blobs from expiring meanwhile. Resolves with the
-   * last status; `signal` stops watching (the batch goes on).
+   * Polls a batch until no chunk is waiting or running (or it is cancelled), calling `onTick` with
+   * each status; keeps the batch's blobs from expiring meanwhile. Resolves with the last status;
+   * `signal` stops watching (the batch goes on).
    */
   async watch(
     id: string,
@@ -288,7 +288,9 @@ export class BatchQueue {
         refreshed = Date.now()
         await this.touchBlobs(id)
       }
-      await sleep(options.intervalMs ?? 250, undefined, { signal: options.signal })
+      // Once a second while chunks wait; four times a second near the end, to finish promptly.
+      const interval = options.intervalMs ?? (status.pending > status.running ? 1000 : 250)
+      await sleep(interval, undefined, { signal: options.signal })
     }
   }
 

@@ -62,7 +62,7 @@ export default async function processJob(job: SandboxedJob): Promise<unknown> {
   let last = 0
   const report = (done: number) => {
     const now = Date.now()
-    if (now - last < 250 && done < data.rows.length) return
+    if (now - last < 1000 && done < data.rows.length) return
     last = now
     void job.updateProgress(done)
   }

@@ -294,4 +294,68 @@ describe('explain --queue with three worker processes on a real Redis', () => {
     expect(gone.code).toBe(1)
     expect(gone.stderr).toMatch(/unknown batch/)
   }, 45_000)
+
+  it('--mask-policy masks rows before they are enqueued: jobs hold masked values, output = local masked run', async () => {
+    const cases = JSON.parse(
+      await readFile(join(root, 'packages/backend-trees/fixtures/xgb-binary.cases.json'), 'utf8'),
+    ) as { rows: number[][] }
+    const csv = ['a,b,c,d,e,f', ...cases.rows.map((r) => r.join(','))].join('\n')
+    await writeFile(join(dir, 'named.csv'), csv)
+    await writeFile(
+      join(dir, 'policy.json'),
+      JSON.stringify({ fields: { a: { op: 'generalize', size: 1 }, b: { op: 'redact' } } }),
+    )
+    const args = ['explain', '--model', model, '--data', 'named.csv', '--method', 'tree_shap']
+    const masked = [...args, '--mask-policy', 'policy.json']
+    const local = await run([...masked, '--out', 'masked-local.json'], { cwd: dir })
+    expect(local.code, local.stderr).toBe(0)
+    const e = JSON.parse(await readFile(join(dir, 'masked-local.json'), 'utf8')) as {
+      data: number[][]
+      stats: unknown
+    }
+    e.data.forEach((row, r) => {
+      expect(row[0]).toBe(Math.floor(cases.rows[r]![0]!))
+      expect(row[1]).toBe(0)
+      expect(row.slice(2)).toEqual(cases.rows[r]!.slice(2))
+    })
+    // A tenant without workers: the chunk jobs wait in Redis, as enqueued.
+    const quiet = await run(
+      [...masked, '--queue', redis.url, '--tenant', 'quiet', '--chunk-size', '10', '--detach'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(quiet.code, quiet.stderr).toBe(0)
+    const id = quiet.stdout.trim()
+    const client = new Redis(redis.url)
+    const job = JSON.parse((await client.hget(`modelgate:quiet:${id}-1`, 'data'))!) as {
+      offset: number
+      rows: number[][]
+    }
+    expect(job.offset).toBe(10)
+    expect(job.rows).toEqual(e.data.slice(10, 20))
+    client.disconnect()
+    const cancel = await run(['jobs', 'cancel', id, '--queue', redis.url, '--tenant', 'quiet'], {
+      cwd: dir,
+    })
+    expect(cancel.code, cancel.stderr).toBe(0)
+    const queued = await run(
+      [
+        ...masked,
+        '--queue',
+        redis.url,
+        '--tenant',
+        TENANT,
+        '--chunk-size',
+        '10',
+        '--out',
+        'masked-queued.json',
+      ],
+      { cwd: dir, timeoutMs: 40_000 },
+    )
+    expect(queued.code, queued.stderr).toBe(0)
+    const { stats: _a, ...q } = JSON.parse(await readFile(join(dir, 'masked-queued.json'), 'utf8'))
+    const { stats: _b, ...l } = e
+    expect(q).toEqual(l)
+  }, 45_000)
 })
