@@ -12,7 +12,6 @@ import { upstreamOf, type BackendRegistry } from './backends.js'
 import { withDefaults, type ConfigRegistries } from './registries.js'
 import { importFunction, importPackage, messageOf } from './modules.js'
 import { mapPath } from './paths.js'
-import type { RedisLike } from '@modelgate/store-redis'
 import type { GateStores, PluginFactory } from './plugins.js'
 import { parseGateConfig } from './schema.js'
 import type { GateConfig, PluginConfig, StoresConfig } from './types.js'
@@ -254,7 +253,7 @@ async function redisStores(
       cause: error,
     })
   }
-  return createRedisStores(client as unknown as RedisLike, {
+  return createRedisStores(client, {
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   })
