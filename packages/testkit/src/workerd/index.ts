@@ -138,7 +138,8 @@ export async function startWorkerd(
   options: { readyPath?: string } = {},
 ): Promise<WorkerdRuntime> {
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-workerd-'))
-  const { compatibilityDate } = (await import('workerd')) as { compatibilityDate: string }
+  const workerd = 'workerd'
+  const { compatibilityDate } = (await import(workerd)) as { compatibilityDate: string }
   const ports: number[] = []
   for (const _ of workers) ports.push(await freePort())
   const services: string[] = []
