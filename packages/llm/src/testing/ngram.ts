@@ -77,6 +77,22 @@ export class NgramModel {
     }
   }
 
+  /**
+   * Counts one token after `history` (the n-grams ending at it), as {@link train} does for each
+   * position: a model that observes a text token by token while scoring it is causal, like a
+   * language model reading its prompt.
+   */
+  observe(history: number[], token: number, weight = 1): void {
+    this.vocabulary.add(token)
+    for (let n = 0; n < this.order && n <= history.length; n++) {
+      const key = history.slice(history.length - n).join(',')
+      let next = this.counts.get(key)
+      if (!next) this.counts.set(key, (next = new Map()))
+      next.set(token, (next.get(token) ?? 0) + weight)
+      this.totals.set(key, (this.totals.get(key) ?? 0) + weight)
+    }
+  }
+
   /** The longest context of `history` seen in training. */
   private context(history: number[]): string {
     for (let n = Math.min(this.order - 1, history.length); n > 0; n--) {

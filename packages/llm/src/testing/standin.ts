@@ -30,6 +30,13 @@ export interface StandInOptions {
   tokenDelayMs?: number
   /** n-gram order. Default 6. */
   order?: number
+  /**
+   * How the model answers: `repeat` (default) decodes from the start of the last user or tool
+   * message, so answers repeat it, placeholders included; `continue` reads the whole prompt (the
+   * conversation's texts joined by newlines) token by token and continues it, like a base model,
+   * so an answer depends on which parts of the prompt are present.
+   */
+  decode?: 'repeat' | 'continue'
 }
 
 /**
@@ -90,24 +97,77 @@ interface Generated {
   text: string
   prompt: number[]
   lm: NgramModel
+  /** The stop sequence the text was cut at. */
+  stopped?: string
+}
+
+/**
+ * The answer cut before the first of the request's stop sequences (OpenAI `stop`, Anthropic
+ * `stop_sequences`), as servers do on the text: the tokens up to the one holding the cut stay
+ * counted.
+ */
+function withStop(g: Generated, stop: unknown): Generated {
+  const stops = (typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : []).filter(
+    (x): x is string => typeof x === 'string' && x !== '',
+  )
+  let cut = -1
+  let stopped: string | undefined
+  for (const x of stops) {
+    const i = g.text.indexOf(x)
+    if (i >= 0 && (cut < 0 || i < cut)) [cut, stopped] = [i, x]
+  }
+  if (cut < 0) return g
+  const steps: NgramStep[] = []
+  for (const step of g.steps) {
+    if (NgramModel.text(steps.map((k) => k.token)).length >= cut) break
+    steps.push(step)
+  }
+  return { ...g, steps, text: g.text.slice(0, cut), stopped }
 }
 
 const generated = new Map<string, Generated>()
 
 /**
- * Trains on the conversation (the focus text most) and echoes the focus text greedily. The same
- * conversation gives the same answer, so answers are kept (a few hundred) and not recomputed:
- * benchmarks then measure what is in front of the model, not the stand-in's own work.
+ * `repeat`: trains on the conversation (the focus text most) and echoes the focus text greedily.
+ * `continue`: continues the conversation's text. The same conversation gives the same answer, so
+ * answers are kept (a few hundred) and not recomputed: benchmarks then measure what is in front
+ * of the model, not the stand-in's own work.
  */
-function generate(texts: string[], focus: string, max: number, order: number): Generated {
-  const key = JSON.stringify([texts, focus, max, order])
+function generate(
+  texts: string[],
+  focus: string,
+  max: number,
+  order: number,
+  decode: 'repeat' | 'continue' = 'repeat',
+  topK = 5,
+): Generated {
+  const key = JSON.stringify([texts, focus, max, order, decode, topK])
   let g = generated.get(key)
   if (!g) {
     if (generated.size >= 256) generated.clear()
-    g = train(texts, focus, max, order)
+    g =
+      decode === 'continue'
+        ? continuation(texts, max, order, topK)
+        : train(texts, focus, max, order)
     generated.set(key, g)
   }
   return g
+}
+
+/** A model of the corpus only, before it reads a prompt. */
+function corpusModel(order: number): NgramModel {
+  const lm = new NgramModel(order)
+  for (const c of CORPUS) lm.train(NgramModel.tokens(c))
+  return lm
+}
+
+/** Reads the prompt (the texts joined by newlines) token by token and continues it greedily. */
+function continuation(texts: string[], max: number, order: number, topK: number): Generated {
+  const lm = corpusModel(order)
+  const prompt = NgramModel.tokens(texts.join('\n'))
+  prompt.forEach((t, i) => lm.observe(prompt.slice(0, i), t))
+  const steps = lm.generate(prompt, max, topK)
+  return { steps, text: NgramModel.text(steps.map((s) => s.token)), prompt, lm }
 }
 
 function train(texts: string[], focus: string, max: number, order: number): Generated {
@@ -128,6 +188,16 @@ function train(texts: string[], focus: string, max: number, order: number): Gene
   }
   if (steps.length < max) steps.push(...lm.generate(seed, max - steps.length))
   return { steps, text: NgramModel.text(steps.map((s) => s.token)), prompt: focusTokens, lm }
+}
+
+/** Pieces of an answer's text, one per token, cut where a stop sequence cut the text. */
+function piecesOf(g: Generated): Array<{ text: string; steps: NgramStep[] }> {
+  let left = g.text.length
+  return pieces(g.steps).map((p) => {
+    const text = p.text.slice(0, Math.max(0, left))
+    left -= p.text.length
+    return { ...p, text }
+  })
 }
 
 /** Splits generated tokens into pieces of whole characters (a token may end mid-character). */
@@ -167,8 +237,17 @@ function openAiLogprobs(steps: NgramStep[], top: number): Json {
   }
 }
 
-/** Legacy completions logprobs, for the prompt (with `echo`) and the generated tokens. */
-function completionLogprobs(prompt: number[], g: Generated, top: number, echo: boolean): Json {
+/**
+ * Legacy completions logprobs, for the prompt (with `echo`) and the generated tokens. Echoed
+ * prompt tokens are scored causally: each by a model of the corpus and the prompt before it.
+ */
+function completionLogprobs(
+  prompt: number[],
+  g: Generated,
+  top: number,
+  echo: boolean,
+  order: number,
+): Json {
   const tokens: string[] = []
   const logprobs: Array<number | null> = []
   const tops: Array<Record<string, number> | null> = []
@@ -187,9 +266,11 @@ function completionLogprobs(prompt: number[], g: Generated, top: number, echo: b
     offset += t.length
   }
   if (echo) {
+    const lm = corpusModel(order)
     prompt.forEach((t, i) => {
       const history = prompt.slice(0, i)
-      add(t, i === 0 ? null : g.lm.logprob(history, t), i === 0 ? null : g.lm.next(history).top)
+      add(t, i === 0 ? null : lm.logprob(history, t), i === 0 ? null : lm.next(history, top).top)
+      lm.observe(history, t)
     })
   }
   for (const s of g.steps) add(s.token, s.logprob, s.top)
@@ -277,6 +358,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
   const random = rng(options.seed ?? 1)
   const maxSplit = options.maxSplit ?? 7
   const order = options.order ?? 6
+  const decode = options.decode ?? 'repeat'
   const delay = options.tokenDelayMs ?? 0
   let failures = options.failFirst ?? 0
   const calls: StandInCall[] = []
@@ -312,7 +394,11 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     max: number,
     call: StandInCall,
   ) {
-    const g = generate(texts, textOf(focus?.content), max, order)
+    const top = typeof body.top_logprobs === 'number' ? body.top_logprobs : 5
+    const g = withStop(
+      generate(texts, textOf(focus?.content), max, order, decode, Math.max(5, top)),
+      body.stop ?? body.stop_sequences,
+    )
     const tool = forcedTool(body)
     const args = tool ? toolArguments(tool, g.text) : undefined
     call.answer = args ?? g.text
@@ -330,7 +416,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           ? body.max_completion_tokens
           : 256
     const { g, tool, args, promptTokens } = answer(body, texts, focus, max, call)
-    const finish = tool ? 'tool_calls' : g.steps.length >= max ? 'length' : 'stop'
+    const finish = tool ? 'tool_calls' : !g.stopped && g.steps.length >= max ? 'length' : 'stop'
     const usage = {
       prompt_tokens: promptTokens,
       completion_tokens: g.steps.length,
@@ -417,7 +503,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
             }),
           )
       } else {
-        for (const p of pieces(g.steps))
+        for (const p of piecesOf(g))
           events.push(() =>
             data({
               ...chunk,
@@ -451,12 +537,15 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           ? String(body.prompt[0] ?? '')
           : ''
     const max = typeof body.max_tokens === 'number' ? body.max_tokens : 16
-    const g = generate([prompt], prompt, max, order)
+    const top = typeof body.logprobs === 'number' ? body.logprobs : undefined
+    const g = withStop(
+      generate([prompt], prompt, max, order, decode, Math.max(5, top ?? 0)),
+      body.stop,
+    )
     const echo = body.echo === true
     const text = (echo ? prompt : '') + g.text
     call.answer = text
-    const top = typeof body.logprobs === 'number' ? body.logprobs : undefined
-    const finish = g.steps.length >= max ? 'length' : 'stop'
+    const finish = !g.stopped && g.steps.length >= max ? 'length' : 'stop'
     const usage = {
       prompt_tokens: g.prompt.length,
       completion_tokens: g.steps.length,
@@ -475,7 +564,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           {
             index: 0,
             text,
-            logprobs: top === undefined ? null : completionLogprobs(g.prompt, g, top, echo),
+            logprobs: top === undefined ? null : completionLogprobs(g.prompt, g, top, echo, order),
             finish_reason: finish,
           },
         ],
@@ -490,7 +579,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           choices: [{ index: 0, text: prompt, logprobs: null, finish_reason: null }],
         }),
       )
-    for (const p of pieces(g.steps))
+    for (const p of piecesOf(g))
       events.push(() =>
         data({
           ...head,
@@ -628,7 +717,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           part,
         }),
       )
-      for (const p of pieces(g.steps))
+      for (const p of piecesOf(g))
         events.push(
           ev('response.output_text.delta', {
             item_id: item.id,
@@ -667,7 +756,13 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
     const focus = [...msgs].reverse().find((m) => m.role === 'user')
     const max = typeof body.max_tokens === 'number' ? body.max_tokens : 256
     const { g, tool, args, promptTokens } = answer(body, texts, focus, max, call)
-    const stop = tool ? 'tool_use' : g.steps.length >= max ? 'max_tokens' : 'end_turn'
+    const stop = tool
+      ? 'tool_use'
+      : g.stopped
+        ? 'stop_sequence'
+        : g.steps.length >= max
+          ? 'max_tokens'
+          : 'end_turn'
     const usage = { input_tokens: promptTokens, output_tokens: g.steps.length }
     const id = `msg_${++ids}`
     const block = tool
@@ -678,7 +773,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
       type: 'message',
       role: 'assistant',
       model: String(body.model),
-      stop_sequence: null,
+      stop_sequence: g.stopped ?? null,
     }
     if (body.stream !== true)
       return json({ ...message, content: [block], stop_reason: stop, usage })
@@ -691,6 +786,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
               ...message,
               content: [],
               stop_reason: null,
+              stop_sequence: null,
               usage: { input_tokens: usage.input_tokens, output_tokens: 1 },
             },
           },
@@ -720,7 +816,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           ),
         )
     } else {
-      for (const p of pieces(g.steps))
+      for (const p of piecesOf(g))
         events.push(() =>
           data(
             { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p.text } },
@@ -734,7 +830,7 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
         data(
           {
             type: 'message_delta',
-            delta: { stop_reason: stop, stop_sequence: null },
+            delta: { stop_reason: stop, stop_sequence: g.stopped ?? null },
             usage: { output_tokens: usage.output_tokens },
           },
           'message_delta',
