@@ -1,4 +1,8 @@
 import type { GateContext, RateLimitStore } from '@modelgate/core'
+import type { PromptExplainLimits } from './attribution/explain.js'
+import type { AttributionMethod } from './attribution/methods.js'
+import type { ScoreName } from './attribution/scores.js'
+import type { SegmentUnit } from './attribution/segments.js'
 import type { WordLists } from './masking.js'
 
 /**
@@ -182,6 +186,11 @@ export interface UpstreamSelection {
   operation: 'chat' | 'embed'
   tenant: string
   entities: Readonly<Record<string, number>>
+  /**
+   * Whether the prompt was scanned for entities (the gate has the `mask` plugin). When it was
+   * not, `entities` is empty whatever the prompt holds.
+   */
+  scanned: boolean
   /** The model's configured upstream. */
   upstream: LlmUpstream
 }
@@ -244,6 +253,8 @@ export interface LlmOptions {
   ) => LlmUpstream | UpstreamChoice | Promise<LlmUpstream | UpstreamChoice>
   /** Largest non-streamed upstream answer read, in bytes. Default 32 MiB. */
   maxAnswerBytes?: number
+  /** Limits of prompt attributions (`POST /v1/explain/…`): calls per explanation, concurrency. */
+  explain?: PromptExplainLimits
 }
 
 /**
@@ -279,6 +290,14 @@ export interface LlmFacts {
   budget?: string
   /** How a stream ended: `done`, `client_closed`, `upstream_error`, `placeholder_incomplete`. */
   end?: string
+  /** A prompt attribution: how it was made and the upstream calls it took (the answer's included). */
+  explain?: {
+    method: AttributionMethod
+    unit: SegmentUnit
+    score: ScoreName
+    segments: number
+    calls: number
+  }
 }
 
 declare module '@modelgate/core' {
@@ -297,6 +316,9 @@ declare module '@modelgate/core' {
     'llm-count-tokens': true
     'llm-models': true
     'llm-model': true
+    'llm-explain-chat': true
+    'llm-explain-completions': true
+    'llm-explain-messages': true
   }
   interface GateFacts {
     llm?: LlmFacts

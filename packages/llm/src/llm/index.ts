@@ -41,6 +41,14 @@ import type {
   UpstreamResult,
 } from '../types.js'
 import { createUpstream } from '../upstream.js'
+import {
+  checkExplainLimits,
+  explainPrompt,
+  planExplanation,
+  type PromptExplainLimits,
+} from '../attribution/explain.js'
+import { answerText } from '../attribution/scores.js'
+import type { PromptKind } from '../attribution/segments.js'
 
 const OPTIONS = {
   models: { name: true, upstream: true, labels: true },
@@ -54,6 +62,7 @@ const OPTIONS = {
   conversationTtlMs: true,
   select: true,
   maxAnswerBytes: true,
+  explain: { calls: true, maxCalls: true, concurrency: true, maxSegments: true },
 } as const
 const CONVERSATION = /^[A-Za-z0-9._:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
@@ -118,7 +127,41 @@ const ENDPOINTS: Endpoint[] = [
     operation: 'chat',
   },
 ]
-const BY_KIND = new Map<RouteKind, Endpoint>(ENDPOINTS.map((e) => [e.kind, e]))
+type ExplainKind = 'llm-explain-chat' | 'llm-explain-completions' | 'llm-explain-messages'
+
+interface ExplainEndpoint {
+  kind: ExplainKind
+  path: string
+  prompt: PromptKind
+  endpoint: Endpoint
+}
+
+const endpointOf = (kind: GenerateKind) => ENDPOINTS.find((e) => e.kind === kind)!
+const EXPLAIN_ENDPOINTS: ExplainEndpoint[] = [
+  {
+    kind: 'llm-explain-chat',
+    path: '/v1/explain/chat/completions',
+    prompt: 'chat',
+    endpoint: endpointOf('llm-chat'),
+  },
+  {
+    kind: 'llm-explain-completions',
+    path: '/v1/explain/completions',
+    prompt: 'completions',
+    endpoint: endpointOf('llm-completions'),
+  },
+  {
+    kind: 'llm-explain-messages',
+    path: '/v1/explain/messages',
+    prompt: 'messages',
+    endpoint: endpointOf('llm-messages'),
+  },
+]
+/** Routes whose body names the model, for the plugin to bind it. */
+const BY_KIND = new Set<RouteKind>([
+  ...ENDPOINTS.map((e) => e.kind),
+  ...EXPLAIN_ENDPOINTS.map((e) => e.kind),
+])
 const MASK: Record<GenerateKind, (body: Json, m: RequestMasker) => Promise<Json>> = {
   'llm-chat': maskChatBody,
   'llm-completions': maskCompletionBody,
@@ -150,6 +193,7 @@ class LlmService {
   readonly models = new Map<string, Served>()
   readonly budgets: TokenBudgets
   readonly created = Math.floor(Date.now() / 1000)
+  readonly explainLimits: Required<PromptExplainLimits>
   private readonly vaults = new Map<KeyValueStore | undefined, Promise<PlaceholderVault>>()
   private readonly tenants: Record<string, TenantPolicy>
   private readonly header: string
@@ -192,6 +236,7 @@ class LlmService {
     this.maxAnswerBytes = options.maxAnswerBytes ?? 32 * 1024 * 1024
     if (!Number.isSafeInteger(this.maxAnswerBytes) || this.maxAnswerBytes <= 0)
       throw new TypeError('llm: maxAnswerBytes must be a positive integer')
+    this.explainLimits = checkExplainLimits(options.explain)
   }
 
   private add(m: LlmModel, i: number): void {
@@ -391,10 +436,34 @@ async function maskRequest(
   return { masked, session, entities: m.counts }
 }
 
-async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContext): Promise<void> {
-  const body = await ctx.json()
-  if (!isObject(body))
-    throw new BadRequestError('the body must be a JSON object', 'invalid_request')
+/** A request checked, masked and routed: what a route sends upstream and restores with. */
+interface Prepared {
+  served: Served
+  tenant: string
+  facts: LlmFacts
+  /** The request as it goes upstream: masked, or as sent when the routing hook chose an upstream inside the trust boundary. */
+  masked: Json
+  /** The request masked, whatever the routing hook chose. */
+  alwaysMasked: Json
+  session: PlaceholderSession | undefined
+  upstream: LlmUpstream
+}
+
+/**
+ * Reads a request to a generating route, resolves its model, masks it and picks its upstream
+ * (the routing hook), recording the facts. `kind` names the route in the facts.
+ */
+async function prepare(
+  service: LlmService,
+  endpoint: Endpoint,
+  ctx: GateContext,
+  kind: RouteKind,
+  without?: string,
+): Promise<Prepared> {
+  const raw = await ctx.json()
+  if (!isObject(raw)) throw new BadRequestError('the body must be a JSON object', 'invalid_request')
+  const body = without === undefined ? raw : { ...raw }
+  if (without !== undefined) delete body[without]
   const masking = textMaskingOf(ctx)
   const tenant = tenantOf(ctx, masking)
   const served = service.resolve(body.model, tenant)
@@ -403,7 +472,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   const stream = generates && body.stream === true
   const facts: LlmFacts = {
     model: served.name,
-    route: endpoint.kind,
+    route: kind,
     protocol: endpoint.protocol,
     stream,
   }
@@ -419,7 +488,6 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   const request = masking
     ? await maskRequest(service, endpoint, ctx, body, masking, tenant, facts)
     : { masked: body, session: undefined, entities: {} }
-  const { session } = request
   const selected = service.options.select
     ? await service.options.select({
         ctx,
@@ -427,6 +495,7 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
         operation: endpoint.operation,
         tenant,
         entities: request.entities,
+        scanned: masking !== undefined,
         upstream: served.upstream,
       })
     : served.upstream
@@ -434,8 +503,26 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   // An upstream inside the trust boundary (on premises, at the edge) may get the prompt as sent.
   const unmasked = !('send' in selected) && selected.unmasked === true
   if (unmasked) facts.unmasked = true
-  const masked = unmasked ? body : request.masked
   facts.upstreamModel = upstream.model
+  return {
+    served,
+    tenant,
+    facts,
+    masked: unmasked ? body : request.masked,
+    alwaysMasked: request.masked,
+    session: request.session,
+    upstream,
+  }
+}
+
+async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContext): Promise<void> {
+  const { served, facts, masked, session, upstream } = await prepare(
+    service,
+    endpoint,
+    ctx,
+    endpoint.kind,
+  )
+  const { stream } = facts
 
   let charge: BudgetCharge | undefined
   if (service.budgets.active && endpoint.kind !== 'llm-count-tokens') {
@@ -506,6 +593,92 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   ctx.body = session ? RESTORE[endpoint.kind](answer, session) : answer
 }
 
+/**
+ * A prompt attribution: the request's answer, then perturbed copies of its masked prompt scored
+ * against it (each call charged to the budgets like any other), the answer restored with the
+ * explanation beside it.
+ */
+async function explainRoute(
+  service: LlmService,
+  e: ExplainEndpoint,
+  ctx: GateContext,
+): Promise<void> {
+  const raw = await ctx.json()
+  if (!isObject(raw)) throw new BadRequestError('the body must be a JSON object', 'invalid_request')
+  const plan = planExplanation(raw.explain, service.explainLimits)
+  if (raw.stream === true)
+    throw new BadRequestError(
+      'explanations are answered whole: leave out "stream"',
+      'explain_stream',
+    )
+  const p = await prepare(service, e.endpoint, ctx, e.kind, 'explain')
+  const { facts, session } = p
+  const { model: _model, ...masked } = p.alwaysMasked
+  let attempts = 0
+  let promptTokens = 0
+  let completionTokens = 0
+  const call = async (body: Json): Promise<unknown> => {
+    let charge: BudgetCharge | undefined
+    let estimate = 0
+    if (service.budgets.active) {
+      estimate = await estimatePromptTokens(body)
+      charge = await service.budgets.reserve(ctx, p.served.name, estimate)
+    }
+    const result = await p.upstream.send({
+      path: e.endpoint.upstreamPath,
+      body,
+      stream: false,
+      signal: ctx.signal,
+      ctx,
+    })
+    attempts += result.attempts
+    facts.upstreamStatus = result.response.status
+    if (!result.response.ok) throw await upstreamFailure(result)
+    const answer = await service.readAnswer(result)
+    const usage = isObject(answer) && isObject(answer.usage) ? answer.usage : {}
+    const prompt = numberOf(usage.prompt_tokens ?? usage.input_tokens) ?? estimate
+    const completion =
+      numberOf(usage.completion_tokens ?? usage.output_tokens) ??
+      (await tokenCounter())(answerText(e.prompt, answer))
+    promptTokens += prompt
+    completionTokens += completion
+    if (charge) await service.budgets.settle(charge, prompt + completion)
+    return answer
+  }
+  try {
+    const { answer, explanation } = await explainPrompt(
+      e.prompt,
+      masked,
+      plan,
+      service.explainLimits,
+      call,
+    )
+    facts.explain = {
+      method: explanation.method,
+      unit: explanation.unit,
+      score: explanation.score,
+      segments: explanation.segments.length,
+      calls: explanation.calls,
+    }
+    ctx.facts.explanation = { method: explanation.method, rows: 1, cached: false }
+    // Log-probabilities the gate asked for to score the answer are not the client's.
+    if (
+      e.prompt === 'chat' &&
+      raw.logprobs !== true &&
+      isObject(answer) &&
+      Array.isArray(answer.choices)
+    )
+      for (const c of answer.choices) if (isObject(c)) c.logprobs = null
+    const restored = session ? RESTORE[e.endpoint.kind](answer, session) : answer
+    if (session) for (const s of explanation.segments) s.text = session.restore(s.text)
+    ctx.body = { ...(isObject(restored) ? restored : {}), explanation }
+  } finally {
+    facts.attempts = attempts
+    facts.promptTokens = promptTokens
+    facts.completionTokens = completionTokens
+  }
+}
+
 const numberOf = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) ? v : undefined
 
@@ -530,6 +703,15 @@ function routesOf(service: LlmService): RouteDefinition[] {
     operation: endpoint.operation,
     terminal: (ctx) => generate(service, endpoint, ctx),
   }))
+  for (const e of EXPLAIN_ENDPOINTS)
+    routes.push({
+      name: e.kind,
+      kind: e.kind,
+      methods: ['POST'],
+      path: e.path,
+      operation: 'explain',
+      terminal: (ctx) => explainRoute(service, e, ctx),
+    })
   routes.push({
     name: 'llm-models',
     kind: 'llm-models',

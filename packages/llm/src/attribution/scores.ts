@@ -1,0 +1,265 @@
+import { BadRequestError } from '@modelgate/core'
+import { isObject, type Json } from '../openai.js'
+import type { PromptKind } from './segments.js'
+
+/**
+ * How a perturbed prompt is scored against the answer, always from 0 to 1: `echo` (the
+ * probability of the whole answer after the prompt, from a legacy completion with `echo` and
+ * `logprobs`), `first_token` (the probability of the answer's first token, from a one-token chat
+ * completion with `top_logprobs`) or `similarity` (the word-level F1 between the answer and one
+ * generated from the perturbed prompt, for upstreams without log-probabilities such as
+ * Anthropic's).
+ *
+ * @example
+ * ```ts
+ * const score: ScoreName = 'similarity'
+ * ```
+ */
+export type ScoreName = 'echo' | 'first_token' | 'similarity'
+
+/** The scores, in the order error messages list them. */
+export const SCORE_NAMES: readonly ScoreName[] = ['echo', 'first_token', 'similarity']
+
+/**
+ * Scores perturbed prompts against one answer.
+ *
+ * @example
+ * ```ts
+ * const s = scorerFor('similarity', 'chat', answer)
+ * const score = s.score(await call(s.body(ablated)), ablated)
+ * ```
+ */
+export interface Scorer {
+  readonly name: ScoreName
+  /** The whole prompt's score when it needs no call of its own. */
+  readonly full: number | undefined
+  /** The body of the call that scores a perturbed prompt. */
+  body(ablated: Json): Json
+  /** The score of a perturbed prompt from the upstream's answer to {@link body}. */
+  score(answer: unknown, ablated: Json): number
+}
+
+/** The probability of a log-probability. */
+const probability = (logprob: number): number => Math.exp(Math.min(logprob, 0))
+
+const WORD = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+/gu
+
+/** Word-level F1 (as in SQuAD) of two texts; placeholders count as words. 1 for two empty texts. */
+export function wordF1(a: string, b: string): number {
+  const wa = a.toLowerCase().match(WORD) ?? []
+  const wb = b.toLowerCase().match(WORD) ?? []
+  if (wa.length === 0 || wb.length === 0) return wa.length === wb.length ? 1 : 0
+  const counts = new Map<string, number>()
+  for (const w of wa) counts.set(w, (counts.get(w) ?? 0) + 1)
+  let common = 0
+  for (const w of wb) {
+    const c = counts.get(w) ?? 0
+    if (c > 0) {
+      common++
+      counts.set(w, c - 1)
+    }
+  }
+  if (common === 0) return 0
+  const p = common / wb.length
+  const r = common / wa.length
+  return (2 * p * r) / (p + r)
+}
+
+/** The text of the first choice (or Anthropic's text blocks) of an answer, as the model wrote it. */
+export function answerText(kind: PromptKind, answer: unknown): string {
+  if (!isObject(answer)) return ''
+  if (kind === 'messages') {
+    if (!Array.isArray(answer.content)) return ''
+    return answer.content
+      .map((b) =>
+        isObject(b) && b.type === 'text' && typeof b.text === 'string'
+          ? b.text
+          : isObject(b) && b.type === 'tool_use'
+            ? JSON.stringify(b.input)
+            : '',
+      )
+      .join('')
+  }
+  const choice = Array.isArray(answer.choices) ? answer.choices[0] : undefined
+  if (!isObject(choice)) return ''
+  if (kind === 'completions') return typeof choice.text === 'string' ? choice.text : ''
+  const m = choice.message
+  if (!isObject(m)) return ''
+  if (typeof m.content === 'string' && m.content !== '') return m.content
+  if (Array.isArray(m.tool_calls))
+    return m.tool_calls
+      .map((tc) =>
+        isObject(tc) && isObject(tc.function) && typeof tc.function.arguments === 'string'
+          ? tc.function.arguments
+          : '',
+      )
+      .join('')
+  return ''
+}
+
+/** Tokens the answer took (its usage), for the length of regenerated answers. */
+function answerTokens(answer: unknown): number | undefined {
+  const usage = isObject(answer) && isObject(answer.usage) ? answer.usage : {}
+  const n = usage.completion_tokens ?? usage.output_tokens
+  return typeof n === 'number' && n > 0 ? n : undefined
+}
+
+/** A one-call body: not streamed, one choice, no stream options. */
+function single(body: Json): Json {
+  const out: Json = { ...body, stream: false }
+  delete out.stream_options
+  if ('n' in out) out.n = 1
+  return out
+}
+
+/** Sets the answer length under whichever key the client used (`max_completion_tokens` for o-series). */
+function withMaxTokens(body: Json, tokens: number): Json {
+  if (body.max_completion_tokens !== undefined && body.max_tokens === undefined)
+    return { ...body, max_completion_tokens: tokens }
+  return { ...body, max_tokens: tokens }
+}
+
+/** The first generated token and its log-probability in a chat answer with `logprobs`. */
+export function firstToken(answer: unknown): { token: string; logprob: number } | undefined {
+  const choice = isObject(answer) && Array.isArray(answer.choices) ? answer.choices[0] : undefined
+  const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs.content : undefined
+  const first = Array.isArray(lp) ? lp[0] : undefined
+  if (!isObject(first) || typeof first.token !== 'string' || typeof first.logprob !== 'number')
+    return undefined
+  return { token: first.token, logprob: first.logprob }
+}
+
+/**
+ * What the generation call must ask for so that a score can be computed from its answer:
+ * `first_token` needs the answer's log-probabilities.
+ *
+ * @example
+ * ```ts
+ * const body = generationBody('first_token', masked)
+ * ```
+ */
+export function generationBody(score: ScoreName | 'auto', kind: PromptKind, body: Json): Json {
+  const out = single(body)
+  if (kind === 'chat' && (score === 'first_token' || score === 'auto')) {
+    out.logprobs = true
+    out.top_logprobs = Math.max(1, typeof body.top_logprobs === 'number' ? body.top_logprobs : 1)
+  }
+  return out
+}
+
+/**
+ * The scorer for an answer: `auto` is `echo` for completions, `first_token` for chat when the
+ * answer carries log-probabilities, else `similarity` (always for Anthropic's messages).
+ *
+ * @example
+ * ```ts
+ * const scorer = scorerFor('auto', 'chat', maskedAnswer)
+ * ```
+ */
+export function scorerFor(
+  requested: ScoreName | 'auto',
+  kind: PromptKind,
+  answer: unknown,
+): Scorer {
+  const text = answerText(kind, answer)
+  const first = kind === 'chat' ? firstToken(answer) : undefined
+  const name: ScoreName =
+    requested !== 'auto'
+      ? requested
+      : kind === 'completions'
+        ? 'echo'
+        : first
+          ? 'first_token'
+          : 'similarity'
+  if (name === 'echo') {
+    if (kind !== 'completions')
+      throw new BadRequestError(
+        'the echo score needs /v1/explain/completions (legacy completions with echo)',
+        'explain_unsupported_score',
+      )
+    return echoScorer(text)
+  }
+  if (name === 'first_token') {
+    if (kind !== 'chat')
+      throw new BadRequestError(
+        'the first_token score needs /v1/explain/chat/completions',
+        'explain_unsupported_score',
+      )
+    if (!first)
+      throw new BadRequestError(
+        'the model server gave no log-probabilities for the answer: use the similarity score',
+        'explain_no_logprobs',
+      )
+    return firstTokenScorer(first)
+  }
+  const tokens = answerTokens(answer) ?? 256
+  return {
+    name,
+    full: 1,
+    body: (ablated) => withMaxTokens(single(ablated), tokens),
+    score: (a) => wordF1(text, answerText(kind, a)),
+  }
+}
+
+function firstTokenScorer(first: { token: string; logprob: number }): Scorer {
+  return {
+    name: 'first_token',
+    full: probability(first.logprob),
+    body(ablated) {
+      const out = withMaxTokens(single(ablated), 1)
+      out.logprobs = true
+      out.top_logprobs = 20
+      return out
+    },
+    score(a) {
+      const choice = isObject(a) && Array.isArray(a.choices) ? a.choices[0] : undefined
+      const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs.content : undefined
+      const step = Array.isArray(lp) && isObject(lp[0]) ? lp[0] : undefined
+      if (!step)
+        throw new Error('the model server gave no log-probabilities for a perturbed prompt')
+      const tops = Array.isArray(step.top_logprobs) ? step.top_logprobs.filter(isObject) : []
+      const found = [step, ...tops].find((t) => t.token === first.token)
+      if (found && typeof found.logprob === 'number') return probability(found.logprob)
+      // Not among the listed tokens: at most as likely as the least likely one listed.
+      const listed = tops.map((t) => t.logprob).filter((v): v is number => typeof v === 'number')
+      return probability(listed.length > 0 ? Math.min(...listed) : -Infinity)
+    },
+  }
+}
+
+function echoScorer(text: string): Scorer {
+  return {
+    name: 'echo',
+    full: undefined,
+    body(ablated) {
+      const out: Json = {
+        ...single(ablated),
+        prompt: String(ablated.prompt) + text,
+        echo: true,
+        logprobs: 0,
+        max_tokens: 1,
+      }
+      delete out.suffix
+      delete out.best_of
+      return out
+    },
+    score(a, ablated) {
+      const choice = isObject(a) && Array.isArray(a.choices) ? a.choices[0] : undefined
+      const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs : undefined
+      const tokens = lp && Array.isArray(lp.tokens) ? lp.tokens : undefined
+      const logprobs = lp && Array.isArray(lp.token_logprobs) ? lp.token_logprobs : undefined
+      if (!tokens || !logprobs)
+        throw new Error('the model server did not echo the prompt with log-probabilities')
+      const start = String(ablated.prompt).length
+      const end = start + text.length
+      let at = 0
+      let sum = 0
+      for (let i = 0; i < tokens.length && at < end; i++) {
+        const t = String(tokens[i])
+        if (at >= start && typeof logprobs[i] === 'number') sum += logprobs[i] as number
+        at += t.length
+      }
+      return probability(sum)
+    },
+  }
+}
