@@ -363,9 +363,73 @@ export interface HybridRouteFact {
   reason?: DegradedReason
 }
 
+/**
+ * Where {@link privacyRouting} sent a large-model request, as the `llmRoute` fact: `local` for a
+ * prompt holding a never-leave entity type (`never_leave`) or one the gate could not scan
+ * (`not_scanned`), `cloud` otherwise (`allowed`); `degraded` says why when the cloud was
+ * unavailable and the local server answered instead (`breaker_open`, `cloud_error`,
+ * `cloud_timeout`, `cloud_rejected`), or why the local server failed a never-leave request
+ * (`breaker_open`, `local_error`, `local_timeout`, `local_rejected`).
+ *
+ * @example
+ * ```ts
+ * const fact: LlmRouteFact = { route: 'local', reason: 'allowed', degraded: 'breaker_open' }
+ * ```
+ */
+export interface LlmRouteFact {
+  route: 'local' | 'cloud'
+  reason: 'never_leave' | 'not_scanned' | 'allowed'
+  degraded?: DegradedReason | 'local_error' | 'local_timeout' | 'local_rejected'
+}
+
+/**
+ * A routing decision of {@link privacyRouting}, for logs and metrics.
+ *
+ * @example
+ * ```ts
+ * const onRoute = (e: LlmRouteEvent) => console.log(e.tenant, e.model, e.route, e.reason)
+ * ```
+ */
+export interface LlmRouteEvent extends LlmRouteFact {
+  tenant: string
+  model: string
+}
+
+/**
+ * Options of {@link privacyRouting}.
+ *
+ * @example
+ * ```ts
+ * const options: PrivacyRoutingOptions = {
+ *   local: createUpstream({ type: 'openai', url: 'http://10.0.0.5:8000/v1' }, 'chat'),
+ *   neverLeave: { '*': ['US_SSN'], acme: ['US_SSN', 'PERSON'] },
+ * }
+ * ```
+ */
+export interface PrivacyRoutingOptions {
+  /** The model server inside the trust boundary (at the edge, on premises). */
+  local: import('@modelgate/llm').LlmUpstream
+  /** The cloud model server. Default the model's own upstream. */
+  cloud?: import('@modelgate/llm').LlmUpstream
+  /** Entity types that never leave, by tenant; `*` applies to tenants not listed. */
+  neverLeave: Record<string, string[]>
+  /** Send never-leave prompts to the local server as they came instead of masked. Default false. */
+  unmaskedLocal?: boolean
+  /** The local server's breaker, or its options. */
+  localBreaker?: CircuitBreaker | CircuitBreakerOptions
+  /** The cloud server's breaker, or its options. Share one with other cloud clients to see one outage. */
+  cloudBreaker?: CircuitBreaker | CircuitBreakerOptions
+  /** Answer from the local server when the cloud is unavailable. Default true. */
+  fallback?: boolean
+  /** Called on every routing decision and fallback. */
+  onRoute?: (event: LlmRouteEvent) => void
+}
+
 declare module '@modelgate/core' {
   interface GateFacts {
     /** Where a hybrid gate answered (edge, cloud or both), and why the cloud was skipped. */
     hybridRoute?: HybridRouteFact
+    /** Where privacy routing sent a large-model request, and why. */
+    llmRoute?: LlmRouteFact
   }
 }
