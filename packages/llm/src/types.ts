@@ -60,6 +60,13 @@ export interface UpstreamConfig {
   fetch?: (input: string, init: RequestInit) => Promise<Response>
   /** `anthropic-version` sent when the client sent none. Default `2023-06-01`. */
   anthropicVersion?: string
+  /**
+   * Ask OpenAI-compatible servers for the token usage of streamed chat and completions
+   * (`stream_options.include_usage`, the usage chunk dropped again when the client did not ask
+   * for it), so that it reaches the audit record and the budgets. Default true; turn it off for a
+   * server that refuses `stream_options`.
+   */
+  streamUsage?: boolean
 }
 
 /**
@@ -116,6 +123,8 @@ export interface LlmUpstream {
   readonly protocol: LlmProtocol
   /** The upstream's name for the model. */
   readonly model: string
+  /** Whether streamed OpenAI answers may be asked for their usage (`stream_options`). Default true. */
+  readonly streamUsage?: boolean
   send(call: UpstreamCall): Promise<UpstreamResult>
 }
 

@@ -30,6 +30,7 @@ const CONFIG_KEYS = {
   retryMaxDelayMs: true,
   fetch: true,
   anthropicVersion: true,
+  streamUsage: true,
 } as const
 const FORWARDED_ANTHROPIC = ['anthropic-version', 'anthropic-beta']
 
@@ -119,6 +120,8 @@ export function createUpstream(config: UpstreamConfig, gateModel: string): LlmUp
     throw new TypeError('upstream.retries must be an integer from 0 to 10')
   const baseDelay = positive(config.retryBaseDelayMs, 'upstream.retryBaseDelayMs', 250, true)
   const maxDelay = positive(config.retryMaxDelayMs, 'upstream.retryMaxDelayMs', 8_000, true)
+  if (config.streamUsage !== undefined && typeof config.streamUsage !== 'boolean')
+    throw new TypeError('upstream.streamUsage must be a boolean')
   const doFetch = config.fetch ?? ((input: string, init: RequestInit) => fetch(input, init))
   const fixed = new Headers(config.headers ?? {})
   for (const name of ['authorization', 'x-api-key', 'api-key', keyHeader.toLowerCase()]) {
@@ -214,7 +217,7 @@ export function createUpstream(config: UpstreamConfig, gateModel: string): LlmUp
     }
   }
 
-  return { protocol, model, send }
+  return { protocol, model, streamUsage: config.streamUsage ?? true, send }
 }
 
 function delay(attempt: number, base: number, max: number, headers: Headers | undefined): number {

@@ -155,6 +155,7 @@ const upstreamOptions = z.object({
   retryBaseDelayMs: z.number().nonnegative().optional(),
   retryMaxDelayMs: z.number().nonnegative().optional(),
   anthropicVersion: z.string().min(1).optional(),
+  streamUsage: z.boolean().optional(),
 })
 
 /**

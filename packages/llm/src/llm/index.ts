@@ -531,7 +531,9 @@ async function generate(service: LlmService, endpoint: Endpoint, ctx: GateContex
   }
   const { model: _model, ...forward } = masked
   let stripUsage = false
-  if (stream && endpoint.protocol === 'openai' && charge) {
+  // Usage of a stream is asked for so that it reaches the audit record and the budgets.
+  const streamsUsage = endpoint.kind === 'llm-chat' || endpoint.kind === 'llm-completions'
+  if (stream && streamsUsage && (charge || upstream.streamUsage !== false)) {
     const so = isObject(forward.stream_options) ? forward.stream_options : {}
     stripUsage = so.include_usage !== true
     forward.stream_options = { ...so, include_usage: true }
