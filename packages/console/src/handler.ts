@@ -223,6 +223,7 @@ function consoleConfig(o: ConsoleOptions): Record<string, unknown> {
   const model = encodeURIComponent(o.model)
   return {
     title: o.title ?? 'modelgate console',
+    apiBase: api,
     model: o.model,
     predictUrl: `${api}/v1/models/${model}:predict`,
     explainUrl: `${api}/v1/models/${model}:explain`,
