@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js/max'
 import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
+import { compileIds, DEFAULT_ID_TYPES, ID_CONTEXT, idTypesFor, scanIds } from './national.js'
 import { phoneValid } from './phone.js'
 import type { CustomRecognizer, Detector, DetectorOptions, Span } from './types.js'
 import {
@@ -258,12 +259,26 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   })
   const allow = new Set(options.allowList ?? [])
   const all = [...ENTITY_TYPES, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
-  const entities = [...new Set(options.entities ?? all)]
+  const selected = idTypesFor(options.countries ?? [], options.languages ?? [])
+  const entities = [
+    ...new Set([...(options.entities ?? [...all, ...DEFAULT_ID_TYPES]), ...selected]),
+  ]
   const on = new Set(entities)
   const ctxRe: Record<string, RegExp | undefined> = {}
-  for (const type of new Set([...Object.keys(CONTEXT), ...Object.keys(options.context ?? {})])) {
-    ctxRe[type] = contextRegex([...(CONTEXT[type] ?? []), ...(options.context?.[type] ?? [])])
+  const ctxTypes = [
+    ...Object.keys(CONTEXT),
+    ...Object.keys(ID_CONTEXT),
+    ...Object.keys(options.context ?? {}),
+  ]
+  for (const type of new Set(ctxTypes)) {
+    const words = [
+      ...(CONTEXT[type] ?? []),
+      ...(ID_CONTEXT[type] ?? []),
+      ...(options.context?.[type] ?? []),
+    ]
+    ctxRe[type] = contextRegex(words)
   }
+  const ids = compileIds(on, threshold, options.context)
 
   const before = (text: string, start: number, n = window): string =>
     text.slice(Math.max(0, start - n), start).toLowerCase()
@@ -360,6 +375,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       ipv6s(text, scored)
     }
     if (on.has('URL')) urls(text, scored)
+    if (ids.length > 0) scanIds(text, ids, scored, window)
     if (on.has('PERSON')) persons(text, scored)
     for (const r of custom) {
       if (!on.has(r.type)) continue

@@ -1,4 +1,6 @@
 export { createDetector, ENTITY_TYPES } from './detector.js'
+export { DEFAULT_ID_TYPES, ID_RECOGNIZERS, idTypesFor } from './national.js'
+export type { IdRecognizer } from './national.js'
 export {
   luhn,
   cardNetwork,

@@ -20,6 +20,41 @@ export type EntityType =
   | 'DATE_OF_BIRTH'
   | 'PERSON'
   | 'CRYPTO'
+  | 'MAC_ADDRESS'
+  | 'US_BANK_NUMBER'
+  | 'US_DRIVER_LICENSE'
+  | 'US_PASSPORT'
+  | 'US_ITIN'
+  | 'ABA_ROUTING_NUMBER'
+  | 'MEDICAL_LICENSE'
+  | 'UK_NHS'
+  | 'UK_NINO'
+  | 'AU_ABN'
+  | 'AU_ACN'
+  | 'AU_TFN'
+  | 'AU_MEDICARE'
+  | 'CA_SIN'
+  | 'DE_TAX_ID'
+  | 'ES_NIF'
+  | 'ES_NIE'
+  | 'FI_PERSONAL_IDENTITY_CODE'
+  | 'IT_FISCAL_CODE'
+  | 'IT_VAT_CODE'
+  | 'IT_DRIVER_LICENSE'
+  | 'IT_PASSPORT'
+  | 'IT_IDENTITY_CARD'
+  | 'IN_AADHAAR'
+  | 'IN_PAN'
+  | 'KR_RRN'
+  | 'SG_NRIC_FIN'
+  | 'TH_TNIN'
+  | 'PH_TIN'
+  | 'NG_NIN'
+  | 'ZA_ID_NUMBER'
+  | 'PL_PESEL'
+  | 'SE_PERSONNUMMER'
+  | 'TR_NATIONAL_ID'
+  | 'CN_RESIDENT_ID'
 
 /**
  * One detected entity. `start`/`end` are JavaScript string indices (UTF-16 code units), so
@@ -89,6 +124,17 @@ export interface DetectorOptions {
   denyList?: Array<{ type: string; values: string[] }>
   /** Extra context words per entity type. */
   context?: Record<string, string[]>
+  /**
+   * Countries (ISO 3166 alpha-2; `UK` means `GB`) whose identifier recognizers are added to the
+   * reported types, as Presidio's country recognizers are enabled: `['AU']` adds `AU_ABN`,
+   * `AU_ACN`, `AU_TFN` and `AU_MEDICARE`.
+   */
+  countries?: string[]
+  /**
+   * Languages (ISO 639-1) whose recognizers are added, as Presidio registers them: `es` adds
+   * `ES_NIF` and `ES_NIE`, `it` the Italian ones, `pl` `PL_PESEL`, `de` `DE_TAX_ID`, …
+   */
+  languages?: string[]
 }
 
 /**
