@@ -1,8 +1,11 @@
 import type { CountryCode } from 'libphonenumber-js/max'
 import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
+import { addStatistical } from './ner/combine.js'
+import { hintOf } from './ner/index.js'
 import { compileIds, DEFAULT_ID_TYPES, ID_CONTEXT, idTypesFor, scanIds } from './national.js'
 import { phoneValid } from './phone.js'
-import type { CustomRecognizer, Detector, DetectorOptions, Span } from './types.js'
+import { bareDomains, hostOk, wwwHostOk } from './web.js'
+import type { CustomRecognizer, DetectHints, Detector, DetectorOptions, Span } from './types.js'
 import {
   base58checkValid,
   bech32Valid,
@@ -27,7 +30,14 @@ export const ENTITY_TYPES = [
   'DATE_OF_BIRTH',
   'PERSON',
   'CRYPTO',
+  'DATE_TIME',
+  'LOCATION',
+  'ORGANIZATION',
+  'STREET_ADDRESS',
 ] as const
+
+/** Types found only by the statistical layer (dropped from the defaults when `ner` is false). */
+const STATISTICAL_TYPES = new Set(['DATE_TIME', 'LOCATION', 'ORGANIZATION', 'STREET_ADDRESS'])
 
 interface Candidate {
   start: number
@@ -82,6 +92,12 @@ const CONTEXT: Record<string, string[]> = {
     'remote',
     'addr',
     'peer',
+    'subnet',
+    'gateway',
+    'route',
+    'prefix',
+    'loopback',
+    'unspecified',
   ],
   IBAN_CODE: ['iban', 'account', 'bank', 'transfer', 'wire', 'sepa'],
   DATE_OF_BIRTH: [
@@ -126,8 +142,10 @@ const CONTEXT: Record<string, string[]> = {
 }
 
 const NEGATIVE: Record<string, RegExp> = {
+  // Version words and keys (`version`, `app_version`, `appVersion`, `firmware`, `build`, …) just
+  // before the number, `to` after an upgrade verb, or a path.
   IP_ADDRESS:
-    /(?:\bv|\bversion|\bver|\brelease|\bbuild|\bfirmware|\bupgraded?|\bupdated?|\bpatch|\bsdk|\bpackage|\bpkg|\bkernel|\bbump(?:ed)?|\brollout)\W{0,3}(?:to\W{1,3})?$|\/$/,
+    /(?:(?:\b|_)(?:v|ver|release|build|patch|sdk|package|pkg|kernel|bump(?:ed)?|rollout|upgraded?|updated?)|version|firmware|fw|build_?(?:no|number|id)?)\W{0,4}(?:to\W{1,3})?$|\/$/,
   CREDIT_CARD:
     /\b(?:order|invoice|tracking|ref|reference|isbn|sku|confirmation|shipment|po|parcel)\b/,
   PHONE_NUMBER:
@@ -180,7 +198,7 @@ const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
 
 const RE = {
   card: /[2-6](?<![\d-][2-6])\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
-  ssn: /\d(?<![\d-]\d)\d{2}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
+  ssn: /\d(?<![\d.-]\d)\d{2}([- .]?)\d{2}\1\d{4}(?![\d-]|\.\d)/g,
   phone: new RegExp(
     `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
       `|\\((?<!${NOT_BEFORE_PHONE}\\()\\d{1,4}\\)[ .-]?${LOCAL}` +
@@ -258,7 +276,10 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     return { type: d.type, values: d.values.filter((v) => typeof v === 'string' && v.length > 0) }
   })
   const allow = new Set(options.allowList ?? [])
-  const all = [...ENTITY_TYPES, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
+  const ner = options.ner ?? false
+  if (typeof ner !== 'boolean') throw new TypeError('detector: ner must be a boolean')
+  const builtIn = ner ? ENTITY_TYPES : ENTITY_TYPES.filter((t) => !STATISTICAL_TYPES.has(t))
+  const all = [...builtIn, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
   const selected = idTypesFor(options.countries ?? [], options.languages ?? [])
   const entities = [
     ...new Set([...(options.entities ?? [...all, ...DEFAULT_ID_TYPES]), ...selected]),
@@ -304,7 +325,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
 
   const phoneCache = new Map<string, boolean>()
 
-  function detect(text: string): Span[] {
+  function detect(text: string, hints?: DetectHints): Span[] {
     if (typeof text !== 'string') throw new TypeError('detect expects a string')
     const out: Candidate[] = []
     const blocked: Array<[number, number]> = []
@@ -322,10 +343,11 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       if (on.has('US_SSN')) {
         RE.ssn.lastIndex = 0
         while (RE.ssn.test(text)) {
-          // `ddd-dd-dddd`, `ddd dd dddd` or nine digits: a separator, if any, is 5 from the end.
+          // `ddd-dd-dddd`, `ddd dd dddd`, `ddd.dd.dddd` or nine digits: a separator, if any, is 5
+          // from the end.
           const end = RE.ssn.lastIndex
           const sep = text.charCodeAt(end - 5)
-          const separated = sep === 45 || sep === 32
+          const separated = sep === 45 || sep === 32 || sep === 46
           const start = end - (separated ? 11 : 9)
           if (!ssnValid(text.slice(start, end))) continue
           scored({ start, end, type: 'US_SSN', score: separated ? 0.5 : 0.2 })
@@ -342,8 +364,9 @@ export function createDetector(options: DetectorOptions = {}): Detector {
             c = text.charCodeAt(--start - 1)
           }
           if (!ipv4Valid(text.slice(start, end))) continue
-          if (NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))) continue
-          scored({ start, end, type: 'IP_ADDRESS', score: 0.6 })
+          // A version word or key before the number lowers it below the default threshold.
+          const version = NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))
+          scored({ start, end: cidrEnd(text, end, 32), type: 'IP_ADDRESS', score: version ? 0.1 : 0.6 })
         }
       }
       if (on.has('IBAN_CODE')) ibans(text, add, blocked)
@@ -374,9 +397,13 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     if (on.has('IP_ADDRESS') && text.includes(':')) {
       ipv6s(text, scored)
     }
-    if (on.has('URL')) urls(text, scored)
+    if (on.has('URL')) {
+      urls(text, scored)
+      for (const [s, e] of bareDomains(text)) scored({ start: s, end: e, type: 'URL', score: 0.5 })
+    }
     if (ids.length > 0) scanIds(text, ids, scored, window)
     if (on.has('PERSON')) persons(text, scored)
+    if (ner || hints?.fieldName) addStatistical(text, hintOf(hints?.fieldName), out, on, threshold, ner)
     for (const r of custom) {
       if (!on.has(r.type)) continue
       r.pattern.lastIndex = 0
@@ -474,7 +501,8 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
   ) {
     const left = text.charCodeAt(colon - 1)
     const right = text.charCodeAt(colon + 1)
-    if (!(isHex(left) || left === 58) || !(isHex(right) || right === 58)) continue
+    // The second colon of a bare `::` is a candidate too (the unspecified address).
+    if (!(isHex(left) || left === 58) || !(isHex(right) || right === 58 || left === 58)) continue
     let s = colon
     while (
       s > 0 &&
@@ -490,11 +518,35 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
     }
     while (e > colon && text[e - 1] === '.') e--
     from = e
-    if (isWordChar(text.charCodeAt(s - 1)) || isWordChar(text.charCodeAt(e)) || text[s - 1] === '.')
-      continue
+    if (text[s - 1] === '.' || isWordChar(text.charCodeAt(s - 1))) continue
     const raw = text.slice(s, e)
-    if (ipv6Valid(raw)) scored({ start: s, end: e, type: 'IP_ADDRESS', score: 0.7 })
+    // A zone index (`%eth0`) and a prefix length (`/64`) belong to the address.
+    let end = e
+    if (text.charCodeAt(end) === 37 && isWordChar(text.charCodeAt(end + 1))) {
+      end++
+      while (end < text.length && end - e < 32 && isAlnum(text.charCodeAt(end))) end++
+    }
+    end = cidrEnd(text, end, 128)
+    if (isWordChar(text.charCodeAt(end)) || text.charCodeAt(end) === 58) continue
+    if (!ipv6Valid(raw)) continue
+    // `::` alone is the unspecified address: reported with context or a prefix length.
+    const score = raw === '::' ? (end > e ? 0.5 : 0.2) : 0.7
+    scored({ start: s, end, type: 'IP_ADDRESS', score })
   }
+}
+
+const isAlnum = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+
+/** End of an address at `end` extended by a prefix length `/n` (n ≤ `max`), if one follows. */
+function cidrEnd(text: string, end: number, max: number): number {
+  if (text.charCodeAt(end) !== 47) return end
+  let n = 0
+  let k = end + 1
+  while (k < text.length && k - end <= 3 && isDigit(text.charCodeAt(k))) n = n * 10 + text.charCodeAt(k++) - 48
+  if (k === end + 1 || n > max || isWordChar(text.charCodeAt(k))) return end
+  if (k - end > 2 && text.charCodeAt(end + 1) === 48) return end
+  return k
 }
 
 /** URLs start at `http://`, `https://` or `www.`: the pattern is tried only there. */
@@ -519,11 +571,19 @@ function urls(text: string, scored: (c: Candidate) => void): void {
     from = at + m[0].length
     let end = from
     while (end > at && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
+    // The host must be a dotted name (`http://microsoft`, `www.microsoft` are not URLs).
+    const scheme = text.indexOf('//', at) + 2
+    const hostStart = text.charCodeAt(at) === 119 ? at : scheme
+    const host = /^(?:[^/?#@\s]*@)?(\[[^\]]*\]|[^/?#:\s]*)/.exec(text.slice(hostStart, end))![1]!
+    if (!(hostStart === at ? wwwHostOk(host) : hostOk(host))) continue
     if (end - at > 7) scored({ start: at, end, type: 'URL', score: 0.6 })
   }
 }
 
 type Add = (start: number, end: number, type: string, score: number) => void
+
+const IDN_LETTER = /[\p{L}\p{M}]/u
+const EMAIL_TLD = /^(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59}|\p{L}{2,24})$/u
 
 function emails(text: string, add: Add): void {
   let last = 0
@@ -541,14 +601,15 @@ function emails(text: string, add: Add): void {
     const ceil = Math.min(text.length, at + 254)
     while (e < ceil) {
       const c = text.charCodeAt(e)
-      if (c >= 128 || DOMAIN[c] === 0) break
+      // Internationalised domain names: letters of any script as well as ASCII labels.
+      if (c >= 128 ? !IDN_LETTER.test(text[e]!) : DOMAIN[c] === 0) break
       e++
     }
     while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--
     const domain = text.slice(at + 1, e)
     const dot = domain.lastIndexOf('.')
     if (dot <= 0 || domain.includes('..') || domain[0] === '-' || domain[0] === '.') continue
-    if (!/^[A-Za-z]{2,24}$/.test(domain.slice(dot + 1))) continue
+    if (!EMAIL_TLD.test(domain.slice(dot + 1))) continue
     if (text[at - 1] === '.') continue
     add(s, e, 'EMAIL_ADDRESS', 1)
     last = e

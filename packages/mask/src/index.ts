@@ -26,6 +26,7 @@ export type {
   FieldRule,
   EntityType,
   Span,
+  DetectHints,
   CustomRecognizer,
   DetectorOptions,
   Detector,

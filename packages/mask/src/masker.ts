@@ -12,6 +12,7 @@ import {
   type KeyRing,
 } from './keys.js'
 import type {
+  DetectHints,
   Detector,
   FieldRule,
   MaskCounts,
@@ -88,7 +89,8 @@ export interface Masker {
   readonly detector: Detector
   readonly policy: MaskPolicy
   readonly vault: TokenVault | undefined
-  maskText(text: string, scope?: MaskScope): Promise<MaskTextResult>
+  /** `hints.fieldName` (the JSON key or form label of the text) raises the prior of its type. */
+  maskText(text: string, scope?: MaskScope, hints?: DetectHints): Promise<MaskTextResult>
   maskValue(value: unknown, rule: FieldRule, scope?: MaskScope): Promise<unknown>
   unmaskValue(value: unknown, rule: FieldRule, scope?: MaskScope): Promise<unknown>
   unmaskText(text: string, scope?: MaskScope): Promise<string>
@@ -476,8 +478,12 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return out + text.slice(at)
   }
 
-  async function maskText(text: string, scope: MaskScope = {}): Promise<MaskTextResult> {
-    const spans = detector.detect(text)
+  async function maskText(
+    text: string,
+    scope: MaskScope = {},
+    hints?: DetectHints,
+  ): Promise<MaskTextResult> {
+    const spans = detector.detect(text, hints)
     const counts: MaskCounts = {}
     if (spans.length === 0) return { text, spans, counts }
     let out = ''
@@ -527,7 +533,8 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       if (typeof node === 'string') {
         if (recPath !== undefined && skip.has(recPath)) return node
         if (rule?.op !== 'scan' && !scanAll) return node
-        const r = await maskText(node, scope)
+        const key = /([^.[\]]+)(?:\[\d+\])*$/.exec(recPath ?? rootPath)?.[1]
+        const r = await maskText(node, scope, key ? { fieldName: key } : undefined)
         for (const [t, n] of Object.entries(r.counts)) bump(t, n)
         return r.text
       }

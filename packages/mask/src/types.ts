@@ -55,6 +55,10 @@ export type EntityType =
   | 'SE_PERSONNUMMER'
   | 'TR_NATIONAL_ID'
   | 'CN_RESIDENT_ID'
+  | 'DATE_TIME'
+  | 'LOCATION'
+  | 'ORGANIZATION'
+  | 'STREET_ADDRESS'
 
 /**
  * One detected entity. `start`/`end` are JavaScript string indices (UTF-16 code units), so
@@ -135,6 +139,27 @@ export interface DetectorOptions {
    * `ES_NIF` and `ES_NIE`, `it` the Italian ones, `pl` `PL_PESEL`, `de` `DE_TAX_ID`, …
    */
   languages?: string[]
+  /**
+   * The statistical layer: PERSON, LOCATION, ORGANIZATION and STREET_ADDRESS from the shipped
+   * tagger, DATE_TIME from date patterns. Default false (see the README for why): PERSON is then
+   * found by dictionaries, titles and context, and the four other types are not reported.
+   */
+  ner?: boolean
+}
+
+/**
+ * What is known about where a text comes from. A field name or form label such as `name`,
+ * `full_name`, `address`, `city` or `employer` raises the prior of the entity type its values
+ * usually hold.
+ *
+ * @example
+ * ```ts
+ * detector.detect('Ana Pereira', { fieldName: 'customer_name' })
+ * ```
+ */
+export interface DetectHints {
+  /** The JSON key or form label of the value (its last path segment is used). */
+  fieldName?: string
 }
 
 /**
@@ -146,7 +171,7 @@ export interface DetectorOptions {
  * ```
  */
 export interface Detector {
-  detect(text: string): Span[]
+  detect(text: string, hints?: DetectHints): Span[]
   readonly entities: readonly string[]
 }
 

@@ -1,0 +1,83 @@
+import { dateTimes } from './dates.js'
+import { hinted, NER_TYPES, recognize } from './index.js'
+
+interface Candidate {
+  start: number
+  end: number
+  type: string
+  score: number
+}
+
+/**
+ * Adds the statistical layer's candidates to the pattern recognizers' ones: DATE_TIME from the
+ * date patterns, PERSON, LOCATION, ORGANIZATION and STREET_ADDRESS from the tagger. A tagged
+ * PERSON that overlaps a dictionary PERSON becomes one span covering both with the higher score,
+ * so `Bob Li` and `Richard Milhous Nixon` are reported whole. Without the model (`model` false)
+ * only the field hint applies: a short name-like value under a hinted field is reported as the
+ * hinted type. Internal to the detector.
+ *
+ * @example
+ * ```ts
+ * addStatistical(text, hint, out, on, 0.5, true)
+ * ```
+ */
+export function addStatistical(
+  text: string,
+  hint: number,
+  out: Candidate[],
+  on: ReadonlySet<string>,
+  threshold: number,
+  model: boolean,
+): void {
+  if (!model) {
+    const h = hint === 0 ? undefined : hinted(text, hint)
+    if (h && on.has(h.type)) merge(out, h, out.length, threshold)
+    return
+  }
+  if (on.has('DATE_TIME')) {
+    for (const d of dateTimes(text)) {
+      if (d.score >= threshold)
+        out.push({ start: d.start, end: d.end, type: 'DATE_TIME', score: d.score })
+    }
+  }
+  if (!NER_TYPES.some((t) => on.has(t))) return
+  const found = recognize(text, hint)
+  if (found.length === 0) return
+  const len = out.length
+  for (const s of found) {
+    if (on.has(s.type)) merge(out, s, len, threshold)
+  }
+  let k = 0
+  for (let i = 0; i < out.length; i++) if (out[i]!.score >= 0) out[k++] = out[i]!
+  out.length = k
+}
+
+function merge(out: Candidate[], s: Candidate, len: number, threshold: number): void {
+  {
+    const c = { start: s.start, end: s.end, type: s.type, score: Math.round(s.score * 100) / 100 }
+    // Validated patterns win over the tagger; a dictionary PERSON merges with a tagged one.
+    let clash = false
+    for (let i = 0; i < len && !clash; i++) {
+      const o = out[i]!
+      if (o.score < 0 || o.end <= c.start || c.end <= o.start) continue
+      if (o.type !== 'PERSON' || c.type !== 'PERSON') {
+        // A date wins over a place, organisation or address no longer than it (`5-May`, `May`).
+        clash =
+          o.type === 'DATE_TIME'
+            ? c.type !== 'PERSON' && c.end - c.start <= o.end - o.start
+            : o.type !== 'PERSON'
+        continue
+      }
+      c.start = Math.min(c.start, o.start)
+      c.end = Math.max(c.end, o.end)
+      c.score = Math.max(c.score, o.score)
+      o.score = -1
+    }
+    if (!clash && c.score >= threshold) out.push(c)
+  }
+  if (len < out.length || out.some((o) => o.score < 0)) {
+    let k = 0
+    for (let i = 0; i < out.length; i++) if (out[i]!.score >= 0) out[k++] = out[i]!
+    out.length = k
+  }
+}

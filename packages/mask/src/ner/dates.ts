@@ -1,0 +1,136 @@
+// DATE_TIME candidates: the written forms Presidio reports as dates and times. Log timestamps
+// (a date with a time at the start of a line, in brackets, with `T`, `Z`, fractions of a second or
+// a zone) get a low score, so the default threshold leaves them; a policy can lower it.
+
+export interface DateCandidate {
+  start: number
+  end: number
+  score: number
+}
+
+const MONTH =
+  'Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?'
+const DAY =
+  'Mon(?:day)?|Tue(?:s(?:day)?)?|Wed(?:nesday)?|Thu(?:rs(?:day)?)?|Fri(?:day)?|Sat(?:urday)?|Sun(?:day)?'
+const WEEKDAY = '[Mm]onday|[Tt]uesday|[Ww]ednesday|[Tt]hursday|[Ff]riday|[Ss]aturday|[Ss]unday'
+const TIME = String.raw`\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp]\.?[Mm]\.?)?(?:\s?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?`
+const ORD = '(?:st|nd|rd|th)?'
+
+// Alternatives in order of preference at one position (longest forms first).
+const DATE_RE = new RegExp(
+  [
+    // ISO date, optional time: 2024-03-12, 2024-03-12T10:22:01.123Z, 2024-03-12 10:22
+    String.raw`(?<iso>\d{4}-\d{2}-\d{2})(?<isotime>(?:T|\s)${TIME})?`,
+    // 3/4/2020, 12.03.2024, 03-04-21 with optional time
+    String.raw`(?<num>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))(?<numtime>,?\s${TIME})?`,
+    // Monday, March 3, 2024 / March 3rd, 2024 / March 2024 / March 3
+    String.raw`(?:(?:${DAY}),?\s)?(?:${MONTH})\.?\s\d{1,2}${ORD}(?:,?\s\d{4})?(?:,?\s(?:at\s)?${TIME})?`,
+    String.raw`(?:(?:${DAY}),?\s)?\d{1,2}${ORD}(?:\sof)?\s(?:${MONTH})\.?(?:,?\s\d{4})?(?:,?\s(?:at\s)?${TIME})?`,
+    String.raw`(?:${MONTH})\.?,?\s\d{4}`,
+    // 5-May-2021, May-21, 21-May, May-2021
+    String.raw`\d{1,2}-(?:${MONTH}|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(?:-\d{4})?`,
+    String.raw`(?:${MONTH})-\d{2,4}`,
+    // A month named after in/on/since/until/during/by/next/last/this/early/late
+    String.raw`(?<=\b(?:[Ii]n|[Oo]n|[Ss]ince|[Uu]ntil|[Dd]uring|[Bb]y|[Nn]ext|[Ll]ast|[Tt]his|[Ee]arly|[Ll]ate|[Mm]id) )(?:January|February|March|April|May|June|July|August|September|October|November|December)`,
+    // Weekdays, with an optional time of day
+    String.raw`(?<weekday>${WEEKDAY})(?:\s(?:morning|afternoon|evening|night))?`,
+    // Times alone: 10:30, 9:15 pm
+    String.raw`(?<time>${TIME})`,
+    // Years 1900-2099
+    String.raw`(?<year>(?:19|20)\d{2})`,
+  ].join('|'),
+  'g',
+)
+
+const YEAR_LEAD =
+  /(?:\b(?:in|since|of|during|until|till|by|from|to|year|circa|c\.|founded|born|established|before|after|around|spring|summer|autumn|fall|winter)\s+|\bthe\s+|'|\bclass of\s+)$/i
+const DATE_LEAD =
+  /\b(?:on|date|dated|when|due|since|until|till|from|by|born|birthday|dob|expires?|expiry|effective|valid|before|after|as of|scheduled|appointment|meeting|at)\W{0,3}$/i
+
+const isWord = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127
+
+function validDay(y: number, m: number, d: number): boolean {
+  return m >= 1 && m <= 12 && d >= 1 && d <= 31 && y >= 1000 && y <= 2999
+}
+
+/**
+ * DATE_TIME candidates in `text` with their scores: written dates 0.6, a date with a time in
+ * running text 0.6, log timestamps 0.2, weekdays 0.55, times alone 0.3, years 0.3 (0.6 after
+ * `in`, `since`, `of`, …), so the default threshold (0.5) keeps dates and leaves log timestamps,
+ * bare times and bare numbers. Internal to the detector.
+ *
+ * @example
+ * ```ts
+ * dateTimes('Meet on March 3, 2024 at 10:30') // [{ start: 8, end: 30, score: 0.6 }]
+ * ```
+ */
+export function dateTimes(text: string): DateCandidate[] {
+  const out: DateCandidate[] = []
+  DATE_RE.lastIndex = 0
+  for (let m = DATE_RE.exec(text); m !== null; m = DATE_RE.exec(text)) {
+    const start = m.index
+    const end = start + m[0].length
+    if (isWord(text.charCodeAt(start - 1)) || isWord(text.charCodeAt(end))) {
+      DATE_RE.lastIndex = start + 1
+      continue
+    }
+    const prevCh = text.charCodeAt(start - 1)
+    const nextCh = text.charCodeAt(end)
+    // Part of a longer dotted, dashed or slashed number (versions, ids, IPs, paths).
+    if (
+      (prevCh === 46 || prevCh === 45 || prevCh === 47 || prevCh === 58) &&
+      isWord(text.charCodeAt(start - 2))
+    )
+      continue
+    if (
+      (nextCh === 46 || nextCh === 45 || nextCh === 47 || nextCh === 58) &&
+      isWord(text.charCodeAt(end + 1))
+    )
+      continue
+    const g = m.groups!
+    let score: number
+    if (g.iso) {
+      const [y, mo, d] = g.iso.split('-').map(Number) as [number, number, number]
+      if (!validDay(y, mo, d)) continue
+      score = g.isotime ? (logStamp(text, start, g.isotime) ? 0.2 : 0.6) : 0.6
+    } else if (g.num) {
+      const parts = g.num.split(/[/.-]/).map(Number) as [number, number, number]
+      const y = parts[2] < 100 ? 2000 + parts[2] : parts[2]
+      const ok = validDay(y, parts[0], parts[1]) || validDay(y, parts[1], parts[0])
+      if (!ok) continue
+      // Two-digit years with dots or dashes are often versions or scores; keep slashes.
+      if (parts[2] < 100 && !g.num.includes('/')) continue
+      score = g.numtime && logStamp(text, start, g.numtime) ? 0.2 : 0.6
+    } else if (g.weekday) {
+      score = 0.55
+    } else if (g.time) {
+      score = /[AaPp]\.?[Mm]/.test(g.time) ? 0.5 : 0.3
+    } else if (g.year) {
+      score = YEAR_LEAD.test(text.slice(Math.max(0, start - 24), start)) ? 0.6 : 0.3
+    } else {
+      score = 0.6
+    }
+    if (score < 0.5 && !g.year && DATE_LEAD.test(text.slice(Math.max(0, start - 24), start))) {
+      if (!(g.isotime || g.numtime) || !logStamp(text, start, g.isotime ?? g.numtime ?? ''))
+        score = Math.max(score, 0.55)
+    }
+    out.push({ start, end, score })
+  }
+  return out
+}
+
+/** A date with a time written the way log lines write it: first on a line, or bracketed or quoted. */
+function logStamp(text: string, start: number, _time: string): boolean {
+  let p = start - 1
+  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--
+  const before = p < 0 ? 10 : text.charCodeAt(p)
+  return (
+    before === 10 ||
+    before === 13 ||
+    before === 91 ||
+    before === 40 ||
+    before === 34 ||
+    before === 61
+  )
+}
