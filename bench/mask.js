@@ -11,6 +11,18 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { OpenRedaction } from '@openredaction/openredaction'
 import { createDetector } from '../packages/mask/dist/index.js'
+import { recognize, dateTimes } from '../packages/mask/dist/ner/index.js'
+import {
+  loadPresidioResearch,
+  printPresidioResearch,
+  SCORED_TYPES,
+  scorePresidioResearch,
+} from '../packages/mask/eval/presidio-research.mjs'
+import {
+  loadPresidioRows,
+  printPresidioRows,
+  runPresidioRows,
+} from '../packages/mask/eval/presidio-tests.mjs'
 import { loadEval, score } from '../packages/mask/eval/score.mjs'
 
 const require = createRequire(import.meta.url)
@@ -24,6 +36,15 @@ const newModelgate = () => {
   return (text) => detector.detect(text)
 }
 const modelgate = newModelgate()
+// The same with the statistical NER layer on (`ner: true`). On the committed set it is scored on
+// the set's own types only: the set labels no places, organisations, addresses or dates.
+const EVAL_TYPES = [...new Set(records.flatMap((r) => r.spans.map((s) => s.type)))]
+const newModelgateNer = () => {
+  const detector = createDetector({ ner: true })
+  return (text) => detector.detect(text)
+}
+const modelgateNerAll = newModelgateNer()
+const modelgateNer = (text) => modelgateNerAll(text).filter((s) => EVAL_TYPES.includes(s.type))
 
 // --- redact-pii: returns redacted text only (and ignores per-category replacement strings), so
 // spans are recovered by splitting the output at its category placeholders and aligning the
@@ -86,7 +107,12 @@ function openRedaction(text) {
   }))
 }
 
-const tools = { modelgate, 'redact-pii': redactPii, openredaction: openRedaction }
+const tools = {
+  modelgate,
+  'modelgate+ner': modelgateNer,
+  'redact-pii': redactPii,
+  openredaction: openRedaction,
+}
 
 // Three corpora, each cut into 16 KiB documents:
 // - dense: the evaluation texts alone (tickets, chat, loan notes, logs, JSON strings), about 1.3
@@ -195,6 +221,7 @@ const results = {
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const factories = {
   modelgate: newModelgate,
+  'modelgate+ner': newModelgateNer,
   'redact-pii': () => redactPii,
   openredaction: () => openRedaction,
 }
@@ -294,6 +321,97 @@ for (const c of Object.keys(corpora)) {
 console.log(
   `(dense: the ${records.length} evaluation texts, ${(corpusBytes / 1048576).toFixed(2)} MiB; mixed: 3 PII-free lines after each, ${mib(mixedDocs).toFixed(2)} MiB; sparse: 6 after each, ${mib(sparseDocs).toFixed(2)} MiB; PII-free spans: spans on ${cleanLines.length} PII-free lines alone)`,
 )
+// --- the NER layer's own cost: the tagger and the date patterns alone on the mixed documents
+{
+  const nerOnly = (t) => {
+    recognize(t)
+    dateTimes(t)
+  }
+  const own = []
+  for (let r = 0; r < ROUNDS; r++) own.push(throughput(() => nerOnly, 1500, mixedDocs).cpu)
+  results.nerOwnMixedMibPerSecond = stats(own)
+  console.log(
+    `\nNER layer alone (tagger + date patterns), mixed: ${results.nerOwnMixedMibPerSecond.median.toFixed(2)} MiB/s (median of ${ROUNDS})`,
+  )
+}
+
+// --- latency of one 2 KiB prompt (cut from the mixed documents), NER off and on
+{
+  const prompts = []
+  for (const d of mixedDocs)
+    for (let i = 0; i + 2048 <= d.length; i += 2048) prompts.push(d.slice(i, i + 2048))
+  results.prompt2k = {}
+  for (const [name, make] of [
+    ['modelgate', newModelgate],
+    ['modelgate+ner', newModelgateNer],
+  ]) {
+    const fn = make()
+    for (const p of prompts.slice(0, 50)) fn(p)
+    const lat = []
+    for (let k = 0; k < 3; k++) {
+      for (const p of prompts) {
+        const t0 = performance.now()
+        fn(p)
+        lat.push(performance.now() - t0)
+      }
+    }
+    lat.sort((a, b) => a - b)
+    const q = (x) => lat[Math.min(lat.length - 1, Math.floor(lat.length * x))]
+    results.prompt2k[name] = {
+      prompts: lat.length,
+      p50Ms: q(0.5),
+      p99Ms: q(0.99),
+      maxMs: lat[lat.length - 1],
+    }
+    console.log(
+      `2 KiB prompt, ${name}: p50 ${q(0.5).toFixed(3)} ms, p99 ${q(0.99).toFixed(3)} ms (${lat.length} detections)`,
+    )
+  }
+}
+
+// --- data from outside the project (skipped with a reason when not on this machine)
+const research = loadPresidioResearch()
+if (research.skip) {
+  console.log(`\npresidio-research dataset skipped: ${research.skip}`)
+  results.presidioResearch = { skipped: research.skip }
+} else {
+  results.presidioResearch = {
+    source: research.source,
+    scoring: 'token-level IO (TokenEvaluator) and span overlap',
+  }
+  for (const [name, fn] of [
+    ['modelgate', modelgate],
+    ['modelgate+ner', modelgateNerAll],
+  ]) {
+    const types = SCORED_TYPES.filter((t) =>
+      (name === 'modelgate' ? createDetector() : createDetector({ ner: true })).entities.includes(
+        t,
+      ),
+    )
+    const r = scorePresidioResearch(research, fn, types)
+    printPresidioResearch(r, name)
+    delete r.misses
+    results.presidioResearch[name] = r
+  }
+}
+const rows = loadPresidioRows()
+if (rows.skip) {
+  console.log(`\nPresidio recognizer test rows skipped: ${rows.skip}`)
+  results.presidioRows = { skipped: rows.skip }
+} else {
+  results.presidioRows = { source: rows.source, unusable: rows.unusable.length }
+  for (const [name, ner] of [
+    ['modelgate', false],
+    ['modelgate+ner', true],
+  ]) {
+    const detector = createDetector({ ner })
+    const r = runPresidioRows(rows, (t) => detector.detect(t), detector.entities)
+    printPresidioRows(r, name)
+    delete r.failures
+    results.presidioRows[name] = r
+  }
+}
+
 const out = fileURLToPath(new URL('./mask-results.json', import.meta.url))
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
 console.log(`\nwrote ${out}`)

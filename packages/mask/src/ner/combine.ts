@@ -31,7 +31,7 @@ export function addStatistical(
 ): void {
   if (!model) {
     const h = hint === 0 ? undefined : hinted(text, hint)
-    if (h && on.has(h.type)) merge(out, h, out.length, threshold)
+    if (h && on.has(h.type)) mergeAll(out, [h], threshold)
     return
   }
   if (on.has('DATE_TIME')) {
@@ -41,25 +41,25 @@ export function addStatistical(
     }
   }
   if (!NER_TYPES.some((t) => on.has(t))) return
-  const found = recognize(text, hint)
-  if (found.length === 0) return
-  const len = out.length
-  for (const s of found) {
-    if (on.has(s.type)) merge(out, s, len, threshold)
-  }
-  let k = 0
-  for (let i = 0; i < out.length; i++) if (out[i]!.score >= 0) out[k++] = out[i]!
-  out.length = k
+  const found = recognize(text, hint).filter((s) => on.has(s.type))
+  if (found.length > 0) mergeAll(out, found, threshold)
 }
 
-function merge(out: Candidate[], s: Candidate, len: number, threshold: number): void {
-  {
+/** Adds tagged spans (in text order) to `out`, against its candidates sorted once by start. */
+function mergeAll(out: Candidate[], found: Candidate[], threshold: number): void {
+  const prior = out.slice().sort((a, b) => a.start - b.start)
+  let maxLen = 0
+  for (const o of prior) maxLen = Math.max(maxLen, o.end - o.start)
+  let from = 0
+  let dropped = false
+  for (const s of found) {
     const c = { start: s.start, end: s.end, type: s.type, score: Math.round(s.score * 100) / 100 }
+    while (from < prior.length && prior[from]!.start + maxLen <= c.start) from++
     // Validated patterns win over the tagger; a dictionary PERSON merges with a tagged one.
     let clash = false
-    for (let i = 0; i < len && !clash; i++) {
-      const o = out[i]!
-      if (o.score < 0 || o.end <= c.start || c.end <= o.start) continue
+    for (let i = from; i < prior.length && prior[i]!.start < s.end && !clash; i++) {
+      const o = prior[i]!
+      if (o.score < 0 || o.end <= c.start) continue
       if (o.type !== 'PERSON' || c.type !== 'PERSON') {
         // A date wins over a place, organisation or address no longer than it (`5-May`, `May`).
         clash =
@@ -72,12 +72,12 @@ function merge(out: Candidate[], s: Candidate, len: number, threshold: number): 
       c.end = Math.max(c.end, o.end)
       c.score = Math.max(c.score, o.score)
       o.score = -1
+      dropped = true
     }
     if (!clash && c.score >= threshold) out.push(c)
   }
-  if (len < out.length || out.some((o) => o.score < 0)) {
-    let k = 0
-    for (let i = 0; i < out.length; i++) if (out[i]!.score >= 0) out[k++] = out[i]!
-    out.length = k
-  }
+  if (!dropped) return
+  let k = 0
+  for (let i = 0; i < out.length; i++) if (out[i]!.score >= 0) out[k++] = out[i]!
+  out.length = k
 }

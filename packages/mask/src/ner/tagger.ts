@@ -129,10 +129,13 @@ export function tag(model: NerModel, text: string, hint: number, tokens?: Tokens
         best = c
       }
     }
-    let z = 0
-    for (let c = 0; c < NTAGS; c++)
-      if (allowed(prev, c, begin)) z += Math.exp((scores[c]! - max) * inv)
-    const p = 1 / z
+    let p = 1
+    if (best !== 0) {
+      let z = 0
+      for (let c = 0; c < NTAGS; c++)
+        if (allowed(prev, c, begin)) z += Math.exp((scores[c]! - max) * inv)
+      p = 1 / z
+    }
     if (best === 0 || (best & 1) === 1) close()
     if (best !== 0) {
       if ((best & 1) === 1) {
