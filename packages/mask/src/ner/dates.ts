@@ -47,6 +47,8 @@ const YEAR_LEAD =
 const DATE_LEAD =
   /\b(?:on|date|dated|when|due|since|until|till|from|by|born|birthday|dob|expires?|expiry|effective|valid|before|after|as of|scheduled|appointment|meeting|at)\W{0,3}$/i
 
+const VERSION_LEAD = /\b(?:v|version|ver|release|build|firmware|sdk|patch)\W{0,3}$/i
+
 const isWord = (c: number): boolean =>
   (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127
 
@@ -88,6 +90,7 @@ export function dateTimes(text: string): DateCandidate[] {
       isWord(text.charCodeAt(end + 1))
     )
       continue
+    if (VERSION_LEAD.test(text.slice(Math.max(0, start - 16), start))) continue
     const g = m.groups!
     let score: number
     if (g.iso) {
