@@ -197,7 +197,7 @@ const AREA = String.raw`\(\d{1,4}\)[ .-]?`
 const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
 
 const RE = {
-  card: /[2-6](?<![\d-][2-6])\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
+  card: /[1-6](?<![\d-][1-6])\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
   ssn: /\d(?<![\d.-]\d)\d{2}([- .]?)\d{2}\1\d{4}(?![\d-]|\.\d)/g,
   phone: new RegExp(
     `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
@@ -208,7 +208,7 @@ const RE = {
   ),
   ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
   url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/y,
-  iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
+  iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?/g,
   btc: /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
   date: new RegExp(
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
@@ -366,7 +366,12 @@ export function createDetector(options: DetectorOptions = {}): Detector {
           if (!ipv4Valid(text.slice(start, end))) continue
           // A version word or key before the number lowers it below the default threshold.
           const version = NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))
-          scored({ start, end: cidrEnd(text, end, 32), type: 'IP_ADDRESS', score: version ? 0.1 : 0.6 })
+          scored({
+            start,
+            end: cidrEnd(text, end, 32),
+            type: 'IP_ADDRESS',
+            score: version ? 0.1 : 0.6,
+          })
         }
       }
       if (on.has('IBAN_CODE')) ibans(text, add, blocked)
@@ -543,7 +548,8 @@ function cidrEnd(text: string, end: number, max: number): number {
   if (text.charCodeAt(end) !== 47) return end
   let n = 0
   let k = end + 1
-  while (k < text.length && k - end <= 3 && isDigit(text.charCodeAt(k))) n = n * 10 + text.charCodeAt(k++) - 48
+  while (k < text.length && k - end <= 3 && isDigit(text.charCodeAt(k)))
+    n = n * 10 + text.charCodeAt(k++) - 48
   if (k === end + 1 || n > max || isWordChar(text.charCodeAt(k))) return end
   if (k - end > 2 && text.charCodeAt(end + 1) === 48) return end
   return k
@@ -621,6 +627,7 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
   for (let m = RE.card.exec(text); m !== null; m = RE.card.exec(text)) {
     const start = m.index
     let end = RE.card.lastIndex
+    let found = false
     for (;;) {
       let count = 0
       let first4 = 0
@@ -635,6 +642,7 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
         const negative = NEGATIVE.CREDIT_CARD!.test(before(text, start, 32))
         const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, start, 48))
         if (!negative || positive) add(start, end, 'CREDIT_CARD', 1)
+        found = true
         break
       }
       // Drop the last group (a separator and 1-6 digits) and try again.
@@ -642,6 +650,13 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
       while (k > start && isDigit(text.charCodeAt(k - 1))) k--
       if (k === start || end - k > 6) break
       end = k - 1
+    }
+    if (found) continue
+    // No card from here: the number may start at the next group (`1234 5500 0000 0000 0004`).
+    let g = start
+    while (g < start + 6 && isDigit(text.charCodeAt(g))) g++
+    if (g < start + 6 && (text.charCodeAt(g) === 32 || text.charCodeAt(g) === 45)) {
+      RE.card.lastIndex = g + 1
     }
   }
 }
@@ -769,13 +784,13 @@ function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
     let end = m.index
     const limit = m.index + m[0].length
     while (end < limit && count < want) {
-      if (text[end] !== ' ') count++
+      if (text[end] !== ' ' && text[end] !== '-') count++
       end++
     }
     if (count !== want) continue
-    if (isWordChar(text.charCodeAt(end)) && text[end - 1] !== ' ') continue
+    if (isWordChar(text.charCodeAt(end)) && text[end - 1] !== ' ' && text[end - 1] !== '-') continue
     if (ibanValid(text.slice(m.index, end))) add(m.index, end, 'IBAN_CODE', 1)
-    else if (/^[A-Z]{2}\d\d ?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8)))
+    else if (/^[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8)))
       blocked.push([m.index, end])
   }
 }
