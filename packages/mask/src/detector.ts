@@ -3,7 +3,8 @@ import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
 import { addStatistical } from './ner/combine.js'
 import { hintOf } from './ner/index.js'
 import { compileIds, DEFAULT_ID_TYPES, ID_CONTEXT, idTypesFor, scanIds } from './national.js'
-import { phoneValid } from './phone.js'
+import { phonePossible, phoneRegionKnown, phoneValid } from './phone.js'
+import { regionsNamed } from './regions.js'
 import { bareDomains, hostOk, wwwHostOk } from './web.js'
 import type { CustomRecognizer, DetectHints, Detector, DetectorOptions, Span } from './types.js'
 import {
@@ -77,6 +78,22 @@ const CONTEXT: Record<string, string[]> = {
     'dial',
     'number',
     'ph',
+    'desk',
+    'office',
+    'landline',
+    'cellphone',
+    'mob',
+    'messages',
+    'answering',
+    'telefon',
+    'telefono',
+    'teléfono',
+    'téléphone',
+    'tél',
+    'handy',
+    'celular',
+    '电话',
+    '手机',
   ],
   IP_ADDRESS: [
     'ip',
@@ -197,13 +214,14 @@ const AREA = String.raw`\(\d{1,4}\)[ .-]?`
 const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
 
 const RE = {
-  card: /[1-6](?<![\d-][1-6])\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
+  card: /[1-6](?<![\d-][1-6])\d{3}(?:[ -]?\d){8,15}(?!\d)/g,
   ssn: /\d(?<![\d.-]\d)\d{2}([- .]?)\d{2}\1\d{4}(?![\d-]|\.\d)/g,
   phone: new RegExp(
     `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
       `|\\((?<!${NOT_BEFORE_PHONE}\\()\\d{1,4}\\)[ .-]?${LOCAL}` +
       `|\\d(?<!${NOT_BEFORE_PHONE}\\d)(?:\\d{0,3}(?:[ .-]\\d{1,8}){1,5}|\\d{6,14}))` +
-      `(?![\\w-]|[ .-]\\d|\\.\\d|:\\d)`,
+      // An extension (`x4587`, `ext. 12`) belongs to the number; `-Office` may follow it.
+      `(?:\\s?(?:x|ext\\.?|#)\\s?\\d{1,6})?(?!\\w|-\\d|[ .-]\\d|\\.\\d|:\\d)`,
     'g',
   ),
   ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
@@ -324,6 +342,14 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   }
 
   const phoneCache = new Map<string, boolean>()
+  const phoneRegions = [...new Set((options.phoneRegions ?? [region]).map((r) => r.toUpperCase()))]
+  for (const r of phoneRegions) {
+    if (!phoneRegionKnown(r)) throw new TypeError(`detector: phoneRegions: unknown region ${r}`)
+  }
+  // A phone-shaped number that is not valid anywhere reaches at most 0.2 + the context boost.
+  const invalidPhones = 0.2 + boost >= threshold
+  const hasPhoneContext = (text: string, start: number, end: number): boolean =>
+    hasContext(text, { start, end, type: 'PHONE_NUMBER', score: 0 })
 
   function detect(text: string, hints?: DetectHints): Span[] {
     if (typeof text !== 'string') throw new TypeError('detect expects a string')
@@ -353,7 +379,9 @@ export function createDetector(options: DetectorOptions = {}): Detector {
           scored({ start, end, type: 'US_SSN', score: separated ? 0.5 : 0.2 })
         }
       }
-      if (on.has('PHONE_NUMBER')) phones(text, region, scored, before, phoneCache)
+      if (on.has('PHONE_NUMBER')) {
+        phones(text, phoneRegions, scored, before, phoneCache, invalidPhones && hasPhoneContext)
+      }
       if (on.has('IP_ADDRESS')) {
         RE.ipv4.lastIndex = 0
         while (RE.ipv4.test(text)) {
@@ -637,7 +665,7 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
         if (count < 4) first4 = first4 * 10 + d
         count++
       }
-      if (count < 13) break
+      if (count < 12) break
       if (cardNetworkOf(count, first4) && luhnBetween(text, start, end)) {
         const negative = NEGATIVE.CREDIT_CARD!.test(before(text, start, 32))
         const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, start, 48))
@@ -665,16 +693,29 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57
 
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
 
+const EXTENSION = /\s?(?:x|ext\.?|#)\s?\d{1,6}$/
+const PHONE_GROUPS =
+  /^(?:\+\d{1,3}[ .-]?)?(?:\(0\)\s?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,}(?:[ .-]\d{2,})+$/
+
+/**
+ * Phone numbers: valid in one of `regions` (or, written with `+`, under their calling code), or in
+ * a country named just before them (`My Israeli number is 09-7625400`); with `contextual`, also
+ * numbers that are only possible (the length of a numbering plan) or merely phone-shaped, at a low
+ * score that a context word (`mobile`, `Phone:`) raises and the threshold decides.
+ */
 function phones(
   text: string,
-  region: CountryCode,
+  regions: string[],
   scored: (c: Candidate) => void,
   before: (t: string, s: number, n?: number) => string,
   cache: Map<string, boolean>,
+  contextual: false | ((text: string, start: number, end: number) => boolean),
 ): void {
+  const usOnly = regions.length === 1 && regions[0] === 'US'
   RE.phone.lastIndex = 0
   for (let m = RE.phone.exec(text); m !== null; m = RE.phone.exec(text)) {
-    const raw = m[0]
+    const ext = m[0].length > 7 ? EXTENSION.exec(m[0]) : null
+    const raw = ext ? m[0].slice(0, ext.index) : m[0]
     // Digit count and the US national-number shape from character codes, before any allocation.
     let count = 0
     let d0 = 0
@@ -691,22 +732,55 @@ function phones(
       count++
     }
     if (count < 7 || count > 15) continue
-    if (region === 'US' && raw.charCodeAt(0) !== 43) {
+    const plus = raw.charCodeAt(0) === 43
+    // In region US alone, only ten-digit numbers (after a trunk 1) with valid area and exchange
+    // leading digits can be valid: others skip validation.
+    let usShape = true
+    if (!plus && usOnly) {
       const trunk = count === 11 && d0 === 49
-      if ((trunk ? count - 1 : count) !== 10 || (trunk ? d1 : d0) < 50 || (trunk ? d4 : d3) < 50)
-        continue
+      usShape =
+        (trunk ? count - 1 : count) === 10 && (trunk ? d1 : d0) >= 50 && (trunk ? d4 : d3) >= 50
+      if (!usShape && !contextual) continue
     }
     if (DATE_SHAPE.test(raw)) continue
+    const start = m.index
+    const end = start + m[0].length
     const digits = count === raw.length ? raw : raw.replace(/\D/g, '')
-    if (!phoneValid(raw, digits, region, cache)) continue
-    if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
+    let valid = false
+    if (plus) valid = phoneValid(raw, digits, regions[0] as CountryCode, cache)
+    else if (usShape) {
+      for (const r of regions) {
+        if (phoneValid(raw, digits, r as CountryCode, cache)) {
+          valid = true
+          break
+        }
+      }
+    }
     const formatted = /[ ().+-]/.test(raw)
-    scored({
-      start: m.index,
-      end: m.index + raw.length,
-      type: 'PHONE_NUMBER',
-      score: formatted ? 0.6 : 0.4,
-    })
+    let score = formatted ? 0.6 : 0.4
+    if (!valid) {
+      if (!contextual) continue
+      // A country named before the number, then a possible or phone-shaped number with context.
+      const named = plus ? [] : regionsNamed(text.slice(Math.max(0, start - 48), start))
+      for (const r of named) {
+        if (!regions.includes(r) && phoneValid(raw, digits, r as CountryCode, cache)) {
+          valid = true
+          break
+        }
+      }
+      if (!valid) {
+        if (!contextual(text, start, end)) continue
+        const possible = plus
+          ? phonePossible(raw, digits, 'US')
+          : [...regions, ...named].some((r) => phonePossible(raw, digits, r))
+        // Possible in a numbering plan, or written in groups of two or more digits like a phone
+        // number (not `1.2.3.45678`): with a context word these reach 0.5 or more.
+        if (possible) score = formatted ? 0.25 : 0.15
+        else score = formatted && PHONE_GROUPS.test(raw) ? 0.15 : 0.1
+      }
+    }
+    if (NEGATIVE.PHONE_NUMBER!.test(before(text, start, 24))) continue
+    scored({ start, end, type: 'PHONE_NUMBER', score })
   }
 }
 

@@ -120,6 +120,12 @@ export interface DetectorOptions {
   contextWindow?: number
   /** Region for phone numbers written without a country code (ISO 3166 alpha-2). Default `US`. */
   defaultRegion?: string
+  /**
+   * Regions whose numbering plans a number without a country code is read in (ISO 3166
+   * alpha-2), in order; a country named just before a number (`Israeli`, `Japan`, `CN`) adds its
+   * own. Default `[defaultRegion]`.
+   */
+  phoneRegions?: string[]
   /** Extra recognizers, run after the built-in ones. */
   recognizers?: CustomRecognizer[]
   /** Exact values never reported (case-sensitive), for example a public support address. */
