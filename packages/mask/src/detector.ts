@@ -3,6 +3,7 @@ import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
 import { addStatistical } from './ner/combine.js'
 import { hintOf } from './ner/index.js'
 import { compileIds, DEFAULT_ID_TYPES, ID_CONTEXT, idTypesFor, scanIds } from './national.js'
+import { BudgetMeter, DEFAULT_BUDGET } from './budget.js'
 import { phonePossible, phoneRegionKnown, phoneValid } from './phone.js'
 import { regionsNamed } from './regions.js'
 import { bareDomains, hostOk, wwwHostOk } from './web.js'
@@ -342,6 +343,8 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   }
 
   const phoneCache = new Map<string, boolean>()
+  const budget = options.budget === false ? undefined : { ...DEFAULT_BUDGET, ...options.budget }
+  if (budget) new BudgetMeter(budget) // validates the limits at construction
   const phoneRegions = [...new Set((options.phoneRegions ?? [region]).map((r) => r.toUpperCase()))]
   for (const r of phoneRegions) {
     if (!phoneRegionKnown(r)) throw new TypeError(`detector: phoneRegions: unknown region ${r}`)
@@ -353,12 +356,18 @@ export function createDetector(options: DetectorOptions = {}): Detector {
 
   function detect(text: string, hints?: DetectHints): Span[] {
     if (typeof text !== 'string') throw new TypeError('detect expects a string')
+    // The call's budget: bytes now, time every 1,024 candidates and between recognizers.
+    const meter = hints?.budget ?? (budget ? new BudgetMeter(budget) : undefined)
+    meter?.charge(text)
+    let seen = 0
     const out: Candidate[] = []
     const blocked: Array<[number, number]> = []
     const add = (start: number, end: number, type: string, score: number): void => {
+      if (meter && (++seen & 1023) === 0) meter.check()
       out.push({ start, end, type, score })
     }
     const scored = (c: Candidate): void => {
+      if (meter && (++seen & 1023) === 0) meter.check()
       if (c.score < 1 && hasContext(text, c)) c.score = Math.min(1, c.score + boost)
       if (c.score >= threshold) out.push(c)
     }
@@ -435,6 +444,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       for (const [s, e] of bareDomains(text)) scored({ start: s, end: e, type: 'URL', score: 0.5 })
     }
     if (ids.length > 0) scanIds(text, ids, scored, window)
+    meter?.check()
     if (on.has('PERSON')) persons(text, scored)
     if (ner || hints?.fieldName) addStatistical(text, hintOf(hints?.fieldName), out, on, threshold, ner)
     for (const r of custom) {
@@ -463,6 +473,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
         }
       }
     }
+    meter?.check()
     const spans = resolve(out, text, allow)
     if (blocked.length === 0) return spans
     let k = 0

@@ -1,5 +1,7 @@
 export { createDetector, ENTITY_TYPES } from './detector.js'
 export { DEFAULT_ID_TYPES, ID_RECOGNIZERS, idTypesFor } from './national.js'
+export { BudgetMeter, DEFAULT_BUDGET, MaskingBudgetError } from './budget.js'
+export type { DetectionBudget } from './budget.js'
 export type { IdRecognizer } from './national.js'
 export {
   luhn,

@@ -1,3 +1,4 @@
+import { BudgetMeter, DEFAULT_BUDGET } from './budget.js'
 import { createDetector } from './detector.js'
 import { FF1 } from './ff1.js'
 import {
@@ -74,6 +75,8 @@ export interface ApplyOptions extends MaskScope {
   skip?: string[]
   /** Counts to add to (entity type → number of masked values). */
   counts?: MaskCounts
+  /** A meter to charge instead of a new one per call (one budget for request and response). */
+  budget?: BudgetMeter
 }
 
 /**
@@ -260,6 +263,10 @@ export function createMasker(options: MaskerOptions = {}): Masker {
   const raw = options.key === undefined ? undefined : decodeKey(options.key)
   const policy: MaskPolicy = options.policy ?? {}
   validatePolicy(policy, raw !== undefined)
+  const budget = options.budget === false ? undefined : { ...DEFAULT_BUDGET, ...options.budget }
+  if (budget) new BudgetMeter(budget) // validates the limits at construction
+  const meterFor = (hints?: DetectHints): BudgetMeter | undefined =>
+    hints?.budget ?? (budget ? new BudgetMeter(budget) : undefined)
   const detector: Detector =
     options.detector && typeof (options.detector as Detector).detect === 'function'
       ? (options.detector as Detector)
@@ -483,7 +490,8 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     scope: MaskScope = {},
     hints?: DetectHints,
   ): Promise<MaskTextResult> {
-    const spans = detector.detect(text, hints)
+    const meter = meterFor(hints)
+    const spans = detector.detect(text, meter ? { ...hints, budget: meter } : hints)
     const counts: MaskCounts = {}
     if (spans.length === 0) return { text, spans, counts }
     let out = ''
@@ -534,7 +542,10 @@ export function createMasker(options: MaskerOptions = {}): Masker {
         if (recPath !== undefined && skip.has(recPath)) return node
         if (rule?.op !== 'scan' && !scanAll) return node
         const key = /([^.[\]]+)(?:\[\d+\])*$/.exec(recPath ?? rootPath)?.[1]
-        const r = await maskText(node, scope, key ? { fieldName: key } : undefined)
+        const r = await maskText(node, scope, {
+          ...(key ? { fieldName: key } : {}),
+          ...(meter ? { budget: meter } : {}),
+        })
         for (const [t, n] of Object.entries(r.counts)) bump(t, n)
         return r.text
       }
@@ -573,6 +584,8 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       tenant: opts.tenant ?? 'default',
       ...(opts.subject ? { subject: opts.subject } : {}),
     }
+    // One budget for every string of the body.
+    const meter = meterFor(opts.budget ? { budget: opts.budget } : undefined)
     const record = async (r: unknown, path: string) => {
       const subjectField = Object.values(fieldRules).find(
         (x) => x.op === 'dateShift' && x.subjectField,

@@ -1,4 +1,5 @@
 import type { GateContext, KeyValueStore } from '@modelgate/core'
+import type { BudgetMeter, DetectionBudget } from './budget.js'
 
 /**
  * Entity types the built-in recognizers find, named as in Microsoft Presidio. Custom recognizers
@@ -126,6 +127,12 @@ export interface DetectorOptions {
    * own. Default `[defaultRegion]`.
    */
   phoneRegions?: string[]
+  /**
+   * Work allowed per `detect` call: `maxBytes` of text (UTF-8, default 8 MiB) and `maxCpuMs` of
+   * detection (default 2,000 ms). Past either the call throws `MaskingBudgetError` (413 or 422,
+   * code `masking_budget_exceeded`). `false` removes the limits.
+   */
+  budget?: DetectionBudget | false
   /** Extra recognizers, run after the built-in ones. */
   recognizers?: CustomRecognizer[]
   /** Exact values never reported (case-sensitive), for example a public support address. */
@@ -166,6 +173,11 @@ export interface DetectorOptions {
 export interface DetectHints {
   /** The JSON key or form label of the value (its last path segment is used). */
   fieldName?: string
+  /**
+   * A meter shared by several calls (all the strings of one request), replacing the detector's
+   * per-call budget; it throws `MaskingBudgetError` when the bytes or time run out.
+   */
+  budget?: BudgetMeter
 }
 
 /**
@@ -286,6 +298,13 @@ export interface MaskerOptions {
   vault?: KeyValueStore | false
   /** Lifetime of vault entries in milliseconds; default forever. */
   vaultTtlMs?: number
+  /**
+   * Detection work allowed per `maskText` or `applyPolicy` call (all strings of one body
+   * together): default 8 MiB and 2,000 ms; past either the call rejects with
+   * `MaskingBudgetError` (413 or 422, code `masking_budget_exceeded`). `false` removes the limits.
+   * Enforced by the built-in detector; a custom one receives the meter in `hints.budget`.
+   */
+  budget?: DetectionBudget | false
 }
 
 /**
