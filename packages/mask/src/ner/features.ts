@@ -1,10 +1,12 @@
 import {
   ACTIVE,
   CAP,
+  DIGIT_GROUP,
   lowerHash,
   mix,
   NL_BEFORE,
   NUM,
+  PUNCT,
   SENT_START,
   shapeHash,
   UPPER,
@@ -17,16 +19,21 @@ export const TAGS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG', 
 export const NTAGS = TAGS.length
 export const TAG_TYPES = ['PERSON', 'LOCATION', 'ORGANIZATION', 'STREET_ADDRESS']
 
-/** Gazetteer bits. */
+/** Gazetteer bits (a word may carry several). */
 export const GAZ = {
   GIVEN: 1,
   SURNAME: 2,
-  PLACE: 4, // cities, regions
-  COUNTRY: 8, // countries, states, nationalities' places
-  STREET: 16, // street kinds and address words (Street, Rd, ul., Rue, Apt, Suite, Box, -katu, …)
-  ORG: 32, // organisation words (Inc, Ltd, Bank, University, Group, …)
-  TIME: 64, // months, weekdays
-  COMMON: 128, // frequent capitalised words that are rarely names (The, Please, Error, …)
+  CITY: 4,
+  COUNTRY: 8,
+  STATE: 16, // states, regions, counties and their postal abbreviations
+  STREET: 32, // street kinds (Street, Rd, Rue, Via, ul., -straße words, …)
+  UNIT: 64, // Apt, Suite, Unit, Floor, Box, PO, PSC, APO, …
+  ORG: 128, // organisation words (Inc, Ltd, Bank, University, Group, …)
+  TIME: 256, // months, weekdays
+  COMMON: 512, // capitalised function words and UI/log words that are rarely names
+  DICT: 1024, // frequent English words (SCOWL sizes 10 and 20)
+  DICT2: 2048, // less frequent English words (SCOWL sizes 35 to 50)
+  TITLE: 4096, // Mr, Mrs, Dr, Prof, Sir, …
 } as const
 
 /** Field-name hint categories (see `hintOf`). */
@@ -35,7 +42,7 @@ export const HINTS = { none: 0, person: 1, location: 2, address: 3, organization
 /** Word lookup: an open-addressing table of hashes with their gazetteer bits. */
 export interface Gazetteer {
   keys: Uint32Array
-  bits: Uint8Array
+  bits: Uint16Array
   mask: number
 }
 
@@ -44,7 +51,7 @@ export interface Gazetteer {
  *
  * @example
  * ```ts
- * const g = buildGazetteer([[wordHash('Lyon'), GAZ.PLACE]])
+ * const g = buildGazetteer([[wordHash('Lyon'), GAZ.CITY]])
  * ```
  */
 export function buildGazetteer(entries: Iterable<[number, number]>): Gazetteer {
@@ -52,7 +59,7 @@ export function buildGazetteer(entries: Iterable<[number, number]>): Gazetteer {
   let size = 1024
   while (size < list.length * 2) size *= 2
   const keys = new Uint32Array(size)
-  const bits = new Uint8Array(size)
+  const bits = new Uint16Array(size)
   const mask = size - 1
   for (const [h, b] of list) {
     const key = h === 0 ? 1 : h
@@ -74,18 +81,61 @@ export function gazBits(g: Gazetteer, h: number): number {
   }
 }
 
-/** Per-token values computed once per text and read by every feature of its neighbours. */
+const NAMED =
+  GAZ.GIVEN | GAZ.SURNAME | GAZ.CITY | GAZ.COUNTRY | GAZ.STATE | GAZ.STREET | GAZ.UNIT | GAZ.ORG | GAZ.TITLE
+const PLAIN = GAZ.COMMON | GAZ.DICT | GAZ.DICT2 | GAZ.TIME
+
+/**
+ * Marks the tokens the model tags: within two tokens of an anchor, a capitalised word that is not
+ * a plain word (a frequent English, UI or log word that no name, place or organisation list
+ * holds) standing alone. `Deployed build 3.2 to eu-west-1` and `INFO worker started` have no
+ * anchor; `Will Smith`, `Reading` and `The Big Three` do. Returns how many tokens were marked.
+ *
+ * @example
+ * ```ts
+ * activate(text, tokenize(text), gazetteer)
+ * ```
+ */
+export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): number {
+  const n = t.n
+  const capWord = (k: number): boolean =>
+    k >= 0 && k < n && t.kind[k] === WORD && (t.flags[k]! & CAP) !== 0
+  let count = 0
+  let last = -1e9 // the last anchor
+  let high = -1 // the last token marked
+  for (let k = 0; k < n; k++) {
+    if (capWord(k)) {
+      const bits = gazBits(g, lowerHash(text, t.start[k]!, t.end[k]!))
+      if ((bits & PLAIN) === 0 || (bits & NAMED) !== 0 || capWord(k - 1) || capWord(k + 1)) {
+        for (let j = Math.max(0, k - radius, high + 1); j < k; j++) t.flags[j]! |= ACTIVE
+        count += k - Math.max(0, k - radius, high + 1)
+        last = k
+      }
+    }
+    if (k - last <= radius) {
+      t.flags[k]! |= ACTIVE
+      high = k
+      count++
+    }
+  }
+  return count
+}
+
+/** Per-token values computed once per text and read by the features of each token's neighbours. */
 export interface TokenInfo {
   word: Uint32Array
   shape: Uint32Array
-  gaz: Uint8Array
+  gaz: Uint16Array
+  /** Words and numbers before this token on its line (capped at 3), times 4, plus the line's size class. */
+  line: Uint8Array
 }
 
 const PAD_WORD = 0x5f5f5f5f
 const PAD_SHAPE = 0x3f3f3f3f
 
 /**
- * Word hashes, shapes and gazetteer bits for the active tokens and their neighbours.
+ * Word hashes, shapes, gazetteer bits and line positions of the active tokens and their
+ * neighbours (two on each side); other tokens keep zeros.
  *
  * @example
  * ```ts
@@ -93,32 +143,50 @@ const PAD_SHAPE = 0x3f3f3f3f
  * ```
  */
 export function tokenInfo(text: string, t: Tokens, g: Gazetteer): TokenInfo {
-  const word = new Uint32Array(t.n)
-  const shape = new Uint32Array(t.n)
-  const gaz = new Uint8Array(t.n)
-  for (let k = 0; k < t.n; k++) {
-    let near = (t.flags[k]! & ACTIVE) !== 0
-    for (let d = 1; d <= 2 && !near; d++) {
-      near =
-        (k >= d && (t.flags[k - d]! & ACTIVE) !== 0) ||
-        (k + d < t.n && (t.flags[k + d]! & ACTIVE) !== 0)
+  const n = t.n
+  const word = new Uint32Array(n)
+  const shape = new Uint32Array(n)
+  const gaz = new Uint16Array(n)
+  const line = new Uint8Array(n)
+  let lineStart = 0
+  while (lineStart < n) {
+    let lineEnd = lineStart + 1
+    while (lineEnd < n && (t.flags[lineEnd]! & NL_BEFORE) === 0) lineEnd++
+    let words = 0
+    for (let k = lineStart; k < lineEnd; k++) if (t.kind[k] !== PUNCT) words++
+    const size = words <= 1 ? 0 : words <= 3 ? 1 : words <= 6 ? 2 : 3
+    let pos = 0
+    for (let k = lineStart; k < lineEnd; k++) {
+      line[k] = Math.min(pos, 3) * 4 + size
+      if (t.kind[k] !== PUNCT) pos++
     }
-    if (!near) continue
+    lineStart = lineEnd
+  }
+  let near = -1e9
+  for (let k = 0; k < n; k++) {
+    if ((t.flags[k]! & ACTIVE) !== 0) near = k
+    else if (k - near > 2) {
+      let ahead = false
+      for (let d = 1; d <= 2 && k + d < n && !ahead; d++) ahead = (t.flags[k + d]! & ACTIVE) !== 0
+      if (!ahead) continue
+    }
     const s = t.start[k]!
     const e = t.end[k]!
-    word[k] = lowerHash(text, s, e)
+    const h = lowerHash(text, s, e)
+    word[k] = h
     shape[k] = shapeHash(text, s, e)
-    if (t.kind[k] === WORD) gaz[k] = gazBits(g, word[k]!)
+    if (t.kind[k] === WORD) gaz[k] = gazBits(g, h)
   }
-  return { word, shape, gaz }
+  return { word, shape, gaz, line }
 }
 
 /**
- * Hashed features of token `k`, given the two previous tags, into `out`; returns their count.
+ * Hashed features of token `k` into `out` (none depends on the tags: the tag sequence is scored by
+ * transition weights); returns their count.
  *
  * @example
  * ```ts
- * const n = features(text, tokens, info, k, prev, prev2, HINTS.none, out)
+ * const n = features(text, tokens, info, k, HINTS.none, out)
  * ```
  */
 export function features(
@@ -126,8 +194,6 @@ export function features(
   t: Tokens,
   info: TokenInfo,
   k: number,
-  prev: number,
-  prev2: number,
   hint: number,
   out: Uint32Array,
 ): number {
@@ -137,15 +203,19 @@ export function features(
   const w = info.word[k]!
   const sh = info.shape[k]!
   const g = info.gaz[k]!
+  const last = t.n - 1
   const flags = t.flags[k]! & (CAP | UPPER | SENT_START | NL_BEFORE)
   const wm1 = k > 0 ? info.word[k - 1]! : PAD_WORD
   const wm2 = k > 1 ? info.word[k - 2]! : PAD_WORD
-  const wp1 = k + 1 < t.n ? info.word[k + 1]! : PAD_WORD
-  const wp2 = k + 2 < t.n ? info.word[k + 2]! : PAD_WORD
+  const wp1 = k < last ? info.word[k + 1]! : PAD_WORD
+  const wp2 = k + 1 < last ? info.word[k + 2]! : PAD_WORD
   const shm1 = k > 0 ? info.shape[k - 1]! : PAD_SHAPE
-  const shp1 = k + 1 < t.n ? info.shape[k + 1]! : PAD_SHAPE
+  const shp1 = k < last ? info.shape[k + 1]! : PAD_SHAPE
   const gm1 = k > 0 ? info.gaz[k - 1]! : 0
-  const gp1 = k + 1 < t.n ? info.gaz[k + 1]! : 0
+  const gp1 = k < last ? info.gaz[k + 1]! : 0
+  const gm2 = k > 1 ? info.gaz[k - 2]! : 0
+  const gp2 = k + 1 < last ? info.gaz[k + 2]! : 0
+  const line = info.line[k]!
   out[n++] = mix(1, 0)
   out[n++] = mix(2, w)
   out[n++] = mix(3, sh)
@@ -153,40 +223,48 @@ export function features(
     out[n++] = mix(4, lowerHash(text, e - 2, e))
     out[n++] = mix(5, lowerHash(text, e - 3, e))
     if (e - s > 4) out[n++] = mix(6, lowerHash(text, e - 4, e))
-    out[n++] = mix(7, lowerHash(text, s, s + 2))
-    out[n++] = mix(8, lowerHash(text, s, Math.min(e, s + 3)))
+    out[n++] = mix(7, lowerHash(text, s, s + 3))
   }
-  for (let b = 1; b < 256; b <<= 1) if ((g & b) !== 0) out[n++] = mix(9, b)
+  for (let b = 1; b <= g; b <<= 1) if ((g & b) !== 0) out[n++] = mix(8, b)
+  out[n++] = mix(9, g)
   out[n++] = mix(10, wm1)
   out[n++] = mix(11, wp1)
   out[n++] = mix(12, wm2)
   out[n++] = mix(13, wp2)
-  out[n++] = mix(14, shm1)
-  out[n++] = mix(15, shp1)
-  out[n++] = mix(16, gm1)
-  out[n++] = mix(17, gp1)
-  out[n++] = mix(18, prev)
-  out[n++] = mix(19, prev * 16 + prev2)
-  out[n++] = mix(20, mix(prev, sh))
-  out[n++] = mix(21, flags)
-  out[n++] = mix(22, flags * 256 + g)
-  out[n++] = mix(23, mix(wm1, sh))
-  out[n++] = mix(24, mix(sh, shp1))
-  out[n++] = mix(25, Math.min(e - s, 16) + (t.kind[k] === NUM ? 32 : 0))
-  out[n++] = mix(26, gm1 * 256 + g)
-  out[n++] = mix(27, g * 256 + gp1)
-  out[n++] = mix(28, prev * 256 + g)
+  out[n++] = mix(14, mix(wm2, wm1))
+  out[n++] = mix(15, mix(wp1, wp2))
+  out[n++] = mix(16, shm1)
+  out[n++] = mix(17, shp1)
+  out[n++] = mix(18, mix(shm1, sh))
+  out[n++] = mix(19, mix(sh, shp1))
+  out[n++] = mix(20, gm1)
+  out[n++] = mix(21, gp1)
+  out[n++] = mix(22, gm1 * 65536 + g)
+  out[n++] = mix(23, g * 65536 + gp1)
+  out[n++] = mix(24, flags)
+  out[n++] = mix(25, flags * 65536 + g)
+  out[n++] = mix(26, Math.min(e - s, 16) + (t.kind[k] === NUM ? 32 : 0))
+  out[n++] = mix(27, mix(wm1, sh))
+  out[n++] = mix(28, line)
+  out[n++] = mix(29, mix(line, sh))
+  out[n++] = mix(30, mix(line, g))
+  out[n++] = mix(31, mix(sh, wp1))
+  out[n++] = mix(32, gm2)
+  out[n++] = mix(33, gp2)
+  out[n++] = mix(34, mix(wm1, g))
+  out[n++] = mix(35, mix(g, wp1))
   if (hint !== 0) {
-    out[n++] = mix(29, hint)
-    out[n++] = mix(30, hint * 64 + prev)
-    out[n++] = mix(31, mix(hint, sh))
+    out[n++] = mix(40, hint)
+    out[n++] = mix(41, mix(hint, sh))
+    out[n++] = mix(42, mix(hint, g))
   }
   return n
 }
 
 /**
- * Which entities token `k` may begin: capitalised words any (2), numbers only a street address
- * (1), lower-case words and punctuation none (0): they only continue one (`Rua do Arenque`).
+ * Which entities token `k` may begin: capitalised words any (2), numbers and lower-case words
+ * only a street address (1: `42 rue de la Paix`, `ul. Zamkowa`), punctuation and dates, times or
+ * amounts (`2024-03-12`, `10:30`, `1,200.50`) none (0).
  *
  * @example
  * ```ts
@@ -194,8 +272,9 @@ export function features(
  * ```
  */
 export function canBegin(t: Tokens, k: number): number {
-  if (t.kind[k] === NUM) return 1
-  return t.kind[k] === WORD && (t.flags[k]! & CAP) !== 0 ? 2 : 0
+  const kind = t.kind[k]
+  if (kind === PUNCT || (t.flags[k]! & DIGIT_GROUP) !== 0) return 0
+  return kind === WORD && (t.flags[k]! & CAP) !== 0 ? 2 : 1
 }
 
 /** Whether `tag` may follow `prev` at a token that may begin what `canBegin` says. */
@@ -206,4 +285,4 @@ export function allowed(prev: number, tag: number, begin: number): boolean {
 }
 
 /** Maximum number of features of one token. */
-export const MAX_FEATURES = 48
+export const MAX_FEATURES = 64

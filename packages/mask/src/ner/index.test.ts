@@ -40,7 +40,8 @@ describe('NER layer (ner: true)', () => {
       ['DATE_TIME', 'Tuesday morning'],
     ])
     expect(found('I live in Berlin, Germany.', ['LOCATION'])).toEqual([
-      ['LOCATION', 'Berlin, Germany'],
+      ['LOCATION', 'Berlin'],
+      ['LOCATION', 'Germany'],
     ])
   })
 

@@ -68,7 +68,7 @@ export function hintOf(field: string | undefined): number {
  * ```
  */
 export function recognize(text: string, hint = 0): NerSpan[] {
-  const spans = tag(shipped(), text, hint)
+  const spans = joinAddresses(text, tag(shipped(), text, hint))
   if (hint === 0 || spans.length > 0) return spans
   const h = hinted(text, hint)
   return h ? [h] : spans
@@ -97,4 +97,43 @@ export function hinted(text: string, hint: number): NerSpan | undefined {
           ? 'STREET_ADDRESS'
           : 'ORGANIZATION'
   return { start, end: start + value[1]!.length, type, score: 0.55 }
+}
+
+const isLineSpace = (c: number): boolean => c === 32 || c === 9 || c === 62 || c === 124
+
+/**
+ * The tagger labels an address by parts (street, unit and postcode as STREET_ADDRESS, city, region
+ * and country as LOCATION). An address written inside a line of text (`send it to 12 Main St,
+ * Springfield, IL 62704`) is reported as one STREET_ADDRESS span over the parts that follow it,
+ * separated only by spaces, commas and line breaks; an address block laid out line by line from
+ * the start of a line keeps its parts.
+ *
+ * @example
+ * ```ts
+ * joinAddresses(text, spans)
+ * ```
+ */
+export function joinAddresses(text: string, spans: NerSpan[]): NerSpan[] {
+  const out: NerSpan[] = []
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i]!
+    out.push(s)
+    if (s.type !== 'STREET_ADDRESS') continue
+    let p = s.start - 1
+    while (p >= 0 && isLineSpace(text.charCodeAt(p))) p--
+    if (p < 0 || text.charCodeAt(p) === 10) continue
+    // The parts that follow: a street followed by a city alone stays a street in a city.
+    let j = i
+    while (j + 1 < spans.length) {
+      const next = spans[j + 1]!
+      if (next.type !== 'STREET_ADDRESS' && next.type !== 'LOCATION') break
+      if (!/^[\s,>|]*$/.test(text.slice(spans[j]!.end, next.start))) break
+      j++
+    }
+    if (j - i < 2 && (j === i || spans[j]!.type !== 'STREET_ADDRESS')) continue
+    for (let k = i + 1; k <= j; k++) s.score = Math.max(s.score, spans[k]!.score)
+    s.end = spans[j]!.end
+    i = j
+  }
+  return out
 }

@@ -13,6 +13,7 @@ export const NL_BEFORE = 4 // a line break between the previous token and this o
 export const SPACE_BEFORE = 8
 export const ACTIVE = 16 // tagged by the model (near a capitalised word)
 export const SENT_START = 32 // first token of the text or after . ! ? or a line break
+export const DIGIT_GROUP = 64 // a number with `.`, `,`, `/`, `:` or two `-` inside (dates, times, amounts)
 
 /** Tokens of one text as parallel arrays (no object per token). */
 export interface Tokens {
@@ -107,6 +108,7 @@ export function tokenize(text: string): Tokens {
       let letters = 0
       let uppers = 0
       let digits = 0
+      let groups = 0
       for (;;) {
         const d = text.charCodeAt(i)
         const dl = letterClass(d)
@@ -137,6 +139,7 @@ export function tokenize(text: string): Tokens {
           isDigit(text.charCodeAt(i + 1)) &&
           isDigit(text.charCodeAt(i - 1))
         ) {
+          groups += d === 45 ? 1 : 2
           i++
           continue
         }
@@ -145,6 +148,7 @@ export function tokenize(text: string): Tokens {
       kind = letters > 0 ? WORD : NUM
       if (letterClass(c) === 2) flags |= CAP
       if (letters >= 2 && uppers === letters) flags |= UPPER
+      if (letters === 0 && groups >= 2) flags |= DIGIT_GROUP
       sentence = false
     } else {
       i++
@@ -163,35 +167,6 @@ export function tokenize(text: string): Tokens {
     space = false
   }
   return t
-}
-
-/**
- * Marks the tokens the model tags: capitalised words and the two tokens on either side of each.
- * Every other token is outside any entity. Returns how many were marked.
- *
- * @example
- * ```ts
- * markActive(tokenize('sent to Ana today')) // 5
- * ```
- */
-export function markActive(t: Tokens, radius = 2): number {
-  let count = 0
-  let last = -1e9
-  for (let k = 0; k < t.n; k++) {
-    if ((t.flags[k]! & CAP) !== 0) last = k
-    else if (k - last > radius) continue
-    t.flags[k]! |= ACTIVE
-    count++
-  }
-  let next = 1e9
-  for (let k = t.n - 1; k >= 0; k--) {
-    if ((t.flags[k]! & CAP) !== 0) next = k
-    else if (next - k <= radius && (t.flags[k]! & ACTIVE) === 0) {
-      t.flags[k]! |= ACTIVE
-      count++
-    }
-  }
-  return count
 }
 
 // --- hashing (FNV-1a over UTF-16 code units, lower-cased for ASCII and via toLowerCase otherwise)
