@@ -443,7 +443,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       urls(text, scored)
       for (const [s, e] of bareDomains(text)) scored({ start: s, end: e, type: 'URL', score: 0.5 })
     }
-    if (ids.length > 0) scanIds(text, ids, scored, window)
+    if (ids.list.length > 0) scanIds(text, ids, scored, window)
     meter?.check()
     if (on.has('PERSON')) persons(text, scored)
     if (ner || hints?.fieldName) addStatistical(text, hintOf(hints?.fieldName), out, on, threshold, ner)

@@ -55,6 +55,53 @@ export interface IdRecognizer {
   valid?: number
   /** Drops a candidate when the (lower-case) 24 characters before it match: `order #`, … */
   negative?: RegExp
+  /** A hand-written scan used instead of `patterns` (candidate ranges, scored 0.6). */
+  scan?: (text: string) => Array<[number, number]>
+}
+
+const HEXDIGIT = new Uint8Array(128)
+for (const c of '0123456789ABCDEFabcdef') HEXDIGIT[c.charCodeAt(0)] = 1
+const hexAt = (text: string, i: number, n: number): boolean => {
+  for (let k = i; k < i + n; k++) {
+    const c = text.charCodeAt(k)
+    if (!(c < 128 && HEXDIGIT[c] === 1)) return false
+  }
+  return true
+}
+const tokenAt = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i)
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
+}
+
+/**
+ * MAC addresses: six hex pairs joined by one kind of separator (`:` or `-`), or three groups of
+ * four hex digits joined by `.`, with no letter, digit or `_` on either side. Each separator is
+ * found with `indexOf` and the groups around it are read in place.
+ */
+function macs(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const sep of [':', '-']) {
+    const code = sep.charCodeAt(0)
+    for (let p = text.indexOf(sep, 2); p >= 0; p = text.indexOf(sep, p + 1)) {
+      const s = p - 2
+      if (tokenAt(text, s - 1) || !hexAt(text, s, 2)) continue
+      let ok = true
+      for (let g = 1; g < 6 && ok; g++) {
+        ok = hexAt(text, s + 3 * g, 2) && (g === 5 || text.charCodeAt(s + 3 * g + 2) === code)
+      }
+      if (!ok || tokenAt(text, s + 17) || text.charCodeAt(s + 17) === code) continue
+      out.push([s, s + 17])
+      p = s + 16
+    }
+  }
+  for (let p = text.indexOf('.', 4); p >= 0; p = text.indexOf('.', p + 1)) {
+    const s = p - 4
+    if (tokenAt(text, s - 1) || !hexAt(text, s, 4) || !hexAt(text, p + 1, 4)) continue
+    if (text.charCodeAt(p + 5) !== 46 || !hexAt(text, p + 6, 4) || tokenAt(text, p + 10)) continue
+    out.push([s, s + 14])
+    p += 9
+  }
+  return out.sort((a, b) => a[0] - b[0])
 }
 
 /** Lowest pattern score, so that a context word (+0.35) can lift a weak pattern over 0.5. */
@@ -94,10 +141,10 @@ export const ID_RECOGNIZERS: readonly IdRecognizer[] = [
     country: '',
     languages: [],
     byDefault: true,
-    patterns: [
-      [word('[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\\1){4}[0-9A-Fa-f]{2}'), 0.6],
-      [word('[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}'), 0.6],
-    ],
+    // `00:1A:2B:3C:4D:5E`, `00-1A-…` (one separator throughout) and Cisco's `001a.2b3c.4d5e`,
+    // found by `macs` from the separators rather than by a pattern tried at every hex letter.
+    patterns: [],
+    scan: macs,
     context: ['mac', 'mac address', 'hardware address', 'physical address', 'ethernet'],
     validate: (s) => macValid(s) || false,
     valid: 0.6,
@@ -586,13 +633,12 @@ export const ID_RECOGNIZERS: readonly IdRecognizer[] = [
     patterns: [
       [
         re(
-          ND +
-            '[1-8]\\d{5}(?:18|19|20)\\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}[\\dXx]' +
+          '[1-8](?<!\\d[1-8])\\d{5}(?:18|19|20)\\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}[\\dXx]' +
             R,
         ),
         0.5,
       ],
-      [re(ND + '[1-8]\\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}' + NDR), 0.3],
+      [re('[1-8](?<!\\d[1-8])\\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}' + NDR), 0.3],
     ],
     context: [
       '身份证',
@@ -628,6 +674,7 @@ export const DEFAULT_ID_TYPES: readonly string[] = ID_RECOGNIZERS.filter((r) => 
 function needsContext(id: IdRecognizer, threshold: number): boolean {
   const best = Math.max(
     ...id.patterns.map(([, score]) => Math.max(score, FLOOR)),
+    id.scan ? 0.6 : 0,
     id.validate ? (id.valid ?? 1) : 0,
   )
   return best < threshold
@@ -635,19 +682,26 @@ function needsContext(id: IdRecognizer, threshold: number): boolean {
 
 interface Compiled {
   id: IdRecognizer
-  /** A global, case-insensitive pattern for its context words, when candidates need one. */
+  /** Candidates are only looked for near context words (the score cannot pass without one). */
+  gated: boolean
+}
+
+/**
+ * The recognizers of one detector: those that need a context word to pass the threshold share one
+ * case-insensitive pass over the text for all their context words (`gate`, the word in group 1),
+ * and look for candidates only around the words found.
+ */
+export interface CompiledIds {
+  list: Compiled[]
   gate: RegExp | undefined
+  /** Gated recognizers (indexes into `list`) by lower-case context word. */
+  byWord: Map<string, number[]>
 }
 
 /** Context words of every recognizer, by entity type, for the detector's context check. */
 export const ID_CONTEXT: Record<string, string[]> = Object.fromEntries(
   ID_RECOGNIZERS.map((r) => [r.type, [...r.context]]),
 )
-
-function gateOf(words: string[]): RegExp {
-  const esc = words.map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${esc.join('|')})(?![\\p{L}\\p{N}])`, 'giu')
-}
 
 /**
  * The recognizers of `types`, compiled for one detector. A recognizer that cannot reach
@@ -657,13 +711,25 @@ export function compileIds(
   types: ReadonlySet<string>,
   threshold: number,
   extraContext: Record<string, string[]> = {},
-): Compiled[] {
-  return ID_RECOGNIZERS.filter((r) => types.has(r.type)).map((id) => ({
+): CompiledIds {
+  const list = ID_RECOGNIZERS.filter((r) => types.has(r.type)).map((id) => ({
     id,
-    gate: needsContext(id, threshold)
-      ? gateOf([...id.context, ...(extraContext[id.type] ?? [])])
-      : undefined,
+    gated: needsContext(id, threshold),
   }))
+  const byWord = new Map<string, number[]>()
+  list.forEach(({ id, gated }, i) => {
+    if (!gated) return
+    for (const w of [...id.context, ...(extraContext[id.type] ?? [])]) {
+      const key = w.toLowerCase()
+      byWord.set(key, [...(byWord.get(key) ?? []), i])
+    }
+  })
+  if (byWord.size === 0) return { list, gate: undefined, byWord }
+  const words = [...byWord.keys()]
+    .sort((a, b) => b.length - a.length)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+  const gate = new RegExp(`(?<![\\p{L}\\p{N}])(${words.join('|')})(?![\\p{L}\\p{N}])`, 'giu')
+  return { list, gate, byWord }
 }
 
 type Scored = (c: { start: number; end: number; type: string; score: number }) => void
@@ -671,23 +737,31 @@ type Scored = (c: { start: number; end: number; type: string; score: number }) =
 const isTokenChar = (c: number): boolean =>
   (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45
 
-/** Character ranges around the context words of a gated recognizer where its candidates may lie. */
+/**
+ * Character ranges around the context words of each gated recognizer where its candidates may
+ * lie: `before` characters after a word (the candidate follows it) and `after` before it.
+ */
 function windows(
   text: string,
-  gate: RegExp,
+  compiled: CompiledIds,
   before: number,
   after: number,
-): Array<[number, number]> {
-  const out: Array<[number, number]> = []
+): Map<number, Array<[number, number]>> {
+  const out = new Map<number, Array<[number, number]>>()
+  const gate = compiled.gate!
   gate.lastIndex = 0
   for (let m = gate.exec(text); m !== null; m = gate.exec(text)) {
     let s = Math.max(0, m.index - after - 40)
     let e = Math.min(text.length, m.index + m[0].length + before + 40)
     while (s > 0 && isTokenChar(text.charCodeAt(s - 1))) s--
     while (e < text.length && isTokenChar(text.charCodeAt(e))) e++
-    const last = out[out.length - 1]
-    if (last && s <= last[1]) last[1] = Math.max(last[1], e)
-    else out.push([s, e])
+    for (const i of compiled.byWord.get(m[1]!.toLowerCase()) ?? []) {
+      let ranges = out.get(i)
+      if (!ranges) out.set(i, (ranges = []))
+      const last = ranges[ranges.length - 1]
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e)
+      else ranges.push([s, e])
+    }
   }
   return out
 }
@@ -698,18 +772,24 @@ function windows(
  */
 export function scanIds(
   text: string,
-  compiled: Compiled[],
+  compiled: CompiledIds,
   scored: Scored,
   contextBefore: number,
 ): void {
-  for (const { id, gate } of compiled) {
-    const ranges: Array<[number, number]> = gate
-      ? windows(text, gate, contextBefore, 24)
-      : [[0, text.length]]
+  const near = compiled.gate ? windows(text, compiled, contextBefore, 24) : undefined
+  compiled.list.forEach(({ id, gated }, i) => {
+    const ranges: Array<[number, number]> = gated ? (near!.get(i) ?? []) : [[0, text.length]]
     for (const [from, to] of ranges) {
       // A window is cut where no token continues across its edge, so the patterns' boundaries hold.
-      const part = gate ? text.slice(from, to) : text
-      const offset = gate ? from : 0
+      const part = gated ? text.slice(from, to) : text
+      const offset = gated ? from : 0
+      if (id.scan) {
+        for (const [s, e] of id.scan(part)) {
+          if (id.validate?.(part.slice(s, e)) === false) continue
+          scored({ start: offset + s, end: offset + e, type: id.type, score: 0.6 })
+        }
+        continue
+      }
       for (const [pattern, score] of id.patterns) {
         pattern.lastIndex = 0
         for (let m = pattern.exec(part); m !== null; m = pattern.exec(part)) {
@@ -729,7 +809,7 @@ export function scanIds(
         }
       }
     }
-  }
+  })
 }
 
 /**

@@ -142,3 +142,24 @@ describe('cards, IBANs and SSNs', () => {
     expect(found('SSN 536.22-1234')).toEqual([])
   })
 })
+
+describe('MAC addresses', () => {
+  it('finds colon, hyphen and Cisco forms with one kind of separator', () => {
+    expect(found('MACs: 00:11:22:33:44:55 and AA-BB-CC-DD-EE-0F, cisco 0012.3456.789a.')).toEqual([
+      ['MAC_ADDRESS', '00:11:22:33:44:55'],
+      ['MAC_ADDRESS', 'AA-BB-CC-DD-EE-0F'],
+      ['MAC_ADDRESS', '0012.3456.789a'],
+    ])
+    for (const text of [
+      'mixed 10:2F:33-AC-29-C3',
+      'short 00:1A:2B:3C:4D',
+      'broadcast FF:FF:FF:FF:FF:FF',
+      'zero 00-00-00-00-00-00',
+      'longer 00:11:22:33:44:55:66',
+      'glued x00:11:22:33:44:55',
+      'not hex ZZ:ZZ:ZZ:ZZ:ZZ:ZZ',
+    ]) {
+      expect(found(text), text).toEqual([])
+    }
+  })
+})
