@@ -75,7 +75,8 @@ const tokenAt = (text: string, i: number): boolean => {
 
 /**
  * MAC addresses: six hex pairs joined by one kind of separator (`:` or `-`), or three groups of
- * four hex digits joined by `.`, with no letter, digit or `_` on either side. Each separator is
+ * four hex digits joined by `.`, with no letter, digit, `_` or further separator on either side
+ * (a longer colon-separated hex list is not a MAC). Each separator is
  * found with `indexOf` and the groups around it are read in place.
  */
 function macs(text: string): Array<[number, number]> {
@@ -84,7 +85,7 @@ function macs(text: string): Array<[number, number]> {
     const code = sep.charCodeAt(0)
     for (let p = text.indexOf(sep, 2); p >= 0; p = text.indexOf(sep, p + 1)) {
       const s = p - 2
-      if (tokenAt(text, s - 1) || !hexAt(text, s, 2)) continue
+      if (tokenAt(text, s - 1) || text.charCodeAt(s - 1) === code || !hexAt(text, s, 2)) continue
       let ok = true
       for (let g = 1; g < 6 && ok; g++) {
         ok = hexAt(text, s + 3 * g, 2) && (g === 5 || text.charCodeAt(s + 3 * g + 2) === code)
