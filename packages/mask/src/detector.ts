@@ -770,8 +770,9 @@ function phones(
     const formatted = /[ ().+-]/.test(raw)
     let score = formatted ? 0.6 : 0.4
     if (!valid) {
-      if (!contextual) continue
-      // A country named before the number, then a possible or phone-shaped number with context.
+      // With a phone context word: valid in a country named before the number, else possible or
+      // phone-shaped at a low score.
+      if (!contextual || !contextual(text, start, end)) continue
       const named = plus ? [] : regionsNamed(text.slice(Math.max(0, start - 48), start))
       for (const r of named) {
         if (!regions.includes(r) && phoneValid(raw, digits, r as CountryCode, cache)) {
@@ -780,7 +781,6 @@ function phones(
         }
       }
       if (!valid) {
-        if (!contextual(text, start, end)) continue
         const possible = plus
           ? phonePossible(raw, digits, 'US')
           : [...regions, ...named].some((r) => phonePossible(raw, digits, r))
