@@ -30,8 +30,8 @@ const DATE_RE = new RegExp(
     // 5-May-2021, May-21, 21-May, May-2021
     String.raw`\d{1,2}-(?:${MONTH}|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(?:-\d{4})?`,
     String.raw`(?:${MONTH})-\d{2,4}`,
-    // A month named after in/on/since/until/during/by/next/last/this/early/late
-    String.raw`(?<=\b(?:[Ii]n|[Oo]n|[Ss]ince|[Uu]ntil|[Dd]uring|[Bb]y|[Nn]ext|[Ll]ast|[Tt]his|[Ee]arly|[Ll]ate|[Mm]id) )(?:January|February|March|April|May|June|July|August|September|October|November|December)`,
+    // A month alone, kept only after in/on/since/until/during/by/next/last/this/early/late/mid
+    String.raw`(?<month>January|February|March|April|May|June|July|August|September|October|November|December)`,
     // Weekdays, with an optional time of day
     String.raw`(?<weekday>${WEEKDAY})(?:\s(?:morning|afternoon|evening|night))?`,
     // Times alone: 10:30, 9:15 pm
@@ -39,14 +39,21 @@ const DATE_RE = new RegExp(
     // Years 1900-2099
     String.raw`(?<year>(?:19|20)\d{2})`,
   ].join('|'),
-  'g',
+  'y',
 )
+
+// Where a match may start (a look-ahead, so the scan stops at the start): a month or weekday
+// name, a year, or a day, month or hour followed by a separator, an ordinal or a month name.
+const CANDIDATE =
+  /\b(?=[Jj]an|[Ff]eb|[Mm]a[ry]|[Aa]pr|[Jj]u[nl]|[Aa]ug|[Ss]ep|[Oo]ct|[Nn]ov|[Dd]ec|[Mm]on|[Tt]ue|[Ww]ed|[Tt]hu|[Ff]ri|[Ss]at|[Ss]un|\d{1,2}(?:[/.:-]\d|st|nd|rd|th|\s(?:of|[JFMASOND]))|(?:19|20)\d\d(?!\d)|\d{4}-\d)/g
+
 
 const YEAR_LEAD =
   /(?:\b(?:in|since|of|during|until|till|by|from|to|year|circa|c\.|founded|born|established|before|after|around|spring|summer|autumn|fall|winter)\s+|\bthe\s+|'|\bclass of\s+)$/i
 const DATE_LEAD =
   /\b(?:on|date|dated|when|due|since|until|till|from|by|born|birthday|dob|expires?|expiry|effective|valid|before|after|as of|scheduled|appointment|meeting|at)\W{0,3}$/i
 
+const MONTH_LEAD = /\b(?:[Ii]n|[Oo]n|[Ss]ince|[Uu]ntil|[Dd]uring|[Bb]y|[Nn]ext|[Ll]ast|[Tt]his|[Ee]arly|[Ll]ate|[Mm]id) $/
 const VERSION_LEAD = /\b(?:v|version|ver|release|build|firmware|sdk|patch)\W{0,3}$/i
 
 const isWord = (c: number): boolean =>
@@ -69,14 +76,20 @@ function validDay(y: number, m: number, d: number): boolean {
  */
 export function dateTimes(text: string): DateCandidate[] {
   const out: DateCandidate[] = []
-  DATE_RE.lastIndex = 0
-  for (let m = DATE_RE.exec(text); m !== null; m = DATE_RE.exec(text)) {
-    const start = m.index
+  // The alternation is tried (sticky) only at word starts that may begin a match, instead of at
+  // every character.
+  let next = 0
+  CANDIDATE.lastIndex = 0
+  while (CANDIDATE.test(text)) {
+    const i = CANDIDATE.lastIndex++
+    if (i < next || isWord(text.charCodeAt(i - 1))) continue
+    DATE_RE.lastIndex = i
+    const m = DATE_RE.exec(text)
+    if (m === null) continue
+    const start = i
     const end = start + m[0].length
-    if (isWord(text.charCodeAt(start - 1)) || isWord(text.charCodeAt(end))) {
-      DATE_RE.lastIndex = start + 1
-      continue
-    }
+    if (isWord(text.charCodeAt(end))) continue
+    next = end
     const prevCh = text.charCodeAt(start - 1)
     const nextCh = text.charCodeAt(end)
     // Part of a longer dotted, dashed or slashed number (versions, ids, IPs, paths).
@@ -92,6 +105,7 @@ export function dateTimes(text: string): DateCandidate[] {
       continue
     if (VERSION_LEAD.test(text.slice(Math.max(0, start - 16), start))) continue
     const g = m.groups!
+    if (g.month && !MONTH_LEAD.test(text.slice(Math.max(0, start - 8), start))) continue
     let score: number
     if (g.iso) {
       const [y, mo, d] = g.iso.split('-').map(Number) as [number, number, number]

@@ -1,6 +1,7 @@
 import {
   ACTIVE,
   CAP,
+  CLOSED,
   DIGIT_GROUP,
   lowerHash,
   mix,
@@ -12,6 +13,7 @@ import {
   UPPER,
   WORD,
   type Tokens,
+  wordHash,
 } from './tokens.js'
 
 /** Tags: outside, then begin/inside for PERSON, LOCATION, ORGANIZATION, STREET_ADDRESS. */
@@ -81,9 +83,17 @@ export function gazBits(g: Gazetteer, h: number): number {
   }
 }
 
-const NAMED =
+/** Gazetteer bits of names, places, streets and organisations. */
+export const NAMED_BITS =
   GAZ.GIVEN | GAZ.SURNAME | GAZ.CITY | GAZ.COUNTRY | GAZ.STATE | GAZ.STREET | GAZ.UNIT | GAZ.ORG | GAZ.TITLE
-const PLAIN = GAZ.COMMON | GAZ.DICT | GAZ.DICT2 | GAZ.TIME
+/** Gazetteer bits of plain words (frequent English, UI and log words, months and weekdays). */
+export const PLAIN_BITS = GAZ.COMMON | GAZ.DICT | GAZ.DICT2 | GAZ.TIME
+const CONNECTORS = new Set(
+  `of and the de la le les du des del della di da do dos das van von der den ten ter y e i el al
+bin ibn et och und en upon sur am im an auf au aux na nad pod on`
+    .split(/\s+/)
+    .map(wordHash),
+)
 
 /**
  * Marks the tokens the model tags: within two tokens of an anchor, a capitalised word that is not
@@ -106,7 +116,7 @@ export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): num
   for (let k = 0; k < n; k++) {
     if (capWord(k)) {
       const bits = gazBits(g, lowerHash(text, t.start[k]!, t.end[k]!))
-      if ((bits & PLAIN) === 0 || (bits & NAMED) !== 0 || capWord(k - 1) || capWord(k + 1)) {
+      if ((bits & PLAIN_BITS) === 0 || (bits & NAMED_BITS) !== 0 || capWord(k - 1) || capWord(k + 1)) {
         for (let j = Math.max(0, k - radius, high + 1); j < k; j++) t.flags[j]! |= ACTIVE
         count += k - Math.max(0, k - radius, high + 1)
         last = k
@@ -135,19 +145,21 @@ const PAD_SHAPE = 0x3f3f3f3f
 
 /**
  * Word hashes, shapes, gazetteer bits and line positions of the active tokens and their
- * neighbours (two on each side); other tokens keep zeros.
+ * neighbours (two on each side; other tokens are not written), and the CLOSED flag of active
+ * lower-case common words. `reuse` lends its arrays when they are large enough.
  *
  * @example
  * ```ts
  * const info = tokenInfo(text, tokens, gazetteer)
  * ```
  */
-export function tokenInfo(text: string, t: Tokens, g: Gazetteer): TokenInfo {
+export function tokenInfo(text: string, t: Tokens, g: Gazetteer, reuse?: TokenInfo): TokenInfo {
   const n = t.n
-  const word = new Uint32Array(n)
-  const shape = new Uint32Array(n)
-  const gaz = new Uint16Array(n)
-  const line = new Uint8Array(n)
+  const fits = reuse !== undefined && reuse.word.length >= n
+  const word = fits ? reuse.word : new Uint32Array(n)
+  const shape = fits ? reuse.shape : new Uint32Array(n)
+  const gaz = fits ? reuse.gaz : new Uint16Array(n)
+  const line = fits ? reuse.line : new Uint8Array(n)
   let lineStart = 0
   while (lineStart < n) {
     let lineEnd = lineStart + 1
@@ -175,7 +187,20 @@ export function tokenInfo(text: string, t: Tokens, g: Gazetteer): TokenInfo {
     const h = lowerHash(text, s, e)
     word[k] = h
     shape[k] = shapeHash(text, s, e)
-    if (t.kind[k] === WORD) gaz[k] = gazBits(g, h)
+    if (t.kind[k] !== WORD) {
+      gaz[k] = 0
+      continue
+    }
+    const bits = gazBits(g, h)
+    gaz[k] = bits
+    // A lower-case common word is outside every entity unless it joins names (`of`, `van`, `y`).
+    if (
+      (t.flags[k]! & (ACTIVE | CAP)) === ACTIVE &&
+      (bits & PLAIN_BITS) !== 0 &&
+      (bits & NAMED_BITS) === 0 &&
+      !CONNECTORS.has(h)
+    )
+      t.flags[k]! |= CLOSED
   }
   return { word, shape, gaz, line }
 }
@@ -264,7 +289,8 @@ export function features(
 /**
  * Which entities token `k` may begin: capitalised words any (2), numbers and lower-case words
  * only a street address (1: `42 rue de la Paix`, `ul. Zamkowa`), punctuation and dates, times or
- * amounts (`2024-03-12`, `10:30`, `1,200.50`) none (0).
+ * amounts (`2024-03-12`, `10:30`, `1,200.50`) none (0); closed tokens (lower-case common words)
+ * are always outside (-1).
  *
  * @example
  * ```ts
@@ -273,6 +299,7 @@ export function features(
  */
 export function canBegin(t: Tokens, k: number): number {
   const kind = t.kind[k]
+  if ((t.flags[k]! & CLOSED) !== 0) return -1
   if (kind === PUNCT || (t.flags[k]! & DIGIT_GROUP) !== 0) return 0
   return kind === WORD && (t.flags[k]! & CAP) !== 0 ? 2 : 1
 }
@@ -280,6 +307,7 @@ export function canBegin(t: Tokens, k: number): number {
 /** Whether `tag` may follow `prev` at a token that may begin what `canBegin` says. */
 export function allowed(prev: number, tag: number, begin: number): boolean {
   if (tag === 0) return true
+  if (begin < 0) return false
   if ((tag & 1) === 1) return begin === 2 || (begin === 1 && tag === 7)
   return prev === tag || prev === tag - 1
 }

@@ -14,6 +14,7 @@ export const SPACE_BEFORE = 8
 export const ACTIVE = 16 // tagged by the model (near a capitalised word)
 export const SENT_START = 32 // first token of the text or after . ! ? or a line break
 export const DIGIT_GROUP = 64 // a number with `.`, `,`, `/`, `:` or two `-` inside (dates, times, amounts)
+export const CLOSED = 128 // an active token that is always outside (a lower-case common word)
 
 /** Tokens of one text as parallel arrays (no object per token). */
 export interface Tokens {
@@ -66,22 +67,26 @@ function grow(t: Tokens): void {
 /**
  * Splits a text into words (letters and digits, joined over an inner `-` or an apostrophe that is
  * not a possessive `'s`), numbers and single punctuation marks. Offsets are UTF-16 indices.
- * Internal to the NER layer.
+ * `reuse` lends its arrays when they are large enough. Internal to the NER layer.
  *
  * @example
  * ```ts
  * tokenize("Kate's card").n // 3: Kate, 's, card
  * ```
  */
-export function tokenize(text: string): Tokens {
+export function tokenize(text: string, reuse?: Tokens): Tokens {
   const cap = Math.max(16, text.length >> 2)
-  const t: Tokens = {
-    n: 0,
-    start: new Int32Array(cap),
-    end: new Int32Array(cap),
-    kind: new Uint8Array(cap),
-    flags: new Uint8Array(cap),
-  }
+  const t: Tokens =
+    reuse && reuse.start.length >= cap
+      ? reuse
+      : {
+          n: 0,
+          start: new Int32Array(cap),
+          end: new Int32Array(cap),
+          kind: new Uint8Array(cap),
+          flags: new Uint8Array(cap),
+        }
+  t.n = 0
   const len = text.length
   let i = 0
   let nl = true
