@@ -608,7 +608,42 @@ Return the parcel to {ADDR} if undeliverable.
 Mail goes to {ADDR}.
 Invoice address: {ADDR}
 Registered office: {ADDR}
-Site address: {ADDR} ({LOC})`
+Site address: {ADDR} ({LOC})
+{FIRST}: Did you get my message?\n{FIRST}: Yes, I'll answer tonight.
+{FIRST}: "Where were you?"\n{FIRST}: "At home."
+{FIRST}: Good morning!
+{FIRST}: Can you hear me?\n{FIRST}: Loud and clear.
+Host: Welcome back. {FIRST}: Thanks for having me.
+{FIRST} is from {ORG}.
+{PER} is from {LOC}.
+{FIRST} is very kind, you can always count on her.
+{FIRST} is a great listener.
+{ORG} is a software company based in {LOC}.
+{ORG} is an investment firm with offices in {LOC} and {LOC}.
+{ORG} is a non-profit that helps families in {LOC}.
+{ORG} makes tools for accountants.
+{ORG} later became part of {ORG}.
+In 1999, {ORG} bought {ORG} for {NUM} million.
+The account is under my wife's name, {PER}.
+Please change the name on the card to {PER}.
+Could you correct my name to {TITLE} {PER}?
+It might be filed under {PER}.
+Add {PER} as a second card holder.
+The lease names {PER} and {PER} as tenants.
+I'm so tired, said {FIRST} to {FIRST}.
+{FIRST} told {FIRST} the news.
+Produced by {PER}, mixed by {PER}.
+Featuring {PER} on vocals.
+A track by {PER} from the album.
+{PER} listed it among the best records of the decade.
+The novel by {LAST} is set in {LOC}.
+Unlike {LAST}'s first film, this one is quiet.
+Directed by {PER}, starring {PER} and {LAST}.
+{ORG}, {ORG} and {ORG} dominate the market in {LOC}.
+Celebrating ten years in {LOC}, {ORG} invites artists to {LOC}.
+{PER}, the {CAP} lead, said the release is on track.
+Where: {LOC} Conference Center
+Venue: {ORG}, {LOC}`
   .split('\n')
   .map((l) => l.replace(/\\n/g, '\n'))
 

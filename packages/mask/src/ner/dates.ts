@@ -42,10 +42,31 @@ const DATE_RE = new RegExp(
   'y',
 )
 
-// Where a match may start (a look-ahead, so the scan stops at the start): a month or weekday
-// name, a year, or a day, month or hour followed by a separator, an ordinal or a month name.
+// Where a match may start: a month or weekday name (three letters) or a digit, which must then
+// begin a year or a day, month or hour followed by a separator, an ordinal or a month name.
 const CANDIDATE =
-  /\b(?=[Jj]an|[Ff]eb|[Mm]a[ry]|[Aa]pr|[Jj]u[nl]|[Aa]ug|[Ss]ep|[Oo]ct|[Nn]ov|[Dd]ec|[Mm]on|[Tt]ue|[Ww]ed|[Tt]hu|[Ff]ri|[Ss]at|[Ss]un|\d{1,2}(?:[/.:-]\d|st|nd|rd|th|\s(?:of|[JFMASOND]))|(?:19|20)\d\d(?!\d)|\d{4}-\d)/g
+  /\b(?:[Jj]an|[Ff]eb|[Mm]a[ry]|[Aa]pr|[Jj]u[nl]|[Aa]ug|[Ss]ep|[Oo]ct|[Nn]ov|[Dd]ec|[Mm]on|[Tt]ue|[Ww]ed|[Tt]hu|[Ff]ri|[Ss]at|[Ss]un|\d)/g
+const isDigitCode = (c: number): boolean => c >= 48 && c <= 57
+const MONTH_INITIAL = new Uint8Array(128)
+for (const c of 'JFMASOND') MONTH_INITIAL[c.charCodeAt(0)] = 1
+
+function digitsMayStart(text: string, i: number): boolean {
+  let j = i + 1
+  while (isDigitCode(text.charCodeAt(j))) j++
+  const run = j - i
+  const next = text.charCodeAt(j)
+  if (run === 4) {
+    const c0 = text.charCodeAt(i)
+    return next === 45 || c0 === 50 || (c0 === 49 && text.charCodeAt(i + 1) === 57)
+  }
+  if (run > 2) return false
+  // 3/4, 12.03, 5-May, 10:30, 3rd, 12 May, 4 of July
+  if (next === 47 || next === 46 || next === 45 || next === 58) return true
+  if (next === 115 || next === 110 || next === 114 || next === 116) return true
+  if (next !== 32) return false
+  const after = text.charCodeAt(j + 1)
+  return after === 111 || (after < 128 && MONTH_INITIAL[after] === 1)
+}
 
 
 const YEAR_LEAD =
@@ -81,8 +102,9 @@ export function dateTimes(text: string): DateCandidate[] {
   let next = 0
   CANDIDATE.lastIndex = 0
   while (CANDIDATE.test(text)) {
-    const i = CANDIDATE.lastIndex++
-    if (i < next || isWord(text.charCodeAt(i - 1))) continue
+    const digit = isDigitCode(text.charCodeAt(CANDIDATE.lastIndex - 1))
+    const i = CANDIDATE.lastIndex - (digit ? 1 : 3)
+    if (i < next || isWord(text.charCodeAt(i - 1)) || (digit && !digitsMayStart(text, i))) continue
     DATE_RE.lastIndex = i
     const m = DATE_RE.exec(text)
     if (m === null) continue

@@ -238,8 +238,6 @@ export function features(
   const shp1 = k < last ? info.shape[k + 1]! : PAD_SHAPE
   const gm1 = k > 0 ? info.gaz[k - 1]! : 0
   const gp1 = k < last ? info.gaz[k + 1]! : 0
-  const gm2 = k > 1 ? info.gaz[k - 2]! : 0
-  const gp2 = k + 1 < last ? info.gaz[k + 2]! : 0
   const line = info.line[k]!
   out[n++] = mix(1, 0)
   out[n++] = mix(2, w)
@@ -254,12 +252,8 @@ export function features(
   out[n++] = mix(9, g)
   out[n++] = mix(10, wm1)
   out[n++] = mix(11, wp1)
-  out[n++] = mix(12, wm2)
-  out[n++] = mix(13, wp2)
   out[n++] = mix(14, mix(wm2, wm1))
   out[n++] = mix(15, mix(wp1, wp2))
-  out[n++] = mix(16, shm1)
-  out[n++] = mix(17, shp1)
   out[n++] = mix(18, mix(shm1, sh))
   out[n++] = mix(19, mix(sh, shp1))
   out[n++] = mix(20, gm1)
@@ -274,8 +268,6 @@ export function features(
   out[n++] = mix(29, mix(line, sh))
   out[n++] = mix(30, mix(line, g))
   out[n++] = mix(31, mix(sh, wp1))
-  out[n++] = mix(32, gm2)
-  out[n++] = mix(33, gp2)
   out[n++] = mix(34, mix(wm1, g))
   out[n++] = mix(35, mix(g, wp1))
   if (hint !== 0) {

@@ -228,11 +228,24 @@ export function viterbi(
       for (let c = 0; c < NTAGS; c++) {
         let best = -Infinity
         let arg = 0
-        for (let p = 0; p < NTAGS; p++) {
-          const v = delta[prow + p]! + masked[tb + p * NTAGS + c]!
-          if (v > best) {
-            best = v
-            arg = p
+        if (c > 0 && (c & 1) === 0) {
+          // I-X follows only B-X or I-X.
+          const vb = delta[prow + c - 1]! + masked[tb + (c - 1) * NTAGS + c]!
+          const vi = delta[prow + c]! + masked[tb + c * NTAGS + c]!
+          if (vb >= vi) {
+            best = vb
+            arg = c - 1
+          } else {
+            best = vi
+            arg = c
+          }
+        } else {
+          for (let p = 0; p < NTAGS; p++) {
+            const v = delta[prow + p]! + masked[tb + p * NTAGS + c]!
+            if (v > best) {
+              best = v
+              arg = p
+            }
           }
         }
         delta[row + c] = best + e[row + c]!
