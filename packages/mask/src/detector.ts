@@ -4,9 +4,11 @@ import { addStatistical } from './ner/combine.js'
 import { hintOf } from './ner/index.js'
 import { compileIds, DEFAULT_ID_TYPES, ID_CONTEXT, idTypesFor, scanIds } from './national.js'
 import { BudgetMeter, DEFAULT_BUDGET } from './budget.js'
+import { cnResidentIdValid } from './ids.js'
 import { phonePossible, phoneRegionKnown, phoneValid } from './phone.js'
 import { regionsNamed } from './regions.js'
 import { bareDomains, hostOk, wwwHostOk } from './web.js'
+import { scanChinese, ZH_CONTEXT, ZH_TYPES } from './zh.js'
 import type { CustomRecognizer, DetectHints, Detector, DetectorOptions, Span } from './types.js'
 import {
   base58checkValid,
@@ -301,19 +303,21 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   const all = [...builtIn, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
   const selected = idTypesFor(options.countries ?? [], options.languages ?? [])
   const entities = [
-    ...new Set([...(options.entities ?? [...all, ...DEFAULT_ID_TYPES]), ...selected]),
+    ...new Set([...(options.entities ?? [...all, ...DEFAULT_ID_TYPES, ...ZH_TYPES]), ...selected]),
   ]
   const on = new Set(entities)
   const ctxRe: Record<string, RegExp | undefined> = {}
   const ctxTypes = [
     ...Object.keys(CONTEXT),
     ...Object.keys(ID_CONTEXT),
+    ...Object.keys(ZH_CONTEXT),
     ...Object.keys(options.context ?? {}),
   ]
   for (const type of new Set(ctxTypes)) {
     const words = [
       ...(CONTEXT[type] ?? []),
       ...(ID_CONTEXT[type] ?? []),
+      ...(ZH_CONTEXT[type] ?? []),
       ...(options.context?.[type] ?? []),
     ]
     ctxRe[type] = contextRegex(words)
@@ -444,6 +448,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       for (const [s, e] of bareDomains(text)) scored({ start: s, end: e, type: 'URL', score: 0.5 })
     }
     if (ids.list.length > 0) scanIds(text, ids, scored, window)
+    scanChinese(text, on, scored)
     meter?.check()
     if (on.has('PERSON')) persons(text, scored)
     if (ner || hints?.fieldName) addStatistical(text, hintOf(hints?.fieldName), out, on, threshold, ner)
@@ -677,7 +682,9 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
         count++
       }
       if (count < 12) break
-      if (cardNetworkOf(count, first4) && luhnBetween(text, start, end)) {
+      // An 18-digit number that is a valid Chinese resident id (GB 11643 check) is not a card.
+      const residentId = count === 18 && cnResidentIdValid(text.slice(start, end))
+      if (!residentId && cardNetworkOf(count, first4) && luhnBetween(text, start, end)) {
         const negative = NEGATIVE.CREDIT_CARD!.test(before(text, start, 32))
         const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, start, 48))
         if (!negative || positive) add(start, end, 'CREDIT_CARD', 1)

@@ -631,15 +631,14 @@ export const ID_RECOGNIZERS: readonly IdRecognizer[] = [
     country: 'CN',
     languages: ['zh'],
     byDefault: true,
+    // One pass for both forms: 18 characters (four-digit year, check character) or 15 digits.
     patterns: [
       [
         re(
-          '[1-8](?<!\\d[1-8])\\d{5}(?:18|19|20)\\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}[\\dXx]' +
-            R,
+          '[1-8](?<!\\d[1-8])\\d{5}(?:(?:18|19|20)\\d{2}|\\d{2})(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}(?:[\\dXx](?![0-9A-Za-z_])|(?!\\d))',
         ),
-        0.5,
+        0.3,
       ],
-      [re('[1-8](?<!\\d[1-8])\\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\\d|3[01])\\d{3}' + NDR), 0.3],
     ],
     context: [
       '身份证',
@@ -729,7 +728,8 @@ export function compileIds(
   const words = [...byWord.keys()]
     .sort((a, b) => b.length - a.length)
     .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  const gate = new RegExp(`(?<![\\p{L}\\p{N}])(${words.join('|')})(?![\\p{L}\\p{N}])`, 'giu')
+  // ASCII boundaries: a word in a script written without spaces (`身份证号`) still matches.
+  const gate = new RegExp(`(?<![A-Za-z0-9])(${words.join('|')})(?![A-Za-z0-9])`, 'gi')
   return { list, gate, byWord }
 }
 
