@@ -194,9 +194,12 @@ function givenName(f, extra) {
   return f.person.firstName()
 }
 function surname(f) {
-  const r = rnd(f, 20)
+  const r = rnd(f, 25)
   if (r < 1) return pseudo(f)
   if (r < 4) return spliced(f, f.person.lastName(), f.person.lastName())
+  // Surnames that are also English words or place names (Baker, Bar, Hill, Lincoln).
+  if (r < 5) return cap(pick(f, wordPools().nouns))
+  if (r < 6) return pick(f, worldCities().filter((c) => !c.includes(' ')))
   return f.person.lastName()
 }
 
@@ -312,7 +315,7 @@ export function orgValue(f) {
     case 5:
       return pseudo(f, 2, 3)
     case 6:
-      return `${cap(pick(f, nouns))} ${cap(pick(f, nouns))}${chance(f, 0.5) ? ' ' + pick(f, ORG_SUFFIX) : ''}`
+      return `${cap(pick(f, nouns))} ${cap(pick(f, nouns))} ${pick(f, ORG_SUFFIX)}`
     case 7:
       return `${cap(pick(f, nouns))}${pick(f, nouns)} ${pick(f, ORG_SUFFIX)}`
     case 8:
@@ -618,6 +621,11 @@ Host: Welcome back. {FIRST}: Thanks for having me.
 {PER} is from {LOC}.
 {FIRST} is very kind, you can always count on her.
 {FIRST} is a great listener.
+{PER} has a savings account.
+{PER} has two cars and a boat.
+{PER}
+{PER} is a comedian.
+{PER} is the new tenant.
 {ORG} is a software company based in {LOC}.
 {ORG} is an investment firm with offices in {LOC} and {LOC}.
 {ORG} is a non-profit that helps families in {LOC}.

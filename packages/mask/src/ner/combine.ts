@@ -35,14 +35,32 @@ export function addStatistical(
     return
   }
   if (on.has('DATE_TIME')) {
+    const before = out.length
     for (const d of dateTimes(text)) {
       if (d.score >= threshold)
         out.push({ start: d.start, end: d.end, type: 'DATE_TIME', score: d.score })
+    }
+    // A written date wins over a shorter name inside it (`May` in `May 1st`, `May-2021`).
+    if (out.length > before) {
+      let k = 0
+      for (let i = 0; i < out.length; i++) {
+        const c = out[i]!
+        if (i >= before || c.type !== 'PERSON' || !insideDate(c, out, before)) out[k++] = c
+      }
+      out.length = k
     }
   }
   if (!NER_TYPES.some((t) => on.has(t))) return
   const found = recognize(text, hint).filter((s) => on.has(s.type))
   if (found.length > 0) mergeAll(out, found, threshold)
+}
+
+function insideDate(c: Candidate, out: Candidate[], from: number): boolean {
+  for (let j = from; j < out.length; j++) {
+    const d = out[j]!
+    if (d.start <= c.start && c.end <= d.end && d.end - d.start > c.end - c.start) return true
+  }
+  return false
 }
 
 /** Adds tagged spans (in text order) to `out`, against its candidates sorted once by start. */
@@ -61,11 +79,8 @@ function mergeAll(out: Candidate[], found: Candidate[], threshold: number): void
       const o = prior[i]!
       if (o.score < 0 || o.end <= c.start) continue
       if (o.type !== 'PERSON' || c.type !== 'PERSON') {
-        // A date wins over a place, organisation or address no longer than it (`5-May`, `May`).
-        clash =
-          o.type === 'DATE_TIME'
-            ? c.type !== 'PERSON' && c.end - c.start <= o.end - o.start
-            : o.type !== 'PERSON'
+        // A date wins over a tagged span no longer than it (`5-May`, `May 1st`).
+        clash = o.type === 'DATE_TIME' ? c.end - c.start <= o.end - o.start : o.type !== 'PERSON'
         continue
       }
       c.start = Math.min(c.start, o.start)

@@ -30,6 +30,8 @@ const DATE_RE = new RegExp(
     // 5-May-2021, May-21, 21-May, May-2021
     String.raw`\d{1,2}-(?:${MONTH}|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(?:-\d{4})?`,
     String.raw`(?:${MONTH})-\d{2,4}`,
+    // 5/21, 05/2021: month and year, reported with a low score as Presidio does
+    String.raw`(?<monthyear>(?:0?[1-9]|1[0-2])/(?:\d{4}|\d{2}))`,
     // A month alone, kept only after in/on/since/until/during/by/next/last/this/early/late/mid
     String.raw`(?<month>January|February|March|April|May|June|July|August|September|October|November|December)`,
     // Weekdays, with an optional time of day
@@ -138,9 +140,11 @@ export function dateTimes(text: string): DateCandidate[] {
       const y = parts[2] < 100 ? 2000 + parts[2] : parts[2]
       const ok = validDay(y, parts[0], parts[1]) || validDay(y, parts[1], parts[0])
       if (!ok) continue
-      // Two-digit years with dots or dashes are often versions or scores; keep slashes.
-      if (parts[2] < 100 && !g.num.includes('/')) continue
-      score = g.numtime && logStamp(text, start, g.numtime) ? 0.2 : 0.6
+      // Two-digit years with dots or dashes are often versions or scores: a low score.
+      if (parts[2] < 100 && !g.num.includes('/')) score = 0.3
+      else score = g.numtime && logStamp(text, start, g.numtime) ? 0.2 : 0.6
+    } else if (g.monthyear) {
+      score = g.monthyear.length > 5 ? 0.2 : 0.1
     } else if (g.weekday) {
       score = 0.55
     } else if (g.time) {
