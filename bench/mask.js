@@ -415,3 +415,6 @@ if (rows.skip) {
 const out = fileURLToPath(new URL('./mask-results.json', import.meta.url))
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
 console.log(`\nwrote ${out}`)
+
+// Cost of masking work: phone-heavy text, the CLI on a 10 MiB JSONL file, the Chinese set.
+await import('./mask-cost.js')
