@@ -129,6 +129,22 @@ SKU RMA PDF CSV XML JSON HTML CSS SQL API SDK CLI URL URI DNS TLS SSL SSH VPN LA
 SSD HDD USB HDMI OS S3 EC2 EKS ECS IAM VPC RDS SQS SNS AWS GCP GKE AKS CDN K8s CI CD QA UAT PR MR
 LLM NLP OCR CRM ERP HR CEO CFO CTO COO VP PM NDA SLA KPI ROI P&L B2B B2C`.split(/\s+/)
 
+// Technical words that start log lines, headings and file names (never names here).
+export const TECH_WORDS = `Subnet Subnets Netmask Gateway Hostname Localhost Namespace Namespaces Endpoint
+Endpoints Webhook Webhooks Payload Runtime Readme README Dockerfile Makefile Changelog CHANGELOG
+License LICENSE Kubeconfig Kubectl Ingress Egress Pod Pods Daemon Daemonset Cronjob Configmap
+Secret Secrets Volume Volumes Cluster Clusters Node Nodes Replica Replicas Shard Shards Backup
+Backups Snapshot Snapshots Bucket Buckets Lambda Terraform Ansible Helm Chart Charts Repo Repos
+Branch Commit Commits Merge Rebase Hotfix Rollback Rollout Canary Staging Prod Production Sandbox
+Dev Devops Sre Oncall Pager Incident Postmortem Outage Latency Throughput Timeout Retry Retries
+Cache Caches Proxy Firewall Router Switch Vlan Dhcp Nat Mtu Ssh Tcp Udp Http Grpc Rest Graphql
+Websocket Oauth Saml Jwt Token Tokens Cookie Cookies Session Sessions Header Headers Query Queries
+Index Indexes Schema Schemas Table Tables Column Columns Row Rows Migration Migrations Seed Seeds
+Fixture Fixtures Mock Mocks Stub Stubs Test Tests Spec Specs Lint Linter Formatter Compiler Bundler
+Transpiler Polyfill Shim Plugin Plugins Middleware Handler Handlers Callback Callbacks Promise
+Async Await Thread Threads Mutex Semaphore Heap Stack Buffer Buffers Stream Streams Socket Sockets
+Kernel Firmware Driver Drivers Bios Uefi Bootloader Filesystem Inode Mount Disk Disks Partition`
+
 // Capitalised words that start sentences, headings, log lines and UI labels.
 export const COMMON_WORDS = `The A An This That These Those It Its We Our You Your They Their He She His Her I My Me
 Please Thanks Thank Hi Hello Hey Dear Regards Best Kind Sincerely Cheers Yes No Ok OK Okay Sorry
@@ -146,7 +162,7 @@ Basic Standard Free Trial Monthly Annual Daily Weekly GET POST PUT PATCH DELETE 
 XML SQL URL ID UUID CPU GPU RAM SSD USB PDF CSV TLS SSL DNS VPN SDK CLI UI UX AI ML OS iOS Android
 Linux Windows Mac Chrome Firefox Safari Docker Kubernetes Redis Postgres Node Python Java Kafka
 I'm I've I'll I'd Im Ive Can't Don't Won't Isn't They're We're You're It's That's There's C'mon
-ASAP FYI BTW Excuse Bot Agent Operator ${ACRONYMS.join(' ')}`
+ASAP FYI BTW Excuse Bot Agent Operator ${ACRONYMS.join(' ')} ${TECH_WORDS}`
 
 export const GIVEN_EXTRA = `Bob Bobby Rob Bill Will Jim Jimmy Tom Tommy Dan Danny Kate Katie Liz Beth Sue Meg Jen
 Jenny Alex Sam Max Ben Joe Nick Mike Matt Chris Pat Ted Ed Ken Ron Don Tony Steve Dave Andy Rick
@@ -688,6 +704,11 @@ Upgrade to the latest version of {CAP}.
 The Board approved the budget.
 Account Settings > Security > Two Factor Authentication
 The S3 bucket and the EKS cluster live in the same VPC.
+Subnet 10.20.0.0/16 is reserved for the {CAP} workers.
+README updated with the {CAP} setup steps.
+Gateway timeout on the {CAP} endpoint after {NUM} ms.
+Namespace {CAP} has {NUM} pods.
+Rollback of {CAP} finished.
 Store the logs in S3 and rotate the IAM keys.
 Scale the EKS node group to {NUM} nodes.
 Action & Adventure, Comedy, Drama, Kids & Family, Documentary

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { birthHints, createDetector } from './detector.js'
 import { bareDomains, hostOk, wwwHostOk } from './web.js'
 
-const detector = createDetector()
+// The pattern recognizers alone; the NER layer has its own tests (ner/index.test.ts).
+const detector = createDetector({ ner: false })
 const found = (text: string) =>
   detector.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])
 
@@ -55,6 +56,7 @@ describe('createDetector', () => {
 
   it('honours allow lists, deny lists, custom recognizers and entity filters', () => {
     const d = createDetector({
+      ner: false,
       allowList: ['support@acme.test'],
       denyList: [{ type: 'PERSON', values: ['Zed Quinlan'] }],
       recognizers: [

@@ -297,7 +297,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     return { type: d.type, values: d.values.filter((v) => typeof v === 'string' && v.length > 0) }
   })
   const allow = new Set(options.allowList ?? [])
-  const ner = options.ner ?? false
+  const ner = options.ner ?? true
   if (typeof ner !== 'boolean') throw new TypeError('detector: ner must be a boolean')
   const builtIn = ner ? ENTITY_TYPES : ENTITY_TYPES.filter((t) => !STATISTICAL_TYPES.has(t))
   const all = [...builtIn, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]

@@ -154,8 +154,8 @@ export interface DetectorOptions {
   languages?: string[]
   /**
    * The statistical layer: PERSON, LOCATION, ORGANIZATION and STREET_ADDRESS from the shipped
-   * tagger, DATE_TIME from date patterns. Default false (see the README for why): PERSON is then
-   * found by dictionaries, titles and context, and the four other types are not reported.
+   * tagger, DATE_TIME from date patterns. Default true. With false, PERSON is found by
+   * dictionaries, titles and context only, and the four other types are not reported.
    */
   ner?: boolean
 }

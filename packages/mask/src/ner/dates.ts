@@ -1,6 +1,6 @@
-// DATE_TIME candidates: the written forms Presidio reports as dates and times. Log timestamps
-// (a date with a time at the start of a line, in brackets, with `T`, `Z`, fractions of a second or
-// a zone) get a low score, so the default threshold leaves them; a policy can lower it.
+// DATE_TIME candidates: the written forms Presidio reports as dates and times. Timestamps (a
+// numeric or ISO date with a time of day, or a time with seconds, as logs, records and exports
+// write them) get a low score, so the default threshold leaves them; a policy can lower it.
 
 export interface DateCandidate {
   start: number
@@ -87,10 +87,12 @@ function validDay(y: number, m: number, d: number): boolean {
 }
 
 /**
- * DATE_TIME candidates in `text` with their scores: written dates 0.6, a date with a time in
- * running text 0.6, log timestamps 0.2, weekdays 0.55, times alone 0.3, years 0.3 (0.6 after
- * `in`, `since`, `of`, …), so the default threshold (0.5) keeps dates and leaves log timestamps,
- * bare times and bare numbers. Internal to the detector.
+ * DATE_TIME candidates in `text` with their scores: written dates 0.6 (with a time of day too:
+ * `March 3, 2024 at 10:30`), timestamps 0.2 (`2024-03-12T10:22:01Z`, `12/03/2024 10:22`,
+ * `10:22:01`), weekdays 0.55, times alone 0.3, month and year 0.1–0.2 (`5/21`), years 0.3 (0.6
+ * after `in`, `since`, `of`, …); a date word before (`on`, `due`, `dob`, …) raises a low
+ * candidate that is not a timestamp to 0.55. The default threshold (0.5) keeps dates and leaves
+ * timestamps, bare times and bare numbers. Internal to the detector.
  *
  * @example
  * ```ts
@@ -131,49 +133,38 @@ export function dateTimes(text: string): DateCandidate[] {
     const g = m.groups!
     if (g.month && !MONTH_LEAD.test(text.slice(Math.max(0, start - 8), start))) continue
     let score: number
+    // Timestamps (a numeric date with a time of day, or a time with seconds) are machine-written
+    // in logs, records and exports: reported low, and no context word raises them.
+    let stamp = false
     if (g.iso) {
       const [y, mo, d] = g.iso.split('-').map(Number) as [number, number, number]
       if (!validDay(y, mo, d)) continue
-      score = g.isotime ? (logStamp(text, start, g.isotime) ? 0.2 : 0.6) : 0.6
+      stamp = g.isotime !== undefined
+      score = stamp ? 0.2 : 0.6
     } else if (g.num) {
       const parts = g.num.split(/[/.-]/).map(Number) as [number, number, number]
       const y = parts[2] < 100 ? 2000 + parts[2] : parts[2]
       const ok = validDay(y, parts[0], parts[1]) || validDay(y, parts[1], parts[0])
       if (!ok) continue
+      stamp = g.numtime !== undefined
       // Two-digit years with dots or dashes are often versions or scores: a low score.
       if (parts[2] < 100 && !g.num.includes('/')) score = 0.3
-      else score = g.numtime && logStamp(text, start, g.numtime) ? 0.2 : 0.6
+      else score = stamp ? 0.2 : 0.6
     } else if (g.monthyear) {
       score = g.monthyear.length > 5 ? 0.2 : 0.1
     } else if (g.weekday) {
       score = 0.55
     } else if (g.time) {
-      score = /[AaPp]\.?[Mm]/.test(g.time) ? 0.5 : 0.3
+      stamp = /\d:\d\d:\d/.test(g.time)
+      score = stamp ? 0.2 : /[AaPp]\.?[Mm]/.test(g.time) ? 0.5 : 0.3
     } else if (g.year) {
       score = YEAR_LEAD.test(text.slice(Math.max(0, start - 24), start)) ? 0.6 : 0.3
     } else {
       score = 0.6
     }
-    if (score < 0.5 && !g.year && DATE_LEAD.test(text.slice(Math.max(0, start - 24), start))) {
-      if (!(g.isotime || g.numtime) || !logStamp(text, start, g.isotime ?? g.numtime ?? ''))
-        score = Math.max(score, 0.55)
-    }
+    if (score < 0.5 && !stamp && !g.year && DATE_LEAD.test(text.slice(Math.max(0, start - 24), start)))
+      score = 0.55
     out.push({ start, end, score })
   }
   return out
-}
-
-/** A date with a time written the way log lines write it: first on a line, or bracketed or quoted. */
-function logStamp(text: string, start: number, _time: string): boolean {
-  let p = start - 1
-  while (p >= 0 && (text[p] === ' ' || text[p] === '\t')) p--
-  const before = p < 0 ? 10 : text.charCodeAt(p)
-  return (
-    before === 10 ||
-    before === 13 ||
-    before === 91 ||
-    before === 40 ||
-    before === 34 ||
-    before === 61
-  )
 }

@@ -3,6 +3,7 @@ import {
   CAP,
   CLOSED,
   DIGIT_GROUP,
+  letterClass,
   lowerHash,
   mix,
   NL_BEFORE,
@@ -10,6 +11,7 @@ import {
   PUNCT,
   SENT_START,
   shapeHash,
+  SPACE_BEFORE,
   UPPER,
   WORD,
   type Tokens,
@@ -96,10 +98,49 @@ bin ibn et och und en upon sur am im an auf au aux na nad pod on`
 )
 
 /**
- * Marks the tokens the model tags: within two tokens of an anchor, a capitalised word that is not
- * a plain word (a frequent English, UI or log word that no name, place or organisation list
- * holds) standing alone. `Deployed build 3.2 to eu-west-1` and `INFO worker started` have no
- * anchor; `Will Smith`, `Reading` and `The Big Three` do. Returns how many tokens were marked.
+ * Whether `text.slice(s, e)` (a run without spaces) is a blob: at least 10 characters holding
+ * letters and digits, as identifiers, tokens and keys are, rather than words.
+ *
+ * @example
+ * ```ts
+ * isBlob('enc:v1:Xk3Lm9Qa', 0, 16) // true
+ * ```
+ */
+export function isBlob(text: string, s: number, e: number): boolean {
+  if (e - s < 10) return false
+  let digits = 0
+  let letters = 0
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) digits++
+    else if (letterClass(c) > 0) letters++
+  }
+  return digits > 0 && letters > 0
+}
+
+/**
+ * Whether a capitalised word with these gazetteer bits, standing alone (no capitalised word
+ * beside it), anchors the tagger: not a plain word (frequent English, UI, log or technical word)
+ * unless a name, place or organisation list holds it, and not an upper-case word (`README`,
+ * `AC`, `NY`) unless it is a known name, city or country.
+ *
+ * @example
+ * ```ts
+ * isAnchor(GAZ.GIVEN, false) // true
+ * ```
+ */
+export function isAnchor(bits: number, upper: boolean): boolean {
+  if (upper) return (bits & STRONG_BITS) !== 0
+  return (bits & PLAIN_BITS) === 0 || (bits & NAMED_BITS) !== 0
+}
+
+const STRONG_BITS = GAZ.GIVEN | GAZ.SURNAME | GAZ.CITY | GAZ.COUNTRY
+
+/**
+ * Marks the tokens the model tags: within two tokens of an anchor (see `isAnchor`; two capitalised
+ * words side by side are anchors too). `Deployed build 3.2 to eu-west-1` and `INFO worker
+ * started` have no anchor; `Will Smith`, `Reading` and `The Big Three` do. Returns how many
+ * tokens were marked.
  *
  * @example
  * ```ts
@@ -108,15 +149,33 @@ bin ibn et och und en upon sur am im an auf au aux na nad pod on`
  */
 export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): number {
   const n = t.n
+  // Tokens of a blob (`enc:v1:Xk3-Lm_9Qa`, `x-amz-id=AB12cd`) are outside every entity.
+  for (let k = 0; k < n; ) {
+    let e = k + 1
+    while (e < n && (t.flags[e]! & (SPACE_BEFORE | NL_BEFORE)) === 0) e++
+    if (isBlob(text, t.start[k]!, t.end[e - 1]!)) {
+      for (let j = k; j < e; j++) t.flags[j]! |= CLOSED
+    }
+    k = e
+  }
   const capWord = (k: number): boolean =>
-    k >= 0 && k < n && t.kind[k] === WORD && (t.flags[k]! & CAP) !== 0
+    k >= 0 &&
+    k < n &&
+    t.kind[k] === WORD &&
+    (t.flags[k]! & (CAP | CLOSED)) === CAP
   let count = 0
   let last = -1e9 // the last anchor
   let high = -1 // the last token marked
   for (let k = 0; k < n; k++) {
     if (capWord(k)) {
       const bits = gazBits(g, lowerHash(text, t.start[k]!, t.end[k]!))
-      if ((bits & PLAIN_BITS) === 0 || (bits & NAMED_BITS) !== 0 || capWord(k - 1) || capWord(k + 1)) {
+      if (
+        capWord(k - 1) ||
+        capWord(k + 1) ||
+        isAnchor(bits, (t.flags[k]! & UPPER) !== 0) ||
+        // a state or region code before a postcode: `IL 62704`
+        ((bits & GAZ.STATE) !== 0 && k + 1 < n && t.kind[k + 1] === NUM)
+      ) {
         for (let j = Math.max(0, k - radius, high + 1); j < k; j++) t.flags[j]! |= ACTIVE
         count += k - Math.max(0, k - radius, high + 1)
         last = k

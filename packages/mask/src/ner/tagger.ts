@@ -6,8 +6,8 @@ import {
   features,
   gazBits,
   type Gazetteer,
-  NAMED_BITS,
-  PLAIN_BITS,
+  isAnchor,
+  isBlob,
   MAX_FEATURES,
   NTAGS,
   TAG_TYPES,
@@ -334,6 +334,11 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
       else break
     }
     CAP_START.lastIndex = i
+    let cs = s
+    while (cs > 0 && !isSpaceCode(text.charCodeAt(cs - 1))) cs--
+    let ce = i
+    while (ce < len && !isSpaceCode(text.charCodeAt(ce))) ce++
+    if (ce - cs >= 10 && isBlob(text, cs, ce)) continue
     // A capitalised word next to another one (only blanks between) is an anchor.
     let neighbour = lastCapEnd >= 0
     for (let p = lastCapEnd; neighbour && p < s; p++) {
@@ -345,8 +350,15 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
     if (j > i && letterClass(text.charCodeAt(j)) === 2) neighbour = true
     lastCapEnd = i
     if (!neighbour) {
-      const bits = gazBits(g, lowerHash(text, s, i))
-      if ((bits & PLAIN_BITS) !== 0 && (bits & NAMED_BITS) === 0) continue
+      let letters = 0
+      let lower = 0
+      for (let p = s; p < i; p++) {
+        const lc = letterClass(text.charCodeAt(p))
+        if (lc > 0) letters++
+        if (lc === 1) lower++
+      }
+      const upper = letters >= 2 && lower === 0
+      if (!isAnchor(gazBits(g, lowerHash(text, s, i)), upper)) continue
     }
     if (s > le) {
       flush()
@@ -362,6 +374,7 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
 }
 
 const CAP_START = /[A-Z\u00c0-\uffff]/g
+const isSpaceCode = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 13
 
 /** Characters from an anchor to its line's start or end within which the next line is tagged too. */
 const REACH = 48
