@@ -123,7 +123,8 @@ export const TIME_WORDS = `January February March April May June July August Sep
 Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Monday Tuesday Wednesday Thursday Friday Saturday
 Sunday Mon Tue Wed Thu Fri Sat Sun Today Tomorrow Yesterday Christmas Easter`
 // Acronyms of documents, currencies, identifiers and technology (never names here).
-export const ACRONYMS = `ISBN ISSN DOB SSN SIN NIN PIN CVV IBAN BIC SWIFT VAT EIN TIN ITIN IP MAC ID ZIP PO
+export const ACRONYMS =
+  `ISBN ISSN DOB SSN SIN NIN PIN CVV IBAN BIC SWIFT VAT EIN TIN ITIN IP MAC ID ZIP PO
 BTC ETH USD EUR GBP JPY CHF CAD AUD KYC AML FAQ ETA ASAP EOD EOW TBD ATM POS OTP MFA SSO 2FA QR
 SKU RMA PDF CSV XML JSON HTML CSS SQL API SDK CLI URL URI DNS TLS SSL SSH VPN LAN WAN CPU GPU RAM
 SSD HDD USB HDMI OS S3 EC2 EKS ECS IAM VPC RDS SQS SNS AWS GCP GKE AKS CDN K8s CI CD QA UAT PR MR
@@ -215,7 +216,11 @@ function surname(f) {
   if (r < 4) return spliced(f, f.person.lastName(), f.person.lastName())
   // Surnames that are also English words or place names (Baker, Bar, Hill, Lincoln).
   if (r < 5) return cap(pick(f, wordPools().nouns))
-  if (r < 6) return pick(f, worldCities().filter((c) => !c.includes(' ')))
+  if (r < 6)
+    return pick(
+      f,
+      worldCities().filter((c) => !c.includes(' ')),
+    )
   return f.person.lastName()
 }
 
@@ -343,7 +348,10 @@ export function orgValue(f) {
     case 11:
       return `${cap(pick(f, nouns))} And ${cap(pick(f, nouns))}`
     case 12:
-      return cap(pick(f, nouns)) + pick(f, ['ly', 'io', 'ify', 'hub', 'lab', 'ware', 'soft', 'data', 'base'])
+      return (
+        cap(pick(f, nouns)) +
+        pick(f, ['ly', 'io', 'ify', 'hub', 'lab', 'ware', 'soft', 'data', 'base'])
+      )
     default:
       return `${cap(pick(f, nouns))} ${cap(pick(f, nouns))} ${cap(pick(f, nouns))}`
   }
@@ -389,10 +397,7 @@ export function addressPieces(f, block) {
   const r = rnd(f, 14)
   if (r === 0) {
     // US military post
-    add(
-      `${pick(f, ['PSC', 'Unit', 'CMR'])} ${rnd(f, 9999)}, Box ${rnd(f, 9999)}`,
-      'STREET_ADDRESS',
-    )
+    add(`${pick(f, ['PSC', 'Unit', 'CMR'])} ${rnd(f, 9999)}, Box ${rnd(f, 9999)}`, 'STREET_ADDRESS')
     add(sep.startsWith('\n') ? sep : '\n')
     add(
       `${pick(f, ['APO', 'FPO', 'DPO'])} ${pick(f, ['AE', 'AP', 'AA'])} ${String(rnd(f, 99999)).padStart(5, '0')}`,
@@ -401,10 +406,7 @@ export function addressPieces(f, block) {
     return out
   }
   if (r === 1) {
-    add(
-      `${pick(f, ['USS', 'USNS', 'USNV', 'USCGC'])} ${f.person.lastName()}`,
-      'STREET_ADDRESS',
-    )
+    add(`${pick(f, ['USS', 'USNS', 'USNV', 'USCGC'])} ${f.person.lastName()}`, 'STREET_ADDRESS')
     add('\n')
     add(
       `FPO ${pick(f, ['AE', 'AP', 'AA'])} ${String(rnd(f, 99999)).padStart(5, '0')}`,
@@ -412,7 +414,11 @@ export function addressPieces(f, block) {
     )
     return out
   }
-  if (r === 2) add(`${pick(f, ['PO Box', 'P.O. Box', 'Box', 'Postbox', 'Postfach', 'BP'])} ${1 + rnd(f, 9999)}`, 'STREET_ADDRESS')
+  if (r === 2)
+    add(
+      `${pick(f, ['PO Box', 'P.O. Box', 'Box', 'Postbox', 'Postfach', 'BP'])} ${1 + rnd(f, 9999)}`,
+      'STREET_ADDRESS',
+    )
   else add(streetLine(f), 'STREET_ADDRESS')
   if (chance(f, 0.4)) {
     add(chance(f, 0.5) ? sep : ' ')
@@ -774,7 +780,8 @@ Monday, Wednesday and Friday are team days.`
   .split('\n')
   .map((l) => l.replace(/\\n/g, '\n'))
 
-const CAP_WORDS = `Redis Kafka Postgres Docker Kubernetes Grafana Terraform Jenkins Slack Jira Excel Outlook
+const CAP_WORDS =
+  `Redis Kafka Postgres Docker Kubernetes Grafana Terraform Jenkins Slack Jira Excel Outlook
 Checkout Billing Payments Search Reporting Analytics Sync Export Import Gateway Scheduler Cache
 Frontend Backend Mobile Desktop Auth Login Profile Inventory Catalog Notifications Webhook Cron
 Beta Alpha Preview Nightly Stable Legacy Core Pro Plus Max Lite Ultra Cloud Edge Vault Pipeline
@@ -858,7 +865,18 @@ function block(f, extra) {
   const line = (fn) => lines.push(fn)
   line(() => b.ent('PERSON', personValue(f, extra)))
   if (chance(f, 0.4)) line(() => b.ent('ORGANIZATION', orgValue(f)))
-  if (chance(f, 0.2)) line(() => b.text(pick(f, ['Sales Manager', 'Head of Finance', 'Nurse', 'Account Executive', 'Software Engineer'])))
+  if (chance(f, 0.2))
+    line(() =>
+      b.text(
+        pick(f, [
+          'Sales Manager',
+          'Head of Finance',
+          'Nurse',
+          'Account Executive',
+          'Software Engineer',
+        ]),
+      ),
+    )
   if (chance(f, 0.15)) line(() => b.ent('PERSON', personValue(f, extra)))
   const gap = chance(f, 0.3)
   line(() => {
@@ -868,7 +886,8 @@ function block(f, extra) {
       else b.pieces([[s.replace(/\n/g, '\n' + prefix), type]])
     }
   })
-  if (chance(f, 0.3)) line(() => b.text(`Tel: +${1 + rnd(f, 98)} ${rnd(f, 999)} ${rnd(f, 9999999)}`))
+  if (chance(f, 0.3))
+    line(() => b.text(`Tel: +${1 + rnd(f, 98)} ${rnd(f, 999)} ${rnd(f, 9999999)}`))
   lines.forEach((fn, i) => {
     if (i > 0) b.text(gap && i === lines.length - 1 ? '\n\n' + prefix : '\n' + prefix)
     else b.text(prefix)
@@ -894,23 +913,49 @@ function fieldSample(f, extra) {
       b.ent('ORGANIZATION', orgValue(f))
       return b.done('organization')
     default:
-      b.text(pick(f, [...CAP_WORDS, 'Pending', 'Approved', 'Gold Plan', 'Standard', 'Active', 'Closed']))
+      b.text(
+        pick(f, [...CAP_WORDS, 'Pending', 'Approved', 'Gold Plan', 'Standard', 'Active', 'Closed']),
+      )
       return b.done(pick(f, ['none', 'none', 'organization', 'person', 'location']))
   }
 }
 
 // Clause fragments around one entity, composed at random so that no single template dominates.
 const BEFORE = {
-  PERSON: `i met|according to|signed by|please ask|call|we spoke with|a note from|approved by|the account of|my friend|my colleague|our client|a letter to|assigned to|written by|directed by|starring|married|her son|his wife|the lawyer|yesterday|ask|thanks to|a call with|the file of|send it to|it was|we hired|she told|he emailed|my manager|contact|cc|meet|a song by|a poem by|a novel by|the late|a photo of|interviewed|my neighbour|the driver|the tenant|the witness|the suspect|sold to|bought from|reported by|my sister|my brother|dear|hi|hello|thank you|ok`.split('|'),
-  LOCATION: `i live in|she moved to|we drove to|based in|born in|offices in|the weather in|flights from|a trip to|he grew up in|near|outside|the road to|back in|somewhere in|the mayor of|people from|shipping to|arrived at|stuck in|i am in|travelling to|a hotel in|the office in|residents of|from|to|in|at`.split('|'),
-  ORGANIZATION: `i work at|she works for|an offer from|shares of|a report by|customers of|the ceo of|a grant from|hired by|we partner with|an invoice from|the board of|a spokesperson for|employees at|the website of|a contract with|bought by|funded by|joined|at|from|for|with|the team at|a loan from|an account with|interned at|sued|a statement from`.split('|'),
-  STREET_ADDRESS: `ship it to|i live at|the office is at|send mail to|deliver to|we moved to|located at|my address is|the parcel went to|pick up at|billing address:|return to|the clinic at|at|to|on|address:|the house at`.split('|'),
+  PERSON:
+    `i met|according to|signed by|please ask|call|we spoke with|a note from|approved by|the account of|my friend|my colleague|our client|a letter to|assigned to|written by|directed by|starring|married|her son|his wife|the lawyer|yesterday|ask|thanks to|a call with|the file of|send it to|it was|we hired|she told|he emailed|my manager|contact|cc|meet|a song by|a poem by|a novel by|the late|a photo of|interviewed|my neighbour|the driver|the tenant|the witness|the suspect|sold to|bought from|reported by|my sister|my brother|dear|hi|hello|thank you|ok`.split(
+      '|',
+    ),
+  LOCATION:
+    `i live in|she moved to|we drove to|based in|born in|offices in|the weather in|flights from|a trip to|he grew up in|near|outside|the road to|back in|somewhere in|the mayor of|people from|shipping to|arrived at|stuck in|i am in|travelling to|a hotel in|the office in|residents of|from|to|in|at`.split(
+      '|',
+    ),
+  ORGANIZATION:
+    `i work at|she works for|an offer from|shares of|a report by|customers of|the ceo of|a grant from|hired by|we partner with|an invoice from|the board of|a spokesperson for|employees at|the website of|a contract with|bought by|funded by|joined|at|from|for|with|the team at|a loan from|an account with|interned at|sued|a statement from`.split(
+      '|',
+    ),
+  STREET_ADDRESS:
+    `ship it to|i live at|the office is at|send mail to|deliver to|we moved to|located at|my address is|the parcel went to|pick up at|billing address:|return to|the clinic at|at|to|on|address:|the house at`.split(
+      '|',
+    ),
 }
 const AFTER = {
-  PERSON: `said|wrote back|is on leave|will call you|called twice|asked about it|has the keys|was promoted|lives alone|signed it|didn't answer|is my cousin|left the company|approved the loan|sent the file|paid in cash|is a good listener|was born in 1980|died last year|sang it live|is the new manager|and i|has two kids|, the tenant,|, my lawyer,`.split('|'),
-  LOCATION: `is lovely in spring|was flooded|has a new airport|is far away|was cold|is where i grew up|has two branches|is closed today|for a business trip|last summer|next week|for two years`.split('|'),
-  ORGANIZATION: `reported losses|hired me|is hiring|charged me twice|sent a letter|closed my account|raised prices|won the contract|was fined|opened a store|is the brainchild of two friends|makes great tools|announced layoffs|as a consultant`.split('|'),
-  STREET_ADDRESS: `is the new address|before noon|by friday|please|for the refund|on the form|next week|after the concert|in case of an issue|last night|tomorrow`.split('|'),
+  PERSON:
+    `said|wrote back|is on leave|will call you|called twice|asked about it|has the keys|was promoted|lives alone|signed it|didn't answer|is my cousin|left the company|approved the loan|sent the file|paid in cash|is a good listener|was born in 1980|died last year|sang it live|is the new manager|and i|has two kids|, the tenant,|, my lawyer,`.split(
+      '|',
+    ),
+  LOCATION:
+    `is lovely in spring|was flooded|has a new airport|is far away|was cold|is where i grew up|has two branches|is closed today|for a business trip|last summer|next week|for two years`.split(
+      '|',
+    ),
+  ORGANIZATION:
+    `reported losses|hired me|is hiring|charged me twice|sent a letter|closed my account|raised prices|won the contract|was fined|opened a store|is the brainchild of two friends|makes great tools|announced layoffs|as a consultant`.split(
+      '|',
+    ),
+  STREET_ADDRESS:
+    `is the new address|before noon|by friday|please|for the refund|on the form|next week|after the concert|in case of an issue|last night|tomorrow`.split(
+      '|',
+    ),
 }
 const FILLER = `I have lost my card, could you please block it ASAP
 How do I open my statement
@@ -948,7 +993,16 @@ function composed(f, extra) {
       b.text(first ? s : s[0].toLowerCase() + s.slice(1))
       continue
     }
-    const type = pick(f, ['PERSON', 'PERSON', 'PERSON', 'LOCATION', 'LOCATION', 'ORGANIZATION', 'ORGANIZATION', 'STREET_ADDRESS'])
+    const type = pick(f, [
+      'PERSON',
+      'PERSON',
+      'PERSON',
+      'LOCATION',
+      'LOCATION',
+      'ORGANIZATION',
+      'ORGANIZATION',
+      'STREET_ADDRESS',
+    ])
     const lead = rnd(f, 5) === 0 ? '' : pick(f, BEFORE[type]) + ' '
     b.text(lead && first ? cap(lead) : lead)
     if (type === 'PERSON' && rnd(f, 5) === 0) {
@@ -963,7 +1017,14 @@ function composed(f, extra) {
     } else if (type === 'STREET_ADDRESS') {
       b.pieces(addressPieces(f, false))
     } else {
-      b.ent(type, type === 'PERSON' ? personValue(f, extra) : type === 'LOCATION' ? locationValue(f) : orgValue(f))
+      b.ent(
+        type,
+        type === 'PERSON'
+          ? personValue(f, extra)
+          : type === 'LOCATION'
+            ? locationValue(f)
+            : orgValue(f),
+      )
     }
     if (rnd(f, 2) === 0) {
       const a = pick(f, AFTER[type])
@@ -1007,7 +1068,10 @@ export function generate(n, seed) {
         const off = s.text.length + joint.length
         s = {
           text: s.text + joint + t.text,
-          spans: [...s.spans, ...t.spans.map((x) => ({ ...x, start: x.start + off, end: x.end + off }))],
+          spans: [
+            ...s.spans,
+            ...t.spans.map((x) => ({ ...x, start: x.start + off, end: x.end + off })),
+          ],
           hint: 'none',
         }
       }

@@ -70,13 +70,13 @@ function digitsMayStart(text: string, i: number): boolean {
   return after === 111 || (after < 128 && MONTH_INITIAL[after] === 1)
 }
 
-
 const YEAR_LEAD =
   /(?:\b(?:in|since|of|during|until|till|by|from|to|year|circa|c\.|founded|born|established|before|after|around|spring|summer|autumn|fall|winter)\s+|\bthe\s+|'|\bclass of\s+)$/i
 const DATE_LEAD =
   /\b(?:on|date|dated|when|due|since|until|till|from|by|born|birthday|dob|expires?|expiry|effective|valid|before|after|as of|scheduled|appointment|meeting|at)\W{0,3}$/i
 
-const MONTH_LEAD = /\b(?:[Ii]n|[Oo]n|[Ss]ince|[Uu]ntil|[Dd]uring|[Bb]y|[Nn]ext|[Ll]ast|[Tt]his|[Ee]arly|[Ll]ate|[Mm]id) $/
+const MONTH_LEAD =
+  /\b(?:[Ii]n|[Oo]n|[Ss]ince|[Uu]ntil|[Dd]uring|[Bb]y|[Nn]ext|[Ll]ast|[Tt]his|[Ee]arly|[Ll]ate|[Mm]id) $/
 const VERSION_LEAD = /\b(?:v|version|ver|release|build|firmware|sdk|patch)\W{0,3}$/i
 
 const isWord = (c: number): boolean =>
@@ -162,7 +162,12 @@ export function dateTimes(text: string): DateCandidate[] {
     } else {
       score = 0.6
     }
-    if (score < 0.5 && !stamp && !g.year && DATE_LEAD.test(text.slice(Math.max(0, start - 24), start)))
+    if (
+      score < 0.5 &&
+      !stamp &&
+      !g.year &&
+      DATE_LEAD.test(text.slice(Math.max(0, start - 24), start))
+    )
       score = 0.55
     out.push({ start, end, score })
   }

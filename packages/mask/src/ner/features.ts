@@ -87,7 +87,15 @@ export function gazBits(g: Gazetteer, h: number): number {
 
 /** Gazetteer bits of names, places, streets and organisations. */
 export const NAMED_BITS =
-  GAZ.GIVEN | GAZ.SURNAME | GAZ.CITY | GAZ.COUNTRY | GAZ.STATE | GAZ.STREET | GAZ.UNIT | GAZ.ORG | GAZ.TITLE
+  GAZ.GIVEN |
+  GAZ.SURNAME |
+  GAZ.CITY |
+  GAZ.COUNTRY |
+  GAZ.STATE |
+  GAZ.STREET |
+  GAZ.UNIT |
+  GAZ.ORG |
+  GAZ.TITLE
 /** Gazetteer bits of plain words (frequent English, UI and log words, months and weekdays). */
 export const PLAIN_BITS = GAZ.COMMON | GAZ.DICT | GAZ.DICT2 | GAZ.TIME
 const CONNECTORS = new Set(
@@ -150,7 +158,7 @@ const STRONG_BITS = GAZ.GIVEN | GAZ.SURNAME | GAZ.CITY | GAZ.COUNTRY
 export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): number {
   const n = t.n
   // Tokens of a blob (`enc:v1:Xk3-Lm_9Qa`, `x-amz-id=AB12cd`) are outside every entity.
-  for (let k = 0; k < n; ) {
+  for (let k = 0; k < n;) {
     let e = k + 1
     while (e < n && (t.flags[e]! & (SPACE_BEFORE | NL_BEFORE)) === 0) e++
     if (isBlob(text, t.start[k]!, t.end[e - 1]!)) {
@@ -159,10 +167,7 @@ export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): num
     k = e
   }
   const capWord = (k: number): boolean =>
-    k >= 0 &&
-    k < n &&
-    t.kind[k] === WORD &&
-    (t.flags[k]! & (CAP | CLOSED)) === CAP
+    k >= 0 && k < n && t.kind[k] === WORD && (t.flags[k]! & (CAP | CLOSED)) === CAP
   let count = 0
   let last = -1e9 // the last anchor
   let high = -1 // the last token marked

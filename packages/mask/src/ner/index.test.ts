@@ -58,14 +58,18 @@ describe('NER layer (on by default)', () => {
       'Collateral: BTC held at the exchange, ISBN and DOB on file.',
       'Thanks for your patience, we will get back to you soon.',
     ]) {
-      expect(found(text, ['PERSON', 'LOCATION', 'ORGANIZATION', 'STREET_ADDRESS']), text).toEqual([])
+      expect(found(text, ['PERSON', 'LOCATION', 'ORGANIZATION', 'STREET_ADDRESS']), text).toEqual(
+        [],
+      )
     }
   })
 
   it('reports an address written in a sentence whole, and a postal block by its parts', () => {
-    expect(found('Please send it to 42 Harbour Road, Apt. 3, Springfield, IL 62704.', ['STREET_ADDRESS'])).toEqual([
-      ['STREET_ADDRESS', '42 Harbour Road, Apt. 3, Springfield, IL 62704'],
-    ])
+    expect(
+      found('Please send it to 42 Harbour Road, Apt. 3, Springfield, IL 62704.', [
+        'STREET_ADDRESS',
+      ]),
+    ).toEqual([['STREET_ADDRESS', '42 Harbour Road, Apt. 3, Springfield, IL 62704']])
     const block = 'Ana Pereira\n42 Harbour Road\nSpringfield\nUnited States'
     expect(found(block, ['PERSON', 'LOCATION', 'STREET_ADDRESS'])).toEqual([
       ['PERSON', 'Ana Pereira'],
@@ -77,14 +81,16 @@ describe('NER layer (on by default)', () => {
 
   it('finds names in dialogue lines and lists, and companies by their context', () => {
     expect(found('Halvard: Are you coming tonight?', ['PERSON'])).toEqual([['PERSON', 'Halvard']])
-    expect(found('The founders, Okafor, Lindqvist and Brennan, met at university.', ['PERSON'])).toEqual([
+    expect(
+      found('The founders, Okafor, Lindqvist and Brennan, met at university.', ['PERSON']),
+    ).toEqual([
       ['PERSON', 'Okafor'],
       ['PERSON', 'Lindqvist'],
       ['PERSON', 'Brennan'],
     ])
-    expect(found('I was charged twice by Brightwell Analytics for one subscription.', ['ORGANIZATION'])).toEqual([
-      ['ORGANIZATION', 'Brightwell Analytics'],
-    ])
+    expect(
+      found('I was charged twice by Brightwell Analytics for one subscription.', ['ORGANIZATION']),
+    ).toEqual([['ORGANIZATION', 'Brightwell Analytics']])
   })
 
   it('stays linear on a long run of capitalised names', () => {

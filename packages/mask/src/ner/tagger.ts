@@ -324,7 +324,11 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
     const s = CAP_START.lastIndex - 1
     const c = text.charCodeAt(s)
     const before = text.charCodeAt(s - 1)
-    if ((c > 127 && letterClass(c) !== 2) || letterClass(before) > 0 || (before >= 48 && before <= 57))
+    if (
+      (c > 127 && letterClass(c) !== 2) ||
+      letterClass(before) > 0 ||
+      (before >= 48 && before <= 57)
+    )
       continue
     let i = s + 1
     while (i < len) {
