@@ -896,6 +896,41 @@ function block(f, extra) {
   return b.done()
 }
 
+/** A contact card: labelled lines, each value on the label's line or on the next one. */
+function card(f, extra) {
+  const b = builder()
+  const next = chance(f, 0.5) ? '\n' : ' '
+  const lines = []
+  lines.push(() => b.ent('PERSON', personValue(f, extra)))
+  if (chance(f, 0.5)) lines.push(() => b.text(pick(f, ['Accountant', 'Nurse', 'Sales Manager', 'Welder', 'Teacher', 'Data Analyst', 'Chef'])))
+  if (chance(f, 0.4)) lines.push(() => b.text(pick(f, ['Contact details', 'Personal details', 'Contact', 'Details'])))
+  for (const label of ['Phone', 'Mobile', 'Tel', 'E-mail', 'Email', 'Website', 'Web', 'Fax']) {
+    if (!chance(f, 0.35)) continue
+    lines.push(() => {
+      b.text(`${label}:${next}`)
+      if (label.startsWith('E')) b.text(`${f.internet.username()}@${f.internet.domainName()}`)
+      else if (label.startsWith('W')) b.text(`https://www.${f.internet.domainName()}/`)
+      else b.text(`+${1 + rnd(f, 98)} ${rnd(f, 999)} ${rnd(f, 9999999)}`)
+    })
+  }
+  if (chance(f, 0.6))
+    lines.push(() => {
+      b.text(`${pick(f, ['Address', 'Home address', 'Address'])}:${next}`)
+      b.pieces(addressPieces(f, false))
+    })
+  if (chance(f, 0.3))
+    lines.push(() => {
+      b.text(`${pick(f, ['Company', 'Employer', 'Organisation'])}:${next}`)
+      b.ent('ORGANIZATION', orgValue(f))
+    })
+  const gap = chance(f, 0.5) ? '\n\n' : '\n'
+  lines.forEach((fn, i) => {
+    if (i > 0) b.text(gap)
+    fn()
+  })
+  return b.done()
+}
+
 /** A bare field value with its field-name hint. */
 function fieldSample(f, extra) {
   const b = builder()
@@ -1047,7 +1082,8 @@ export function generate(n, seed) {
   const one = (f) => {
     const r = rnd(f, 40)
     if (r < 4) return fieldSample(f, extra)
-    if (r < 8) return block(f, extra)
+    if (r < 7) return block(f, extra)
+    if (r < 8) return card(f, extra)
     if (r < 14) {
       const b = builder()
       fillInto(b, f, extra, pick(f, NEGATIVES))

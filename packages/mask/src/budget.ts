@@ -99,10 +99,15 @@ export class BudgetMeter {
     this.started = now()
   }
 
-  /** Adds a text about to be scanned; throws when the bytes go over the limit. */
-  charge(text: string): void {
-    this.bytes += utf8Length(text)
+  /**
+   * Adds a text about to be scanned and returns its UTF-8 length; throws when the bytes go over
+   * the limit.
+   */
+  charge(text: string): number {
+    const n = utf8Length(text)
+    this.bytes += n
     if (this.bytes > this.maxBytes) throw new MaskingBudgetError('bytes', this.bytes, this.maxBytes)
+    return n
   }
 
   /** Throws when the time since the meter started is over the limit. */

@@ -250,7 +250,8 @@ for (let c = 0; c < 128; c++) {
 function contextRegex(words: string[]): RegExp | undefined {
   if (words.length === 0) return undefined
   const esc = words.map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  return new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?![a-z0-9])`)
+  // Case-insensitive, so the text around a candidate is tested as it is, without a lower-case copy.
+  return new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?![a-z0-9])`, 'i')
 }
 
 /**
@@ -306,27 +307,26 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     ...new Set([...(options.entities ?? [...all, ...DEFAULT_ID_TYPES, ...ZH_TYPES]), ...selected]),
   ]
   const on = new Set(entities)
-  const ctxRe: Record<string, RegExp | undefined> = {}
-  const ctxTypes = [
-    ...Object.keys(CONTEXT),
-    ...Object.keys(ID_CONTEXT),
-    ...Object.keys(ZH_CONTEXT),
-    ...Object.keys(options.context ?? {}),
-  ]
-  for (const type of new Set(ctxTypes)) {
-    const words = [
-      ...(CONTEXT[type] ?? []),
-      ...(ID_CONTEXT[type] ?? []),
-      ...(ZH_CONTEXT[type] ?? []),
-      ...(options.context?.[type] ?? []),
-    ]
-    ctxRe[type] = contextRegex(words)
+  // Context patterns are built for a type when a candidate of it first needs one.
+  const ctxRe = new Map<string, RegExp | undefined>()
+  const contextOf = (type: string): RegExp | undefined => {
+    let re = ctxRe.get(type)
+    if (re === undefined && !ctxRe.has(type)) {
+      re = contextRegex([
+        ...(CONTEXT[type] ?? []),
+        ...(ID_CONTEXT[type] ?? []),
+        ...(ZH_CONTEXT[type] ?? []),
+        ...(options.context?.[type] ?? []),
+      ])
+      ctxRe.set(type, re)
+    }
+    return re
   }
   const ids = compileIds(on, threshold, options.context)
 
   const before = (text: string, start: number, n = window): string =>
     text.slice(Math.max(0, start - n), start).toLowerCase()
-  const hasContext = (text: string, c: Candidate, re = ctxRe[c.type]): boolean => {
+  const hasContext = (text: string, c: Candidate, re = contextOf(c.type)): boolean => {
     if (!re) return false
     const from = Math.max(0, c.start - window)
     let cut = from
@@ -341,8 +341,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       }
     }
     return (
-      re.test(text.slice(cut, c.start).toLowerCase()) ||
-      re.test(text.slice(c.end, c.end + 24).toLowerCase())
+      re.test(text.slice(cut, c.start)) || re.test(text.slice(c.end, c.end + 24))
     )
   }
 
@@ -353,8 +352,8 @@ export function createDetector(options: DetectorOptions = {}): Detector {
   for (const r of phoneRegions) {
     if (!phoneRegionKnown(r)) throw new TypeError(`detector: phoneRegions: unknown region ${r}`)
   }
-  // A phone-shaped number that is not valid anywhere reaches at most 0.2 + the context boost.
-  const invalidPhones = 0.2 + boost >= threshold
+  // A phone-shaped number that is not valid anywhere reaches at most 0.25 + the context boost.
+  const invalidPhones = 0.25 + boost >= threshold
   const hasPhoneContext = (text: string, start: number, end: number): boolean =>
     hasContext(text, { start, end, type: 'PHONE_NUMBER', score: 0 })
 
@@ -362,7 +361,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     if (typeof text !== 'string') throw new TypeError('detect expects a string')
     // The call's budget: bytes now, time every 1,024 candidates and between recognizers.
     const meter = hints?.budget ?? (budget ? new BudgetMeter(budget) : undefined)
-    meter?.charge(text)
+    const bytes = meter?.charge(text)
     let seen = 0
     const out: Candidate[] = []
     const blocked: Array<[number, number]> = []
@@ -448,7 +447,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       for (const [s, e] of bareDomains(text)) scored({ start: s, end: e, type: 'URL', score: 0.5 })
     }
     if (ids.list.length > 0) scanIds(text, ids, scored, window)
-    scanChinese(text, on, scored)
+    scanChinese(text, on, scored, bytes === text.length)
     meter?.check()
     if (on.has('PERSON')) persons(text, scored)
     if (ner || hints?.fieldName) addStatistical(text, hintOf(hints?.fieldName), out, on, threshold, ner)
@@ -712,6 +711,7 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
 
 const EXTENSION = /\s?(?:x|ext\.?|#)\s?\d{1,6}$/
+const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/
 const PHONE_GROUPS =
   /^(?:\+\d{1,3}[ .-]?)?(?:\(0\)\s?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,}(?:[ .-]\d{2,})+$/
 
@@ -753,12 +753,18 @@ function phones(
     const plus = raw.charCodeAt(0) === 43
     // In region US alone, only ten-digit numbers (after a trunk 1) with valid area and exchange
     // leading digits can be valid: others skip validation.
+    const formatted = /[ ().+-]/.test(raw)
+    // Numbers that can only be reported with context: written in groups (not SSN-shaped), or bare
+    // ones of 10–13 digits.
+    const shaped = formatted
+      ? PHONE_GROUPS.test(raw) && !SSN_SHAPE.test(raw)
+      : count >= 10 && count <= 13
     let usShape = true
     if (!plus && usOnly) {
       const trunk = count === 11 && d0 === 49
       usShape =
         (trunk ? count - 1 : count) === 10 && (trunk ? d1 : d0) >= 50 && (trunk ? d4 : d3) >= 50
-      if (!usShape && !contextual) continue
+      if (!usShape && !(contextual && shaped)) continue
     }
     if (DATE_SHAPE.test(raw)) continue
     const start = m.index
@@ -774,12 +780,11 @@ function phones(
         }
       }
     }
-    const formatted = /[ ().+-]/.test(raw)
     let score = formatted ? 0.6 : 0.4
     if (!valid) {
       // With a phone context word: valid in a country named before the number, else possible or
       // phone-shaped at a low score.
-      if (!contextual || !contextual(text, start, end)) continue
+      if (!contextual || !shaped || !contextual(text, start, end)) continue
       const named = plus ? [] : regionsNamed(text.slice(Math.max(0, start - 48), start))
       for (const r of named) {
         if (!regions.includes(r) && phoneValid(raw, digits, r as CountryCode, cache)) {
@@ -793,8 +798,7 @@ function phones(
           : [...regions, ...named].some((r) => phonePossible(raw, digits, r))
         // Possible in a numbering plan, or written in groups of two or more digits like a phone
         // number (not `1.2.3.45678`): with a context word these reach 0.5 or more.
-        if (possible) score = formatted ? 0.25 : 0.15
-        else score = formatted && PHONE_GROUPS.test(raw) ? 0.15 : 0.1
+        score = possible ? (formatted ? 0.25 : 0.15) : formatted ? 0.15 : 0.1
       }
     }
     if (NEGATIVE.PHONE_NUMBER!.test(before(text, start, 24))) continue

@@ -712,6 +712,24 @@ export function compileIds(
   threshold: number,
   extraContext: Record<string, string[]> = {},
 ): CompiledIds {
+  // Detectors with the same types, threshold and context words share one compiled set.
+  const key = `${threshold}|${[...types].sort().join(',')}|${JSON.stringify(extraContext)}`
+  let compiled = COMPILED.get(key)
+  if (!compiled) {
+    compiled = compile(types, threshold, extraContext)
+    if (COMPILED.size >= 64) COMPILED.delete(COMPILED.keys().next().value!)
+    COMPILED.set(key, compiled)
+  }
+  return compiled
+}
+
+const COMPILED = new Map<string, CompiledIds>()
+
+function compile(
+  types: ReadonlySet<string>,
+  threshold: number,
+  extraContext: Record<string, string[]>,
+): CompiledIds {
   const list = ID_RECOGNIZERS.filter((r) => types.has(r.type)).map((id) => ({
     id,
     gated: needsContext(id, threshold),
@@ -725,11 +743,17 @@ export function compileIds(
     }
   })
   if (byWord.size === 0) return { list, gate: undefined, byWord }
-  const words = [...byWord.keys()]
-    .sort((a, b) => b.length - a.length)
-    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  // ASCII boundaries: a word in a script written without spaces (`身份证号`) still matches.
-  const gate = new RegExp(`(?<![A-Za-z0-9])(${words.join('|')})(?![A-Za-z0-9])`, 'gi')
+  const esc = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const words = [...byWord.keys()].sort((a, b) => b.length - a.length)
+  // `\b` before words that start with an ASCII letter (the engine skips ahead on it); words in
+  // scripts written without spaces (`身份证号`) match anywhere.
+  const ascii = words.filter((w) => /^[a-z0-9]/.test(w)).map(esc)
+  const other = words.filter((w) => !/^[a-z0-9]/.test(w)).map(esc)
+  const alternatives = [
+    ...(ascii.length > 0 ? [`\\b(?:${ascii.join('|')})`] : []),
+    ...(other.length > 0 ? [`(?:${other.join('|')})`] : []),
+  ]
+  const gate = new RegExp(`(${alternatives.join('|')})(?![A-Za-z0-9])`, 'gi')
   return { list, gate, byWord }
 }
 

@@ -53,7 +53,7 @@ describe('phone numbers by region and context', () => {
     expect(found('Fax: 345-899-3560x4587')).toEqual([['PHONE_NUMBER', '345-899-3560x4587']])
     // Without context they stay below the default threshold; a stricter policy drops them.
     expect(found('+1 (851) 643-2735 and +44 20 9785 4484')).toEqual([])
-    const strict = createDetector({ threshold: 0.6 })
+    const strict = createDetector({ threshold: 0.65 })
     expect(found('Mobile: +1 (851) 643-2735', strict)).toEqual([])
     expect(found('Mobile: (212) 736-5000', strict)).toEqual([['PHONE_NUMBER', '(212) 736-5000']])
     // Version-like dotted numbers are not phone-shaped, even after `number`.

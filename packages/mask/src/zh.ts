@@ -137,9 +137,11 @@ function places(text: string, scored: Scored, on: ReadonlySet<string>): void {
   }
 }
 
-// Mainland mobile numbers: 1[3-9]x and eight digits, optionally +86 / 86, in groups.
+// Mainland mobile numbers: 1[3-9]x and eight digits in groups; a `+86` / `86 ` before them is
+// taken in after the match (so the pattern starts at a `1` only).
 const MOBILE =
-  /(?:\+86[ -]?|(?<![\w+])86[ -])1[3-9]\d(?:[ -]?\d{4}){2}(?!\d)|1(?<![\w+]1)[3-9]\d(?:[ -]?\d{4}){2}(?!\d)/g
+  /1(?<![\w+]1)[3-9]\d(?:[ -]?\d{4}){2}(?!\d)|1(?<=\+861|\+86[ -]1|86[ -]1)[3-9]\d(?:[ -]?\d{4}){2}(?!\d)/g
+const PREFIX = /(?:\+86[ -]?|(?<![\w+])86[ -])$/
 
 /**
  * Mainland China mobile numbers (`CN_PHONE_NUMBER`): eleven digits starting 13–19 (the mobile,
@@ -149,9 +151,10 @@ const MOBILE =
 function mobiles(text: string, scored: Scored): void {
   MOBILE.lastIndex = 0
   for (let m = MOBILE.exec(text); m !== null; m = MOBILE.exec(text)) {
-    const start = m.index
-    const end = start + m[0].length
-    const formatted = /[ +-]/.test(m[0])
+    const prefix = PREFIX.exec(text.slice(Math.max(0, m.index - 4), m.index))
+    const start = m.index - (prefix ? prefix[0].length : 0)
+    const end = m.index + m[0].length
+    const formatted = prefix !== null || /[ -]/.test(m[0])
     const near =
       HAN.test(text.slice(Math.max(0, start - 8), start)) || HAN.test(text.slice(end, end + 8))
     scored({
@@ -165,12 +168,17 @@ function mobiles(text: string, scored: Scored): void {
 
 /**
  * Runs the Chinese recognizers that `on` asks for. Names and places only where the text has Han
- * characters.
+ * characters (`ascii`: the caller knows it has none).
  */
-export function scanChinese(text: string, on: ReadonlySet<string>, scored: Scored): void {
+export function scanChinese(
+  text: string,
+  on: ReadonlySet<string>,
+  scored: Scored,
+  ascii = false,
+): void {
   if (on.has('CN_PHONE_NUMBER')) mobiles(text, scored)
   if (!(on.has('PERSON') || on.has('LOCATION') || on.has('STREET_ADDRESS'))) return
-  if (!HAN.test(text)) return
+  if (ascii || !HAN.test(text)) return
   if (on.has('PERSON')) names(text, scored)
   if (on.has('LOCATION') || on.has('STREET_ADDRESS')) places(text, scored, on)
 }
