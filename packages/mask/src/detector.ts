@@ -340,9 +340,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
         }
       }
     }
-    return (
-      re.test(text.slice(cut, c.start)) || re.test(text.slice(c.end, c.end + 24))
-    )
+    return re.test(text.slice(cut, c.start)) || re.test(text.slice(c.end, c.end + 24))
   }
 
   const phoneCache = new Map<string, boolean>()

@@ -56,6 +56,7 @@ export type EntityType =
   | 'SE_PERSONNUMMER'
   | 'TR_NATIONAL_ID'
   | 'CN_RESIDENT_ID'
+  | 'CN_PHONE_NUMBER'
   | 'DATE_TIME'
   | 'LOCATION'
   | 'ORGANIZATION'
