@@ -31,7 +31,14 @@ function luhnDigits(d: number[]): boolean {
   return sum % 10 === 0
 }
 
-/** Whether `y`-`m`-`d` is a calendar date. */
+/**
+ * Whether `y`-`m`-`d` is a calendar date.
+ *
+ * @example
+ * ```ts
+ * dateExists(2024, 2, 29) // true
+ * ```
+ */
 export function dateExists(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false
   const days = [31, y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28, 31, 30, 31, 30]

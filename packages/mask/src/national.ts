@@ -690,6 +690,11 @@ interface Compiled {
  * The recognizers of one detector: those that need a context word to pass the threshold share one
  * case-insensitive pass over the text for all their context words (`gate`, the word in group 1),
  * and look for candidates only around the words found.
+ *
+ * @example
+ * ```ts
+ * const { list } = compileIds(new Set(['MAC_ADDRESS']), 0.5) // [{ id: …, gated: false }]
+ * ```
  */
 export interface CompiledIds {
   list: Compiled[]
@@ -698,7 +703,14 @@ export interface CompiledIds {
   byWord: Map<string, number[]>
 }
 
-/** Context words of every recognizer, by entity type, for the detector's context check. */
+/**
+ * Context words of every recognizer, by entity type, for the detector's context check.
+ *
+ * @example
+ * ```ts
+ * ID_CONTEXT.UK_NHS // ['national health service', 'nhs', …]
+ * ```
+ */
 export const ID_CONTEXT: Record<string, string[]> = Object.fromEntries(
   ID_RECOGNIZERS.map((r) => [r.type, [...r.context]]),
 )
@@ -706,6 +718,12 @@ export const ID_CONTEXT: Record<string, string[]> = Object.fromEntries(
 /**
  * The recognizers of `types`, compiled for one detector. A recognizer that cannot reach
  * `threshold` without a context word only looks for candidates near its context words.
+ *
+ * @example
+ * ```ts
+ * const ids = compileIds(new Set(['UK_NHS']), 0.5)
+ * ids.gate // a pattern for 'nhs', 'national health service', …
+ * ```
  */
 export function compileIds(
   types: ReadonlySet<string>,
@@ -794,6 +812,11 @@ function windows(
 /**
  * Runs the compiled recognizers over `text`, handing each candidate (validated and scored as its
  * recognizer says) to `scored`, which adds context and applies the threshold.
+ *
+ * @example
+ * ```ts
+ * scanIds('NHS 943 476 5919', compileIds(new Set(['UK_NHS']), 0.5), (c) => found.push(c), 48)
+ * ```
  */
 export function scanIds(
   text: string,

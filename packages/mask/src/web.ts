@@ -62,7 +62,14 @@ export function hostOk(host: string): boolean {
   return /^[a-z]{2,24}$/.test(tld) || /^xn--[a-z0-9-]{1,59}$/.test(tld)
 }
 
-/** Whether a `www.` host ends with a known top-level domain (`www.microsoft` does not). */
+/**
+ * Whether a `www.` host ends with a known top-level domain (`www.microsoft` does not).
+ *
+ * @example
+ * ```ts
+ * wwwHostOk('www.microsoft.com') // true
+ * ```
+ */
 export function wwwHostOk(host: string): boolean {
   const dot = host.lastIndexOf('.')
   return dot > 4 && tldOk(host.slice(dot + 1).toLowerCase())

@@ -12,10 +12,26 @@
  * Compound surnames: the most common two-character surnames (Ouyang, which the Ministry's 2020
  * report names as the most common, then those of the Hundred Family Surnames still in use).
  */
+/**
+ * The single-character surnames, most common first (sources above).
+ *
+ * @example
+ * ```ts
+ * SURNAMES_BY_RANK[0] // '李'
+ * ```
+ */
 export const SURNAMES_BY_RANK =
   '李王张刘陈杨黄赵周吴徐孙朱马胡郭林何高梁郑罗宋谢唐韩曹许邓萧冯曾程蔡彭潘袁于董余苏叶吕魏蒋田杜丁沈姜范江傅钟卢汪戴崔任陆廖姚方金邱夏谭韦贾邹石熊孟秦阎薛侯雷白龙段郝孔邵史毛常万顾赖武康贺严尹钱施牛洪龚' +
   '欧覃黎陶肖闫付'
 
+/**
+ * Compound surnames.
+ *
+ * @example
+ * ```ts
+ * COMPOUND_SURNAMES.includes('欧阳') // true
+ * ```
+ */
 export const COMPOUND_SURNAMES = [
   '欧阳',
   '司马',

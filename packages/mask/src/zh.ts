@@ -169,6 +169,11 @@ function mobiles(text: string, scored: Scored): void {
 /**
  * Runs the Chinese recognizers that `on` asks for. Names and places only where the text has Han
  * characters (`ascii`: the caller knows it has none).
+ *
+ * @example
+ * ```ts
+ * scanChinese('联系人：张伟', new Set(['PERSON']), (c) => spans.push(c)) // PERSON 张伟
+ * ```
  */
 export function scanChinese(
   text: string,
@@ -183,10 +188,24 @@ export function scanChinese(
   if (on.has('LOCATION') || on.has('STREET_ADDRESS')) places(text, scored, on)
 }
 
-/** Chinese entity types beyond the identifiers (names, places and addresses use the common types). */
+/**
+ * Chinese entity types beyond the identifiers (names, places and addresses use the common types).
+ *
+ * @example
+ * ```ts
+ * ZH_TYPES // ['CN_PHONE_NUMBER']
+ * ```
+ */
 export const ZH_TYPES: readonly string[] = ['CN_PHONE_NUMBER']
 
-/** Context words of the Chinese mobile number recognizer. */
+/**
+ * Context words of the Chinese mobile number recognizer.
+ *
+ * @example
+ * ```ts
+ * ZH_CONTEXT.CN_PHONE_NUMBER.includes('手机') // true
+ * ```
+ */
 export const ZH_CONTEXT: Record<string, string[]> = {
   CN_PHONE_NUMBER: [
     '手机',
