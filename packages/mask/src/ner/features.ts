@@ -316,10 +316,10 @@ export function features(
   out[n++] = mix(9, g)
   out[n++] = mix(10, wm1)
   out[n++] = mix(11, wp1)
-  out[n++] = mix(14, mix(wm2, wm1))
-  out[n++] = mix(15, mix(wp1, wp2))
-  out[n++] = mix(18, mix(shm1, sh))
-  out[n++] = mix(19, mix(sh, shp1))
+  out[n++] = mix(14, pair(wm2, wm1))
+  out[n++] = mix(15, pair(wp1, wp2))
+  out[n++] = mix(18, pair(shm1, sh))
+  out[n++] = mix(19, pair(sh, shp1))
   out[n++] = mix(20, gm1)
   out[n++] = mix(21, gp1)
   out[n++] = mix(22, gm1 * 65536 + g)
@@ -327,17 +327,17 @@ export function features(
   out[n++] = mix(24, flags)
   out[n++] = mix(25, flags * 65536 + g)
   out[n++] = mix(26, Math.min(e - s, 16) + (t.kind[k] === NUM ? 32 : 0))
-  out[n++] = mix(27, mix(wm1, sh))
+  out[n++] = mix(27, pair(wm1, sh))
   out[n++] = mix(28, line)
-  out[n++] = mix(29, mix(line, sh))
-  out[n++] = mix(30, mix(line, g))
-  out[n++] = mix(31, mix(sh, wp1))
-  out[n++] = mix(34, mix(wm1, g))
-  out[n++] = mix(35, mix(g, wp1))
+  out[n++] = mix(29, pair(line, sh))
+  out[n++] = mix(30, pair(line, g))
+  out[n++] = mix(31, pair(sh, wp1))
+  out[n++] = mix(34, pair(wm1, g))
+  out[n++] = mix(35, pair(g, wp1))
   if (hint !== 0) {
     out[n++] = mix(40, hint)
-    out[n++] = mix(41, mix(hint, sh))
-    out[n++] = mix(42, mix(hint, g))
+    out[n++] = mix(41, pair(hint, sh))
+    out[n++] = mix(42, pair(hint, g))
   }
   return n
 }
@@ -367,6 +367,9 @@ export function allowed(prev: number, tag: number, begin: number): boolean {
   if ((tag & 1) === 1) return begin === 2 || (begin === 1 && tag === 7)
   return prev === tag || prev === tag - 1
 }
+
+/** Two hashes as one value (mixed again by `mix`). */
+const pair = (a: number, b: number): number => (Math.imul(a, 0x27d4eb2d) + b) | 0
 
 /** Maximum number of features of one token. */
 export const MAX_FEATURES = 64

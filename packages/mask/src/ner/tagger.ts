@@ -381,7 +381,7 @@ const CAP_START = /[A-Z\u00c0-\uffff]/g
 const isSpaceCode = (c: number): boolean => c === 32 || c === 10 || c === 9 || c === 13
 
 /** Characters from an anchor to its line's start or end within which the next line is tagged too. */
-const REACH = 48
+const REACH = 24
 
 /** Tags one window of text (its spans offset by `offset`). */
 function tagWindow(model: NerModel, text: string, hint: number, offset: number): NerSpan[] {
