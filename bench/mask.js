@@ -7,10 +7,24 @@
 // least 300 ms of CPU (MIN_CPU_MS) or the time budget is spent, by the same rule for every tool, so
 // that a fast tool's round is not a single ~25 ms pass (see throughput()).
 import { writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { OpenRedaction } from '@openredaction/openredaction'
 import { createDetector } from '../packages/mask/dist/index.js'
+import { recognize, dateTimes } from '../packages/mask/dist/ner/index.js'
+import {
+  loadPresidioResearch,
+  printPresidioResearch,
+  SCORED_TYPES,
+  scorePresidioResearch,
+} from '../packages/mask/eval/presidio-research.mjs'
+import {
+  loadPresidioRows,
+  PRESIDIO_THRESHOLD,
+  printPresidioRows,
+  runPresidioRows,
+} from '../packages/mask/eval/presidio-tests.mjs'
 import { loadEval, score } from '../packages/mask/eval/score.mjs'
 
 const require = createRequire(import.meta.url)
@@ -18,12 +32,23 @@ const { SyncRedactor } = require('redact-pii')
 
 const records = loadEval()
 
-// --- modelgate (a fresh detector per measurement, so no cached phone verdict carries over)
+// --- modelgate with the NER layer off (`ner: false`; a fresh detector per measurement, so no
+// cached phone verdict carries over)
 const newModelgate = () => {
-  const detector = createDetector()
+  const detector = createDetector({ ner: false })
   return (text) => detector.detect(text)
 }
 const modelgate = newModelgate()
+// The default detector, with the statistical NER layer on. On the committed set it is scored on
+// the set's own types only (the set labels no places, organisations, addresses or dates); hard
+// negatives and PII-free lines count its spans of every type.
+const EVAL_TYPES = new Set(records.flatMap((r) => r.spans.map((s) => s.type)))
+const newModelgateNer = () => {
+  const detector = createDetector()
+  return (text) => detector.detect(text)
+}
+const modelgateNerAll = newModelgateNer()
+const modelgateNer = modelgateNerAll
 
 // --- redact-pii: returns redacted text only (and ignores per-category replacement strings), so
 // spans are recovered by splitting the output at its category placeholders and aligning the
@@ -86,7 +111,12 @@ function openRedaction(text) {
   }))
 }
 
-const tools = { modelgate, 'redact-pii': redactPii, openredaction: openRedaction }
+const tools = {
+  modelgate,
+  'modelgate+ner': modelgateNer,
+  'redact-pii': redactPii,
+  openredaction: openRedaction,
+}
 
 // Three corpora, each cut into 16 KiB documents:
 // - dense: the evaluation texts alone (tickets, chat, loan notes, logs, JSON strings), about 1.3
@@ -179,6 +209,8 @@ function throughput(make, budgetMs, docs) {
 const results = {
   date: new Date().toISOString(),
   node: process.version,
+  // How busy the machine was (1, 5 and 15-minute load averages at the start and the end).
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageStart: loadavg() },
   texts: records.length,
   corpusBytes,
   mixedBytes: Math.round(mib(mixedDocs) * 1048576),
@@ -195,6 +227,7 @@ const results = {
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const factories = {
   modelgate: newModelgate,
+  'modelgate+ner': newModelgateNer,
   'redact-pii': () => redactPii,
   openredaction: () => openRedaction,
 }
@@ -213,7 +246,7 @@ const stats = (xs) => {
   return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], runs: xs }
 }
 for (const [name, fn] of Object.entries(tools)) {
-  const q = score(records, fn)
+  const q = score(records, fn, name === 'modelgate+ner' ? EVAL_TYPES : undefined)
   const cleanSpans = cleanLines.reduce((n, l) => n + fn(l).length, 0)
   const throughputs = {}
   for (const c of Object.keys(corpora)) {
@@ -294,6 +327,113 @@ for (const c of Object.keys(corpora)) {
 console.log(
   `(dense: the ${records.length} evaluation texts, ${(corpusBytes / 1048576).toFixed(2)} MiB; mixed: 3 PII-free lines after each, ${mib(mixedDocs).toFixed(2)} MiB; sparse: 6 after each, ${mib(sparseDocs).toFixed(2)} MiB; PII-free spans: spans on ${cleanLines.length} PII-free lines alone)`,
 )
+// --- the NER layer's own cost: the tagger and the date patterns alone on the mixed documents
+{
+  const nerOnly = (t) => {
+    recognize(t)
+    dateTimes(t)
+  }
+  const own = []
+  for (let r = 0; r < ROUNDS; r++) own.push(throughput(() => nerOnly, 1500, mixedDocs).cpu)
+  results.nerOwnMixedMibPerSecond = stats(own)
+  console.log(
+    `\nNER layer alone (tagger + date patterns), mixed: ${results.nerOwnMixedMibPerSecond.median.toFixed(2)} MiB/s (median of ${ROUNDS})`,
+  )
+}
+
+// --- latency of one 2 KiB prompt (cut from the mixed documents), NER off and on
+{
+  const prompts = []
+  for (const d of mixedDocs)
+    for (let i = 0; i + 2048 <= d.length; i += 2048) prompts.push(d.slice(i, i + 2048))
+  results.prompt2k = {}
+  for (const [name, make] of [
+    ['modelgate', newModelgate],
+    ['modelgate+ner', newModelgateNer],
+  ]) {
+    const fn = make()
+    for (const p of prompts.slice(0, 50)) fn(p)
+    // Wall time per detection, and the process's CPU time per detection beside it: on a shared
+    // machine the wall-time tail is mostly time the process waited for a core.
+    const lat = []
+    const cpu = []
+    for (let k = 0; k < 3; k++) {
+      for (const p of prompts) {
+        const c0 = process.cpuUsage()
+        const t0 = performance.now()
+        fn(p)
+        lat.push(performance.now() - t0)
+        const c = process.cpuUsage(c0)
+        cpu.push((c.user + c.system) / 1000)
+      }
+    }
+    lat.sort((a, b) => a - b)
+    cpu.sort((a, b) => a - b)
+    const q = (xs, x) => xs[Math.min(xs.length - 1, Math.floor(xs.length * x))]
+    results.prompt2k[name] = {
+      prompts: lat.length,
+      p50Ms: q(lat, 0.5),
+      p99Ms: q(lat, 0.99),
+      maxMs: lat[lat.length - 1],
+      cpuP50Ms: q(cpu, 0.5),
+      cpuP99Ms: q(cpu, 0.99),
+    }
+    console.log(
+      `2 KiB prompt, ${name}: wall p50 ${q(lat, 0.5).toFixed(3)} ms, p99 ${q(lat, 0.99).toFixed(3)} ms; CPU p50 ${q(cpu, 0.5).toFixed(3)} ms, p99 ${q(cpu, 0.99).toFixed(3)} ms (${lat.length} detections)`,
+    )
+  }
+}
+
+// --- data from outside the project (skipped with a reason when not on this machine)
+const research = loadPresidioResearch()
+if (research.skip) {
+  console.log(`\npresidio-research dataset skipped: ${research.skip}`)
+  results.presidioResearch = { skipped: research.skip }
+} else {
+  results.presidioResearch = {
+    source: research.source,
+    scoring: 'token-level IO (TokenEvaluator) and span overlap',
+  }
+  for (const [name, fn] of [
+    ['modelgate', modelgate],
+    ['modelgate+ner', modelgateNerAll],
+  ]) {
+    const types = SCORED_TYPES.filter((t) =>
+      createDetector({ ner: name !== 'modelgate' }).entities.includes(t),
+    )
+    const r = scorePresidioResearch(research, fn, types)
+    printPresidioResearch(r, name)
+    delete r.misses
+    results.presidioResearch[name] = r
+  }
+}
+const rows = loadPresidioRows()
+if (rows.skip) {
+  console.log(`\nPresidio recognizer test rows skipped: ${rows.skip}`)
+  results.presidioRows = { skipped: rows.skip }
+} else {
+  results.presidioRows = { source: rows.source, unusable: rows.unusable.length }
+  // At Presidio's default score threshold (0): its recognizer tests check low-score results too.
+  results.presidioRows.threshold = PRESIDIO_THRESHOLD
+  for (const [name, ner] of [
+    ['modelgate', false],
+    ['modelgate+ner', true],
+  ]) {
+    const detector = createDetector({ ner, threshold: PRESIDIO_THRESHOLD })
+    const r = runPresidioRows(rows, (t) => detector.detect(t), detector.entities)
+    printPresidioRows(r, name)
+    delete r.failures
+    results.presidioRows[name] = r
+  }
+}
+
+results.machine.loadAverageEnd = loadavg()
+console.log(
+  `\nload average (1/5/15 min): start ${results.machine.loadAverageStart.map((x) => x.toFixed(1)).join('/')}, end ${results.machine.loadAverageEnd.map((x) => x.toFixed(1)).join('/')}`,
+)
 const out = fileURLToPath(new URL('./mask-results.json', import.meta.url))
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
 console.log(`\nwrote ${out}`)
+
+// Cost of masking work: phone-heavy text, the CLI on a 10 MiB JSONL file, the Chinese set.
+await import('./mask-cost.js')

@@ -3,7 +3,9 @@
 // type; other predictions are false positives (also those of types the set does not label), gold
 // spans left unmatched are false negatives. Predictions typed `OTHER` (a peer's categories with no
 // counterpart here, such as ZIP codes or user names) are left out of precision and recall and
-// counted apart. A hard negative counts as hit when any predicted span overlaps it.
+// counted apart. With `types` (a Set), only predictions of those types are scored (the set labels
+// no places, organisations, addresses or dates). A hard negative counts as hit when any predicted
+// span, of any type, overlaps it.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -18,7 +20,7 @@ export function loadEval(path = EVAL_PATH) {
 
 const overlaps = (a, b) => a.start < b.end && b.start < a.end
 
-export function score(records, predict) {
+export function score(records, predict, types) {
   const per = {}
   const neg = {}
   let other = 0
@@ -27,6 +29,7 @@ export function score(records, predict) {
     const pred = predict(r.text)
     const used = new Set()
     for (const p of pred) {
+      if (types && !types.has(p.type)) continue
       if (p.type === 'OTHER') {
         other++
         continue

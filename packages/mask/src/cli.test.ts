@@ -58,4 +58,32 @@ describe('file functions for the CLI', () => {
       applyPolicyFile({ policy, in: join(dir, 'bad.jsonl'), out: join(dir, 'o2.jsonl') }),
     ).rejects.toThrow(/line 1/)
   })
+
+  it('detectFile keeps lines across read chunks, CRLF endings and records that already have spans', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mask-'))
+    const input = join(dir, 'big.jsonl')
+    // About 3 MiB: lines cross the 1 MiB read chunks.
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({
+      id: i,
+      text: `${'x'.repeat(80)} ${i % 7 === 0 ? `mail u${i}@example.org` : 'nothing'}`,
+    }))
+    const lines = rows.map((r) => JSON.stringify(r))
+    lines[5] = JSON.stringify({ id: 5, spans: 'old', text: 'ip 10.1.2.3' })
+    await writeFile(input, lines.join('\r\n') + '\r\n')
+    expect(await detectFile({ in: input, out: join(dir, 'out.jsonl') })).toEqual({ lines: 30_000 })
+    const out = (await readFile(join(dir, 'out.jsonl'), 'utf8')).trim().split('\n')
+    expect(out).toHaveLength(30_000)
+    const parsed = out.map((l) => JSON.parse(l))
+    expect(parsed.map((o) => o.id)).toEqual(rows.map((r) => r.id))
+    expect(parsed[7]).toEqual({
+      id: 7,
+      text: rows[7]!.text,
+      spans: [{ start: 86, end: 100, type: 'EMAIL_ADDRESS', score: 1 }],
+    })
+    expect(parsed[5]).toEqual({
+      id: 5,
+      spans: [{ start: 3, end: 11, type: 'IP_ADDRESS', score: 0.95 }],
+      text: 'ip 10.1.2.3',
+    })
+  })
 })

@@ -53,27 +53,60 @@ export interface FileResult {
   lines: number
 }
 
-async function lines(input: JsonlTarget): Promise<AsyncIterable<string>> {
+/**
+ * Lines of a JSONL input, in batches: the input is read in 1 MiB chunks and split on `\n` (a `\r`
+ * before it is dropped), which costs a fraction of `readline`'s per-line events.
+ */
+async function* lineBatches(input: JsonlTarget): AsyncGenerator<string[]> {
   const { createReadStream } = await import('node:fs')
-  const { createInterface } = await import('node:readline')
-  const stream =
-    typeof input === 'string' ? createReadStream(input, 'utf8') : (input as NodeJS.ReadableStream)
-  return createInterface({ input: stream, crlfDelay: Infinity })
+  const stream = (
+    typeof input === 'string'
+      ? createReadStream(input, { encoding: 'utf8', highWaterMark: 1 << 20 })
+      : input
+  ) as AsyncIterable<string | Uint8Array>
+  const decoder = new TextDecoder()
+  let rest = ''
+  for await (const chunk of stream) {
+    const text =
+      rest + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }))
+    const last = text.lastIndexOf('\n')
+    if (last < 0) {
+      rest = text
+      continue
+    }
+    rest = text.slice(last + 1)
+    const batch = text.slice(0, last).split('\n')
+    for (let i = 0; i < batch.length; i++) {
+      if (batch[i]!.endsWith('\r')) batch[i] = batch[i]!.slice(0, -1)
+    }
+    yield batch
+  }
+  rest += decoder.decode()
+  if (rest.length > 0) yield [rest.endsWith('\r') ? rest.slice(0, -1) : rest]
 }
 
+/** Output lines gathered into 1 MiB writes; waits for `drain` only when the stream asks to. */
 async function writer(
   output: JsonlTarget,
-): Promise<{ write(line: string): Promise<void>; close(): Promise<void> }> {
+): Promise<{ write(line: string): Promise<void> | undefined; close(): Promise<void> }> {
   const { createWriteStream } = await import('node:fs')
   const once = (await import('node:events')).default.once
   const stream = (
     typeof output === 'string' ? createWriteStream(output, 'utf8') : output
   ) as NodeJS.WritableStream & NodeJS.EventEmitter
+  let buffer = ''
+  const flush = async (): Promise<void> => {
+    const chunk = buffer
+    buffer = ''
+    if (chunk && !stream.write(chunk)) await once(stream, 'drain')
+  }
   return {
-    async write(line) {
-      if (!stream.write(line + '\n')) await once(stream, 'drain')
+    write(line) {
+      buffer += line + '\n'
+      return buffer.length >= 1 << 20 ? flush() : undefined
     },
     async close() {
+      await flush()
       if (typeof output !== 'string') return
       const done = once(stream, 'finish')
       stream.end()
@@ -110,10 +143,17 @@ export async function detectFile(options: DetectFileOptions): Promise<FileResult
     throw new TypeError('detectFile needs in and out')
   const detector = createDetector(options.detector)
   const field = options.field ?? 'text'
-  const n = await mapRecords(options.in, options.out, (record, line) => {
+  const n = await mapRecords(options.in, options.out, (record, line, raw) => {
     const text = record[field]
     if (typeof text !== 'string') throw new TypeError(`line ${line}: "${field}" must be a string`)
-    return { ...record, spans: detector.detect(text) }
+    const spans = JSON.stringify(detector.detect(text))
+    if ('spans' in record) {
+      record.spans = JSON.parse(spans)
+      return JSON.stringify(record)
+    }
+    // The input line as it is, with the spans added before its closing brace (the object has at
+    // least its text field, so a comma is right).
+    return `${raw.slice(0, raw.lastIndexOf('}'))},"spans":${spans}}`
   })
   return { lines: n }
 }
@@ -154,10 +194,8 @@ export async function applyPolicyFile(
   })
   const counts: Record<string, number> = {}
   const tenant = options.tenant ?? 'default'
-  const n = await mapRecords(
-    options.in,
-    options.out,
-    async (record) => (await masker.applyPolicy(record, { tenant, counts })).value,
+  const n = await mapRecords(options.in, options.out, async (record) =>
+    JSON.stringify((await masker.applyPolicy(record, { tenant, counts })).value),
   )
   return { lines: n, counts }
 }
@@ -169,15 +207,20 @@ export async function applyPolicyFile(
 async function mapRecords(
   input: JsonlTarget,
   output: JsonlTarget,
-  map: (record: Record<string, unknown>, line: number) => unknown,
+  map: (record: Record<string, unknown>, line: number, raw: string) => string | Promise<string>,
 ): Promise<number> {
   const out = await writer(output)
   let n = 0
   try {
-    for await (const line of await lines(input)) {
-      n++
-      if (line.trim() === '') continue
-      await out.write(JSON.stringify(await map(parseLine(line, n), n)))
+    for await (const batch of lineBatches(input)) {
+      for (const line of batch) {
+        n++
+        if (line.trim() === '') continue
+        let value = map(parseLine(line, n), n, line)
+        if (typeof value !== 'string') value = await value
+        const pending = out.write(value)
+        if (pending) await pending
+      }
     }
   } finally {
     await out.close()

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { birthHints, createDetector } from './detector.js'
+import { bareDomains, hostOk, wwwHostOk } from './web.js'
 
-const detector = createDetector()
+// The pattern recognizers alone; the NER layer has its own tests (ner/index.test.ts).
+const detector = createDetector({ ner: false })
 const found = (text: string) =>
   detector.detect(text).map((s) => [s.type, text.slice(s.start, s.end)])
 
@@ -54,6 +56,7 @@ describe('createDetector', () => {
 
   it('honours allow lists, deny lists, custom recognizers and entity filters', () => {
     const d = createDetector({
+      ner: false,
       allowList: ['support@acme.test'],
       denyList: [{ type: 'PERSON', values: ['Zed Quinlan'] }],
       recognizers: [
@@ -75,18 +78,26 @@ describe('createDetector', () => {
     ])
   })
 
-  it('finds every URL the whole-text pattern finds, at schemes and www. only', () => {
-    // Reference: the URL pattern run over the whole text, as a global scan.
+  it('finds every URL the whole-text pattern finds, at schemes and www. only, and bare domains', () => {
+    // Reference: the URL pattern run over the whole text, as a global scan, keeping URLs whose
+    // host is a dotted name (`http://microsoft` is not a URL, `www.` needs a known top-level
+    // domain), plus the bare domains that do not overlap one of them.
     const pattern = /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/g
-    const reference = (text: string) =>
-      [...text.matchAll(pattern)].flatMap((m) => {
+    const reference = (text: string) => {
+      const schemed = [...text.matchAll(pattern)].flatMap((m) => {
         let end = m.index + m[0].length
         while (end > m.index && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
-        return end - m.index > 7 ? [[m.index, end]] : []
+        const www = m[0].startsWith('www.')
+        const rest = text.slice(www ? m.index : text.indexOf('//', m.index) + 2, end)
+        const host = /^(?:[^/?#@\s]*@)?(\[[^\]]*\]|[^/?#:\s]*)/.exec(rest)![1]!
+        return end - m.index > 7 && (www ? wwwHostOk(host) : hostOk(host)) ? [[m.index, end]] : []
       })
+      const bare = bareDomains(text).filter(([s, e]) => schemed.every(([a, b]) => e <= a || b <= s))
+      return [...schemed, ...bare].sort((x, y) => x[0]! - y[0]!)
+    }
     const urls = createDetector({ entities: ['URL'] })
     const parts =
-      'http:// https:// www. :// ahttp:// xwww. https://www. a.b/c example.org q?x=1 w h é . ) "'
+      'http:// https:// www. :// ahttp:// xwww. https://www. a.b/c example.org q?x=1 w h é . ) " microsoft localhost .com README.md'
         .split(' ')
         .concat([' ', '\n'])
     let seed = 1

@@ -1,7 +1,15 @@
 import type { CountryCode } from 'libphonenumber-js/max'
 import { FIRST_NAMES, LAST_NAMES, NOT_GIVEN, NOT_SURNAME } from './names.js'
-import { phoneValid } from './phone.js'
-import type { CustomRecognizer, Detector, DetectorOptions, Span } from './types.js'
+import { addStatistical } from './ner/combine.js'
+import { hintOf } from './ner/index.js'
+import { compileIds, DEFAULT_ID_TYPES, ID_CONTEXT, idTypesFor, scanIds } from './national.js'
+import { BudgetMeter, DEFAULT_BUDGET } from './budget.js'
+import { cnResidentIdValid } from './ids.js'
+import { phonePossible, phoneRegionKnown, phoneValid } from './phone.js'
+import { regionsNamed } from './regions.js'
+import { bareDomains, hostOk, wwwHostOk } from './web.js'
+import { scanChinese, ZH_CONTEXT, ZH_TYPES } from './zh.js'
+import type { CustomRecognizer, DetectHints, Detector, DetectorOptions, Span } from './types.js'
 import {
   base58checkValid,
   bech32Valid,
@@ -26,7 +34,14 @@ export const ENTITY_TYPES = [
   'DATE_OF_BIRTH',
   'PERSON',
   'CRYPTO',
+  'DATE_TIME',
+  'LOCATION',
+  'ORGANIZATION',
+  'STREET_ADDRESS',
 ] as const
+
+/** Types found only by the statistical layer (dropped from the defaults when `ner` is false). */
+const STATISTICAL_TYPES = new Set(['DATE_TIME', 'LOCATION', 'ORGANIZATION', 'STREET_ADDRESS'])
 
 interface Candidate {
   start: number
@@ -66,6 +81,22 @@ const CONTEXT: Record<string, string[]> = {
     'dial',
     'number',
     'ph',
+    'desk',
+    'office',
+    'landline',
+    'cellphone',
+    'mob',
+    'messages',
+    'answering',
+    'telefon',
+    'telefono',
+    'teléfono',
+    'téléphone',
+    'tél',
+    'handy',
+    'celular',
+    '电话',
+    '手机',
   ],
   IP_ADDRESS: [
     'ip',
@@ -81,6 +112,12 @@ const CONTEXT: Record<string, string[]> = {
     'remote',
     'addr',
     'peer',
+    'subnet',
+    'gateway',
+    'route',
+    'prefix',
+    'loopback',
+    'unspecified',
   ],
   IBAN_CODE: ['iban', 'account', 'bank', 'transfer', 'wire', 'sepa'],
   DATE_OF_BIRTH: [
@@ -125,8 +162,10 @@ const CONTEXT: Record<string, string[]> = {
 }
 
 const NEGATIVE: Record<string, RegExp> = {
+  // Version words and keys (`version`, `app_version`, `appVersion`, `firmware`, `build`, …) just
+  // before the number, `to` after an upgrade verb, or a path.
   IP_ADDRESS:
-    /(?:\bv|\bversion|\bver|\brelease|\bbuild|\bfirmware|\bupgraded?|\bupdated?|\bpatch|\bsdk|\bpackage|\bpkg|\bkernel|\bbump(?:ed)?|\brollout)\W{0,3}(?:to\W{1,3})?$|\/$/,
+    /(?:(?:\b|_)(?:v|ver|release|build|patch|sdk|package|pkg|kernel|bump(?:ed)?|rollout|upgraded?|updated?)|version|firmware|fw|build_?(?:no|number|id)?)\W{0,4}(?:to\W{1,3})?$|\/$/,
   CREDIT_CARD:
     /\b(?:order|invoice|tracking|ref|reference|isbn|sku|confirmation|shipment|po|parcel)\b/,
   PHONE_NUMBER:
@@ -178,18 +217,19 @@ const AREA = String.raw`\(\d{1,4}\)[ .-]?`
 const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
 
 const RE = {
-  card: /[2-6](?<![\d-][2-6])\d{3}(?:[ -]?\d){9,15}(?!\d)/g,
-  ssn: /\d(?<![\d-]\d)\d{2}([- ]?)\d{2}\1\d{4}(?![\d-])/g,
+  card: /[1-6](?<![\d-][1-6])\d{3}(?:[ -]?\d){8,15}(?!\d)/g,
+  ssn: /\d(?<![\d.-]\d)\d{2}([- .]?)\d{2}\1\d{4}(?![\d-]|\.\d)/g,
   phone: new RegExp(
     `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
       `|\\((?<!${NOT_BEFORE_PHONE}\\()\\d{1,4}\\)[ .-]?${LOCAL}` +
       `|\\d(?<!${NOT_BEFORE_PHONE}\\d)(?:\\d{0,3}(?:[ .-]\\d{1,8}){1,5}|\\d{6,14}))` +
-      `(?![\\w-]|[ .-]\\d|\\.\\d|:\\d)`,
+      // An extension (`x4587`, `ext. 12`) belongs to the number; `-Office` may follow it.
+      `(?:\\s?(?:x|ext\\.?|#)\\s?\\d{1,6})?(?!\\w|-\\d|[ .-]\\d|\\.\\d|:\\d)`,
     'g',
   ),
   ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
   url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/y,
-  iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?/g,
+  iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?/g,
   btc: /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
   date: new RegExp(
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
@@ -210,7 +250,8 @@ for (let c = 0; c < 128; c++) {
 function contextRegex(words: string[]): RegExp | undefined {
   if (words.length === 0) return undefined
   const esc = words.map((w) => w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  return new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?![a-z0-9])`)
+  // Case-insensitive, so the text around a candidate is tested as it is, without a lower-case copy.
+  return new RegExp(`(?:^|[^a-z0-9])(?:${esc.join('|')})(?![a-z0-9])`, 'i')
 }
 
 /**
@@ -257,17 +298,35 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     return { type: d.type, values: d.values.filter((v) => typeof v === 'string' && v.length > 0) }
   })
   const allow = new Set(options.allowList ?? [])
-  const all = [...ENTITY_TYPES, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
-  const entities = [...new Set(options.entities ?? all)]
+  const ner = options.ner ?? true
+  if (typeof ner !== 'boolean') throw new TypeError('detector: ner must be a boolean')
+  const builtIn = ner ? ENTITY_TYPES : ENTITY_TYPES.filter((t) => !STATISTICAL_TYPES.has(t))
+  const all = [...builtIn, ...custom.map((c) => c.type), ...deny.map((d) => d.type)]
+  const selected = idTypesFor(options.countries ?? [], options.languages ?? [])
+  const entities = [
+    ...new Set([...(options.entities ?? [...all, ...DEFAULT_ID_TYPES, ...ZH_TYPES]), ...selected]),
+  ]
   const on = new Set(entities)
-  const ctxRe: Record<string, RegExp | undefined> = {}
-  for (const type of new Set([...Object.keys(CONTEXT), ...Object.keys(options.context ?? {})])) {
-    ctxRe[type] = contextRegex([...(CONTEXT[type] ?? []), ...(options.context?.[type] ?? [])])
+  // Context patterns are built for a type when a candidate of it first needs one.
+  const ctxRe = new Map<string, RegExp | undefined>()
+  const contextOf = (type: string): RegExp | undefined => {
+    let re = ctxRe.get(type)
+    if (re === undefined && !ctxRe.has(type)) {
+      re = contextRegex([
+        ...(CONTEXT[type] ?? []),
+        ...(ID_CONTEXT[type] ?? []),
+        ...(ZH_CONTEXT[type] ?? []),
+        ...(options.context?.[type] ?? []),
+      ])
+      ctxRe.set(type, re)
+    }
+    return re
   }
+  const ids = compileIds(on, threshold, options.context)
 
   const before = (text: string, start: number, n = window): string =>
     text.slice(Math.max(0, start - n), start).toLowerCase()
-  const hasContext = (text: string, c: Candidate, re = ctxRe[c.type]): boolean => {
+  const hasContext = (text: string, c: Candidate, re = contextOf(c.type)): boolean => {
     if (!re) return false
     const from = Math.max(0, c.start - window)
     let cut = from
@@ -281,22 +340,35 @@ export function createDetector(options: DetectorOptions = {}): Detector {
         }
       }
     }
-    return (
-      re.test(text.slice(cut, c.start).toLowerCase()) ||
-      re.test(text.slice(c.end, c.end + 24).toLowerCase())
-    )
+    return re.test(text.slice(cut, c.start)) || re.test(text.slice(c.end, c.end + 24))
   }
 
   const phoneCache = new Map<string, boolean>()
+  const budget = options.budget === false ? undefined : { ...DEFAULT_BUDGET, ...options.budget }
+  if (budget) new BudgetMeter(budget) // validates the limits at construction
+  const phoneRegions = [...new Set((options.phoneRegions ?? [region]).map((r) => r.toUpperCase()))]
+  for (const r of phoneRegions) {
+    if (!phoneRegionKnown(r)) throw new TypeError(`detector: phoneRegions: unknown region ${r}`)
+  }
+  // A phone-shaped number that is not valid anywhere reaches at most 0.25 + the context boost.
+  const invalidPhones = 0.25 + boost >= threshold
+  const hasPhoneContext = (text: string, start: number, end: number): boolean =>
+    hasContext(text, { start, end, type: 'PHONE_NUMBER', score: 0 })
 
-  function detect(text: string): Span[] {
+  function detect(text: string, hints?: DetectHints): Span[] {
     if (typeof text !== 'string') throw new TypeError('detect expects a string')
+    // The call's budget: bytes now, time every 1,024 candidates and between recognizers.
+    const meter = hints?.budget ?? (budget ? new BudgetMeter(budget) : undefined)
+    const bytes = meter?.charge(text)
+    let seen = 0
     const out: Candidate[] = []
     const blocked: Array<[number, number]> = []
     const add = (start: number, end: number, type: string, score: number): void => {
+      if (meter && (++seen & 1023) === 0) meter.check()
       out.push({ start, end, type, score })
     }
     const scored = (c: Candidate): void => {
+      if (meter && (++seen & 1023) === 0) meter.check()
       if (c.score < 1 && hasContext(text, c)) c.score = Math.min(1, c.score + boost)
       if (c.score >= threshold) out.push(c)
     }
@@ -307,16 +379,19 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       if (on.has('US_SSN')) {
         RE.ssn.lastIndex = 0
         while (RE.ssn.test(text)) {
-          // `ddd-dd-dddd`, `ddd dd dddd` or nine digits: a separator, if any, is 5 from the end.
+          // `ddd-dd-dddd`, `ddd dd dddd`, `ddd.dd.dddd` or nine digits: a separator, if any, is 5
+          // from the end.
           const end = RE.ssn.lastIndex
           const sep = text.charCodeAt(end - 5)
-          const separated = sep === 45 || sep === 32
+          const separated = sep === 45 || sep === 32 || sep === 46
           const start = end - (separated ? 11 : 9)
           if (!ssnValid(text.slice(start, end))) continue
           scored({ start, end, type: 'US_SSN', score: separated ? 0.5 : 0.2 })
         }
       }
-      if (on.has('PHONE_NUMBER')) phones(text, region, scored, before, phoneCache)
+      if (on.has('PHONE_NUMBER')) {
+        phones(text, phoneRegions, scored, before, phoneCache, invalidPhones && hasPhoneContext)
+      }
       if (on.has('IP_ADDRESS')) {
         RE.ipv4.lastIndex = 0
         while (RE.ipv4.test(text)) {
@@ -327,8 +402,14 @@ export function createDetector(options: DetectorOptions = {}): Detector {
             c = text.charCodeAt(--start - 1)
           }
           if (!ipv4Valid(text.slice(start, end))) continue
-          if (NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))) continue
-          scored({ start, end, type: 'IP_ADDRESS', score: 0.6 })
+          // A version word or key before the number lowers it below the default threshold.
+          const version = NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))
+          scored({
+            start,
+            end: cidrEnd(text, end, 32),
+            type: 'IP_ADDRESS',
+            score: version ? 0.1 : 0.6,
+          })
         }
       }
       if (on.has('IBAN_CODE')) ibans(text, add, blocked)
@@ -359,8 +440,16 @@ export function createDetector(options: DetectorOptions = {}): Detector {
     if (on.has('IP_ADDRESS') && text.includes(':')) {
       ipv6s(text, scored)
     }
-    if (on.has('URL')) urls(text, scored)
+    if (on.has('URL')) {
+      urls(text, scored)
+      for (const [s, e] of bareDomains(text)) scored({ start: s, end: e, type: 'URL', score: 0.5 })
+    }
+    if (ids.list.length > 0) scanIds(text, ids, scored, window)
+    scanChinese(text, on, scored, bytes === text.length)
+    meter?.check()
     if (on.has('PERSON')) persons(text, scored)
+    if (ner || hints?.fieldName)
+      addStatistical(text, hintOf(hints?.fieldName), out, on, threshold, ner)
     for (const r of custom) {
       if (!on.has(r.type)) continue
       r.pattern.lastIndex = 0
@@ -387,6 +476,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
         }
       }
     }
+    meter?.check()
     const spans = resolve(out, text, allow)
     if (blocked.length === 0) return spans
     let k = 0
@@ -458,7 +548,8 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
   ) {
     const left = text.charCodeAt(colon - 1)
     const right = text.charCodeAt(colon + 1)
-    if (!(isHex(left) || left === 58) || !(isHex(right) || right === 58)) continue
+    // The second colon of a bare `::` is a candidate too (the unspecified address).
+    if (!(isHex(left) || left === 58) || !(isHex(right) || right === 58 || left === 58)) continue
     let s = colon
     while (
       s > 0 &&
@@ -474,11 +565,36 @@ function ipv6s(text: string, scored: (c: Candidate) => void): void {
     }
     while (e > colon && text[e - 1] === '.') e--
     from = e
-    if (isWordChar(text.charCodeAt(s - 1)) || isWordChar(text.charCodeAt(e)) || text[s - 1] === '.')
-      continue
+    if (text[s - 1] === '.' || isWordChar(text.charCodeAt(s - 1))) continue
     const raw = text.slice(s, e)
-    if (ipv6Valid(raw)) scored({ start: s, end: e, type: 'IP_ADDRESS', score: 0.7 })
+    // A zone index (`%eth0`) and a prefix length (`/64`) belong to the address.
+    let end = e
+    if (text.charCodeAt(end) === 37 && isWordChar(text.charCodeAt(end + 1))) {
+      end++
+      while (end < text.length && end - e < 32 && isAlnum(text.charCodeAt(end))) end++
+    }
+    end = cidrEnd(text, end, 128)
+    if (isWordChar(text.charCodeAt(end)) || text.charCodeAt(end) === 58) continue
+    if (!ipv6Valid(raw)) continue
+    // `::` alone is the unspecified address: reported with context or a prefix length.
+    const score = raw === '::' ? (end > e ? 0.5 : 0.2) : 0.7
+    scored({ start: s, end, type: 'IP_ADDRESS', score })
   }
+}
+
+const isAlnum = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+
+/** End of an address at `end` extended by a prefix length `/n` (n ≤ `max`), if one follows. */
+function cidrEnd(text: string, end: number, max: number): number {
+  if (text.charCodeAt(end) !== 47) return end
+  let n = 0
+  let k = end + 1
+  while (k < text.length && k - end <= 3 && isDigit(text.charCodeAt(k)))
+    n = n * 10 + text.charCodeAt(k++) - 48
+  if (k === end + 1 || n > max || isWordChar(text.charCodeAt(k))) return end
+  if (k - end > 2 && text.charCodeAt(end + 1) === 48) return end
+  return k
 }
 
 /** URLs start at `http://`, `https://` or `www.`: the pattern is tried only there. */
@@ -503,11 +619,19 @@ function urls(text: string, scored: (c: Candidate) => void): void {
     from = at + m[0].length
     let end = from
     while (end > at && '.,;:!?)]\'"'.includes(text[end - 1]!)) end--
+    // The host must be a dotted name (`http://microsoft`, `www.microsoft` are not URLs).
+    const scheme = text.indexOf('//', at) + 2
+    const hostStart = text.charCodeAt(at) === 119 ? at : scheme
+    const host = /^(?:[^/?#@\s]*@)?(\[[^\]]*\]|[^/?#:\s]*)/.exec(text.slice(hostStart, end))![1]!
+    if (!(hostStart === at ? wwwHostOk(host) : hostOk(host))) continue
     if (end - at > 7) scored({ start: at, end, type: 'URL', score: 0.6 })
   }
 }
 
 type Add = (start: number, end: number, type: string, score: number) => void
+
+const IDN_LETTER = /[\p{L}\p{M}]/u
+const EMAIL_TLD = /^(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59}|\p{L}{2,24})$/u
 
 function emails(text: string, add: Add): void {
   let last = 0
@@ -525,14 +649,15 @@ function emails(text: string, add: Add): void {
     const ceil = Math.min(text.length, at + 254)
     while (e < ceil) {
       const c = text.charCodeAt(e)
-      if (c >= 128 || DOMAIN[c] === 0) break
+      // Internationalised domain names: letters of any script as well as ASCII labels.
+      if (c >= 128 ? !IDN_LETTER.test(text[e]!) : DOMAIN[c] === 0) break
       e++
     }
     while (e > at + 1 && (text[e - 1] === '.' || text[e - 1] === '-')) e--
     const domain = text.slice(at + 1, e)
     const dot = domain.lastIndexOf('.')
     if (dot <= 0 || domain.includes('..') || domain[0] === '-' || domain[0] === '.') continue
-    if (!/^[A-Za-z]{2,24}$/.test(domain.slice(dot + 1))) continue
+    if (!EMAIL_TLD.test(domain.slice(dot + 1))) continue
     if (text[at - 1] === '.') continue
     add(s, e, 'EMAIL_ADDRESS', 1)
     last = e
@@ -544,6 +669,7 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
   for (let m = RE.card.exec(text); m !== null; m = RE.card.exec(text)) {
     const start = m.index
     let end = RE.card.lastIndex
+    let found = false
     for (;;) {
       let count = 0
       let first4 = 0
@@ -553,11 +679,14 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
         if (count < 4) first4 = first4 * 10 + d
         count++
       }
-      if (count < 13) break
-      if (cardNetworkOf(count, first4) && luhnBetween(text, start, end)) {
+      if (count < 12) break
+      // An 18-digit number that is a valid Chinese resident id (GB 11643 check) is not a card.
+      const residentId = count === 18 && cnResidentIdValid(text.slice(start, end))
+      if (!residentId && cardNetworkOf(count, first4) && luhnBetween(text, start, end)) {
         const negative = NEGATIVE.CREDIT_CARD!.test(before(text, start, 32))
         const positive = /card|visa|master|amex|credit|debit|pay/.test(before(text, start, 48))
         if (!negative || positive) add(start, end, 'CREDIT_CARD', 1)
+        found = true
         break
       }
       // Drop the last group (a separator and 1-6 digits) and try again.
@@ -566,6 +695,13 @@ function cards(text: string, add: Add, before: (t: string, s: number, n?: number
       if (k === start || end - k > 6) break
       end = k - 1
     }
+    if (found) continue
+    // No card from here: the number may start at the next group (`1234 5500 0000 0000 0004`).
+    let g = start
+    while (g < start + 6 && isDigit(text.charCodeAt(g))) g++
+    if (g < start + 6 && (text.charCodeAt(g) === 32 || text.charCodeAt(g) === 45)) {
+      RE.card.lastIndex = g + 1
+    }
   }
 }
 
@@ -573,16 +709,30 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57
 
 const DATE_SHAPE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/
 
+const EXTENSION = /\s?(?:x|ext\.?|#)\s?\d{1,6}$/
+const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/
+const PHONE_GROUPS =
+  /^(?:\+\d{1,3}[ .-]?)?(?:\(0\)\s?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,}(?:[ .-]\d{2,})+$/
+
+/**
+ * Phone numbers: valid in one of `regions` (or, written with `+`, under their calling code), or in
+ * a country named just before them (`My Israeli number is 09-7625400`); with `contextual`, also
+ * numbers that are only possible (the length of a numbering plan) or merely phone-shaped, at a low
+ * score that a context word (`mobile`, `Phone:`) raises and the threshold decides.
+ */
 function phones(
   text: string,
-  region: CountryCode,
+  regions: string[],
   scored: (c: Candidate) => void,
   before: (t: string, s: number, n?: number) => string,
   cache: Map<string, boolean>,
+  contextual: false | ((text: string, start: number, end: number) => boolean),
 ): void {
+  const usOnly = regions.length === 1 && regions[0] === 'US'
   RE.phone.lastIndex = 0
   for (let m = RE.phone.exec(text); m !== null; m = RE.phone.exec(text)) {
-    const raw = m[0]
+    const ext = m[0].length > 7 ? EXTENSION.exec(m[0]) : null
+    const raw = ext ? m[0].slice(0, ext.index) : m[0]
     // Digit count and the US national-number shape from character codes, before any allocation.
     let count = 0
     let d0 = 0
@@ -599,22 +749,59 @@ function phones(
       count++
     }
     if (count < 7 || count > 15) continue
-    if (region === 'US' && raw.charCodeAt(0) !== 43) {
+    const plus = raw.charCodeAt(0) === 43
+    // In region US alone, only ten-digit numbers (after a trunk 1) with valid area and exchange
+    // leading digits can be valid: others skip validation.
+    const formatted = /[ ().+-]/.test(raw)
+    // Numbers that can only be reported with context: written in groups (not SSN-shaped), or bare
+    // ones of 10–13 digits.
+    const shaped = formatted
+      ? PHONE_GROUPS.test(raw) && !SSN_SHAPE.test(raw)
+      : count >= 10 && count <= 13
+    let usShape = true
+    if (!plus && usOnly) {
       const trunk = count === 11 && d0 === 49
-      if ((trunk ? count - 1 : count) !== 10 || (trunk ? d1 : d0) < 50 || (trunk ? d4 : d3) < 50)
-        continue
+      usShape =
+        (trunk ? count - 1 : count) === 10 && (trunk ? d1 : d0) >= 50 && (trunk ? d4 : d3) >= 50
+      if (!usShape && !(contextual && shaped)) continue
     }
     if (DATE_SHAPE.test(raw)) continue
+    const start = m.index
+    const end = start + m[0].length
     const digits = count === raw.length ? raw : raw.replace(/\D/g, '')
-    if (!phoneValid(raw, digits, region, cache)) continue
-    if (NEGATIVE.PHONE_NUMBER!.test(before(text, m.index, 24))) continue
-    const formatted = /[ ().+-]/.test(raw)
-    scored({
-      start: m.index,
-      end: m.index + raw.length,
-      type: 'PHONE_NUMBER',
-      score: formatted ? 0.6 : 0.4,
-    })
+    let valid = false
+    if (plus) valid = phoneValid(raw, digits, regions[0] as CountryCode, cache)
+    else if (usShape) {
+      for (const r of regions) {
+        if (phoneValid(raw, digits, r as CountryCode, cache)) {
+          valid = true
+          break
+        }
+      }
+    }
+    let score = formatted ? 0.6 : 0.4
+    if (!valid) {
+      // With a phone context word: valid in a country named before the number, else possible or
+      // phone-shaped at a low score.
+      if (!contextual || !shaped || !contextual(text, start, end)) continue
+      const named = plus ? [] : regionsNamed(text.slice(Math.max(0, start - 48), start))
+      for (const r of named) {
+        if (!regions.includes(r) && phoneValid(raw, digits, r as CountryCode, cache)) {
+          valid = true
+          break
+        }
+      }
+      if (!valid) {
+        const possible = plus
+          ? phonePossible(raw, digits, 'US')
+          : [...regions, ...named].some((r) => phonePossible(raw, digits, r))
+        // Possible in a numbering plan, or written in groups of two or more digits like a phone
+        // number (not `1.2.3.45678`): with a context word these reach 0.5 or more.
+        score = possible ? (formatted ? 0.25 : 0.15) : formatted ? 0.15 : 0.1
+      }
+    }
+    if (NEGATIVE.PHONE_NUMBER!.test(before(text, start, 24))) continue
+    scored({ start, end, type: 'PHONE_NUMBER', score })
   }
 }
 
@@ -692,13 +879,13 @@ function ibans(text: string, add: Add, blocked: Array<[number, number]>): void {
     let end = m.index
     const limit = m.index + m[0].length
     while (end < limit && count < want) {
-      if (text[end] !== ' ') count++
+      if (text[end] !== ' ' && text[end] !== '-') count++
       end++
     }
     if (count !== want) continue
-    if (isWordChar(text.charCodeAt(end)) && text[end - 1] !== ' ') continue
+    if (isWordChar(text.charCodeAt(end)) && text[end - 1] !== ' ' && text[end - 1] !== '-') continue
     if (ibanValid(text.slice(m.index, end))) add(m.index, end, 'IBAN_CODE', 1)
-    else if (/^[A-Z]{2}\d\d ?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8)))
+    else if (/^[A-Z]{2}\d\d[ -]?[A-Z0-9]{4}/.test(m[0]) && /\d{4}/.test(m[0].slice(8)))
       blocked.push([m.index, end])
   }
 }

@@ -1,4 +1,8 @@
 export { createDetector, ENTITY_TYPES } from './detector.js'
+export { DEFAULT_ID_TYPES, ID_RECOGNIZERS, idTypesFor } from './national.js'
+export { BudgetMeter, DEFAULT_BUDGET, MaskingBudgetError } from './budget.js'
+export type { DetectionBudget } from './budget.js'
+export type { IdRecognizer } from './national.js'
 export {
   luhn,
   cardNetwork,
@@ -21,11 +25,12 @@ export type { Masker, MaskTextResult, ApplyOptions } from './masker.js'
 export { TokenVault, TOKEN_PATTERN } from './vault.js'
 export type { TokenVaultOptions, TokenizeOptions, VaultRecord } from './vault.js'
 export { TokenLedger, grantsCover } from './ledger.js'
-export { ScanBudget, MaskingBudgetError, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_MS } from './budget.js'
+export { ScanBudget, DEFAULT_SCAN_BYTES, DEFAULT_SCAN_MS } from './budget.js'
 export type {
   FieldRule,
   EntityType,
   Span,
+  DetectHints,
   CustomRecognizer,
   DetectorOptions,
   Detector,

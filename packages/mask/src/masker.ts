@@ -1,5 +1,5 @@
 import { checkOptionKeys, isPlainObject, type OptionsShape, type Tensor } from '@modelgate/core'
-import type { ScanBudget } from './budget.js'
+import { DEFAULT_BUDGET, ScanBudget } from './budget.js'
 import { createDetector } from './detector.js'
 import { FF1 } from './ff1.js'
 import {
@@ -16,6 +16,7 @@ import {
 import { ENC_PATTERN, ENC_PREFIX } from './ledger.js'
 import { PathTrie, step, valueAt } from './paths.js'
 import type {
+  DetectHints,
   Detector,
   FieldRule,
   MaskCounts,
@@ -79,6 +80,11 @@ export const DETECTOR_SHAPE: OptionsShape = {
   contextBoost: true,
   contextWindow: true,
   defaultRegion: true,
+  phoneRegions: true,
+  countries: true,
+  languages: true,
+  ner: true,
+  budget: { maxBytes: true, maxCpuMs: true },
   recognizers: { type: true, pattern: true, score: true, context: true, validate: true },
   allowList: true,
   denyList: { type: true, values: true },
@@ -152,7 +158,8 @@ export interface Masker {
   readonly detector: Detector
   readonly policy: MaskPolicy
   readonly vault: TokenVault | undefined
-  maskText(text: string, scope?: MaskScope): Promise<MaskTextResult>
+  /** `hints.fieldName` (the JSON key or form label of the text) raises the prior of its type. */
+  maskText(text: string, scope?: MaskScope, hints?: DetectHints): Promise<MaskTextResult>
   maskValue(value: unknown, rule: FieldRule, scope?: MaskScope): Promise<unknown>
   /**
    * Masks a tensor element by element: `ruleAt(column)` gives the rule of each column of the
@@ -430,6 +437,7 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     detector: true,
     vault: true,
     vaultTtlMs: true,
+    budget: { maxBytes: true, maxCpuMs: true },
   })
   const raw = options.key === undefined ? undefined : decodeKey(options.key)
   const policy: MaskPolicy = options.policy ?? {}
@@ -437,6 +445,15 @@ export function createMasker(options: MaskerOptions = {}): Masker {
   const given = options.detector
   if (given !== undefined && typeof (given as Detector).detect !== 'function')
     checkOptionKeys('detector', given, DETECTOR_SHAPE)
+  const budget = options.budget === false ? undefined : { ...DEFAULT_BUDGET, ...options.budget }
+  if (budget && !(budget.maxBytes > 0 && budget.maxCpuMs > 0))
+    throw new TypeError('budget: maxBytes and maxCpuMs must be positive numbers (or Infinity)')
+  /** The budget of one call: the caller's (one per request), else a fresh one per call. */
+  const budgetFor = (scope: MaskScope): ScanBudget | undefined =>
+    scope.budget ??
+    (budget
+      ? new ScanBudget({ maxScanBytes: budget.maxBytes, maxScanMs: budget.maxCpuMs })
+      : undefined)
   const detector: Detector =
     given && typeof (given as Detector).detect === 'function'
       ? (given as Detector)
@@ -716,8 +733,13 @@ export function createMasker(options: MaskerOptions = {}): Masker {
   }
 
   /** Detects entities; long texts in windows with context on both sides, yielding in between. */
-  async function detect(text: string, budget: ScanBudget | undefined): Promise<Span[]> {
-    const run = (t: string) => (budget ? budget.time(() => detector.detect(t)) : detector.detect(t))
+  async function detect(
+    text: string,
+    budget: ScanBudget | undefined,
+    hints: DetectHints | undefined,
+  ): Promise<Span[]> {
+    const run = (t: string) =>
+      budget ? budget.time(() => detector.detect(t, hints)) : detector.detect(t, hints)
     if (text.length <= MIN_WINDOW + 2 * OVERLAP) return run(text)
     const spans: Span[] = []
     let last = 0
@@ -741,9 +763,14 @@ export function createMasker(options: MaskerOptions = {}): Masker {
     return spans
   }
 
-  async function maskText(text: string, scope: MaskScope = {}): Promise<MaskTextResult> {
+  async function maskText(
+    text: string,
+    given: MaskScope = {},
+    hints?: DetectHints,
+  ): Promise<MaskTextResult> {
+    const scope = given.budget || !budget ? given : { ...given, budget: budgetFor(given) }
     scope.budget?.charge(text)
-    let spans = await detect(text, scope.budget)
+    let spans = await detect(text, scope.budget, hints)
     const counts: MaskCounts = {}
     if (spans.length === 0) return { text, spans, counts }
     // Tokens this request made stay as they are (they are masked, and may be revealed later).
@@ -779,8 +806,11 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       scanRecords,
       scanOther,
       counts = {},
-      ...scope
+      ...given
     } = opts
+    // One budget for every string of the body.
+    const scope: MaskScope =
+      given.budget || !budget ? given : { ...given, budget: budgetFor(given) }
     const walk: Walk = {
       paths: new PathTrie(),
       fields: new PathTrie(),
@@ -846,7 +876,9 @@ export function createMasker(options: MaskerOptions = {}): Masker {
       const scan =
         rule?.op === 'scan' || (record ? w.scanRecords && !w.skip.has(field) : w.scanOther)
       if (!scan) return node
-      const r = await maskText(node, { ...scope, field })
+      // The key the text sits under (`name`, `address`) raises the prior of its entity type.
+      const key = /([^.[\]]+)(?:\[\])*$/.exec(path)?.[1]
+      const r = await maskText(node, { ...scope, field }, key ? { fieldName: key } : undefined)
       for (const [t, n] of Object.entries(r.counts)) bump(w.counts, t, n)
       return r.text
     }

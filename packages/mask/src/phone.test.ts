@@ -1,6 +1,12 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max'
+import examples from 'libphonenumber-js/examples.mobile.json'
+import {
+  getCountries,
+  getExampleNumber,
+  parsePhoneNumberFromString,
+  type CountryCode,
+} from 'libphonenumber-js/max'
 import { describe, expect, it } from 'vitest'
-import { phoneValid } from './phone.js'
+import { phonePossible, phoneValid } from './phone.js'
 
 let state = 20250101
 const rand = (n: number): number => {
@@ -89,5 +95,58 @@ describe('phoneValid', () => {
       expect(parsePhoneNumberFromString(raw, region)?.isValid() ?? false, raw).toBe(expected)
       expect(phoneValid(raw, raw.replace(/\D/g, ''), region), raw).toBe(expected)
     }
+  })
+
+  it('agrees with libphonenumber in every region, national and international, without calling it', () => {
+    // Each region's example mobile number with its last digits redrawn, written nationally and
+    // internationally (some cut short), read in its own region and in a random other one.
+    const countries = getCountries()
+    const cache = new Map<string, boolean>()
+    const disagreements: string[] = []
+    let valid = 0
+    let total = 0
+    for (const region of countries) {
+      const example = getExampleNumber(region, examples as never)
+      if (!example) continue
+      const forms = [example.formatNational(), example.formatInternational()]
+      for (let i = 0; i < 60; i++) {
+        const src = forms[i % 2]!
+        const redrawn = src.replace(/\d(?=\D*\d?\D*\d?\D*$)/g, () => String(rand(10)))
+        const raw = i % 7 === 0 ? redrawn.slice(0, -1) : redrawn
+        for (const reg of [region, countries[rand(countries.length)]!] as CountryCode[]) {
+          const expected = parsePhoneNumberFromString(raw, reg)?.isValid() ?? false
+          if (expected) valid++
+          total++
+          if (phoneValid(raw, raw.replace(/\D/g, ''), reg, cache) !== expected)
+            disagreements.push(`${reg} ${raw}`)
+        }
+      }
+    }
+    expect(disagreements).toEqual([])
+    expect(cache.size).toBe(0) // libphonenumber itself was never needed
+    expect(valid).toBeGreaterThan(total / 3)
+  })
+
+  it('agrees with libphonenumber on random digits with trunk and IDD prefixes in every region', () => {
+    const countries = getCountries()
+    const disagreements: string[] = []
+    for (let i = 0; i < 20_000; i++) {
+      const region = countries[i % countries.length]! as CountryCode
+      const lead = ['0', '00', '+', '', '011', '1', '8', '9'][rand(8)]!
+      const raw =
+        lead === '+' ? `+${digits(1 + rand(3))} ${digits(4 + rand(9))}` : lead + digits(5 + rand(9))
+      const expected = parsePhoneNumberFromString(raw, region)?.isValid() ?? false
+      if (phoneValid(raw, raw.replace(/\D/g, ''), region) !== expected)
+        disagreements.push(`${region} ${raw}`)
+    }
+    expect(disagreements).toEqual([])
+  })
+
+  it('tells possible numbers (plan lengths) from impossible ones', () => {
+    expect(phonePossible('+1 (851) 643-2735', '18516432735', 'US')).toBe(true)
+    expect(phoneValid('+1 (851) 643-2735', '18516432735', 'US')).toBe(false)
+    expect(phonePossible('+44 20 9785 4484', '442097854484', 'US')).toBe(true)
+    expect(phonePossible('+44 20 9785', '44209785', 'US')).toBe(false)
+    expect(phonePossible('555 01234', '55501234', 'US')).toBe(false)
   })
 })

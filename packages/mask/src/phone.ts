@@ -9,12 +9,18 @@ interface Plan {
   nationalNumberPattern(): string
   hasTypes(): boolean
   type(name: string): TypeDesc | undefined
+  possibleLengths(): number[] | undefined
+  IDDPrefix(): string | undefined
+  nationalPrefixForParsing(): string | undefined
+  nationalPrefixTransformRule(): string | undefined
+  callingCode(): string
 }
 interface MetadataApi {
   numberingPlan: Plan
-  selectNumberingPlan(country: string): void
+  selectNumberingPlan(countryOrCallingCode: string): void
   getCountryCodesForCallingCode(code: string): string[] | undefined
   hasCallingCode(code: string): boolean
+  hasCountry(country: string): boolean
 }
 
 const TYPES = [
@@ -30,39 +36,46 @@ const TYPES = [
   'VOICEMAIL',
 ]
 
+/** One numbering plan (a region, or a non-geographic calling code) with its patterns compiled. */
 interface Region {
   country: string
+  code: string
   leading: RegExp | undefined
   national: RegExp
   hasTypes: boolean
   types: Array<{ re: RegExp; lengths: number[] | undefined }>
+  /** `nationalPrefixForParsing`, anchored at the start. */
+  prefix: RegExp | undefined
+  transform: string | undefined
+  lengths: number[] | undefined
+  /** The international (IDD) prefix, anchored at the start. */
+  idd: RegExp | undefined
 }
 
-const whole = (source: string): RegExp => new RegExp(`^(?:${source})$`)
-
-function typed(r: Region, n: string): boolean {
-  if (!r.national.test(n)) return false
-  for (const t of r.types)
-    if ((!t.lengths || t.lengths.includes(n.length)) && t.re.test(n)) return true
-  return false
-}
-
+/** The numbering plans sharing one calling code; `main` is the one libphonenumber selects by code. */
 interface CallingCode {
   regions: Region[]
   main: Region
-  nationalPrefix: RegExp | undefined
 }
 
+const whole = (source: string): RegExp => new RegExp(`^(?:${source})$`)
+const anchored = (source: string | undefined): RegExp | undefined =>
+  source ? new RegExp(`^(?:${source})`) : undefined
+
 let metadata: MetadataApi | null | undefined
-const plans = new Map<string, CallingCode | null>()
+const regions = new Map<string, Region | null>()
+const codes = new Map<string, CallingCode | null>()
 
 function meta(): MetadataApi | null {
   if (metadata === undefined) {
     try {
       metadata = new Metadata() as unknown as MetadataApi
       metadata.selectNumberingPlan('US')
+      const p = metadata.numberingPlan
       if (
-        typeof metadata.numberingPlan.type !== 'function' ||
+        typeof p.type !== 'function' ||
+        typeof p.nationalPrefixForParsing !== 'function' ||
+        typeof p.IDDPrefix !== 'function' ||
         typeof metadata.hasCallingCode !== 'function'
       ) {
         metadata = null
@@ -74,107 +87,175 @@ function meta(): MetadataApi | null {
   return metadata
 }
 
-function region(m: MetadataApi, country: string): Region {
-  m.selectNumberingPlan(country)
-  const p = m.numberingPlan
-  const leading = p.leadingDigits()
-  const types: Region['types'] = []
-  for (const name of TYPES) {
-    const t = p.type(name)
-    const source = t?.pattern()
-    if (t && source) types.push({ re: whole(source), lengths: t.possibleLengths() || undefined })
+/** The compiled plan of a country (`GB`) or, for non-geographic numbers, of a calling code (`800`). */
+function regionOf(key: string): Region | null {
+  let r = regions.get(key)
+  if (r !== undefined) return r
+  r = null
+  const m = meta()
+  if (m) {
+    try {
+      m.selectNumberingPlan(key)
+      const p = m.numberingPlan
+      const types: Region['types'] = []
+      for (const name of TYPES) {
+        const t = p.type(name)
+        const source = t?.pattern()
+        if (t && source)
+          types.push({ re: whole(source), lengths: t.possibleLengths() || undefined })
+      }
+      const idd = p.IDDPrefix()
+      r = {
+        country: key,
+        code: p.callingCode(),
+        leading: anchored(p.leadingDigits()),
+        national: whole(p.nationalNumberPattern()),
+        hasTypes: p.hasTypes(),
+        types,
+        prefix: anchored(p.nationalPrefixForParsing()),
+        transform: p.nationalPrefixTransformRule() || undefined,
+        lengths: p.possibleLengths() || undefined,
+        idd: idd ? new RegExp(`^(?:${idd})`) : undefined,
+      }
+    } catch {
+      r = null
+    }
   }
-  return {
-    country,
-    leading: leading ? new RegExp(`^(?:${leading})`) : undefined,
-    national: whole(p.nationalNumberPattern()),
-    hasTypes: p.hasTypes(),
-    types,
-  }
+  regions.set(key, r)
+  return r
 }
 
-/** The numbering plans of one calling code, compiled once from libphonenumber's own metadata. */
-function plan(code: string): CallingCode | null {
-  let c = plans.get(code)
+/** The plans of one calling code, compiled once from libphonenumber's own metadata. */
+function callingCode(code: string): CallingCode | null {
+  let c = codes.get(code)
   if (c !== undefined) return c
   c = null
   const m = meta()
-  const countries = m?.getCountryCodesForCallingCode(code)
-  if (m && countries && countries.length > 0) {
-    try {
-      const regions = countries.map((country) => region(m, country))
-      m.selectNumberingPlan(countries[0]!)
-      const prefix = (
-        m.numberingPlan as Plan & { nationalPrefixForParsing(): string | undefined }
-      ).nationalPrefixForParsing()
-      c = {
-        regions,
-        main: regions[0]!,
-        nationalPrefix: prefix ? new RegExp(`^(?:${prefix})`) : undefined,
-      }
-    } catch {
-      c = null
-    }
+  if (m?.hasCallingCode(code)) {
+    const countries = (m.getCountryCodesForCallingCode(code) ?? []).filter((k) => k !== '001')
+    const list = (countries.length > 0 ? countries : [code]).map(regionOf)
+    if (list.every((r) => r !== null)) c = { regions: list as Region[], main: list[0]! }
   }
-  plans.set(code, c)
+  codes.set(code, c)
   return c
 }
 
-/**
- * libphonenumber's verdict for a national (significant) number of a calling code, computed the way
- * its `parse` and `isValid` do (the region is the only one of the code, or the first whose leading
- * digits or type patterns match; then that region's type patterns decide) with the patterns
- * compiled once. Undefined when libphonenumber would first strip a national prefix, or when the
- * metadata cannot be read this way.
- */
-function planValid(c: CallingCode, national: string, fallback: string): boolean {
-  if (c.regions.length === 1) return validIn(c.main, national)
-  for (const r of c.regions) {
-    if (r.leading) {
-      if (r.leading.test(national)) return validIn(r, national)
-    } else if (typed(r, national)) return true
-  }
-  return validIn(c.regions.find((r) => r.country === fallback) ?? c.main, national)
+/** libphonenumber's `getNumberType(…) !== undefined`. */
+function typed(r: Region, n: string): boolean {
+  if (!r.national.test(n)) return false
+  for (const t of r.types)
+    if ((!t.lengths || t.lengths.includes(n.length)) && t.re.test(n)) return true
+  return false
 }
 
 function validIn(r: Region, n: string): boolean {
   return r.hasTypes ? typed(r, n) : r.national.test(n)
 }
 
-function fastValid(raw: string, digits: string, region: CountryCode): boolean | undefined {
-  if (raw.charCodeAt(0) === 43) {
-    if (digits.charCodeAt(0) === 48) return false
-    const m = meta()
-    if (!m) return undefined
-    for (let i = 1; i <= 3 && i < digits.length; i++) {
-      const code = digits.slice(0, i)
-      if (!m.hasCallingCode(code)) continue
-      const c = plan(code)
-      if (c === null) return undefined
-      const national = digits.slice(i)
-      if (c.nationalPrefix?.test(national)) return undefined
-      return planValid(c, national, c.main.country)
-    }
-    return false
+/** libphonenumber's `getCountryByCallingCode`: the only region, or the first whose leading digits or types match. */
+function countryFor(c: CallingCode, n: string): Region | undefined {
+  if (c.regions.length === 1) return c.main
+  for (const r of c.regions) {
+    if (r.leading ? r.leading.test(n) : typed(r, n)) return r
   }
-  if (region !== 'US') return undefined
-  const national = digits.length === 11 && digits.charCodeAt(0) === 49 ? digits.slice(1) : digits
-  if (national.length !== 10 || national.charCodeAt(0) < 50) return undefined
-  const c = plan('1')
-  return c ? planValid(c, national, region) : undefined
+  return undefined
+}
+
+/** libphonenumber's `checkNumberLength` against a plan's possible lengths. */
+function lengthCheck(r: Region, n: string): 'possible' | 'short' | 'long' | 'invalid' {
+  const l = r.lengths
+  if (!l) return 'possible'
+  if (n.length === l[0]) return 'possible'
+  if (n.length < l[0]!) return 'short'
+  if (n.length > l[l.length - 1]!) return 'long'
+  return l.includes(n.length) ? 'possible' : 'invalid'
+}
+
+/**
+ * libphonenumber's `extractNationalNumber(number, undefined, metadata)` with plan `r` selected:
+ * strips a national prefix (or applies the transform rule) unless the result would no longer fit
+ * the plan.
+ */
+function extractNational(r: Region, c: CallingCode, number: string): string {
+  const m = r.prefix?.exec(number)
+  if (!m) return number
+  const groups = m.length - 1
+  const captured = groups > 0 && Boolean(m[groups])
+  const national =
+    r.transform && captured ? number.replace(r.prefix!, r.transform) : number.slice(m[0].length)
+  if (national === number) return number
+  if (r.national.test(number) && !r.national.test(national)) return number
+  if (r.lengths) {
+    const check = lengthCheck(countryFor(c, national) ?? r, national)
+    if (check === 'short' || check === 'invalid') return number
+  }
+  return national
+}
+
+/** The verdict for digits written after `+` (calling code first). */
+function international(digits: string): boolean | undefined {
+  if (digits.charCodeAt(0) === 48) return false
+  const m = meta()
+  if (!m) return undefined
+  for (let i = 1; i <= 3 && i <= digits.length; i++) {
+    const code = digits.slice(0, i)
+    if (!m.hasCallingCode(code)) continue
+    const c = callingCode(code)
+    if (c === null) return undefined
+    return nationalVerdict(c, c.main, digits.slice(i), c.main)
+  }
+  return false
+}
+
+function nationalVerdict(
+  c: CallingCode,
+  selected: Region,
+  number: string,
+  fallback: Region,
+): boolean {
+  const national = extractNational(selected, c, number)
+  return validIn(countryFor(c, national) ?? fallback, national)
+}
+
+/** The verdict for digits written without `+`, read in `region` the way libphonenumber's `parse` does. */
+function regional(digits: string, region: string): boolean | undefined {
+  const r = regionOf(region)
+  const c = r && callingCode(r.code)
+  if (!r || !c) return undefined
+  const idd = r.idd?.exec(digits)
+  if (idd) {
+    const rest = digits.slice(idd[0].length)
+    const first = /\d/.exec(rest)
+    if (!(first && first[0] === '0')) return international(rest)
+  }
+  if (digits.startsWith(r.code)) {
+    // A calling code written without `+` (`1 212 736 5000` in region US).
+    const shorter = digits.slice(r.code.length)
+    const whole = extractNational(r, c, digits)
+    if (
+      (!r.national.test(whole) && r.national.test(extractNational(r, c, shorter))) ||
+      lengthCheck(r, whole) === 'long'
+    ) {
+      return nationalVerdict(c, c.main, shorter, c.main)
+    }
+  }
+  return nationalVerdict(c, r, digits, r)
 }
 
 /**
  * Whether a phone-number candidate (digits with separators, optional `+` country code) is a valid
- * number, with libphonenumber's verdict. Numbers with a `+` country code (unless a national prefix
- * follows it) and ten-digit numbers in region `US` are decided by the metadata patterns compiled
- * once; other numbers go through libphonenumber and the verdict is kept in `cache` (up to 10,000
- * entries).
+ * number, with libphonenumber's verdict (`parsePhoneNumberFromString(raw, region).isValid()`),
+ * computed from libphonenumber's own metadata with every pattern compiled once: the calling code,
+ * international (IDD) prefix, national prefix and transform rule, the region that shares the
+ * calling code, and that region's type patterns are read the way its `parse` reads them. Only when
+ * the metadata cannot be read this way does it call libphonenumber, keeping the verdict in `cache`
+ * (up to 50,000 entries).
  *
  * @example
  * ```ts
  * phoneValid('(212) 736-5000', '2127365000', 'US') // true
  * phoneValid('+44 20 7946 0958', '442079460958', 'US') // true
+ * phoneValid('09-7625400', '097625400', 'IL') // true
  * ```
  */
 export function phoneValid(
@@ -183,14 +264,60 @@ export function phoneValid(
   region: CountryCode,
   cache: Map<string, boolean> = new Map(),
 ): boolean {
-  const fast = fastValid(raw, digits, region)
+  const fast = raw.charCodeAt(0) === 43 ? international(digits) : regional(digits, region)
   if (fast !== undefined) return fast
   const key = region + raw
   let ok = cache.get(key)
   if (ok === undefined) {
     ok = parsePhoneNumberFromString(raw, region)?.isValid() ?? false
-    if (cache.size >= 10_000) cache.delete(cache.keys().next().value!)
+    if (cache.size >= 50_000) cache.delete(cache.keys().next().value!)
     cache.set(key, ok)
   }
   return ok
+}
+
+/**
+ * Whether a number that is not valid could still be a phone number: its calling code exists (for
+ * `+` numbers) and its national number has a length the numbering plan allows (libphonenumber's
+ * "possible"), in `region` for numbers without `+`.
+ *
+ * @example
+ * ```ts
+ * phonePossible('+1 (851) 643-2735', '18516432735', 'US') // true
+ * phonePossible('12', '12', 'US') // false
+ * ```
+ */
+export function phonePossible(raw: string, digits: string, region: string): boolean {
+  const m = meta()
+  if (!m) return false
+  if (raw.charCodeAt(0) === 43) {
+    if (digits.charCodeAt(0) === 48) return false
+    for (let i = 1; i <= 3 && i <= digits.length; i++) {
+      const code = digits.slice(0, i)
+      if (!m.hasCallingCode(code)) continue
+      const c = callingCode(code)
+      if (!c) return false
+      const national = extractNational(c.main, c, digits.slice(i))
+      return lengthCheck(countryFor(c, national) ?? c.main, national) === 'possible'
+    }
+    return false
+  }
+  const r = regionOf(region)
+  const c = r && callingCode(r.code)
+  if (!r || !c) return false
+  const national = extractNational(r, c, digits)
+  return lengthCheck(countryFor(c, national) ?? r, national) === 'possible'
+}
+
+/**
+ * Whether libphonenumber knows `region` (an ISO 3166 alpha-2 code with a numbering plan).
+ *
+ * @example
+ * ```ts
+ * phoneRegionKnown('IL') // true
+ * ```
+ */
+export function phoneRegionKnown(region: string): boolean {
+  const m = meta()
+  return Boolean(m && /^[A-Z]{2}$/.test(region) && m.hasCountry(region))
 }

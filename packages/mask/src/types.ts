@@ -1,4 +1,5 @@
 import type { GateContext, KeyValueStore } from '@modelgate/core'
+import type { BudgetMeter, DetectionBudget } from './budget.js'
 import type { TokenLedger } from './ledger.js'
 
 /**
@@ -21,6 +22,46 @@ export type EntityType =
   | 'DATE_OF_BIRTH'
   | 'PERSON'
   | 'CRYPTO'
+  | 'MAC_ADDRESS'
+  | 'US_BANK_NUMBER'
+  | 'US_DRIVER_LICENSE'
+  | 'US_PASSPORT'
+  | 'US_ITIN'
+  | 'ABA_ROUTING_NUMBER'
+  | 'MEDICAL_LICENSE'
+  | 'UK_NHS'
+  | 'UK_NINO'
+  | 'AU_ABN'
+  | 'AU_ACN'
+  | 'AU_TFN'
+  | 'AU_MEDICARE'
+  | 'CA_SIN'
+  | 'DE_TAX_ID'
+  | 'ES_NIF'
+  | 'ES_NIE'
+  | 'FI_PERSONAL_IDENTITY_CODE'
+  | 'IT_FISCAL_CODE'
+  | 'IT_VAT_CODE'
+  | 'IT_DRIVER_LICENSE'
+  | 'IT_PASSPORT'
+  | 'IT_IDENTITY_CARD'
+  | 'IN_AADHAAR'
+  | 'IN_PAN'
+  | 'KR_RRN'
+  | 'SG_NRIC_FIN'
+  | 'TH_TNIN'
+  | 'PH_TIN'
+  | 'NG_NIN'
+  | 'ZA_ID_NUMBER'
+  | 'PL_PESEL'
+  | 'SE_PERSONNUMMER'
+  | 'TR_NATIONAL_ID'
+  | 'CN_RESIDENT_ID'
+  | 'CN_PHONE_NUMBER'
+  | 'DATE_TIME'
+  | 'LOCATION'
+  | 'ORGANIZATION'
+  | 'STREET_ADDRESS'
 
 /**
  * One detected entity. `start`/`end` are JavaScript string indices (UTF-16 code units), so
@@ -82,6 +123,18 @@ export interface DetectorOptions {
   contextWindow?: number
   /** Region for phone numbers written without a country code (ISO 3166 alpha-2). Default `US`. */
   defaultRegion?: string
+  /**
+   * Regions whose numbering plans a number without a country code is read in (ISO 3166
+   * alpha-2), in order; a country named just before a number (`Israeli`, `Japan`, `CN`) adds its
+   * own. Default `[defaultRegion]`.
+   */
+  phoneRegions?: string[]
+  /**
+   * Work allowed per `detect` call: `maxBytes` of text (UTF-8, default 8 MiB) and `maxCpuMs` of
+   * detection (default 2,000 ms). Past either the call throws `MaskingBudgetError` (413 or 422,
+   * code `masking_budget_exceeded`). `false` removes the limits.
+   */
+  budget?: DetectionBudget | false
   /** Extra recognizers, run after the built-in ones. */
   recognizers?: CustomRecognizer[]
   /** Exact values never reported (case-sensitive), for example a public support address. */
@@ -90,6 +143,43 @@ export interface DetectorOptions {
   denyList?: Array<{ type: string; values: string[] }>
   /** Extra context words per entity type. */
   context?: Record<string, string[]>
+  /**
+   * Countries (ISO 3166 alpha-2; `UK` means `GB`) whose identifier recognizers are added to the
+   * reported types, as Presidio's country recognizers are enabled: `['AU']` adds `AU_ABN`,
+   * `AU_ACN`, `AU_TFN` and `AU_MEDICARE`.
+   */
+  countries?: string[]
+  /**
+   * Languages (ISO 639-1) whose recognizers are added, as Presidio registers them: `es` adds
+   * `ES_NIF` and `ES_NIE`, `it` the Italian ones, `pl` `PL_PESEL`, `de` `DE_TAX_ID`, …
+   */
+  languages?: string[]
+  /**
+   * The statistical layer: PERSON, LOCATION, ORGANIZATION and STREET_ADDRESS from the shipped
+   * tagger, DATE_TIME from date patterns. Default true. With false, PERSON is found by
+   * dictionaries, titles and context only, and the four other types are not reported.
+   */
+  ner?: boolean
+}
+
+/**
+ * What is known about where a text comes from. A field name or form label such as `name`,
+ * `full_name`, `address`, `city` or `employer` raises the prior of the entity type its values
+ * usually hold.
+ *
+ * @example
+ * ```ts
+ * detector.detect('Ana Pereira', { fieldName: 'customer_name' })
+ * ```
+ */
+export interface DetectHints {
+  /** The JSON key or form label of the value (its last path segment is used). */
+  fieldName?: string
+  /**
+   * A meter shared by several calls (all the strings of one request), replacing the detector's
+   * per-call budget; it throws `MaskingBudgetError` when the bytes or time run out.
+   */
+  budget?: BudgetMeter
 }
 
 /**
@@ -101,7 +191,7 @@ export interface DetectorOptions {
  * ```
  */
 export interface Detector {
-  detect(text: string): Span[]
+  detect(text: string, hints?: DetectHints): Span[]
   readonly entities: readonly string[]
 }
 
@@ -225,6 +315,13 @@ export interface MaskerOptions {
   vault?: KeyValueStore | false
   /** Lifetime of vault entries in milliseconds; default forever. */
   vaultTtlMs?: number
+  /**
+   * Scanning work allowed per `maskText` or `applyPolicy` call (all strings of one body
+   * together) when the call brings no budget of its own (`scope.budget`, as the mask plugin
+   * gives one per request): default 8 MiB and 2,000 ms; past either the call rejects with
+   * `MaskingBudgetError` (413 or 422, code `masking_budget_exceeded`). `false` removes the limits.
+   */
+  budget?: DetectionBudget | false
 }
 
 /**
@@ -252,7 +349,7 @@ export interface MaskBudget {
  * mask({ key, policy: { fields: { email: { op: 'hash' } } }, tenant: (ctx) => ctx.principal?.tenant ?? 'public' })
  * ```
  */
-export interface MaskOptions extends MaskerOptions {
+export interface MaskOptions extends Omit<MaskerOptions, 'budget'> {
   /** Tenant whose tokens are used; default `ctx.principal?.tenant ?? 'default'`. */
   tenant?: (ctx: GateContext) => string
   /**

@@ -41,8 +41,10 @@ export function luhnBetween(text: string, start: number, end: number): boolean {
 }
 
 /**
- * Whether a digit string has the length and issuer prefix (IIN) of a major card network:
- * Visa, Mastercard (51–55, 2221–2720), American Express, Discover, Diners Club, JCB, UnionPay.
+ * Whether a digit string has the length and issuer prefix (IIN) of a card network: Visa,
+ * Mastercard (51–55, 2221–2720), American Express, Discover, Diners Club, JCB, UnionPay, UATP (1,
+ * 15 digits), Dankort (5019), Maestro (12–19 digits, incl. Maestro UK 6759, 6761–6763), Mir
+ * (2200–2204), InstaPayment (637–639), RuPay (60, 508); JCB as 35xx and the 15-digit 2131/1800.
  *
  * @example
  * ```ts
@@ -51,7 +53,7 @@ export function luhnBetween(text: string, start: number, end: number): boolean {
  */
 export function cardNetwork(digits: string): string | undefined {
   const n = digits.length
-  if (n < 13) return undefined
+  if (n < 12) return undefined
   const d0 = digits.charCodeAt(0) - 48
   const d1 = digits.charCodeAt(1) - 48
   const d2 = digits.charCodeAt(2) - 48
@@ -74,7 +76,7 @@ export function cardNetwork(digits: string): string | undefined {
  * ```
  */
 export function cardNetworkOf(length: number, first4: number): string | undefined {
-  if (length < 13) return undefined
+  if (length < 12) return undefined
   return networkOf(
     length,
     Math.floor(first4 / 1000),
@@ -85,16 +87,27 @@ export function cardNetworkOf(length: number, first4: number): string | undefine
 }
 
 function networkOf(n: number, d0: number, p2: number, p3: number, p4: number): string | undefined {
+  if (d0 === 1) return n === 15 ? (p4 === 1800 ? 'jcb' : 'uatp') : undefined
+  if (p4 === 2131 && n === 15) return 'jcb'
   if (d0 === 4 && (n === 13 || n === 16 || n === 19)) return 'visa'
+  if (p4 === 5019 && n === 16) return 'dankort'
+  if (MAESTRO.has(p4) || (p2 >= 56 && p2 <= 58)) return n >= 12 && n <= 19 ? 'maestro' : undefined
+  if (n < 13) return undefined
+  if (p4 >= 2200 && p4 <= 2204 && n >= 16 && n <= 19) return 'mir'
   if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) return 'mastercard'
   if ((p2 === 34 || p2 === 37) && n === 15) return 'amex'
   if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) && n >= 16 && n <= 19)
     return 'discover'
   if ((p2 === 36 || p2 === 38 || (p3 >= 300 && p3 <= 305)) && n >= 14 && n <= 19) return 'diners'
-  if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19) return 'jcb'
+  if (p2 === 35 && n >= 16 && n <= 19) return 'jcb'
   if (p2 === 62 && n >= 16 && n <= 19) return 'unionpay'
+  if (p3 >= 637 && p3 <= 639 && n === 16) return 'instapayment'
+  if ((p2 === 60 || p3 === 508) && n === 16) return 'rupay'
   return undefined
 }
+
+// Maestro issuer prefixes (Maestro UK 6759, 6761–6763; international 5018, 5020, 5038, 5893, 6304).
+const MAESTRO = new Set([5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763])
 
 const IBAN_LENGTHS: Record<string, number> = {
   AD: 24,
@@ -137,6 +150,18 @@ const IBAN_LENGTHS: Record<string, number> = {
   JO: 30,
   KW: 30,
   KZ: 20,
+  LY: 25,
+  MN: 20,
+  NI: 28,
+  OM: 23,
+  RU: 33,
+  SD: 18,
+  SO: 23,
+  YE: 30,
+  BI: 27,
+  DJ: 27,
+  FK: 18,
+  HN: 28,
   LB: 28,
   LC: 32,
   LI: 21,
@@ -194,7 +219,8 @@ export function ibanLength(country: string): number | undefined {
 }
 
 /**
- * ISO 13616 check: registered length for the country and mod-97 remainder 1. Spaces are ignored.
+ * ISO 13616 check: registered length for the country and mod-97 remainder 1. Spaces and dashes
+ * between groups are ignored.
  *
  * @example
  * ```ts
@@ -207,7 +233,7 @@ export function ibanValid(value: string): boolean {
   let country = 0
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
-    if (c === 32) continue
+    if (c === 32 || c === 45) continue
     const upper = c >= 65 && c <= 90
     const digit = c >= 48 && c <= 57
     if (n < 2 ? !upper : n < 4 ? !digit : !(upper || digit)) return false
@@ -220,12 +246,12 @@ export function ibanValid(value: string): boolean {
   let k = 0
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
-    if (c !== 32 && k++ >= 4) rem = mod97Step(rem, c)
+    if (c !== 32 && c !== 45 && k++ >= 4) rem = mod97Step(rem, c)
   }
   k = 0
   for (let i = 0; k < 4; i++) {
     const c = value.charCodeAt(i)
-    if (c === 32) continue
+    if (c === 32 || c === 45) continue
     k++
     rem = mod97Step(rem, c)
   }
