@@ -9,6 +9,7 @@ import { bin, buildCli, root, run } from '../test/cli.js'
 import { queueTarget } from './connection.js'
 
 const model = join(root, 'packages/backend-trees/fixtures/xgb-binary.json')
+const explainArgs = ['explain', '--model', model, '--data', 'rows.json', '--method', 'tree_shap']
 let dir: string
 
 beforeAll(async () => {
@@ -18,20 +19,7 @@ beforeAll(async () => {
     await readFile(join(root, 'packages/backend-trees/fixtures/xgb-binary.cases.json'), 'utf8'),
   ) as { rows: number[][] }
   await writeFile(join(dir, 'rows.json'), JSON.stringify(cases.rows))
-  const local = await run(
-    [
-      'explain',
-      '--model',
-      model,
-      '--data',
-      'rows.json',
-      '--method',
-      'tree_shap',
-      '--out',
-      'local.json',
-    ],
-    { cwd: dir },
-  )
+  const local = await run([...explainArgs, '--out', 'local.json'], { cwd: dir })
   expect(local.code, local.stderr).toBe(0)
 }, 180_000)
 
@@ -49,23 +37,11 @@ async function batchThrough(queueArgs: string[], env: NodeJS.ProcessEnv, out: st
   worker.stderr.setEncoding('utf8').on('data', (d: string) => (workerErr += d))
   const exited = new Promise<number | null>((resolve) => worker.once('exit', resolve))
   try {
-    const submit = await run(
-      [
-        'explain',
-        '--model',
-        model,
-        '--data',
-        'rows.json',
-        '--method',
-        'tree_shap',
-        '--chunk-size',
-        '10',
-        '--out',
-        out,
-        ...queueArgs,
-      ],
-      { cwd: dir, env, timeoutMs: 30_000 },
-    )
+    const submit = await run([...explainArgs, '--chunk-size', '10', '--out', out, ...queueArgs], {
+      cwd: dir,
+      env,
+      timeoutMs: 30_000,
+    })
     return { submit, workerErr: () => workerErr }
   } finally {
     worker.kill('SIGTERM')
@@ -135,12 +111,12 @@ describe('Redis authentication (ACL user limited to its tenant)', () => {
 
   it('runs a batch as the tenant user, password from the environment', async () => {
     const url = redis.url.replace('redis://', 'redis://acme@')
-    const { submit } = await batchThrough(
+    const { submit, workerErr } = await batchThrough(
       ['--queue', url, '--tenant', 'acme'],
       { MODELGATE_REDIS_PASSWORD: 's3cret' },
       'acl.json',
     )
-    expect(submit.code, submit.stderr).toBe(0)
+    expect(submit.code, `${submit.stderr}\nworker: ${workerErr()}`).toBe(0)
     await expectLocalOutput('acl.json')
   }, 40_000)
 
@@ -206,7 +182,7 @@ describe('Redis over TLS (rediss://, CA file, client certificate)', () => {
   })
 
   it('runs a batch with the CA file and a client certificate', async () => {
-    const { submit } = await batchThrough(
+    const { submit, workerErr } = await batchThrough(
       [
         '--queue',
         redis.url,
@@ -220,7 +196,7 @@ describe('Redis over TLS (rediss://, CA file, client certificate)', () => {
       {},
       'tls.json',
     )
-    expect(submit.code, submit.stderr).toBe(0)
+    expect(submit.code, `${submit.stderr}\nworker: ${workerErr()}`).toBe(0)
     await expectLocalOutput('tls.json')
   }, 40_000)
 

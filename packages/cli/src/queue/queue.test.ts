@@ -44,18 +44,7 @@ function startWorker(): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
     // A short lock: a killed worker's chunk is found stalled within seconds, not minutes.
-    [
-      bin,
-      'worker',
-      '--queue',
-      redis.url,
-      '--tenant',
-      TENANT,
-      '--concurrency',
-      '1',
-      '--lock-ms',
-      '1500',
-    ],
+    [bin, 'worker', ...on(), '--concurrency', '1', '--lock-ms', '1500'],
     { cwd: dir },
   )
   let stderr = ''
@@ -79,6 +68,17 @@ function doneLines(batch: string): Array<{ index: number; start: number; worker:
       ...w.stderr().matchAll(new RegExp(`^chunk ${batch}-(\\d+) done: .*start (\\d+)\\)$`, 'gm')),
     ].map((m) => ({ index: Number(m[1]), start: Number(m[2]), worker: w.name })),
   )
+}
+
+/** `--queue <url> --tenant <tenant>` of the test's Redis. */
+const on = (tenant = TENANT) => ['--queue', redis.url, '--tenant', tenant]
+
+/** Keys of a batch left in Redis. */
+async function keysOf(id: string, tenant = TENANT): Promise<string[]> {
+  const client = new Redis(redis.url)
+  const keys = await client.keys(`modelgate:${tenant}:*`)
+  client.disconnect()
+  return keys.filter((k) => k.includes(id))
 }
 
 const batchId = (r: Run) => /^batch (\S+): \d+ rows in/m.exec(r.stderr)?.[1]
@@ -143,20 +143,10 @@ afterAll(async () => {
 
 describe('explain --queue with three worker processes on a real Redis', () => {
   it('writes what a local run writes, with progress lines, and leaves no batch behind', async () => {
-    const result = await run(
-      [
-        ...explainArgs,
-        '--queue',
-        redis.url,
-        '--tenant',
-        TENANT,
-        '--chunk-size',
-        '16',
-        '--out',
-        'q1.json',
-      ],
-      { cwd: dir, timeoutMs: 40_000 },
-    )
+    const result = await run([...explainArgs, ...on(), '--chunk-size', '16', '--out', 'q1.json'], {
+      cwd: dir,
+      timeoutMs: 40_000,
+    })
     expect(result.code, result.stderr).toBe(0)
     await expectSameAsLocal('q1.json')
     expect(result.stderr).toMatch(/^batch \S+ (running|done): \d+\/160 rows +[\d.]+ rows\/s +ETA/m)
@@ -164,28 +154,21 @@ describe('explain --queue with three worker processes on a real Redis', () => {
     const done = doneLines(id)
     expect(done.map((d) => d.index).sort((a, b) => a - b)).toEqual([...Array(10).keys()])
     expect(new Set(done.map((d) => d.worker)).size).toBeGreaterThan(1)
-    const client = new Redis(redis.url)
-    const keys = await client.keys(`modelgate:${TENANT}:*`)
-    client.disconnect()
-    expect(keys.filter((k) => k.includes(id))).toEqual([])
+    expect(await keysOf(id)).toEqual([])
     expect(await batches.status(id)).toBeUndefined()
   }, 45_000)
 
   it('kill -9 of a worker mid-chunk: the chunk runs again elsewhere, no row lost or doubled; resume re-attaches', async () => {
-    const submitted = await run(
-      [...explainArgs, '--queue', redis.url, '--tenant', TENANT, '--chunk-size', '16', '--detach'],
-      { cwd: dir },
-    )
+    const submitted = await run([...explainArgs, ...on(), '--chunk-size', '16', '--detach'], {
+      cwd: dir,
+    })
     expect(submitted.code, submitted.stderr).toBe(0)
     const id = submitted.stdout.trim()
     expect(batchId(submitted)).toBe(id)
-    const follow = run(
-      ['jobs', 'resume', id, '--queue', redis.url, '--tenant', TENANT, '--out', 'q2.json'],
-      {
-        cwd: dir,
-        timeoutMs: 45_000,
-      },
-    )
+    const follow = run(['jobs', 'resume', id, ...on(), '--out', 'q2.json'], {
+      cwd: dir,
+      timeoutMs: 45_000,
+    })
     const victim = workers[0]!
     let killed: string | undefined
     for (let i = 0; i < 400 && !killed; i++) {
@@ -210,20 +193,10 @@ describe('explain --queue with three worker processes on a real Redis', () => {
   }, 60_000)
 
   it('a Redis restart mid-batch: workers and the submitting command reconnect and the batch completes', async () => {
-    const submit = run(
-      [
-        ...explainArgs,
-        '--queue',
-        redis.url,
-        '--tenant',
-        TENANT,
-        '--chunk-size',
-        '16',
-        '--out',
-        'q3.json',
-      ],
-      { cwd: dir, timeoutMs: 45_000 },
-    )
+    const submit = run([...explainArgs, ...on(), '--chunk-size', '16', '--out', 'q3.json'], {
+      cwd: dir,
+      timeoutMs: 45_000,
+    })
     let restarted = false
     for (let i = 0; i < 500 && !restarted; i++) {
       const [id] = (await batches.queue.getJobs(['waiting-children'])).map((j) => j.id!)
@@ -240,34 +213,20 @@ describe('explain --queue with three worker processes on a real Redis', () => {
   }, 60_000)
 
   it('a poison chunk fails alone with its error recorded; the rest completes; cancel deletes the batch', async () => {
-    const local = await run([...explainArgs.map((a) => (a === 'rows.json' ? 'poison.json' : a))], {
-      cwd: dir,
-    })
+    const poison = explainArgs.map((a) => (a === 'rows.json' ? 'poison.json' : a))
+    const local = await run(poison, { cwd: dir })
     expect(local.code).toBe(1)
-    const result = await run(
-      [
-        ...explainArgs.map((a) => (a === 'rows.json' ? 'poison.json' : a)),
-        '--queue',
-        redis.url,
-        '--tenant',
-        TENANT,
-        '--chunk-size',
-        '16',
-        '--out',
-        'q4.json',
-      ],
-      { cwd: dir, timeoutMs: 40_000 },
-    )
+    const result = await run([...poison, ...on(), '--chunk-size', '16', '--out', 'q4.json'], {
+      cwd: dir,
+      timeoutMs: 40_000,
+    })
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/^chunk 2 \(rows 32-47\) failed: x\[5\] must have 6 values$/m)
     expect(result.stderr).toMatch(/1 of 10 chunks failed; the results of the others are kept/)
     const id = batchId(result)!
-    const status = await run(
-      ['jobs', 'status', id, '--queue', redis.url, '--tenant', TENANT, '--json'],
-      {
-        cwd: dir,
-      },
-    )
+    const status = await run(['jobs', 'status', id, ...on(), '--json'], {
+      cwd: dir,
+    })
     expect(status.code, status.stderr).toBe(0)
     expect(JSON.parse(status.stdout)).toMatchObject({
       state: 'failed',
@@ -280,15 +239,13 @@ describe('explain --queue with three worker processes on a real Redis', () => {
     expect(workers.map((w) => w.stderr()).join('')).toMatch(
       new RegExp(`^chunk ${id}-2 failed \\(attempt 1/3, for good\\)`, 'm'),
     )
-    const cancel = await run(['jobs', 'cancel', id, '--queue', redis.url, '--tenant', TENANT], {
+    const cancel = await run(['jobs', 'cancel', id, ...on()], {
       cwd: dir,
     })
     expect(cancel.code, cancel.stderr).toBe(0)
     expect(cancel.stderr).toMatch(/cancelled and deleted/)
-    const client = new Redis(redis.url)
-    expect((await client.keys(`modelgate:${TENANT}:*`)).filter((k) => k.includes(id))).toEqual([])
-    client.disconnect()
-    const gone = await run(['jobs', 'status', id, '--queue', redis.url, '--tenant', TENANT], {
+    expect(await keysOf(id)).toEqual([])
+    const gone = await run(['jobs', 'status', id, ...on()], {
       cwd: dir,
     })
     expect(gone.code).toBe(1)
@@ -319,12 +276,9 @@ describe('explain --queue with three worker processes on a real Redis', () => {
       expect(row.slice(2)).toEqual(cases.rows[r]!.slice(2))
     })
     // A tenant without workers: the chunk jobs wait in Redis, as enqueued.
-    const quiet = await run(
-      [...masked, '--queue', redis.url, '--tenant', 'quiet', '--chunk-size', '10', '--detach'],
-      {
-        cwd: dir,
-      },
-    )
+    const quiet = await run([...masked, ...on('quiet'), '--chunk-size', '10', '--detach'], {
+      cwd: dir,
+    })
     expect(quiet.code, quiet.stderr).toBe(0)
     const id = quiet.stdout.trim()
     const client = new Redis(redis.url)
@@ -335,22 +289,12 @@ describe('explain --queue with three worker processes on a real Redis', () => {
     expect(job.offset).toBe(10)
     expect(job.rows).toEqual(e.data.slice(10, 20))
     client.disconnect()
-    const cancel = await run(['jobs', 'cancel', id, '--queue', redis.url, '--tenant', 'quiet'], {
+    const cancel = await run(['jobs', 'cancel', id, ...on('quiet')], {
       cwd: dir,
     })
     expect(cancel.code, cancel.stderr).toBe(0)
     const queued = await run(
-      [
-        ...masked,
-        '--queue',
-        redis.url,
-        '--tenant',
-        TENANT,
-        '--chunk-size',
-        '10',
-        '--out',
-        'masked-queued.json',
-      ],
+      [...masked, ...on(), '--chunk-size', '10', '--out', 'masked-queued.json'],
       { cwd: dir, timeoutMs: 40_000 },
     )
     expect(queued.code, queued.stderr).toBe(0)
