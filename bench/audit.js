@@ -17,7 +17,6 @@ import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -28,6 +27,7 @@ import { serveNode } from '../packages/edge/dist/node/index.js'
 import { audit, createAuditTrail } from '../packages/audit/dist/index.js'
 import { jsonlSink, verifyAuditFile } from '../packages/audit/dist/node/index.js'
 import { LinearBackend } from './linear-backend.js'
+import { startRedis } from './redis-server.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -321,50 +321,5 @@ async function loadTest(dir) {
     lostRecords: lost,
     verified: verified.ok,
     pass: fiveXx === 0 && lost === 0 && verified.ok,
-  }
-}
-
-async function startRedis() {
-  const probe = createServer()
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address()
-  await new Promise((resolve) => probe.close(resolve))
-  const dir = await mkdtemp(join(os.tmpdir(), 'bench-redis-'))
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  )
-  await new Promise((resolve, reject) => {
-    let out = ''
-    child.once('error', reject)
-    child.stdout.on('data', (c) => {
-      out += c
-      if (out.includes('Ready to accept connections')) resolve()
-    })
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)))
-  })
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      await new Promise((resolve) => {
-        child.once('exit', resolve)
-        child.kill('SIGTERM')
-      })
-      await rm(dir, { recursive: true, force: true })
-    },
   }
 }

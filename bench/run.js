@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-const SUITES = ['serving', 'access', 'crypto', 'mask', 'explain', 'audit', 'hybrid', 'llm']
+const SUITES = ['serving', 'access', 'crypto', 'mask', 'explain', 'audit', 'hybrid', 'llm', 'queue']
 
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } })
 const wanted = args.only ? args.only.split(',') : SUITES
