@@ -35,7 +35,7 @@ describe('the prompt attributions page in headless Chromium', () => {
           schema: { features: [{ name: 'x', type: 'numeric' }] },
           assets: await loadConsoleAssets(),
         }),
-        mask(),
+        mask({ detector: { ner: false } }),
         llm({
           models: [
             {

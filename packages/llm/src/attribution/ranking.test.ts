@@ -8,7 +8,10 @@ import type { PromptExplanation } from './explain.js'
 // The deciding sentence ranks first: random retrieval questions (4 to 16 sentences, one of which
 // holds the answer; attributionCase) explained through the gate within 32 upstream calls, the
 // stand-in a model that reads its prompt and continues it. Each method and score must rank the
-// deciding sentence first, alone, in at least 95 % of the cases.
+// deciding sentence first, alone, in at least 95 % of the cases. The mask plugin runs without its
+// statistical layer, which tags the made-up project names in some sentences and not in others
+// (the note and the question would then name different projects); contacts are masked all the
+// same.
 
 const standIn = createStandIn({ decode: 'continue' })
 const upstream = {
@@ -17,7 +20,7 @@ const upstream = {
 const gate = createGate({
   models: [],
   plugins: [
-    mask(),
+    mask({ detector: { ner: false } }),
     llm({
       models: [
         { name: 'chat', upstream: { type: 'openai', url: 'http://standin/v1', ...upstream } },
@@ -73,15 +76,16 @@ describe('prompt attributions rank the deciding sentence first within 32 calls',
     ['completions', 'leave_one_out', 'echo', 100],
     ['completions', 'kernel_shap', 'echo', 100],
     ['completions', 'context_cite', 'echo', 100],
-    ['chat', 'leave_one_out', 'similarity', 60],
-    ['chat', 'kernel_shap', 'similarity', 60],
-    ['chat', 'context_cite', 'similarity', 60],
+    ['chat', 'context_cite', 'prompt_logprobs', 50],
+    ['chat', 'leave_one_out', 'similarity', 50],
+    ['chat', 'kernel_shap', 'similarity', 100],
+    ['chat', 'context_cite', 'similarity', 50],
     ['messages', 'context_cite', 'similarity', 40],
   ] as const)(
     '%s, %s scored by %s, in at least 95 percent of %i cases',
     async (route, method, score, cases) => {
       expect(await rate(route, method, score, cases)).toBeGreaterThanOrEqual(0.95)
     },
-    120_000,
+    300_000,
   )
 })

@@ -1,24 +1,33 @@
-import { BadRequestError } from '@modelgate/core'
+import { BadRequestError, GateError } from '@modelgate/core'
 import { isObject, type Json } from '../openai.js'
 import type { PromptKind } from './segments.js'
 
 /**
- * How a perturbed prompt is scored against the answer, always from 0 to 1: `echo` (the
- * probability of the whole answer after the prompt, from a legacy completion with `echo` and
- * `logprobs`), `first_token` (the probability of the answer's first token, from a one-token chat
- * completion with `top_logprobs`) or `similarity` (the word-level F1 between the answer and one
- * generated from the perturbed prompt, for upstreams without log-probabilities such as
- * Anthropic's).
+ * How a perturbed prompt is scored against the answer, always from 0 to 1:
+ * - `echo`: the probability of the whole answer after the prompt, from a legacy completion with
+ *   `echo` and `logprobs` (OpenAI-compatible completions servers);
+ * - `prompt_logprobs`: the same for chat, from vLLM's `prompt_logprobs` with the answer as a
+ *   final assistant message that the server continues (`continue_final_message`);
+ * - `first_token`: the probability of the answer's first token, from a one-token chat completion
+ *   with `top_logprobs` (at most that of the least likely token listed when it is not listed):
+ *   one token per call, but blind to what decides the answer when answers start alike;
+ * - `similarity`: the word-level F1 between the answer and one generated from the perturbed
+ *   prompt, for any upstream, Anthropic's included.
  *
  * @example
  * ```ts
  * const score: ScoreName = 'similarity'
  * ```
  */
-export type ScoreName = 'echo' | 'first_token' | 'similarity'
+export type ScoreName = 'echo' | 'prompt_logprobs' | 'first_token' | 'similarity'
 
 /** The scores, in the order error messages list them. */
-export const SCORE_NAMES: readonly ScoreName[] = ['echo', 'first_token', 'similarity']
+export const SCORE_NAMES: readonly ScoreName[] = [
+  'echo',
+  'prompt_logprobs',
+  'first_token',
+  'similarity',
+]
 
 /**
  * Scores perturbed prompts against one answer.
@@ -119,15 +128,49 @@ function withMaxTokens(body: Json, tokens: number): Json {
   return { ...body, max_tokens: tokens }
 }
 
-/** The first generated token and its log-probability in a chat answer with `logprobs`. */
-export function firstToken(answer: unknown): { token: string; logprob: number } | undefined {
+/** One generated token of a chat answer with `logprobs`: its log-probability and the alternatives. */
+interface Step {
+  token: string
+  logprob: number
+  top: Json[]
+}
+
+/** The generated tokens of a chat answer with `logprobs`, or undefined when it has none. */
+function stepsOf(answer: unknown): Step[] | undefined {
   const choice = isObject(answer) && Array.isArray(answer.choices) ? answer.choices[0] : undefined
   const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs.content : undefined
-  const first = Array.isArray(lp) ? lp[0] : undefined
-  if (!isObject(first) || typeof first.token !== 'string' || typeof first.logprob !== 'number')
-    return undefined
-  return { token: first.token, logprob: first.logprob }
+  if (!Array.isArray(lp)) return undefined
+  const steps: Step[] = []
+  for (const s of lp) {
+    if (!isObject(s) || typeof s.token !== 'string' || typeof s.logprob !== 'number')
+      return undefined
+    steps.push({
+      token: s.token,
+      logprob: s.logprob,
+      top: Array.isArray(s.top_logprobs) ? s.top_logprobs.filter(isObject) : [],
+    })
+  }
+  return steps
 }
+
+/**
+ * The log-probability of `token` at a step: its own when it was chosen or listed among the
+ * alternatives, else at most that of the least likely alternative listed.
+ */
+function logprobAt(step: Step, token: string): number {
+  if (step.token === token) return step.logprob
+  const listed = step.top.find((t) => t.token === token)
+  if (listed && typeof listed.logprob === 'number') return listed.logprob
+  const all = step.top.map((t) => t.logprob).filter((v): v is number => typeof v === 'number')
+  return all.length > 0 ? Math.min(...all) : -Infinity
+}
+
+const noLogprobs = (what = 'log-probabilities') =>
+  new GateError(
+    'explain_no_logprobs',
+    502,
+    `the model server gave no ${what} for a perturbed prompt: use another score`,
+  )
 
 /**
  * What the generation call must ask for so that a score can be computed from its answer:
@@ -140,7 +183,7 @@ export function firstToken(answer: unknown): { token: string; logprob: number } 
  */
 export function generationBody(score: ScoreName | 'auto', kind: PromptKind, body: Json): Json {
   const out = single(body)
-  if (kind === 'chat' && (score === 'first_token' || score === 'auto')) {
+  if (kind === 'chat' && score === 'first_token') {
     out.logprobs = true
     out.top_logprobs = Math.max(1, typeof body.top_logprobs === 'number' ? body.top_logprobs : 1)
   }
@@ -148,8 +191,9 @@ export function generationBody(score: ScoreName | 'auto', kind: PromptKind, body
 }
 
 /**
- * The scorer for an answer: `auto` is `echo` for completions, `first_token` for chat when the
- * answer carries log-probabilities, else `similarity` (always for Anthropic's messages).
+ * The scorer for an answer: `auto` is `echo` for completions and `similarity` for chat and
+ * Anthropic's messages (which servers support `prompt_logprobs` cannot be known in advance, and
+ * `first_token` is blind when answers start alike).
  *
  * @example
  * ```ts
@@ -162,15 +206,8 @@ export function scorerFor(
   answer: unknown,
 ): Scorer {
   const text = answerText(kind, answer)
-  const first = kind === 'chat' ? firstToken(answer) : undefined
   const name: ScoreName =
-    requested !== 'auto'
-      ? requested
-      : kind === 'completions'
-        ? 'echo'
-        : first
-          ? 'first_token'
-          : 'similarity'
+    requested !== 'auto' ? requested : kind === 'completions' ? 'echo' : 'similarity'
   if (name === 'echo') {
     if (kind !== 'completions')
       throw new BadRequestError(
@@ -179,12 +216,14 @@ export function scorerFor(
       )
     return echoScorer(text)
   }
-  if (name === 'first_token') {
+  if (name === 'first_token' || name === 'prompt_logprobs') {
     if (kind !== 'chat')
       throw new BadRequestError(
-        'the first_token score needs /v1/explain/chat/completions',
+        `the ${name} score needs /v1/explain/chat/completions`,
         'explain_unsupported_score',
       )
+    if (name === 'prompt_logprobs') return promptLogprobsScorer(text)
+    const first = stepsOf(answer)?.[0]
     if (!first)
       throw new BadRequestError(
         'the model server gave no log-probabilities for the answer: use the similarity score',
@@ -201,28 +240,55 @@ export function scorerFor(
   }
 }
 
-function firstTokenScorer(first: { token: string; logprob: number }): Scorer {
+function firstTokenScorer(first: Step): Scorer {
   return {
     name: 'first_token',
     full: probability(first.logprob),
+    body: (ablated) => ({
+      ...withMaxTokens(single(ablated), 1),
+      logprobs: true,
+      top_logprobs: 20,
+    }),
+    score(a) {
+      const step = stepsOf(a)?.[0]
+      if (!step) throw noLogprobs()
+      return probability(logprobAt(step, first.token))
+    },
+  }
+}
+
+/** The log-probability of the last prompt tokens that spell `text`, from vLLM's `prompt_logprobs`. */
+function tailLogprob(entries: unknown[], text: string): number {
+  let covered = 0
+  let sum = 0
+  for (let i = entries.length - 1; i >= 0 && covered < text.length; i--) {
+    const entry = entries[i]
+    const scored = isObject(entry) ? Object.values(entry).find(isObject) : undefined
+    if (!scored || typeof scored.logprob !== 'number') throw noLogprobs()
+    sum += scored.logprob
+    covered += typeof scored.decoded_token === 'string' ? scored.decoded_token.length : 1
+  }
+  return sum
+}
+
+function promptLogprobsScorer(text: string): Scorer {
+  return {
+    name: 'prompt_logprobs',
+    full: undefined,
     body(ablated) {
-      const out = withMaxTokens(single(ablated), 1)
-      out.logprobs = true
-      out.top_logprobs = 20
-      return out
+      const messages = Array.isArray(ablated.messages) ? ablated.messages : []
+      return {
+        ...withMaxTokens(single(ablated), 1),
+        messages: [...messages, { role: 'assistant', content: text }],
+        prompt_logprobs: 0,
+        add_generation_prompt: false,
+        continue_final_message: true,
+      }
     },
     score(a) {
-      const choice = isObject(a) && Array.isArray(a.choices) ? a.choices[0] : undefined
-      const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs.content : undefined
-      const step = Array.isArray(lp) && isObject(lp[0]) ? lp[0] : undefined
-      if (!step)
-        throw new Error('the model server gave no log-probabilities for a perturbed prompt')
-      const tops = Array.isArray(step.top_logprobs) ? step.top_logprobs.filter(isObject) : []
-      const found = [step, ...tops].find((t) => t.token === first.token)
-      if (found && typeof found.logprob === 'number') return probability(found.logprob)
-      // Not among the listed tokens: at most as likely as the least likely one listed.
-      const listed = tops.map((t) => t.logprob).filter((v): v is number => typeof v === 'number')
-      return probability(listed.length > 0 ? Math.min(...listed) : -Infinity)
+      const entries = isObject(a) ? a.prompt_logprobs : undefined
+      if (!Array.isArray(entries)) throw noLogprobs('prompt_logprobs (a vLLM extension)')
+      return probability(tailLogprob(entries, text))
     },
   }
 }
@@ -248,8 +314,7 @@ function echoScorer(text: string): Scorer {
       const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs : undefined
       const tokens = lp && Array.isArray(lp.tokens) ? lp.tokens : undefined
       const logprobs = lp && Array.isArray(lp.token_logprobs) ? lp.token_logprobs : undefined
-      if (!tokens || !logprobs)
-        throw new Error('the model server did not echo the prompt with log-probabilities')
+      if (!tokens || !logprobs) throw noLogprobs('echoed prompt with log-probabilities')
       const start = String(ablated.prompt).length
       const end = start + text.length
       let at = 0

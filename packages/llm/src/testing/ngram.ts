@@ -110,13 +110,22 @@ export class NgramModel {
     return Math.log((count + this.k) / (total + this.k * this.vocabulary.size))
   }
 
-  /** The most likely next token after `history`, with its log-probability and the `topK` best. */
+  /**
+   * The most likely next token after `history`, with its log-probability and the `topK` best,
+   * as a server's `top_logprobs` lists them: tokens never seen after this context fill the list
+   * (smallest ids first) when fewer were seen.
+   */
   next(history: number[], topK = 5): NgramStep {
     const key = this.context(history)
     const next = this.counts.get(key) ?? new Map<number, number>()
     const total = this.totals.get(key) ?? 0
     const denominator = total + this.k * this.vocabulary.size
     const ranked = [...next.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    if (ranked.length < topK)
+      for (const t of [...this.vocabulary].sort((a, b) => a - b)) {
+        if (ranked.length >= topK) break
+        if (!next.has(t)) ranked.push([t, 0])
+      }
     const top = ranked
       .slice(0, topK)
       .map(([token, c]) => ({ token, logprob: Math.log((c + this.k) / denominator) }))

@@ -28,7 +28,10 @@ export interface StandInOptions {
   failFirst?: number
   /** Milliseconds between two streamed tokens. Default 0. */
   tokenDelayMs?: number
-  /** n-gram order. Default 6. */
+  /**
+   * n-gram order. Default 6; 10 with `decode: 'continue'`, so that a masked name (`<PERSON_1>`,
+   * five tokens) still tells one sentence from another in the context.
+   */
   order?: number
   /**
    * How the model answers: `repeat` (default) decodes from the start of the last user or tool
@@ -265,16 +268,50 @@ function completionLogprobs(
     offsets.push(offset)
     offset += t.length
   }
-  if (echo) {
-    const lm = corpusModel(order)
-    prompt.forEach((t, i) => {
-      const history = prompt.slice(0, i)
-      add(t, i === 0 ? null : lm.logprob(history, t), i === 0 ? null : lm.next(history, top).top)
-      lm.observe(history, t)
-    })
-  }
+  if (echo) for (const p of causal(prompt, order, top)) add(p.token, p.logprob, p.top)
   for (const s of g.steps) add(s.token, s.logprob, s.top)
   return { tokens, token_logprobs: logprobs, top_logprobs: tops, text_offset: offsets }
+}
+
+/**
+ * Each token of a prompt scored by a model of the corpus and the prompt before it (the first
+ * token has no score), as a language model reads its prompt.
+ */
+function causal(
+  prompt: number[],
+  order: number,
+  top: number,
+): Array<{ token: number; logprob: number | null; top: NgramStep['top'] | null }> {
+  const lm = corpusModel(order)
+  return prompt.map((token, i) => {
+    const history = prompt.slice(0, i)
+    const out =
+      i === 0
+        ? { token, logprob: null, top: null }
+        : { token, logprob: lm.logprob(history, token), top: lm.next(history, top).top }
+    lm.observe(history, token)
+    return out
+  })
+}
+
+/**
+ * vLLM's `prompt_logprobs`: per prompt token (null for the first) a map from token id to its
+ * log-probability, rank and text: the prompt's own token, and the `top` most likely ones.
+ */
+function promptLogprobs(prompt: number[], order: number, top: number): unknown[] {
+  return causal(prompt, order, top).map((p) => {
+    if (p.logprob === null) return null
+    const entry = (token: number, logprob: number, rank: number) => [
+      String(token),
+      { logprob, rank, decoded_token: tokenText(token) },
+    ]
+    const ranked = p.top!.slice(0, top)
+    const own = ranked.findIndex((t) => t.token === p.token)
+    return Object.fromEntries([
+      ...(own < 0 ? [entry(p.token, p.logprob, top + 1)] : []),
+      ...ranked.map((t, i) => entry(t.token, t.logprob, i + 1)),
+    ])
+  })
 }
 
 /** Random cuts of a string's argument text, so placeholders are split inside tool-call deltas. */
@@ -357,8 +394,8 @@ const json = (body: unknown, status = 200) =>
 export function createStandIn(options: StandInOptions = {}): StandIn {
   const random = rng(options.seed ?? 1)
   const maxSplit = options.maxSplit ?? 7
-  const order = options.order ?? 6
   const decode = options.decode ?? 'repeat'
+  const order = options.order ?? (decode === 'continue' ? 10 : 6)
   const delay = options.tokenDelayMs ?? 0
   let failures = options.failFirst ?? 0
   const calls: StandInCall[] = []
@@ -408,6 +445,13 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
   function chat(body: Json, call: StandInCall): Response {
     const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : []
     const texts = messages.map((m) => textOf(m.content))
+    // vLLM's continue_final_message: a last assistant message is continued, not answered.
+    if (
+      body.continue_final_message === true &&
+      messages.at(-1)?.role === 'assistant' &&
+      texts.length > 1
+    )
+      texts.splice(-2, 2, texts.at(-2)! + texts.at(-1)!)
     const focus = [...messages].reverse().find((m) => m.role === 'user' || m.role === 'tool')
     const max =
       typeof body.max_tokens === 'number'
@@ -449,6 +493,15 @@ export function createStandIn(options: StandInOptions = {}): StandIn {
           finish_reason: finish,
         })),
         usage,
+        ...(typeof body.prompt_logprobs === 'number'
+          ? {
+              prompt_logprobs: promptLogprobs(
+                NgramModel.tokens(texts.join('\n')),
+                order,
+                body.prompt_logprobs,
+              ),
+            }
+          : {}),
       })
     }
     const chunk = { ...head, object: 'chat.completion.chunk' }
