@@ -6,8 +6,10 @@ import {
   features,
   gazBits,
   type Gazetteer,
+  hasDigit,
   isAnchor,
   isBlob,
+  PLAIN_BITS,
   MAX_FEATURES,
   NTAGS,
   TAG_TYPES,
@@ -337,6 +339,7 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
       else break
     }
     CAP_START.lastIndex = i
+    if (hasDigit(text, s, i)) continue
     let cs = s
     while (cs > 0 && !isSpaceCode(text.charCodeAt(cs - 1))) cs--
     let ce = i
@@ -361,7 +364,9 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
         if (lc === 1) lower++
       }
       const upper = letters >= 2 && lower === 0
-      if (!isAnchor(gazBits(g, lowerHash(text, s, i)), upper)) continue
+      const bits = gazBits(g, lowerHash(text, s, i))
+      // Upper-case words that are not plain may anchor in running text (see `activate`).
+      if (!isAnchor(bits, upper) && !(upper && (bits & PLAIN_BITS) === 0)) continue
     }
     if (s > le) {
       flush()
