@@ -85,8 +85,8 @@ export function gazBits(g: Gazetteer, h: number): number {
   }
 }
 
-/** Gazetteer bits of names, places, streets and organisations. */
-export const NAMED_BITS =
+// Gazetteer bits of names, places, streets and organisations.
+const NAMED_BITS =
   GAZ.GIVEN |
   GAZ.SURNAME |
   GAZ.CITY |
