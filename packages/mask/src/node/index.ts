@@ -1,4 +1,4 @@
 export { SqliteKeyValueStore } from './sqlite.js'
 export type { SqliteKeyValueStoreOptions } from './sqlite.js'
-export { detectFile, applyPolicyFile } from '../cli.js'
-export type { DetectFileOptions, ApplyPolicyFileOptions, FileResult, JsonlTarget } from '../cli.js'
+export { detectFile, applyPolicyFile } from './files.js'
+export type { DetectFileOptions, ApplyPolicyFileOptions, FileResult, JsonlTarget } from './files.js'

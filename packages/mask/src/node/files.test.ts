@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { applyPolicyFile, detectFile } from './cli.js'
+import { applyPolicyFile, detectFile } from './files.js'
 
 describe('file functions for the CLI', () => {
   it('detectFile adds spans to every line, in order', async () => {

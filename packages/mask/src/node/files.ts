@@ -1,6 +1,6 @@
-import { createDetector } from './detector.js'
-import { createMasker } from './masker.js'
-import type { DetectorOptions, KeyInput, MaskPolicy } from './types.js'
+import { createDetector } from '../detector.js'
+import { createMasker } from '../masker.js'
+import type { DetectorOptions, KeyInput, MaskPolicy } from '../types.js'
 
 /**
  * Where a JSONL file function reads or writes: a path, or a Node stream (`process.stdin`,
@@ -134,7 +134,7 @@ function parseLine(line: string, n: number): Record<string, unknown> {
  *
  * @example
  * ```ts
- * import { detectFile } from '@modelgate/mask'
+ * import { detectFile } from '@modelgate/mask/node'
  * await detectFile({ in: 'tickets.jsonl', out: 'tickets.spans.jsonl' })
  * ```
  */
@@ -165,7 +165,7 @@ export async function detectFile(options: DetectFileOptions): Promise<FileResult
  *
  * @example
  * ```ts
- * import { applyPolicyFile } from '@modelgate/mask'
+ * import { applyPolicyFile } from '@modelgate/mask/node'
  * await applyPolicyFile({ policy: 'policy.json', in: 'loans.jsonl', out: 'loans.masked.jsonl', key: process.env.MASK_KEY })
  * ```
  */
