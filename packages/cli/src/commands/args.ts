@@ -1,4 +1,4 @@
-import { readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { access, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { messageOf } from '../config/modules.js'
 import { CliError, ConfigError } from '../errors.js'
@@ -223,6 +223,36 @@ export async function writeFileAtomic(file: string, text: string, mode = 0o644):
     await rename(temp, file)
   } catch (error) {
     throw new CliError(`cannot write ${file}: ${messageOf(error)}`, 1, { cause: error })
+  }
+}
+
+/**
+ * Refuses to replace key material that already exists unless `--force` was given: a second
+ * `ca init` would replace the CA key (every certificate it issued would stop verifying), a
+ * `keys generate --out` would replace a key of another kind. Exit 1, naming the file.
+ *
+ * @example
+ * ```ts
+ * await refuseOverwrite([join(dir, 'ca.key'), join(dir, 'ca.crt')], values.force === true, 'ca init')
+ * ```
+ */
+export async function refuseOverwrite(
+  files: ReadonlyArray<string | undefined>,
+  force: boolean,
+  label: string,
+): Promise<void> {
+  if (force) return
+  for (const file of files) {
+    if (file === undefined) continue
+    const exists = await access(file).then(
+      () => true,
+      () => false,
+    )
+    if (exists)
+      throw new CliError(
+        `${label}: ${file} exists and holds key material; pass --force to replace it`,
+        1,
+      )
   }
 }
 

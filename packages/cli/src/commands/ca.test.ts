@@ -84,6 +84,18 @@ describe('modelgate ca', () => {
     expect(c.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.2']))
   })
 
+  it('init never replaces an existing CA unless --force is given', async () => {
+    const args = ['ca', 'init', '--out', 'pki-twice', '--key-bits', '2048']
+    expect((await run(args, { cwd: dir })).code).toBe(0)
+    const before = await readFile(join(dir, 'pki-twice/ca.key'), 'utf8')
+    const again = await run(args, { cwd: dir })
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('ca.key exists and holds key material; pass --force')
+    expect(await readFile(join(dir, 'pki-twice/ca.key'), 'utf8')).toBe(before)
+    expect((await run([...args, '--force'], { cwd: dir })).code).toBe(0)
+    expect(await readFile(join(dir, 'pki-twice/ca.key'), 'utf8')).not.toBe(before)
+  })
+
   it('bad options exit 2', async () => {
     for (const args of [
       ['ca', 'init'],

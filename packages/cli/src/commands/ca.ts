@@ -11,6 +11,7 @@ import {
   positionals,
   readInput,
   stringOption,
+  refuseOverwrite,
   writeFileAtomic,
 } from './args.js'
 import type { Command } from './types.js'
@@ -43,10 +44,12 @@ async function outDir(dir: string): Promise<void> {
 export const caInit: Command = {
   name: 'init',
   summary: 'Create a certificate authority for mTLS between gates',
-  usage: 'ca init --out <dir> [--cn <name>] [--org <org>] [--days <n>] [--key-bits 2048|3072|4096]',
+  usage:
+    'ca init --out <dir> [--cn <name>] [--org <org>] [--days <n>] [--key-bits 2048|3072|4096] [--force]',
   description: [
     'Writes <dir>/ca.crt (certificate) and <dir>/ca.key (private key, mode 0600): RSA (3072 bits',
-    'by default), SHA-256, basicConstraints critical with pathLen 0.',
+    'by default), SHA-256, basicConstraints critical with pathLen 0. An existing CA is never',
+    'replaced (its certificates would stop verifying) unless --force is given.',
     '',
     'Exit codes: 0 written, 1 failure, 2 bad options.',
   ].join('\n'),
@@ -56,9 +59,15 @@ export const caInit: Command = {
     org: { type: 'string', value: 'org', description: 'Organization' },
     days: { type: 'string', value: 'n', description: 'Validity in days (default 3650)' },
     'key-bits': { type: 'string', value: KEY_BITS.join('|'), description: 'RSA key size' },
+    force: { type: 'boolean', description: 'Replace an existing CA in <dir>' },
   },
   async run({ values }, io) {
     const dir = stringOption(values, 'out', true)
+    await refuseOverwrite(
+      [join(dir, 'ca.key'), join(dir, 'ca.crt')],
+      values.force === true,
+      'ca init',
+    )
     const days = numberOption(values, 'days', { integer: true, min: 1, max: 36_500 })
     const bits = choiceOption(values, 'key-bits', KEY_BITS)
     const org = stringOption(values, 'org')

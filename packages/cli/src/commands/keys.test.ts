@@ -100,6 +100,27 @@ describe('modelgate keys', () => {
     expect(wrong.stderr).toMatch(/^keys rotate: det\.json: /)
   })
 
+  it('generate never replaces an existing key file unless --force is given', async () => {
+    const out = ['--out', 'sign.jwk.json', '--public-out', 'sign.pub.json']
+    const first = await run(['keys', 'generate', '--alg', 'EdDSA', ...out], { cwd: dir })
+    expect(first.code, first.stderr).toBe(0)
+    const before = await readFile(join(dir, 'sign.jwk.json'), 'utf8')
+    // A key of another kind must not silently take its place.
+    const other = await run(['keys', 'generate', '--alg', 'ECDH-ES+A256KW', ...out], { cwd: dir })
+    expect(other.code).toBe(1)
+    expect(other.stderr).toContain('sign.jwk.json exists and holds key material; pass --force')
+    expect(await readFile(join(dir, 'sign.jwk.json'), 'utf8')).toBe(before)
+    const ring = await run(['keys', 'generate', '--keyring', 'aead', '--out', 'sign.jwk.json'], {
+      cwd: dir,
+    })
+    expect(ring.code).toBe(1)
+    const forced = await run(['keys', 'generate', '--alg', 'ES256', ...out, '--force'], {
+      cwd: dir,
+    })
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(JSON.parse(await readFile(join(dir, 'sign.jwk.json'), 'utf8')).alg).toBe('ES256')
+  })
+
   it('bad options exit 2', async () => {
     for (const args of [
       ['keys', 'generate'],

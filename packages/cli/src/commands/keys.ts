@@ -9,6 +9,7 @@ import {
   positionals,
   readInput,
   readJson,
+  refuseOverwrite,
   stringOption,
   writeFileAtomic,
 } from './args.js'
@@ -62,7 +63,7 @@ export const keysGenerate: Command = {
   name: 'generate',
   summary: 'Generate a JWK pair or a keyring file',
   usage:
-    'keys generate (--alg <alg> [--kid <id>] | --keyring aead|deterministic [--kek <file>] [--kek-id <id>]) [--out <file>] [--public-out <file>]',
+    'keys generate (--alg <alg> [--kid <id>] | --keyring aead|deterministic [--kek <file>] [--kek-id <id>]) [--out <file>] [--public-out <file>] [--force]',
   description: [
     'With --alg: a JWK pair with kid (default: the RFC 7638 thumbprint), alg and use.',
     'ECDH-ES+A256KW and ES256 use P-256, RSA-OAEP-256 3072-bit RSA, EdDSA Ed25519, dir a',
@@ -91,6 +92,7 @@ export const keysGenerate: Command = {
     'kek-id': { type: 'string', value: 'id', description: 'Id recorded for --kek (default local)' },
     out: { type: 'string', value: 'file', description: 'Private JWK or keyring file (mode 0600)' },
     'public-out': { type: 'string', value: 'file', description: 'Public JWK file' },
+    force: { type: 'boolean', description: 'Replace existing files at --out and --public-out' },
   },
   async run({ values }, io) {
     const alg = choiceOption(values, 'alg', JWK_ALGORITHMS)
@@ -99,6 +101,11 @@ export const keysGenerate: Command = {
     if ((alg === undefined) === (purpose === undefined)) {
       throw new ConfigError('give exactly one of --alg <alg> or --keyring <purpose>')
     }
+    await refuseOverwrite(
+      [out, stringOption(values, 'public-out')],
+      values.force === true,
+      'keys generate',
+    )
     const { generateJwk, Keyring, serializeKeyring } = await crypto('keys generate')
     if (purpose !== undefined) {
       for (const flag of ['kid', 'public-out']) {
