@@ -319,6 +319,60 @@ describe('modelgate serve', () => {
     },
   )
 
+  // A typo in any plugin's options is an error at start that names its path and the nearest
+  // valid key, never a setting silently left at its default.
+  const typos: Array<[string, Record<string, unknown>, string]> = [
+    ['audit', { use: 'audit', failClosd: true }, 'unknown option "failClosd"'],
+    ['metrics', { use: 'metrics', prefx: 'x_' }, 'unknown option "prefx" (did you mean "prefix"?)'],
+    ['tracing', { use: 'tracing', tracr: 'x' }, 'unknown option "tracr"'],
+    [
+      'decrypt',
+      { use: 'decrypt', requird: false },
+      'unknown option "requird" (did you mean "required"?)',
+    ],
+    [
+      'authenticate',
+      { use: 'authenticate', publicOperatons: [] },
+      'unknown option "publicOperatons" (did you mean "publicOperations"?)',
+    ],
+    [
+      'authorize',
+      { use: 'authorize', policy: { version: 1, rules: [] }, publicOperatons: [] },
+      'unknown option "publicOperatons" (did you mean "publicOperations"?)',
+    ],
+    [
+      'rateLimit',
+      { use: 'rateLimit', rules: [{ by: 'global', capacity: 1, refillPerSecond: 1, cots: 1 }] },
+      'unknown option "rules[0].cots" (did you mean "rules[0].cost"?)',
+    ],
+    ['mask', { use: 'mask', polcy: {} }, 'unknown option "polcy" (did you mean "policy"?)'],
+    [
+      'mask policy',
+      { use: 'mask', policy: { entites: {} } },
+      'unknown option "policy.entites" (did you mean "policy.entities"?)',
+    ],
+    [
+      'explain',
+      { use: 'explain', defualts: {} },
+      'unknown option "defualts" (did you mean "defaults"?)',
+    ],
+    ['encrypt', { use: 'encrypt', allowEphemral: true }, 'unknown option "allowEphemral"'],
+    ['llm', { use: 'llm', modls: [] }, 'unknown option "modls"'],
+  ]
+  it.each(typos.map(([label, plugin, message]) => ({ label, plugin, message })))(
+    'exits 2 on a typo in the options of $label, naming the nearest valid key',
+    async ({ label, plugin, message }) => {
+      const file = await writeConfig(`typo-${label.replace(/\W/g, '-')}.json`, {
+        ...minimal,
+        plugins: [plugin],
+      })
+      const { code, stdout, stderr } = await run(['serve', '--config', file, '--port', '0'])
+      expect(code).toBe(2)
+      expect(stderr).toContain(message)
+      expect(stdout).toBe('')
+    },
+  )
+
   it('exits 2 naming a config file that does not exist', async () => {
     const { code, stderr } = await run(['serve', '--config', 'nowhere/gate.json'])
     expect(code).toBe(2)
