@@ -437,3 +437,4 @@ console.log(`\nwrote ${out}`)
 
 // Cost of masking work: phone-heavy text, the CLI on a 10 MiB JSONL file, the Chinese set.
 await import('./mask-cost.js')
+await import('./mask-probes.js')
