@@ -5,10 +5,15 @@
 // the client runs here. Every prompt holds personal data, so each request through the gate is
 // masked and each answer restored; direct calls send the prompt as the gate sends it on (masked),
 // so the upstream does the same work on both paths.
-//   node bench/llm.js [--rounds N] [--token-delay MS]
-// Writes bench/llm-results.json.
+// Prompt attributions: random retrieval questions (attributionCase: 4 to 16 sentences, one of
+// which holds the answer) explained through the gate within 32 upstream calls by each method and
+// score, against the stand-in reading its prompt like a base model: how often the deciding
+// sentence ranks first, the calls taken, and the time of one explanation against one plain
+// completion of the same prompt through the same gate.
+//   node bench/llm.js [--rounds N] [--token-delay MS] [--cases N] [--only attributions]
+// Writes bench/llm-results.json (--only updates its section of it).
 import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -19,6 +24,8 @@ const { values: args } = parseArgs({
     upstream: { type: 'string' },
     rounds: { type: 'string', default: '4' },
     'token-delay': { type: 'string', default: '10' },
+    cases: { type: 'string', default: '100' },
+    only: { type: 'string' },
   },
 })
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -240,6 +247,123 @@ async function inProcess(masked) {
   return out
 }
 
+const ATTRIBUTIONS = [
+  ['completions', 'leave_one_out', 'echo'],
+  ['completions', 'kernel_shap', 'echo'],
+  ['completions', 'context_cite', 'echo'],
+  ['chat', 'leave_one_out', 'prompt_logprobs'],
+  ['chat', 'kernel_shap', 'prompt_logprobs'],
+  ['chat', 'context_cite', 'prompt_logprobs'],
+  ['chat', 'leave_one_out', 'first_token'],
+  ['chat', 'kernel_shap', 'first_token'],
+  ['chat', 'context_cite', 'first_token'],
+  ['chat', 'leave_one_out', 'similarity'],
+  ['chat', 'kernel_shap', 'similarity'],
+  ['chat', 'context_cite', 'similarity'],
+  ['messages', 'context_cite', 'similarity'],
+]
+
+/** Prompt attributions: rank of the deciding sentence, calls and time, per method and score. */
+async function attributions(cases) {
+  const { createGate } = await import('../packages/core/dist/index.js')
+  const { mask } = await import('../packages/mask/dist/index.js')
+  const { llm } = await import('../packages/llm/dist/index.js')
+  const { attributionCase, createStandIn } = await import('../packages/llm/dist/testing/index.js')
+  const standIn = createStandIn({ decode: 'continue' })
+  const fetch = (url, init) => standIn.fetch(new Request(url, init))
+  const gate = createGate({
+    models: [],
+    plugins: [
+      // Without the statistical layer, which tags the made-up project names in some sentences
+      // and not in others; contacts are masked all the same.
+      mask({ detector: { ner: false } }),
+      llm({
+        models: [
+          { name: 'chat', upstream: { type: 'openai', url: 'http://standin/v1', fetch } },
+          { name: 'claude', upstream: { type: 'anthropic', url: 'http://standin', fetch } },
+        ],
+      }),
+    ],
+  })
+  const body = (route, prompt, explain) => {
+    const messages = [{ role: 'user', content: prompt }]
+    if (route === 'completions')
+      return { model: 'chat', prompt, max_tokens: 12, stop: '.', explain }
+    if (route === 'messages')
+      return { model: 'claude', max_tokens: 12, stop_sequences: ['.'], messages, explain }
+    return { model: 'chat', max_tokens: 12, stop: '.', messages, explain }
+  }
+  const post = async (path, json) => {
+    const res = await gate.fetch(
+      new Request(`http://gate${path}`, { method: 'POST', body: JSON.stringify(json) }),
+    )
+    if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`)
+    return res.json()
+  }
+  const out = []
+  for (const [route, method, score] of ATTRIBUTIONS) {
+    const path = {
+      completions: '/v1/explain/completions',
+      chat: '/v1/explain/chat/completions',
+      messages: '/v1/explain/messages',
+    }[route]
+    let first = 0
+    let calls = 0
+    let maxCalls = 0
+    let explainMs = 0
+    let plainMs = 0
+    for (let seed = 1; seed <= cases; seed++) {
+      const c = attributionCase(seed)
+      const plain = body(route, c.prompt, undefined)
+      delete plain.explain
+      let t = performance.now()
+      await post(path.replace('/explain', ''), plain)
+      plainMs += performance.now() - t
+      t = performance.now()
+      const { explanation: e } = await post(
+        path,
+        body(route, c.prompt, { method, score, keepLast: true, seed }),
+      )
+      explainMs += performance.now() - t
+      const top = e.segments[e.ranking[0]].value
+      if (e.ranking[0] === c.deciding && e.segments.filter((s) => s.value === top).length === 1)
+        first++
+      calls += e.calls
+      maxCalls = Math.max(maxCalls, e.calls)
+    }
+    const row = {
+      route,
+      method,
+      score,
+      cases,
+      deciding_first: round(first / cases),
+      mean_calls: round(calls / cases),
+      max_calls: maxCalls,
+      ms_per_explanation: round(explainMs / cases),
+      vs_one_completion: round(explainMs / plainMs),
+    }
+    out.push(row)
+    console.log('attributions:', JSON.stringify(row))
+  }
+  await gate.close()
+  return out
+}
+
+async function onlyAttributions() {
+  const file = `${here}llm-results.json`
+  let results = {}
+  try {
+    results = JSON.parse(await readFile(file, 'utf8'))
+  } catch {
+    // a first run writes the file
+  }
+  results.attributions = {
+    load_average_1m: round(os.loadavg()[0]),
+    runs: await attributions(Number(args.cases)),
+  }
+  await writeFile(file, JSON.stringify(results, null, 2) + '\n')
+}
+
 async function main() {
   const rounds = Number(args.rounds)
   const upstream = await child('upstream')
@@ -274,6 +398,10 @@ async function main() {
       console.log(`in process (gate.fetch), ${k}:`, JSON.stringify(v))
     results.masking_2kb = await maskingCost()
     console.log('masking a 2 KB prompt:', JSON.stringify(results.masking_2kb))
+    results.attributions = {
+      load_average_1m: round(os.loadavg()[0]),
+      runs: await attributions(Number(args.cases)),
+    }
     const s64 = results.streams_64
     console.log(
       `goals at 64 streams: added TTFT p50 ${s64.added_ttft_p50_ms} ms (≤ 5), p99 ${s64.added_ttft_p99_ms} ms (≤ 20), throughput ${s64.throughput_ratio}x (≥ 0.9)`,
@@ -299,6 +427,8 @@ if (args.role === 'upstream') {
   const models = [{ name: 'chat', upstream: { type: 'openai', url: `${args.upstream}/v1` } }]
   const gate = createGate({ models: [], plugins: [mask(), llm({ models })] })
   console.log((await serveNode(gate, { port: 0 })).url)
+} else if (args.only === 'attributions') {
+  await onlyAttributions()
 } else {
   await main()
 }
