@@ -235,7 +235,8 @@ const RE = {
     `(?<![\\w./-])(?:\\d{4}-\\d{1,2}-\\d{1,2}|\\d{1,2}[/.-]\\d{1,2}[/.-](?:\\d{4}|\\d{2})|(?:${MONTHS})\\.? \\d{1,2}(?:st|nd|rd|th)?,? \\d{4}|\\d{1,2}(?:st|nd|rd|th)? (?:${MONTHS})\\.?,? \\d{4})(?![\\w/:-]|\\.\\d|T\\d| \\d{1,2}:\\d)`,
     'g',
   ),
-  capital: /\b[A-Z](?<!['-][A-Z])[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w])/g,
+  // A word joined to digits (`Maria-12`, `Lee_7`) is a reference code, not a name.
+  capital: /\b[A-Z](?<!['-][A-Z])[a-z]{1,20}(?:-[A-Z][a-z]{1,20})?(?![\w]|-\d)/g,
 }
 
 const EMAIL_LOCAL = new Uint8Array(128)

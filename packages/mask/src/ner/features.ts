@@ -126,6 +126,45 @@ export function isBlob(text: string, s: number, e: number): boolean {
   return digits > 0 && letters > 0
 }
 
+/**
+ * Whether `text.slice(s, e)` (a run without spaces) holds a reference code: letters joined to
+ * digits by a hyphen or an underscore (`C-1`, `A-77`, `INC-20231`, `PO-4471`, `SKU_88`,
+ * `CVE-2024-3094`), the way case, ticket, order and stock numbers are written. Such a run is
+ * neither a name nor a house number, so its tokens are outside every entity.
+ *
+ * @example
+ * ```ts
+ * isCode('case C-1', 5, 8) // true
+ * ```
+ */
+export function isCode(text: string, s: number, e: number): boolean {
+  for (let i = s + 1; i + 1 < e; i++) {
+    const c = text.charCodeAt(i)
+    const d = text.charCodeAt(i + 1)
+    if ((c === 45 || c === 95) && d >= 48 && d <= 57 && letterClass(text.charCodeAt(i - 1)) > 0)
+      return true
+  }
+  return false
+}
+
+/**
+ * Whether the word before `pos` (blanks and an abbreviation's dot between) is a unit word
+ * (`Apt.`, `Suite`, `Room`): a code after it is the unit's number (`Suite B-12`), not a reference.
+ *
+ * @example
+ * ```ts
+ * unitBefore('Suite B-12', 6, gazetteer) // true
+ * ```
+ */
+export function unitBefore(text: string, pos: number, g: Gazetteer): boolean {
+  let e = pos
+  while (e > 0 && (text.charCodeAt(e - 1) === 32 || text.charCodeAt(e - 1) === 9)) e--
+  if (text.charCodeAt(e - 1) === 46) e--
+  let s = e
+  while (s > 0 && letterClass(text.charCodeAt(s - 1)) > 0) s--
+  return s < e && (gazBits(g, lowerHash(text, s, e)) & GAZ.UNIT) !== 0
+}
+
 /** Whether `text.slice(s, e)` holds a digit. */
 export function hasDigit(text: string, s: number, e: number): boolean {
   for (let i = s; i < e; i++) {
@@ -166,11 +205,14 @@ const STRONG_BITS = GAZ.GIVEN | GAZ.SURNAME | GAZ.CITY | GAZ.COUNTRY
  */
 export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): number {
   const n = t.n
-  // Tokens of a blob (`enc:v1:Xk3-Lm_9Qa`, `x-amz-id=AB12cd`) are outside every entity.
+  // Tokens of a blob (`enc:v1:Xk3-Lm_9Qa`, `x-amz-id=AB12cd`) or a reference code (`C-1`,
+  // `INC-20231`) are outside every entity.
   for (let k = 0; k < n;) {
     let e = k + 1
     while (e < n && (t.flags[e]! & (SPACE_BEFORE | NL_BEFORE)) === 0) e++
-    if (isBlob(text, t.start[k]!, t.end[e - 1]!)) {
+    const s = t.start[k]!
+    const end = t.end[e - 1]!
+    if (isBlob(text, s, end) || (isCode(text, s, end) && !unitBefore(text, s, g))) {
       for (let j = k; j < e; j++) t.flags[j]! |= CLOSED
     }
     k = e
@@ -363,10 +405,11 @@ export function features(
 }
 
 /**
- * Which entities token `k` may begin: capitalised words any (2), numbers and lower-case words
- * only a street address (1: `42 rue de la Paix`, `ul. Zamkowa`), punctuation and dates, times or
- * amounts (`2024-03-12`, `10:30`, `1,200.50`) none (0); closed tokens (lower-case common words)
- * are always outside (-1).
+ * Which entities token `k` may begin or continue: capitalised words begin any (2), lower-case
+ * words only a street address (1: `ul. Zamkowa`), numbers only a street address and never stand
+ * in a name (3: `42 rue de la Paix`; `Ticket T 1` is no name), punctuation begins none (0), dates,
+ * times and amounts (`2024-03-12`, `10:30`, `1,200.50`) begin none and stand in no name (4);
+ * closed tokens (lower-case common words, blobs, reference codes) are always outside (-1).
  *
  * @example
  * ```ts
@@ -375,16 +418,23 @@ export function features(
  */
 export function canBegin(t: Tokens, k: number): number {
   const kind = t.kind[k]
-  if ((t.flags[k]! & CLOSED) !== 0) return -1
-  if (kind === PUNCT || (t.flags[k]! & DIGIT_GROUP) !== 0) return 0
-  return kind === WORD && (t.flags[k]! & CAP) !== 0 ? 2 : 1
+  const flags = t.flags[k]!
+  if ((flags & CLOSED) !== 0) return -1
+  if (kind === PUNCT) return 0
+  if (kind === NUM) return (flags & DIGIT_GROUP) !== 0 ? 4 : 3
+  return (flags & CAP) !== 0 ? 2 : 1
 }
 
-/** Whether `tag` may follow `prev` at a token that may begin what `canBegin` says. */
+/** Classes `canBegin` returns, from -1 to this. */
+export const BEGIN_CLASSES = 4
+
+/** Whether `tag` may follow `prev` at a token of the class `canBegin` gives. */
 export function allowed(prev: number, tag: number, begin: number): boolean {
   if (tag === 0) return true
   if (begin < 0) return false
-  if ((tag & 1) === 1) return begin === 2 || (begin === 1 && tag === 7)
+  // Numbers, dates and amounts are never part of a name.
+  if (begin >= 3 && tag <= 2) return false
+  if ((tag & 1) === 1) return begin === 2 || ((begin === 1 || begin === 3) && tag === 7)
   return prev === tag || prev === tag - 1
 }
 

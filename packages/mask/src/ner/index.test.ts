@@ -79,6 +79,62 @@ describe('NER layer (on by default)', () => {
     ])
   })
 
+  it('never takes reference codes, ticket ids, order numbers or SKUs for addresses or names', () => {
+    const types = ['PERSON', 'LOCATION', 'ORGANIZATION', 'STREET_ADDRESS']
+    for (const text of [
+      'C-1',
+      'A-77',
+      'INC-20231',
+      'PO-4471',
+      'See case C-1 for details',
+      'Ticket INC-20231 opened',
+      'Ticket #INC-20231 was escalated',
+      'order PO-4471 shipped',
+      'SKU AB-1234',
+      'SKU: AB-1234-XY',
+      'Applicant A-77 submitted the form',
+      'Part No. X-15 replaced',
+      'Maria-12 was closed',
+      'CVE-2024-3094 affects xz',
+      // Upper-case letter groups and numbers with no street or unit word are codes too.
+      'Invoice INV 2024 0031',
+      'Tracking code ZX 12 9981',
+      'ID: AB 12',
+      'The plate number is ABJ-123XY for this vehicle',
+      '35 JK 12',
+    ]) {
+      expect(found(text, types), text).toEqual([])
+    }
+    // The codes do not hide the names and addresses around them.
+    expect(found('Case C-1: Ana Lopez called about A-77.', types)).toEqual([
+      ['PERSON', 'Ana Lopez'],
+    ])
+    expect(found('Ticket JIRA-4471 assigned to Maria Garcia', types)).toEqual([
+      ['PERSON', 'Maria Garcia'],
+    ])
+  })
+
+  it('keeps a code after a unit word as the unit of an address', () => {
+    expect(found('Suite B-12', ['STREET_ADDRESS'])).toEqual([['STREET_ADDRESS', 'Suite B-12']])
+    expect(found('Apt. C-1', ['STREET_ADDRESS'])).toEqual([['STREET_ADDRESS', 'Apt. C-1']])
+    expect(
+      found('Ship to 42 Harbour Road, Apt. 3, Springfield, IL 62704', ['STREET_ADDRESS']),
+    ).toEqual([['STREET_ADDRESS', '42 Harbour Road, Apt. 3, Springfield, IL 62704']])
+    expect(found('Send to PSC 1234, Box 5678', ['STREET_ADDRESS'])).toEqual([
+      ['STREET_ADDRESS', 'PSC 1234, Box 5678'],
+    ])
+  })
+
+  it('never puts a number inside a name', () => {
+    // Each of these had a name with its number (`Ticket T 1`, `Beiteveien 2`, `Cicha 86`).
+    const names = [
+      'Ticket T 1',
+      'The address is the corner of Beiteveien 2 and Sieda Radial',
+      'Please send the card to the corner of ul. Cicha 86 and Leokadia Trail?',
+    ].flatMap((text) => found(text, ['PERSON']).map(([, value]) => value))
+    expect(names.filter((name) => /\d/.test(name))).toEqual([])
+  })
+
   it('finds names in dialogue lines and lists, and companies by their context', () => {
     expect(found('Halvard: Are you coming tonight?', ['PERSON'])).toEqual([['PERSON', 'Halvard']])
     expect(

@@ -1,6 +1,7 @@
-import { HINTS } from './features.js'
+import { GAZ, gazBits, type Gazetteer, HINTS } from './features.js'
 import { PACKED } from './model.js'
 import { decodeModel, type NerModel, type NerSpan, tag } from './tagger.js'
+import { letterClass, lowerHash } from './tokens.js'
 
 export { dateTimes } from './dates.js'
 export type { NerSpan } from './tagger.js'
@@ -68,7 +69,8 @@ export function hintOf(field: string | undefined): number {
  * ```
  */
 export function recognize(text: string, hint = 0): NerSpan[] {
-  const spans = joinAddresses(text, tag(shipped(), text, hint))
+  const m = shipped()
+  const spans = dropCodes(text, joinAddresses(text, tag(m, text, hint)), m.gazetteer)
   if (hint === 0 || spans.length > 0) return spans
   const h = hinted(text, hint)
   return h ? [h] : spans
@@ -97,6 +99,48 @@ export function hinted(text: string, hint: number): NerSpan | undefined {
           ? 'STREET_ADDRESS'
           : 'ORGANIZATION'
   return { start, end: start + value[1]!.length, type, score: 0.55 }
+}
+
+/**
+ * Drops tagged street addresses that are reference codes: upper-case letter groups and numbers
+ * only (`INV 2024 0031`, `ZX 12 9981`, `AB 12`), with no street or unit word (`ST`, `RD`, `APO`,
+ * `PSC`, `BOX`) and no state or region code before a postcode of four or more digits (`IL 62704`).
+ *
+ * @example
+ * ```ts
+ * dropCodes('Tracking ZX 12 9981', spans, gazetteer) // without the span of `ZX 12 9981`
+ * ```
+ */
+export function dropCodes(text: string, spans: NerSpan[], g: Gazetteer): NerSpan[] {
+  let k = 0
+  for (const s of spans)
+    if (s.type !== 'STREET_ADDRESS' || !codeLike(text, s.start, s.end, g)) spans[k++] = s
+  spans.length = k
+  return spans
+}
+
+function codeLike(text: string, s: number, e: number, g: Gazetteer): boolean {
+  let words = 0
+  for (let i = s; i < e;) {
+    if (letterClass(text.charCodeAt(i)) === 0) {
+      i++
+      continue
+    }
+    let j = i
+    for (; j < e; j++) {
+      const c = text.charCodeAt(j)
+      const lc = letterClass(c)
+      if (lc === 1) return false
+      if (lc === 0 && !(c >= 48 && c <= 57)) break
+    }
+    const bits = gazBits(g, lowerHash(text, i, j))
+    if ((bits & (GAZ.STREET | GAZ.UNIT)) !== 0) return false
+    if ((bits & GAZ.STATE) !== 0 && /^[ ,]+\d{4}/.test(text.slice(j, Math.min(e, j + 8))))
+      return false
+    words++
+    i = j
+  }
+  return words > 0
 }
 
 const isLineSpace = (c: number): boolean => c === 32 || c === 9 || c === 62 || c === 124

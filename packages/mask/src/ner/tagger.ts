@@ -1,6 +1,7 @@
 import {
   activate,
   allowed,
+  BEGIN_CLASSES,
   buildGazetteer,
   canBegin,
   features,
@@ -9,12 +10,14 @@ import {
   hasDigit,
   isAnchor,
   isBlob,
+  isCode,
   PLAIN_BITS,
   MAX_FEATURES,
   NTAGS,
   TAG_TYPES,
   tokenInfo,
   type TokenInfo,
+  unitBefore,
 } from './features.js'
 import { ACTIVE, CLOSED, letterClass, lowerHash, tokenize, type Tokens } from './tokens.js'
 
@@ -93,12 +96,12 @@ let tagBuf = new Uint8Array(64)
 let tokBuf: Tokens | undefined
 let infoBuf: TokenInfo | undefined
 const TN = (NTAGS + 1) * NTAGS
-// Transition scores per begin class (closed, continue only, address, any), disallowed = -Infinity.
-const masked = new Float64Array(4 * TN)
+// Transition scores per class of `canBegin` (-1 to BEGIN_CLASSES), disallowed = -Infinity.
+const masked = new Float64Array((BEGIN_CLASSES + 2) * TN)
 let maskedFor: ArrayLike<number> | undefined
 
 function buildMasked(trans: ArrayLike<number>): void {
-  for (let b = 0; b < 4; b++) {
+  for (let b = 0; b < BEGIN_CLASSES + 2; b++) {
     for (let p = 0; p <= NTAGS; p++) {
       for (let c = 0; c < NTAGS; c++) {
         const ok = allowed(p === NTAGS ? 0 : p, c, b - 1)
@@ -345,6 +348,7 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
     let ce = i
     while (ce < len && !isSpaceCode(text.charCodeAt(ce))) ce++
     if (ce - cs >= 10 && isBlob(text, cs, ce)) continue
+    if (isCode(text, cs, ce) && !unitBefore(text, cs, g)) continue
     // A capitalised word next to another one (only blanks between) is an anchor.
     let neighbour = lastCapEnd >= 0
     for (let p = lastCapEnd; neighbour && p < s; p++) {
