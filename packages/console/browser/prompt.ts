@@ -80,7 +80,7 @@ function request(): Record<string, unknown> {
   }
 }
 
-/** A tint from the value's share of the largest magnitude: green supports the answer, red opposes it. */
+/** A tint by the value's share of the largest: green supports the answer, red opposes it. */
 function tint(value: number, largest: number): string {
   const share = largest > 0 ? Math.min(1, Math.abs(value) / largest) : 0
   const alpha = (0.08 + 0.55 * share).toFixed(2)

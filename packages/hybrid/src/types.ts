@@ -417,7 +417,7 @@ export interface PrivacyRoutingOptions {
   unmaskedLocal?: boolean
   /** The local server's breaker, or its options. */
   localBreaker?: CircuitBreaker | CircuitBreakerOptions
-  /** The cloud server's breaker, or its options. Share one with other cloud clients to see one outage. */
+  /** The cloud server's breaker, or its options; share one with other cloud clients. */
   cloudBreaker?: CircuitBreaker | CircuitBreakerOptions
   /** Answer from the local server when the cloud is unavailable. Default true. */
   fallback?: boolean

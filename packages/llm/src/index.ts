@@ -27,6 +27,23 @@ export { SseDecoder, encodeSse } from './sse.js'
 export type { SseEvent } from './sse.js'
 export { TokenBudgets, estimatePromptTokens, tokenCounter } from './budget.js'
 export type { BudgetCharge } from './budget.js'
+export { segmentPrompt } from './attribution/segments.js'
+export type {
+  PromptKind,
+  PromptSegment,
+  SegmentedPrompt,
+  SegmentUnit,
+} from './attribution/segments.js'
+export { attributeSegments } from './attribution/methods.js'
+export type { AttributionMethod, PromptGame, SegmentAttribution } from './attribution/methods.js'
+export { lasso } from './attribution/lasso.js'
+export type { LassoFit } from './attribution/lasso.js'
+export type { ScoreName } from './attribution/scores.js'
+export type {
+  PromptExplainLimits,
+  PromptExplainRequest,
+  PromptExplanation,
+} from './attribution/explain.js'
 export type {
   LlmProtocol,
   UpstreamConfig,

@@ -1,4 +1,4 @@
-import { audit, createAuditTrail, type AuditRecord, type AuditSink } from '@modelgate/audit'
+import { audit, createAuditTrail } from '@modelgate/audit'
 import { createGate, type Gate, type GateFacts, type Plugin } from '@modelgate/core'
 import { serveListener, serveNode, type NodeServer } from '@modelgate/edge/node'
 import { createExpressApp } from '@modelgate/express'
@@ -6,6 +6,7 @@ import { createUpstream, llm, type UpstreamConfig } from '@modelgate/llm'
 import { createStandIn, SAMPLE_PII as PII, type StandIn } from '@modelgate/llm/testing'
 import { mask } from '@modelgate/mask'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { memorySink } from '../../../audit/test/helpers.js'
 import { createCircuitBreaker } from '../breaker.js'
 import type { LlmRouteEvent, PrivacyRoutingOptions } from '../types.js'
 import { privacyRouting } from './index.js'
@@ -69,17 +70,7 @@ describe('privacy routing between the edge and the cloud, on both runtimes', () 
   let gate: Gate
   let expressServer: NodeServer
   let edgeServer: NodeServer
-  const records: AuditRecord[] = []
-  const sink: AuditSink = {
-    kind: 'memory',
-    async open() {
-      return undefined
-    },
-    async write(batch) {
-      for (const e of batch) if (e.type === 'record') records.push(e.record)
-    },
-    async close() {},
-  }
+  const { sink, records } = memorySink()
   const trail = createAuditTrail({ sink })
 
   beforeAll(async () => {

@@ -29,7 +29,7 @@ const isUpstream = (u: unknown): u is LlmUpstream =>
   typeof (u as LlmUpstream).send === 'function' &&
   ((u as LlmUpstream).protocol === 'openai' || (u as LlmUpstream).protocol === 'anthropic')
 
-/** Why a call to one side failed, as the breaker and the facts see it; undefined when it did not. */
+/** Why a call to one side failed, for the breaker and the facts; undefined when it did not. */
 function failureOf(
   side: 'local' | 'cloud',
   result: UpstreamResult | undefined,

@@ -1,5 +1,5 @@
 import { authenticate, authorize, createApiKey } from '@modelgate/access'
-import { audit, createAuditTrail, type AuditRecord, type AuditSink } from '@modelgate/audit'
+import { audit, createAuditTrail } from '@modelgate/audit'
 import { createGate, MemoryStore, type Gate, type Plugin } from '@modelgate/core'
 import { serveListener, serveNode, type NodeServer } from '@modelgate/edge/node'
 import { createExpressApp } from '@modelgate/express'
@@ -13,6 +13,7 @@ import {
   type StandIn,
 } from '../testing/index.js'
 import type { LlmOptions } from '../types.js'
+import { memorySink } from '../../../audit/test/helpers.js'
 import type { PromptExplanation } from './explain.js'
 
 // Prompt attributions through the gate: POST /v1/explain/chat/completions, /completions and
@@ -41,21 +42,6 @@ interface Answer {
   explanation: PromptExplanation
   code?: string
   error?: string
-}
-
-function memorySink() {
-  const records: AuditRecord[] = []
-  const sink: AuditSink = {
-    kind: 'memory',
-    async open() {
-      return undefined
-    },
-    async write(batch) {
-      for (const e of batch) if (e.type === 'record') records.push(e.record)
-    },
-    async close() {},
-  }
-  return { sink, records }
 }
 
 function standInUpstream(standIn: StandIn) {

@@ -24,9 +24,12 @@ export interface PromptExplainRequest {
   unit?: SegmentUnit
   /** Default `context_cite`. */
   method?: AttributionMethod
-  /** Default `auto`: `echo` for completions, `first_token` for chat with log-probabilities, else `similarity`. */
+  /** Default `auto`: `echo` for completions, `similarity` for chat and Anthropic's messages. */
   score?: ScoreName | 'auto'
-  /** Upstream calls this explanation may make, the answer's own included. Default the plugin's `explain.calls`. */
+  /**
+   * Upstream calls this explanation may make, the answer's own included. Default the plugin's
+   * `explain.calls`.
+   */
   calls?: number
   /** Keep the last segment (the question) in every perturbation, uncredited. Default false. */
   keepLast?: boolean

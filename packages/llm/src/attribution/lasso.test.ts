@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { lasso } from './lasso.js'
-
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { random } from './methods.js'
 
 /** Random 0/1 rows, as the ablations of a prompt are. */
 function masks(n: number, M: number, seed: number): number[][] {

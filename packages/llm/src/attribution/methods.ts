@@ -15,7 +15,7 @@ import { lasso } from './lasso.js'
  */
 export type AttributionMethod = 'leave_one_out' | 'kernel_shap' | 'context_cite'
 
-/** The methods, in the order error messages list them. */
+/** @internal The methods, in the order error messages list them. */
 export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = [
   'context_cite',
   'kernel_shap',
@@ -60,8 +60,8 @@ export interface SegmentAttribution {
   evaluations: number
 }
 
-/** A seeded generator of numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
+/** @internal A seeded generator of numbers in [0, 1) (mulberry32). */
+export function random(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

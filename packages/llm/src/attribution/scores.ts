@@ -21,7 +21,7 @@ import type { PromptKind } from './segments.js'
  */
 export type ScoreName = 'echo' | 'prompt_logprobs' | 'first_token' | 'similarity'
 
-/** The scores, in the order error messages list them. */
+/** @internal The scores, in the order error messages list them. */
 export const SCORE_NAMES: readonly ScoreName[] = [
   'echo',
   'prompt_logprobs',
@@ -53,7 +53,7 @@ const probability = (logprob: number): number => Math.exp(Math.min(logprob, 0))
 
 const WORD = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+/gu
 
-/** Word-level F1 (as in SQuAD) of two texts; placeholders count as words. 1 for two empty texts. */
+/** @internal Word-level F1 (as in SQuAD) of two texts, placeholders as words; 1 for two empty. */
 export function wordF1(a: string, b: string): number {
   const wa = a.toLowerCase().match(WORD) ?? []
   const wb = b.toLowerCase().match(WORD) ?? []
@@ -74,7 +74,7 @@ export function wordF1(a: string, b: string): number {
   return (2 * p * r) / (p + r)
 }
 
-/** The text of the first choice (or Anthropic's text blocks) of an answer, as the model wrote it. */
+/** @internal The text of an answer's first choice (or Anthropic's text blocks), as written. */
 export function answerText(kind: PromptKind, answer: unknown): string {
   if (!isObject(answer)) return ''
   if (kind === 'messages') {
@@ -121,36 +121,28 @@ function single(body: Json): Json {
   return out
 }
 
-/** Sets the answer length under whichever key the client used (`max_completion_tokens` for o-series). */
+/** Sets the answer length under the key the client used (o-series: `max_completion_tokens`). */
 function withMaxTokens(body: Json, tokens: number): Json {
   if (body.max_completion_tokens !== undefined && body.max_tokens === undefined)
     return { ...body, max_completion_tokens: tokens }
   return { ...body, max_tokens: tokens }
 }
 
-/** One generated token of a chat answer with `logprobs`: its log-probability and the alternatives. */
+/** The first generated token of a chat answer with `logprobs`: its log-probability, alternatives. */
 interface Step {
   token: string
   logprob: number
   top: Json[]
 }
 
-/** The generated tokens of a chat answer with `logprobs`, or undefined when it has none. */
-function stepsOf(answer: unknown): Step[] | undefined {
+/** The first generated token of a chat answer with `logprobs`, if it has one. */
+function firstStep(answer: unknown): Step | undefined {
   const choice = isObject(answer) && Array.isArray(answer.choices) ? answer.choices[0] : undefined
   const lp = isObject(choice) && isObject(choice.logprobs) ? choice.logprobs.content : undefined
-  if (!Array.isArray(lp)) return undefined
-  const steps: Step[] = []
-  for (const s of lp) {
-    if (!isObject(s) || typeof s.token !== 'string' || typeof s.logprob !== 'number')
-      return undefined
-    steps.push({
-      token: s.token,
-      logprob: s.logprob,
-      top: Array.isArray(s.top_logprobs) ? s.top_logprobs.filter(isObject) : [],
-    })
-  }
-  return steps
+  const s = Array.isArray(lp) ? lp[0] : undefined
+  if (!isObject(s) || typeof s.token !== 'string' || typeof s.logprob !== 'number') return undefined
+  const top = Array.isArray(s.top_logprobs) ? s.top_logprobs.filter(isObject) : []
+  return { token: s.token, logprob: s.logprob, top }
 }
 
 /**
@@ -173,16 +165,18 @@ const noLogprobs = (what = 'log-probabilities') =>
   )
 
 /**
- * What the generation call must ask for so that a score can be computed from its answer:
- * `first_token` needs the answer's log-probabilities.
+ * The body of the call that makes the answer: one choice, not streamed, no echoed prompt, and
+ * the answer's log-probabilities when `first_token` needs them.
  *
  * @example
  * ```ts
- * const body = generationBody('first_token', masked)
+ * const body = generationBody('first_token', 'chat', masked)
  * ```
  */
 export function generationBody(score: ScoreName | 'auto', kind: PromptKind, body: Json): Json {
   const out = single(body)
+  // The answer explained is what the model wrote, without an echoed prompt.
+  if (kind === 'completions') delete out.echo
   if (kind === 'chat' && score === 'first_token') {
     out.logprobs = true
     out.top_logprobs = Math.max(1, typeof body.top_logprobs === 'number' ? body.top_logprobs : 1)
@@ -223,7 +217,7 @@ export function scorerFor(
         'explain_unsupported_score',
       )
     if (name === 'prompt_logprobs') return promptLogprobsScorer(text)
-    const first = stepsOf(answer)?.[0]
+    const first = firstStep(answer)
     if (!first)
       throw new BadRequestError(
         'the model server gave no log-probabilities for the answer: use the similarity score',
@@ -250,7 +244,7 @@ function firstTokenScorer(first: Step): Scorer {
       top_logprobs: 20,
     }),
     score(a) {
-      const step = stepsOf(a)?.[0]
+      const step = firstStep(a)
       if (!step) throw noLogprobs()
       return probability(logprobAt(step, first.token))
     },

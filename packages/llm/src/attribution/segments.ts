@@ -14,7 +14,7 @@ import { PLACEHOLDER_PATTERN } from '../placeholders.js'
  */
 export type SegmentUnit = 'messages' | 'documents' | 'sentences' | 'entities'
 
-/** The units, in the order error messages list them. */
+/** @internal The units, in the order error messages list them. */
 export const SEGMENT_UNITS: readonly SegmentUnit[] = [
   'sentences',
   'documents',

@@ -1,9 +1,10 @@
-import { audit, createAuditTrail, type AuditRecord, type AuditSink } from '@modelgate/audit'
+import { audit, createAuditTrail } from '@modelgate/audit'
 import { createGate, type Gate, type Plugin } from '@modelgate/core'
 import { mask } from '@modelgate/mask'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createStandIn, SAMPLE_PII as PII, SAMPLE_PROMPT as PROMPT } from '../testing/index.js'
 import type { LlmOptions } from '../types.js'
+import { memorySink } from '../../../audit/test/helpers.js'
 import { llm } from './index.js'
 
 // What the audit log records of LLM requests: the token usage of streamed answers too, which is
@@ -15,17 +16,7 @@ afterEach(async () => {
 })
 
 function setup(options: Partial<LlmOptions> = {}, plugins: Plugin[] = []) {
-  const records: AuditRecord[] = []
-  const sink: AuditSink = {
-    kind: 'memory',
-    async open() {
-      return undefined
-    },
-    async write(batch) {
-      for (const e of batch) if (e.type === 'record') records.push(e.record)
-    },
-    async close() {},
-  }
+  const { sink, records } = memorySink()
   const trail = createAuditTrail({ sink })
   const standIn = createStandIn({ seed: 2 })
   const fetch = (url: string, init: RequestInit) => standIn.fetch(new Request(url, init))

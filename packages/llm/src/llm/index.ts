@@ -439,9 +439,11 @@ async function maskRequest(
 /** A request checked, masked and routed: what a route sends upstream and restores with. */
 interface Prepared {
   served: Served
-  tenant: string
   facts: LlmFacts
-  /** The request as it goes upstream: masked, or as sent when the routing hook chose an upstream inside the trust boundary. */
+  /**
+   * The request as it goes upstream: masked, or as sent when the routing hook chose an upstream
+   * inside the trust boundary.
+   */
   masked: Json
   /** The request masked, whatever the routing hook chose. */
   alwaysMasked: Json
@@ -506,7 +508,6 @@ async function prepare(
   facts.upstreamModel = upstream.model
   return {
     served,
-    tenant,
     facts,
     masked: unmasked ? body : request.masked,
     alwaysMasked: request.masked,

@@ -1,3 +1,5 @@
+import { random as mulberry } from '../attribution/methods.js'
+
 /**
  * A retrieval question for prompt attributions whose answer is a known function of which
  * sentences are present: notes naming the contact of several projects (an e-mail address, a
@@ -56,17 +58,6 @@ const FILLER = [
   'Parking is free for visitors on weekends.',
 ]
 
-function rng(seed: number): () => number {
-  let a = (seed * 2654435761) >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * A random {@link AttributionCase} of `min` to `max` sentences (default 4 to 16), the same for
  * the same seed.
@@ -81,7 +72,7 @@ export function attributionCase(
   seed: number,
   options: { min?: number; max?: number } = {},
 ): AttributionCase {
-  const random = rng(seed)
+  const random = mulberry(seed * 2654435761)
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!
   const shuffle = <T>(list: readonly T[]) => {
     const out = [...list]

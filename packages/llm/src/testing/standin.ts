@@ -377,7 +377,10 @@ const json = (body: unknown, status = 200) =>
  * `/v1/messages`, as a Web fetch handler. Its model is an {@link NgramModel} over o200k trained on
  * the request's own conversation (plus a few sentences), decoding greedily from the start of the
  * last user or tool message, so it mostly repeats that message, placeholders included, and its
- * logprobs are the n-gram model's real ones. Streams are OpenAI chunks (one per token, tool-call
+ * logprobs are the n-gram model's real ones; with `decode: 'continue'` it reads the whole prompt
+ * and continues it instead. Stop sequences cut answers; legacy completions echo their prompt with
+ * causal log-probabilities; chat answers vLLM's `prompt_logprobs` (with `continue_final_message`,
+ * a last assistant message is continued). Streams are OpenAI chunks (one per token, tool-call
  * argument deltas cut at random) or Anthropic events, written in bytes cut at random boundaries,
  * so SSE lines, UTF-8 characters and placeholders arrive split. Every call is recorded.
  *
