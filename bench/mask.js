@@ -21,6 +21,7 @@ import {
 } from '../packages/mask/eval/presidio-research.mjs'
 import {
   loadPresidioRows,
+  presidioDetection,
   PRESIDIO_THRESHOLD,
   printPresidioRows,
   runPresidioRows,
@@ -414,13 +415,18 @@ if (rows.skip) {
 } else {
   results.presidioRows = { source: rows.source, unusable: rows.unusable.length }
   // At Presidio's default score threshold (0): its recognizer tests check low-score results too.
+  // Presidio's AnalyzerEngine returns overlapping results of different types, so the rows run with
+  // `overlapping: true`; the detector's non-overlapping spans and modelgate's own threshold (0.5)
+  // are reported beside them (see presidio-tests.mjs).
   results.presidioRows.threshold = PRESIDIO_THRESHOLD
-  for (const [name, ner] of [
-    ['modelgate', false],
-    ['modelgate+ner', true],
+  for (const [name, ner, options] of [
+    ['modelgate', false, {}],
+    ['modelgate+ner', true, {}],
+    ['modelgate+ner, non-overlapping', true, { overlapping: false }],
+    ['modelgate+ner, threshold 0.5', true, { threshold: 0.5 }],
   ]) {
-    const detector = createDetector({ ner, threshold: PRESIDIO_THRESHOLD })
-    const r = runPresidioRows(rows, (t) => detector.detect(t), detector.entities)
+    const detect = presidioDetection(createDetector, { ner, ...options })
+    const r = runPresidioRows(rows, detect, createDetector({ ner }).entities)
     printPresidioRows(r, name)
     delete r.failures
     results.presidioRows[name] = r

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { birthHints, createDetector } from './detector.js'
+import type { Span } from './types.js'
 import { bareDomains, hostOk, wwwHostOk } from './web.js'
 
 // The pattern recognizers alone; the NER layer has its own tests (ner/index.test.ts).
@@ -138,6 +139,34 @@ describe('createDetector', () => {
     expect(found('Signed, Mary-Jane Smith')).toEqual([['PERSON', 'Mary-Jane Smith']])
     expect(found('Dr. Smith-Jones will call')).toEqual([['PERSON', 'Smith-Jones']])
     expect(found('Jean-Luc Picard')).toEqual([])
+  })
+
+  it('reports overlapping spans of different types on request, never two of one type', () => {
+    const d = createDetector({ threshold: 0 })
+    const text = 'passport 912803456'
+    const types = (spans: Span[]) => spans.map((s) => s.type).sort()
+    const one = d.detect(text)
+    expect(one).toHaveLength(1)
+    const all = d.detect(text, { overlapping: true })
+    expect(types(all)).toEqual(['US_BANK_NUMBER', 'US_DRIVER_LICENSE', 'US_ITIN', 'US_PASSPORT'])
+    expect(all.every((s) => text.slice(s.start, s.end) === '912803456')).toBe(true)
+    expect(all).toContainEqual(one[0])
+    // An IPv6 host inside a URL.
+    const url = 'Visit http://[2001:db8::1]/path'
+    expect(d.detect(url).map((s) => s.type)).toEqual(['URL'])
+    expect(d.detect(url, { overlapping: true }).map((s) => url.slice(s.start, s.end))).toEqual([
+      'http://[2001:db8::1]/path',
+      '2001:db8::1',
+    ])
+    // Within a type, overlaps are resolved as usual, and spans come sorted by start.
+    const names = 'Dear Richard Milhous Nixon, call +1 212 736 5000'
+    const spans = d.detect(names, { overlapping: true })
+    for (const type of new Set(spans.map((s) => s.type))) {
+      const of = spans.filter((s) => s.type === type)
+      for (let i = 1; i < of.length; i++)
+        expect(of[i]!.start).toBeGreaterThanOrEqual(of[i - 1]!.end)
+    }
+    expect(spans.map((s) => s.start)).toEqual([...spans.map((s) => s.start)].sort((a, b) => a - b))
   })
 
   it('rejects bad options at construction', () => {

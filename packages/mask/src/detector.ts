@@ -218,7 +218,7 @@ const LOCAL = String.raw`(?:\d{1,4}(?:[ .-]\d{1,8}){1,5}|\d{7,15})`
 
 const RE = {
   card: /[1-6](?<![\d-][1-6])\d{3}(?:[ -]?\d){8,15}(?!\d)/g,
-  ssn: /\d(?<![\d.-]\d)\d{2}([- .]?)\d{2}\1\d{4}(?![\d-]|\.\d)/g,
+  ssn: /\d(?<![\d.-]\d)\d{2}(?:([- .]?)\d{2}\1\d{4}|-\d{6}|\d{2}-\d{4})(?![\d-]|\.\d)/g,
   phone: new RegExp(
     `(?:\\+(?<!${NOT_BEFORE_PHONE}\\+)\\d{1,3}[ .-]?(?:${AREA})?${LOCAL}` +
       `|\\((?<!${NOT_BEFORE_PHONE}\\()\\d{1,4}\\)[ .-]?${LOCAL}` +
@@ -227,7 +227,7 @@ const RE = {
       `(?:\\s?(?:x|ext\\.?|#)\\s?\\d{1,6})?(?!\\w|-\\d|[ .-]\\d|\\.\\d|:\\d)`,
     'g',
   ),
-  ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g,
+  ipv4: /\d(?<![\w.]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w)/g,
   url: /\b(?:https?:\/\/|www\.)[^\s<>"'`{}|\\^]{1,2048}/y,
   iban: /[A-Z]{2}(?<![\w][A-Z]{2})\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?/g,
   btc: /\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?![\w])/g,
@@ -380,14 +380,17 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       if (on.has('US_SSN')) {
         RE.ssn.lastIndex = 0
         while (RE.ssn.test(text)) {
-          // `ddd-dd-dddd`, `ddd dd dddd`, `ddd.dd.dddd` or nine digits: a separator, if any, is 5
-          // from the end.
+          // `ddd-dd-dddd`, `ddd dd dddd`, `ddd.dd.dddd` (the separator 5 and 8 from the end), nine
+          // digits, or the very weak `ddd-dddddd` and `ddddd-dddd` (Presidio's 0.05 forms; a ZIP+4
+          // has the second shape): these stay below the default threshold with context too.
           const end = RE.ssn.lastIndex
           const sep = text.charCodeAt(end - 5)
-          const separated = sep === 45 || sep === 32 || sep === 46
-          const start = end - (separated ? 11 : 9)
+          const separated =
+            (sep === 45 || sep === 32 || sep === 46) && text.charCodeAt(end - 8) === sep
+          const weak = !separated && (sep === 45 || text.charCodeAt(end - 7) === 45)
+          const start = end - (separated ? 11 : weak ? 10 : 9)
           if (!ssnValid(text.slice(start, end))) continue
-          scored({ start, end, type: 'US_SSN', score: separated ? 0.5 : 0.2 })
+          scored({ start, end, type: 'US_SSN', score: separated ? 0.5 : weak ? 0.1 : 0.2 })
         }
       }
       if (on.has('PHONE_NUMBER')) {
@@ -403,8 +406,11 @@ export function createDetector(options: DetectorOptions = {}): Detector {
             c = text.charCodeAt(--start - 1)
           }
           if (!ipv4Valid(text.slice(start, end))) continue
-          // A version word or key before the number lowers it below the default threshold.
-          const version = NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))
+          // A version word or key before the number, or more dotted parts after it
+          // (`192.168.1.1.1`: an OID or a version), lowers it below the default threshold.
+          const version =
+            (text.charCodeAt(end) === 46 && isDigit(text.charCodeAt(end + 1))) ||
+            NEGATIVE.IP_ADDRESS!.test(before(text, start, 24))
           scored({
             start,
             end: cidrEnd(text, end, 32),
@@ -478,7 +484,7 @@ export function createDetector(options: DetectorOptions = {}): Detector {
       }
     }
     meter?.check()
-    const spans = resolve(out, text, allow)
+    const spans = hints?.overlapping ? resolveEachType(out, text, allow) : resolve(out, text, allow)
     if (blocked.length === 0) return spans
     let k = 0
     return spans.filter((sp) => {
@@ -534,6 +540,19 @@ function resolve(cands: Candidate[], text: string, allow: Set<string>): Span[] {
     i = j
   }
   return spans
+}
+
+/** `resolve` within each type: spans of different types may overlap, sorted by start. */
+function resolveEachType(cands: Candidate[], text: string, allow: Set<string>): Span[] {
+  const byType = new Map<string, Candidate[]>()
+  for (const c of cands) {
+    const list = byType.get(c.type)
+    if (list) list.push(c)
+    else byType.set(c.type, [c])
+  }
+  const spans: Span[] = []
+  for (const list of byType.values()) for (const s of resolve(list, text, allow)) spans.push(s)
+  return spans.sort((a, b) => a.start - b.start || b.end - a.end)
 }
 
 const HEX = new Uint8Array(128)

@@ -88,6 +88,20 @@ describe('IP addresses', () => {
     }
     expect(found('client 10.15.8.231 connected')).toEqual([['IP_ADDRESS', '10.15.8.231']])
   })
+
+  it('reads the address at the start of a longer dotted number at a low score', () => {
+    const all = createDetector({ threshold: 0, entities: ['IP_ADDRESS'] })
+    for (const [text, ip] of [
+      ['192.168.1.1.1', '192.168.1.1'],
+      ['oid 1.3.6.1.4.1.311', '1.3.6.1'],
+      ['ip 10.15.8.231.5', '10.15.8.231'],
+    ]) {
+      expect(found(text), text).toEqual([])
+      const spans = all.detect(text)
+      expect(spans.map((s) => text.slice(s.start, s.end))).toEqual([ip])
+      expect(spans[0]!.score).toBeLessThan(0.5)
+    }
+  })
 })
 
 describe('URLs and domains', () => {
@@ -141,6 +155,21 @@ describe('cards, IBANs and SSNs', () => {
   it('reads dotted SSNs with one kind of separator', () => {
     expect(found('SSN 536.22.1234')).toEqual([['US_SSN', '536.22.1234']])
     expect(found('SSN 536.22-1234')).toEqual([])
+  })
+
+  it('keeps the very weak SSN forms below the default threshold, context or not', () => {
+    const all = createDetector({ threshold: 0, entities: ['US_SSN'] })
+    for (const [text, value] of [
+      ['ssn 078-051121', '078-051121'],
+      ['SSN: 07805-1121 on file', '07805-1121'],
+    ]) {
+      expect(found(text), text).toEqual([])
+      const spans = all.detect(text)
+      expect(spans.map((s) => text.slice(s.start, s.end))).toEqual([value])
+      expect(spans[0]!.score).toBeLessThan(0.5)
+    }
+    // The area rules hold for them too (a ZIP+4 of a 9xx area is no SSN).
+    expect(all.detect('zip 94105-1234')).toEqual([])
   })
 })
 

@@ -180,6 +180,15 @@ export interface DetectHints {
    * per-call budget; it throws `MaskingBudgetError` when the bytes or time run out.
    */
   budget?: BudgetMeter
+  /**
+   * Report the spans of every type, overlapping ones included, as Presidio's `AnalyzerEngine`
+   * does: within one type spans never overlap (the higher score, then the longer span wins, as
+   * always), but a span of one type no longer hides an overlapping span of another (a nine-digit
+   * number that is a candidate passport, bank account and driver licence number is reported as
+   * each). Default false: the spans do not overlap, the highest-scoring type wins, which is what
+   * masking needs. Useful to see every reading of a value, or to let a policy choose among them.
+   */
+  overlapping?: boolean
 }
 
 /**

@@ -72,6 +72,7 @@ function digitsMayStart(text: string, i: number): boolean {
 
 const YEAR_LEAD =
   /(?:\b(?:in|since|of|during|until|till|by|from|to|year|circa|c\.|founded|born|established|before|after|around|spring|summer|autumn|fall|winter)\s+|\bthe\s+|'|\bclass of\s+)$/i
+const YEAR_WORD = /\b[Yy]ear $/
 const DATE_LEAD =
   /\b(?:on|date|dated|when|due|since|until|till|from|by|born|birthday|dob|expires?|expiry|effective|valid|before|after|as of|scheduled|appointment|meeting|at)\W{0,3}$/i
 
@@ -112,7 +113,7 @@ export function dateTimes(text: string): DateCandidate[] {
     DATE_RE.lastIndex = i
     const m = DATE_RE.exec(text)
     if (m === null) continue
-    const start = i
+    let start = i
     const end = start + m[0].length
     if (isWord(text.charCodeAt(end))) continue
     next = end
@@ -158,7 +159,11 @@ export function dateTimes(text: string): DateCandidate[] {
       stamp = /\d:\d\d:\d/.test(g.time)
       score = stamp ? 0.2 : /[AaPp]\.?[Mm]/.test(g.time) ? 0.5 : 0.3
     } else if (g.year) {
-      score = YEAR_LEAD.test(text.slice(Math.max(0, start - 24), start)) ? 0.6 : 0.3
+      const lead = text.slice(Math.max(0, start - 24), start)
+      score = YEAR_LEAD.test(lead) ? 0.6 : 0.3
+      // `year 1972` is one date expression.
+      const word = YEAR_WORD.exec(lead)
+      if (word) start -= word[0].length
     } else {
       score = 0.6
     }

@@ -183,6 +183,7 @@ describe('DATE_TIME patterns', () => {
     expect(dates('Today is 5/20/2021')).toEqual([['5/20/2021', 0.6]])
     expect(dates('signed 12 May 2023 in Lyon')).toEqual([['12 May 2023', 0.6]])
     expect(dates('the club was founded in 1990')).toEqual([['1990', 0.6]])
+    expect(dates('it happened in the year 1972')).toEqual([['year 1972', 0.6]])
   })
 
   it('scores log timestamps, bare times and bare years low', () => {
