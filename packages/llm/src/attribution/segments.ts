@@ -58,7 +58,15 @@ interface Slot {
   pieces: Piece[]
 }
 
-/** The request kinds an attribution can perturb. */
+/**
+ * The requests an attribution can perturb: chat completions, legacy completions, Anthropic
+ * messages.
+ *
+ * @example
+ * ```ts
+ * const kind: PromptKind = 'messages'
+ * ```
+ */
 export type PromptKind = 'chat' | 'completions' | 'messages'
 
 /**
