@@ -235,18 +235,23 @@ export class RequestMasker {
     return this.allowWords.has(text) || this.allowPatterns.some((re) => wholeMatch(re, text))
   }
 
-  /** Detected and denied spans, allowed ones and types that may leave removed, without overlaps. */
+  /**
+   * Detected and denied spans, allowed ones and types that may leave removed, without overlaps.
+   * A denied word wins over a detected span that overlaps it: it is masked as its own type.
+   */
   private async spans(text: string): Promise<Span[]> {
-    const found: Span[] = []
-    for (const s of await this.masking.detect(text)) {
-      if (this.policy.leave.has(s.type) || this.masking.rule(s.type)?.op === 'keep') continue
-      if (this.allowed(text.slice(s.start, s.end))) continue
-      found.push(s)
-    }
+    const denied: Span[] = []
     for (const d of this.deny) {
       d.re.lastIndex = 0
       for (const m of text.matchAll(d.re))
-        found.push({ start: m.index, end: m.index + m[0].length, type: d.type, score: 1 })
+        denied.push({ start: m.index, end: m.index + m[0].length, type: d.type, score: 1 })
+    }
+    const found: Span[] = [...denied]
+    for (const s of await this.masking.detect(text)) {
+      if (this.policy.leave.has(s.type) || this.masking.rule(s.type)?.op === 'keep') continue
+      if (this.allowed(text.slice(s.start, s.end))) continue
+      if (denied.some((d) => d.start < s.end && s.start < d.end)) continue
+      found.push(s)
     }
     for (const s of found) this.refuseIf(s.type)
     found.sort((a, b) => a.start - b.start || b.end - a.end)
