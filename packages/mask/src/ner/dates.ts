@@ -44,31 +44,13 @@ const DATE_RE = new RegExp(
   'y',
 )
 
-// Where a match may start: a month or weekday name (three letters) or a digit, which must then
-// begin a year or a day, month or hour followed by a separator, an ordinal or a month name.
+// Where a match may start: a month or weekday name (capitalised, or a whole lower-case weekday)
+// or a digit that begins a year (four digits: 19xx, 2xxx, or any before `-`) or a day, month or
+// hour of one or two digits followed by a separator, an ordinal or ` of`/` May`. The rest of each
+// candidate is a look-ahead, so the match is its first character (three for names).
 const CANDIDATE =
-  /\b(?:[Jj]an|[Ff]eb|[Mm]a[ry]|[Aa]pr|[Jj]u[nl]|[Aa]ug|[Ss]ep|[Oo]ct|[Nn]ov|[Dd]ec|[Mm]on|[Tt]ue|[Ww]ed|[Tt]hu|[Ff]ri|[Ss]at|[Ss]un|\d)/g
+  /\b(?:Jan|Feb|Ma[ry]|Apr|Ju[nl]|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun|mon(?=day)|tue(?=sday)|wed(?=nesday)|thu(?=rsday)|fri(?=day)|sat(?=urday)|sun(?=day)|2(?=\d{3}(?!\d))|1(?=9\d\d(?!\d))|\d(?=\d{3}-|\d?(?:[/.:snrt-]| [oJFMASOND])))/g
 const isDigitCode = (c: number): boolean => c >= 48 && c <= 57
-const MONTH_INITIAL = new Uint8Array(128)
-for (const c of 'JFMASOND') MONTH_INITIAL[c.charCodeAt(0)] = 1
-
-function digitsMayStart(text: string, i: number): boolean {
-  let j = i + 1
-  while (isDigitCode(text.charCodeAt(j))) j++
-  const run = j - i
-  const next = text.charCodeAt(j)
-  if (run === 4) {
-    const c0 = text.charCodeAt(i)
-    return next === 45 || c0 === 50 || (c0 === 49 && text.charCodeAt(i + 1) === 57)
-  }
-  if (run > 2) return false
-  // 3/4, 12.03, 5-May, 10:30, 3rd, 12 May, 4 of July
-  if (next === 47 || next === 46 || next === 45 || next === 58) return true
-  if (next === 115 || next === 110 || next === 114 || next === 116) return true
-  if (next !== 32) return false
-  const after = text.charCodeAt(j + 1)
-  return after === 111 || (after < 128 && MONTH_INITIAL[after] === 1)
-}
 
 const YEAR_LEAD =
   /(?:\b(?:in|since|of|during|until|till|by|from|to|year|circa|c\.|founded|born|established|before|after|around|spring|summer|autumn|fall|winter)\s+|\bthe\s+|'|\bclass of\s+)$/i
@@ -82,6 +64,24 @@ const VERSION_LEAD = /\b(?:v|version|ver|release|build|firmware|sdk|patch)\W{0,3
 
 const isWord = (c: number): boolean =>
   (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127
+
+/** The number written by the `n` digits at `i`. */
+function digitsAt(text: string, i: number, n: number): number {
+  let v = 0
+  for (let k = i; k < i + n; k++) v = v * 10 + text.charCodeAt(k) - 48
+  return v
+}
+
+/** The three numbers of `d[/.-]d[/.-]d` at `i` (one or two digits, one or two, two or four). */
+function numericDate(text: string, i: number): [number, number, number] {
+  const parts: [number, number, number] = [0, 0, 0]
+  for (let p = 0, k = i; p < 3; p++, k++) {
+    let v = 0
+    for (let c = text.charCodeAt(k); c >= 48 && c <= 57; c = text.charCodeAt(++k)) v = v * 10 + c - 48
+    parts[p] = v
+  }
+  return parts
+}
 
 function validDay(y: number, m: number, d: number): boolean {
   return m >= 1 && m <= 12 && d >= 1 && d <= 31 && y >= 1000 && y <= 2999
@@ -109,7 +109,7 @@ export function dateTimes(text: string): DateCandidate[] {
   while (CANDIDATE.test(text)) {
     const digit = isDigitCode(text.charCodeAt(CANDIDATE.lastIndex - 1))
     const i = CANDIDATE.lastIndex - (digit ? 1 : 3)
-    if (i < next || isWord(text.charCodeAt(i - 1)) || (digit && !digitsMayStart(text, i))) continue
+    if (i < next || isWord(text.charCodeAt(i - 1))) continue
     DATE_RE.lastIndex = i
     const m = DATE_RE.exec(text)
     if (m === null) continue
@@ -138,12 +138,15 @@ export function dateTimes(text: string): DateCandidate[] {
     // in logs, records and exports: reported low, and no context word raises them.
     let stamp = false
     if (g.iso) {
-      const [y, mo, d] = g.iso.split('-').map(Number) as [number, number, number]
+      // `yyyy-mm-dd` at the start of the match.
+      const y = digitsAt(text, start, 4)
+      const mo = digitsAt(text, start + 5, 2)
+      const d = digitsAt(text, start + 8, 2)
       if (!validDay(y, mo, d)) continue
       stamp = g.isotime !== undefined
       score = stamp ? 0.2 : 0.6
     } else if (g.num) {
-      const parts = g.num.split(/[/.-]/).map(Number) as [number, number, number]
+      const parts = numericDate(text, start)
       const y = parts[2] < 100 ? 2000 + parts[2] : parts[2]
       const ok = validDay(y, parts[0], parts[1]) || validDay(y, parts[1], parts[0])
       if (!ok) continue

@@ -24,8 +24,11 @@ import { ACTIVE, CLOSED, letterClass, lowerHash, tokenize, type Tokens } from '.
 /** A decoded model: hashed emission weights, tag transition weights, temperature and gazetteer. */
 export interface NerModel {
   buckets: number
-  /** `buckets × NTAGS` emission weights. */
-  weights: Int16Array
+  /**
+   * `buckets × 5` emission weights: the nine int16 weights of a bucket in pairs, low half first
+   * (the tenth half is 0), so a bucket is read with five loads.
+   */
+  weights: Int32Array
   /** `(NTAGS + 1) × NTAGS` transition weights; row NTAGS is the start of a segment. */
   transitions: Int16Array
   /** Softmax temperature on scores (in weight units). */
@@ -68,8 +71,12 @@ export function decodeModel(packed: {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const nw = packed.buckets * NTAGS
   const nt = (NTAGS + 1) * NTAGS
-  const weights = new Int16Array(nw)
-  for (let i = 0; i < nw; i++) weights[i] = view.getInt16(i * 2, true)
+  const weights = new Int32Array(packed.buckets * 5)
+  for (let i = 0; i < nw; i++) {
+    const half = i % NTAGS
+    const v = view.getInt16(i * 2, true)
+    weights[Math.floor(i / NTAGS) * 5 + (half >> 1)]! |= half & 1 ? v << 16 : v & 0xffff
+  }
   const transitions = new Int16Array(nt)
   for (let i = 0; i < nt; i++) transitions[i] = view.getInt16((nw + i) * 2, true)
   const entries: Array<[number, number]> = []
@@ -114,7 +121,7 @@ function buildMasked(trans: ArrayLike<number>): void {
 
 /**
  * Emission scores of every active token into a `t.n × NTAGS` array (inactive rows are left as
- * they are). Shared by the runtime tagger and training.
+ * they are), from weights packed as `NerModel.weights` is.
  *
  * @example
  * ```ts
@@ -122,7 +129,7 @@ function buildMasked(trans: ArrayLike<number>): void {
  * ```
  */
 export function emissions(
-  w: ArrayLike<number>,
+  w: Int32Array,
   buckets: number,
   text: string,
   t: Tokens,
@@ -150,16 +157,21 @@ export function emissions(
     let s7 = 0
     let s8 = 0
     for (let f = 0; f < nf; f++) {
-      const b = (feats[f]! & mask) * 9
-      s0 += w[b]!
-      s1 += w[b + 1]!
-      s2 += w[b + 2]!
-      s3 += w[b + 3]!
-      s4 += w[b + 4]!
-      s5 += w[b + 5]!
-      s6 += w[b + 6]!
-      s7 += w[b + 7]!
-      s8 += w[b + 8]!
+      const b = (feats[f]! & mask) * 5
+      const x0 = w[b]!
+      const x1 = w[b + 1]!
+      const x2 = w[b + 2]!
+      const x3 = w[b + 3]!
+      const x4 = w[b + 4]!
+      s0 += (x0 << 16) >> 16
+      s1 += x0 >> 16
+      s2 += (x1 << 16) >> 16
+      s3 += x1 >> 16
+      s4 += (x2 << 16) >> 16
+      s5 += x2 >> 16
+      s6 += (x3 << 16) >> 16
+      s7 += x3 >> 16
+      s8 += (x4 << 16) >> 16
     }
     out[row] = s0
     out[row + 1] = s1
@@ -304,7 +316,10 @@ export function tag(model: NerModel, text: string, hint: number): NerSpan[] {
 export function anchorWindows(text: string, g: Gazetteer): number[] {
   const len = text.length
   const out: number[] = []
+  // The last capitalised word without digits, and whether it is known to be no blob or code.
+  let lastCapStart = -1
   let lastCapEnd = -1
+  let lastChecked = true
   // The line being read, and its first anchor start and last anchor end (-1: none yet).
   let ls = 0
   let le = -1
@@ -343,18 +358,23 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
     }
     CAP_START.lastIndex = i
     if (hasDigit(text, s, i)) continue
-    let cs = s
-    while (cs > 0 && !isSpaceCode(text.charCodeAt(cs - 1))) cs--
-    let ce = i
-    while (ce < len && !isSpaceCode(text.charCodeAt(ce))) ce++
-    if (ce - cs >= 10 && isBlob(text, cs, ce)) continue
-    if (isCode(text, cs, ce) && !unitBefore(text, cs, g)) continue
+    // On a line that already has an anchor, only an anchor near its end changes the window: the
+    // word is checked (below) only if the next capitalised word needs it as a neighbour.
+    if (s <= le && le - i >= REACH) {
+      lastCapStart = s
+      lastCapEnd = i
+      lastChecked = false
+      continue
+    }
+    if (!wordOfText(text, s, i, g)) continue
     // A capitalised word next to another one (only blanks between) is an anchor.
     let neighbour = lastCapEnd >= 0
     for (let p = lastCapEnd; neighbour && p < s; p++) {
       const b = text.charCodeAt(p)
       neighbour = b === 32 || b === 9
     }
+    if (neighbour && !lastChecked) neighbour = wordOfText(text, lastCapStart, lastCapEnd, g)
+    lastChecked = true
     let j = i
     while (j < len && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++
     if (j > i && letterClass(text.charCodeAt(j)) === 2) neighbour = true
@@ -383,6 +403,17 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
   }
   flush()
   return out
+}
+
+/** Whether the capitalised word `text.slice(s, i)` stands in no blob or reference code. */
+function wordOfText(text: string, s: number, i: number, g: Gazetteer): boolean {
+  const len = text.length
+  let cs = s
+  while (cs > 0 && !isSpaceCode(text.charCodeAt(cs - 1))) cs--
+  let ce = i
+  while (ce < len && !isSpaceCode(text.charCodeAt(ce))) ce++
+  if (ce - cs >= 10 && isBlob(text, cs, ce)) return false
+  return !isCode(text, cs, ce) || unitBefore(text, cs, g)
 }
 
 const CAP_START = /[A-Z\u00c0-\uffff]/g
@@ -428,10 +459,10 @@ function tagWindow(
     const row = k * NTAGS
     const trow = (startsRun ? NTAGS : prev) * NTAGS
     const own = emit[row + c]! + tr[trow + c]!
+    // The transitions masked by `allowed` (-Infinity where a tag is not allowed: exp gives 0).
+    const mrow = (begin + 1) * TN + trow
     let z = 0
-    for (let d = 0; d < NTAGS; d++) {
-      if (allowed(prev, d, begin)) z += Math.exp((emit[row + d]! + tr[trow + d]! - own) * inv)
-    }
+    for (let d = 0; d < NTAGS; d++) z += Math.exp((emit[row + d]! + masked[mrow + d]! - own) * inv)
     if ((c & 1) === 1) {
       open = { start: t.start[k]!, end: t.end[k]!, type: TAG_TYPES[(c - 1) >> 1]!, score: 0 }
       psum = 0
