@@ -212,37 +212,54 @@ export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): num
     while (e < n && (t.flags[e]! & (SPACE_BEFORE | NL_BEFORE)) === 0) e++
     const s = t.start[k]!
     const end = t.end[e - 1]!
-    if (isBlob(text, s, end) || (isCode(text, s, end) && !unitBefore(text, s, g))) {
+    // A code's hyphen or underscore is a token of its own: look only at the punctuation.
+    let code = false
+    for (let j = k; j < e && !code; j++) {
+      if (t.kind[j] !== PUNCT) continue
+      const p = t.start[j]
+      const c = text.charCodeAt(p)
+      const d = text.charCodeAt(p + 1)
+      code = (c === 45 || c === 95) && d >= 48 && d <= 57 && letterClass(text.charCodeAt(p - 1)) > 0
+    }
+    if (isBlob(text, s, end) || (code && !unitBefore(text, s, g))) {
       for (let j = k; j < e; j++) t.flags[j]! |= CLOSED
     }
     k = e
   }
-  // Capitalised words without digits (`FR14`, `C3` are codes).
-  const capWord = (k: number): boolean =>
-    k >= 0 &&
-    k < n &&
-    t.kind[k] === WORD &&
-    (t.flags[k]! & (CAP | CLOSED)) === CAP &&
-    !hasDigit(text, t.start[k]!, t.end[k]!)
+  // Capitalised words without digits (`FR14`, `C3` are codes), once per token.
+  if (capScratch.length < n + 2) capScratch = new Uint8Array(2 * n + 2)
+  const cap = capScratch // cap[k + 1] for token k; 0 before the first and after the last
+  cap[0] = 0
+  cap[n + 1] = 0
+  for (let k = 0; k < n; k++) {
+    cap[k + 1] =
+      t.kind[k] === WORD &&
+      (t.flags[k]! & (CAP | CLOSED)) === CAP &&
+      !hasDigit(text, t.start[k]!, t.end[k]!)
+        ? 1
+        : 0
+  }
   let count = 0
   let last = -1e9 // the last anchor
   let high = -1 // the last token marked
   for (let k = 0; k < n; k++) {
-    if (capWord(k)) {
-      const bits = gazBits(g, lowerHash(text, t.start[k]!, t.end[k]!))
-      if (
-        capWord(k - 1) ||
-        capWord(k + 1) ||
-        isAnchor(bits, (t.flags[k]! & UPPER) !== 0) ||
-        // a state or region code before a postcode: `IL 62704`
-        ((bits & GAZ.STATE) !== 0 && k + 1 < n && t.kind[k + 1] === NUM) ||
-        // an upper-case word that is not a plain one, in running text: `flew to STAXROITH`
-        ((t.flags[k]! & UPPER) !== 0 &&
-          (bits & PLAIN_BITS) === 0 &&
-          k > 0 &&
-          t.kind[k - 1] === WORD &&
-          (t.flags[k - 1]! & CAP) === 0)
-      ) {
+    if (cap[k + 1] === 1) {
+      // Next to another capitalised word, or by its list bits (looked up only then).
+      let anchor = cap[k] === 1 || cap[k + 2] === 1
+      if (!anchor) {
+        const bits = gazBits(g, lowerHash(text, t.start[k]!, t.end[k]!))
+        anchor =
+          isAnchor(bits, (t.flags[k]! & UPPER) !== 0) ||
+          // a state or region code before a postcode: `IL 62704`
+          ((bits & GAZ.STATE) !== 0 && k + 1 < n && t.kind[k + 1] === NUM) ||
+          // an upper-case word that is not a plain one, in running text: `flew to STAXROITH`
+          ((t.flags[k]! & UPPER) !== 0 &&
+            (bits & PLAIN_BITS) === 0 &&
+            k > 0 &&
+            t.kind[k - 1] === WORD &&
+            (t.flags[k - 1]! & CAP) === 0)
+      }
+      if (anchor) {
         for (let j = Math.max(0, k - radius, high + 1); j < k; j++) t.flags[j]! |= ACTIVE
         count += k - Math.max(0, k - radius, high + 1)
         last = k
@@ -256,6 +273,8 @@ export function activate(text: string, t: Tokens, g: Gazetteer, radius = 2): num
   }
   return count
 }
+
+let capScratch = new Uint8Array(256)
 
 /** Per-token values computed once per text and read by the features of each token's neighbours. */
 export interface TokenInfo {

@@ -107,12 +107,17 @@ const TN = (NTAGS + 1) * NTAGS
 const masked = new Float64Array((BEGIN_CLASSES + 2) * TN)
 let maskedFor: ArrayLike<number> | undefined
 
+// Whether a tag may follow some tag at all, per class (1) or never (0: its score is -Infinity).
+const reachable = new Uint8Array((BEGIN_CLASSES + 2) * NTAGS)
+
 function buildMasked(trans: ArrayLike<number>): void {
+  reachable.fill(0)
   for (let b = 0; b < BEGIN_CLASSES + 2; b++) {
     for (let p = 0; p <= NTAGS; p++) {
       for (let c = 0; c < NTAGS; c++) {
         const ok = allowed(p === NTAGS ? 0 : p, c, b - 1)
         masked[b * TN + p * NTAGS + c] = ok ? trans[p * NTAGS + c]! : -Infinity
+        if (ok && p < NTAGS) reachable[b * NTAGS + c] = 1
       }
     }
   }
@@ -242,10 +247,13 @@ export function viterbi(
         for (let c = 1; c < NTAGS; c++) delta[row + c] = -Infinity
         continue
       }
+      const rb = (tb / TN) * NTAGS
       for (let c = 0; c < NTAGS; c++) {
         let best = -Infinity
         let arg = 0
-        if (c > 0 && (c & 1) === 0) {
+        if (reachable[rb + c] === 0) {
+          // Not allowed after any tag here: -Infinity, as the loop below would give.
+        } else if (c > 0 && (c & 1) === 0) {
           // I-X follows only B-X or I-X.
           const vb = delta[prow + c - 1]! + masked[tb + (c - 1) * NTAGS + c]!
           const vi = delta[prow + c]! + masked[tb + c * NTAGS + c]!
