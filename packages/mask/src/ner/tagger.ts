@@ -7,7 +7,6 @@ import {
   features,
   gazBits,
   type Gazetteer,
-  hasDigit,
   isAnchor,
   isBlob,
   isCode,
@@ -357,15 +356,30 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
       (before >= 48 && before <= 57)
     )
       continue
+    // The word: letters and digits, joined over `-` or `'` before a letter; its letters (the
+    // first one is upper-case), lower-case letters and digits counted on the way.
     let i = s + 1
+    let letters = 1
+    let lower = 0
+    let digits = 0
     while (i < len) {
       const d = text.charCodeAt(i)
-      if (letterClass(d) > 0 || (d >= 48 && d <= 57)) i++
-      else if ((d === 45 || d === 39) && letterClass(text.charCodeAt(i + 1)) > 0) i += 2
-      else break
+      const lc = letterClass(d)
+      if (lc > 0) {
+        letters++
+        if (lc === 1) lower++
+        i++
+      } else if (d >= 48 && d <= 57) {
+        digits++
+        i++
+      } else if ((d === 45 || d === 39) && letterClass(text.charCodeAt(i + 1)) > 0) {
+        letters++
+        if (letterClass(text.charCodeAt(i + 1)) === 1) lower++
+        i += 2
+      } else break
     }
     CAP_START.lastIndex = i
-    if (hasDigit(text, s, i)) continue
+    if (digits > 0) continue
     // On a line that already has an anchor, only an anchor near its end changes the window: the
     // word is checked (below) only if the next capitalised word needs it as a neighbour.
     if (s <= le && le - i >= REACH) {
@@ -388,13 +402,6 @@ export function anchorWindows(text: string, g: Gazetteer): number[] {
     if (j > i && letterClass(text.charCodeAt(j)) === 2) neighbour = true
     lastCapEnd = i
     if (!neighbour) {
-      let letters = 0
-      let lower = 0
-      for (let p = s; p < i; p++) {
-        const lc = letterClass(text.charCodeAt(p))
-        if (lc > 0) letters++
-        if (lc === 1) lower++
-      }
       const upper = letters >= 2 && lower === 0
       const bits = gazBits(g, lowerHash(text, s, i))
       // Upper-case words that are not plain may anchor in running text (see `activate`).
@@ -467,10 +474,13 @@ function tagWindow(
     const row = k * NTAGS
     const trow = (startsRun ? NTAGS : prev) * NTAGS
     const own = emit[row + c]! + tr[trow + c]!
-    // The transitions masked by `allowed` (-Infinity where a tag is not allowed: exp gives 0).
+    // The transitions masked by `allowed` (-Infinity where a tag is not allowed).
     const mrow = (begin + 1) * TN + trow
     let z = 0
-    for (let d = 0; d < NTAGS; d++) z += Math.exp((emit[row + d]! + masked[mrow + d]! - own) * inv)
+    for (let d = 0; d < NTAGS; d++) {
+      const m = masked[mrow + d]!
+      if (m !== -Infinity) z += Math.exp((emit[row + d]! + m - own) * inv)
+    }
     if ((c & 1) === 1) {
       open = { start: t.start[k]!, end: t.end[k]!, type: TAG_TYPES[(c - 1) >> 1]!, score: 0 }
       psum = 0

@@ -48,6 +48,9 @@ export function letterClass(c: number): number {
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57
+// ASCII characters: 1 a lower-case letter, 2 an upper-case letter, 3 a digit, 0 anything else.
+const ASCII_CLASS = new Uint8Array(128)
+for (let c = 0; c < 128; c++) ASCII_CLASS[c] = isDigit(c) ? 3 : letterClass(c)
 const isSpace = (c: number): boolean =>
   c === 32 || c === 9 || c === 10 || c === 13 || c === 160 || c === 12 || c === 11
 
@@ -114,19 +117,17 @@ export function tokenize(text: string, reuse?: Tokens, from = 0, to = text.lengt
     if (lc > 0 || isDigit(c)) {
       let letters = 0
       let uppers = 0
-      let digits = 0
       let groups = 0
       for (;;) {
         const d = text.charCodeAt(i)
-        const dl = letterClass(d)
-        if (dl > 0) {
+        const dl = d < 128 ? ASCII_CLASS[d]! : letterClass(d)
+        if (dl === 1 || dl === 2) {
           letters++
-          if (dl === 2) uppers++
+          uppers += dl >> 1
           i++
           continue
         }
-        if (isDigit(d)) {
-          digits++
+        if (dl === 3) {
           i++
           continue
         }
