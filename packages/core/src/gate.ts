@@ -322,12 +322,7 @@ export function createGate(options: GateOptions): Gate {
     if (answer.body instanceof ReadableStream && observers.length > 0) {
       // A streamed answer is observed when it ends, so facts learned while streaming (token
       // usage) reach the audit record; it can no longer be replaced then.
-      try {
-        for (const hook of ctx.answerHooks.sign) await hook(answer, ctx)
-      } catch (error) {
-        onError(error, ctx)
-        answer = errorAnswer(ctx, error)
-      }
+      answer = await signed(ctx, answer)
       if (answer.body instanceof ReadableStream) {
         answer.body = observedStream(answer.body, async (end) => {
           const outcome: GateOutcome = {
@@ -346,13 +341,18 @@ export function createGate(options: GateOptions): Gate {
       ...(answer.error !== undefined ? { error: answer.error, cause: failure } : {}),
     }
     await observe(ctx, outcome, (error) => (answer = errorAnswer(ctx, error)))
+    return finish(ctx, await signed(ctx, answer))
+  }
+
+  /** The answer after every sign stage; a failing stage turns it into an error answer. */
+  async function signed(ctx: GateContext, answer: EncodedAnswer): Promise<EncodedAnswer> {
     try {
       for (const hook of ctx.answerHooks.sign) await hook(answer, ctx)
+      return answer
     } catch (error) {
       onError(error, ctx)
-      answer = errorAnswer(ctx, error)
+      return errorAnswer(ctx, error)
     }
-    return finish(ctx, answer)
   }
 
   /** Runs every observer; a GateError one throws goes to `replace`, anything else to onError. */
