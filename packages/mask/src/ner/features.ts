@@ -10,7 +10,8 @@ import {
   NUM,
   PUNCT,
   SENT_START,
-  shapeHash,
+  wordAndShape,
+  lastShape,
   SPACE_BEFORE,
   UPPER,
   WORD,
@@ -329,9 +330,9 @@ export function tokenInfo(text: string, t: Tokens, g: Gazetteer, reuse?: TokenIn
     }
     const s = t.start[k]!
     const e = t.end[k]!
-    const h = lowerHash(text, s, e)
+    const h = wordAndShape(text, s, e)
     word[k] = h
-    shape[k] = shapeHash(text, s, e)
+    shape[k] = lastShape
     if (t.kind[k] !== WORD) {
       gaz[k] = 0
       continue

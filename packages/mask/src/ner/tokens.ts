@@ -199,21 +199,41 @@ export function wordHash(w: string): number {
   return lowerHash(w, 0, w.length)
 }
 
-/** Word shape: `Xx`, `XX`, `x`, `d`, `Xx-Xx`, … with runs collapsed, hashed. */
-export function shapeHash(text: string, s: number, e: number): number {
+/** The shape hash computed by the last `wordAndShape` call. */
+export let lastShape = 0
+
+/**
+ * `lowerHash(text, s, e)`, and the hash of the word's shape (`Xx`, `XX`, `x`, `d`, `Xx-Xx`, …: its
+ * first six symbols with runs collapsed, and its length up to 12) left in `lastShape`, in one pass.
+ *
+ * @example
+ * ```ts
+ * const h = wordAndShape(text, s, e) // lowerHash(text, s, e); lastShape: the shape hash
+ * ```
+ */
+export function wordAndShape(text: string, s: number, e: number): number {
   let h = FNV
+  let sh = FNV
   let prev = -1
   let n = 0
-  for (let i = s; i < e && n < 6; i++) {
+  for (let i = s; i < e; i++) {
     const c = text.charCodeAt(i)
-    const lc = letterClass(c)
-    const sym = lc === 2 ? 88 : lc === 1 ? 120 : isDigit(c) ? 100 : c
-    if (sym === prev) continue
-    prev = sym
-    h = step(h, sym)
-    n++
+    let lc = c
+    if (c >= 65 && c <= 90) lc = c | 32
+    else if (c >= 128) lc = text[i]!.toLowerCase().charCodeAt(0)
+    h = step(h, lc)
+    if (n < 6) {
+      const cls = letterClass(c)
+      const sym = cls === 2 ? 88 : cls === 1 ? 120 : isDigit(c) ? 100 : c
+      if (sym !== prev) {
+        prev = sym
+        sh = step(sh, sym)
+        n++
+      }
+    }
   }
-  return step(h, Math.min(e - s, 12)) >>> 0
+  lastShape = step(sh, Math.min(e - s, 12)) >>> 0
+  return h >>> 0
 }
 
 /** Mixes a feature template id and value into one 32-bit hash. */
