@@ -1,5 +1,5 @@
 import { base64url, decodeProtectedHeader } from 'jose'
-import { sha256Hex } from './sha256.js'
+import { sha256Hex } from '@modelgate/core'
 import type { AuditCheckpoint, AuditFields, AuditRecord } from './types.js'
 
 /**

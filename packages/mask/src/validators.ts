@@ -1,4 +1,4 @@
-import { sha256 } from './sha256.js'
+import { sha256 } from '@modelgate/core'
 
 /**
  * Luhn (mod 10) checksum over the digits of `value`; other characters are ignored.
