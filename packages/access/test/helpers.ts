@@ -1,30 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
-import type { ModelBackend, Tensor } from '@modelgate/core'
+import { linearBackend, type CountingBackend } from '@modelgate/testkit/fixtures'
 
-/** A two-feature linear scorer that counts how often it ran. */
-export class CountingBackend implements ModelBackend {
-  calls = 0
-  async metadata() {
-    return {
-      platform: 'js',
-      inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 2] }],
-      outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [-1, 1] }],
-    }
-  }
-  async ready() {
-    return true
-  }
-  async infer(inputs: Tensor[]): Promise<Tensor[]> {
-    this.calls++
-    const x = inputs[0]!.data as Float32Array
-    const rows = inputs[0]!.shape[0]!
-    const y = new Float32Array(rows)
-    for (let r = 0; r < rows; r++) y[r] = x[r * 2]! * 0.5 + x[r * 2 + 1]!
-    return [{ name: 'y', datatype: 'FP32', shape: [rows, 1], data: y }]
-  }
-}
+export type { CountingBackend }
+
+/** A two-feature linear scorer (`0.5·a + b`) that counts how often it ran. */
+export const countingBackend = (): CountingBackend => linearBackend([0.5, 1])
 
 export const inferBody = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] }
 

@@ -1,4 +1,3 @@
-import type { ModelBackend } from '@modelgate/core'
 import type { AuditEntry, AuditFields, AuditRecord, AuditSink } from '../src/types.js'
 
 declare module '@modelgate/core' {
@@ -26,31 +25,6 @@ export const recordFields = (requestId: string): AuditFields => ({
   latencyMs: 1,
   facts: {},
 })
-
-/** A model of one FP32 input `x` [-1, 2] whose output `y` doubles it. */
-export const doubler: ModelBackend = {
-  async metadata() {
-    return {
-      platform: 'test',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    const x = inputs[0]!
-    return [
-      {
-        name: 'y',
-        datatype: 'FP32',
-        shape: x.shape,
-        data: (x.data as Float32Array).map((v) => v * 2),
-      },
-    ]
-  },
-}
 
 /** A sink that keeps what it stores, for tests that read records without a file. */
 export function memorySink(durable = true) {

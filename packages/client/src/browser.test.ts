@@ -11,7 +11,8 @@ import { createGate, type Plugin } from '@modelgate/core'
 import { nodeListener } from '@modelgate/edge/node'
 import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelgate/crypto'
 import type { JWK } from 'jose'
-import { countingAdder, requireToken } from '../test/helpers.js'
+import { linearBackend } from '@modelgate/testkit/fixtures'
+import { requireToken } from '../test/helpers.js'
 
 // The built client and core (dist) and jose's Web API build, loaded as ES modules by headless
 // Chromium (Debian's, at /usr/bin/chromium) from the same loopback origin as the gate.
@@ -32,7 +33,7 @@ type ClientWindow = Window & {
   modelgateClient: { createClient: typeof import('./index.js').createClient }
 }
 
-const { backend: adder, calls } = countingAdder()
+const adder = linearBackend([1, 1], { output: 'sum' })
 
 /** Keeps every request body as it arrived, before the gate decrypts it. */
 const wire: string[] = []
@@ -112,7 +113,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
   })
 
   it('encrypts the request, verifies the EdDSA signature, decrypts the response', async () => {
-    const before = calls()
+    const before = adder.calls
     const result = await page.evaluate(
       async ({ gateKey, sigKey }) => {
         const { createClient } = (window as unknown as ClientWindow).modelgateClient
@@ -152,7 +153,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
       signedBy: 'gate-sig',
       data: [15],
     })
-    expect(calls()).toBe(before + 2)
+    expect(adder.calls).toBe(before + 2)
     // Both request bodies left the browser as compact JWE, the inputs nowhere in clear.
     const sent = wire.slice(-2)
     for (const body of sent) {
@@ -163,7 +164,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
   })
 
   it('refuses a response whose signature was altered on the way, and reports gate errors', async () => {
-    const before = calls()
+    const before = adder.calls
     const result = await page.evaluate(
       async ({ gateKey, sigKey }) => {
         const { createClient } = (window as unknown as ClientWindow).modelgateClient
@@ -212,7 +213,7 @@ describe('@modelgate/client in headless Chromium (Web Crypto, fetch)', () => {
     })
     expect(result.unknown).toMatchObject({ name: 'ModelgateError', status: 404 })
     expect(result.badToken).toMatchObject({ name: 'ModelgateError', status: 401 })
-    expect(calls()).toBe(before + 1)
+    expect(adder.calls).toBe(before + 1)
     expect(problems).toEqual([])
   })
 })

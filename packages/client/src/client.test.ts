@@ -1,59 +1,22 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGate, type Gate, type Plugin, type RouteDefinition } from '@modelgate/core'
+import { createGate, type Gate } from '@modelgate/core'
 import { createExpressApp } from '@modelgate/express'
 import { decrypt, encrypt, generateJwk, sign, type DecryptionKey } from '@modelgate/crypto'
 import type { JWK } from 'jose'
-import { countingAdder, requireToken } from '../test/helpers.js'
+import { echoRoute, inputsAsAttributions, linearBackend } from '@modelgate/testkit/fixtures'
+import { requireToken } from '../test/helpers.js'
 import { createClient, ModelgateError, type ClientOptions } from './index.js'
 
-const { backend: adder, calls } = countingAdder()
-/**
- * Explains the adder with its inputs as attributions (exact for a sum), so the client's handling
- * of explanation answers is checked without depending on the explain package.
- */
-const inputsAsAttributions: Plugin = Object.assign(
-  async function inputsAsAttributions(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
-    ctx.provideExplainer(async (ctx, request) => {
-      const values = [[...(request.inputs[0]!.data as Float32Array)]]
-      return {
-        outputs: await ctx.runModel(request.inputs),
-        explanation: {
-          model: 'adder',
-          method: 'exact_shap',
-          cached: false,
-          explanations: [
-            {
-              output: 'sum',
-              method: 'exact_shap',
-              link: 'identity',
-              base_value: 0,
-              base_values: [0],
-              values,
-              feature_names: ['a', 'b'],
-              data: values,
-              additivity: { ok: true, max_relative_error: 0, tolerance: 1e-6 },
-            },
-          ],
-        },
-      }
-    })
-    await next()
-  },
-  { extensions: ['explain'] },
-)
-
-/** A route of a plugin of one's own: it answers the JSON it got. */
-const echoRoute: RouteDefinition = {
-  name: 'echo',
-  methods: ['POST'],
-  path: '/echo',
-  operation: 'custom',
-  async terminal(ctx) {
-    ctx.body = { echoed: await ctx.json() }
-  },
-}
+const adder = linearBackend([1, 1], { output: 'sum' })
+// Explains the adder with its inputs as attributions (exact for a sum), so the client's handling
+// of explanation answers is checked without depending on the explain package.
+const inputsAsSumAttributions = inputsAsAttributions({
+  model: 'adder',
+  output: 'sum',
+  featureNames: ['a', 'b'],
+})
 
 let gateEc: { privateJwk: JWK; publicJwk: JWK }
 let gateSig: { privateJwk: JWK; publicJwk: JWK }
@@ -96,7 +59,7 @@ beforeAll(async () => {
       routes: [echoRoute],
       plugins: [
         encrypt({ clientKeys: [partner.publicJwk] }),
-        inputsAsAttributions,
+        inputsAsSumAttributions,
         decrypt({ keys: [gateEc.privateJwk as DecryptionKey] }),
         requireToken,
         sign({ key: gateSig.privateJwk as never }),
@@ -129,12 +92,12 @@ const secure = (extra: Partial<ClientOptions> = {}) =>
 
 describe('createClient against a gate over HTTP', () => {
   it('infer: encrypts the request, verifies the signature, decrypts the response', async () => {
-    const before = calls()
+    const before = adder.calls
     const res = await secure().infer('adder', {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }],
     })
     expect(res.outputs[0]).toMatchObject({ name: 'sum', shape: [2, 1], data: [3, 7] })
-    expect(calls()).toBe(before + 1)
+    expect(adder.calls).toBe(before + 1)
     const raw = await secure().request(
       'POST',
       '/v2/models/adder/infer',
@@ -222,7 +185,7 @@ describe('createClient against a gate over HTTP', () => {
   })
 
   it('binds a request to its route: a proxy that reroutes it is caught by the gate or the client', async () => {
-    const before = calls()
+    const before = adder.calls
     const rerouting: typeof fetch = async (input, init) =>
       fetch(String(input).replace('/models/adder/versions/2/', '/models/adder/versions/1/'), init)
     const body = {
@@ -243,7 +206,7 @@ describe('createClient against a gate over HTTP', () => {
       status: 400,
       code: 'jwe_request_mismatch',
     })
-    expect(calls()).toBe(before)
+    expect(adder.calls).toBe(before)
     // Signed only: the gate answers the other version, and the client refuses its signature.
     const signedOnly = createClient({
       baseUrl: signedUrl,

@@ -1,10 +1,5 @@
-import {
-  createGate,
-  type Gate,
-  type GateOptions,
-  type ModelBackend,
-  type Plugin,
-} from '@modelgate/core'
+import { createGate, type Gate, type GateOptions, type Plugin } from '@modelgate/core'
+import { linearBackend } from '@modelgate/testkit/fixtures'
 import {
   compactDecrypt,
   exportJWK,
@@ -13,43 +8,20 @@ import {
   type JWK,
 } from 'jose'
 
-/** A two-input adder model that counts how often it ran. */
-export function countingModel(): { backend: ModelBackend; calls: () => number } {
-  let calls = 0
-  const backend: ModelBackend = {
-    async metadata() {
-      return {
-        platform: 'test',
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-        outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
-      }
-    },
-    async ready() {
-      return true
-    },
-    async infer(inputs) {
-      calls++
-      const x = inputs[0]!.data as Float32Array
-      const rows = inputs[0]!.shape[0]!
-      const y = new Float32Array(rows)
-      for (let r = 0; r < rows; r++) y[r] = x[2 * r]! + x[2 * r + 1]!
-      return [{ name: 'y', datatype: 'FP32', shape: [rows, 1], data: y }]
-    },
-  }
-  return { backend, calls: () => calls }
-}
-
-/** A gate over the adder (`adder`, schema features `a` and `b`) whose `fetch` waits for readiness. */
+/**
+ * A gate over an adder `y = a + b` (`adder`, schema features `a` and `b`) whose `fetch` waits for
+ * readiness; `calls()` counts the adder's runs.
+ */
 export function gateWith(
   plugins: Plugin[],
   extra: Omit<GateOptions, 'models' | 'plugins'> = {},
 ): { gate: Gate; calls: () => number } {
-  const model = countingModel()
+  const adder = linearBackend([1, 1])
   const gate = createGate({
     models: [
       {
         name: 'adder',
-        backend: model.backend,
+        backend: adder,
         schema: {
           input: 'x',
           features: [
@@ -67,7 +39,7 @@ export function gateWith(
     await ready
     return gate.fetch(request, env, executionContext)
   }
-  return { gate: { ...gate, fetch }, calls: model.calls }
+  return { gate: { ...gate, fetch }, calls: () => adder.calls }
 }
 
 export const inferBody = (a = 1, b = 2) =>

@@ -6,6 +6,7 @@ import { serveNode } from '@modelgate/edge/node'
 import { rateLimit } from '@modelgate/access'
 import { decrypt, encrypt } from '@modelgate/crypto'
 import { TokenVault } from '@modelgate/mask'
+import { doublingBackend } from '@modelgate/testkit/fixtures'
 import { createRedisStores } from '../dist/index.js'
 
 const { REDIS_URL, REPLICA, DIR_KEY, VAULT_KEY } = process.env
@@ -13,23 +14,6 @@ const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
 redis.on('error', () => undefined)
 const stores = createRedisStores(redis, { prefix: 'scale:', timeoutMs: 500 })
 const vault = new TokenVault({ key: VAULT_KEY, store: stores.vault })
-
-const doubler = {
-  async metadata() {
-    return {
-      platform: 'test',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    const x = inputs[0]
-    return [{ name: 'y', datatype: 'FP32', shape: x.shape, data: x.data.map((v) => v * 2) }]
-  },
-}
 
 const replicaHeader = async function replicaHeader(ctx, next) {
   ctx.headers.set('x-replica', REPLICA)
@@ -61,7 +45,7 @@ const vaultRoutes = [
 ]
 
 const gate = createGate({
-  models: [{ name: 'm', backend: doubler }],
+  models: [{ name: 'm', backend: doublingBackend() }],
   routes: vaultRoutes,
   plugins: [
     replicaHeader,

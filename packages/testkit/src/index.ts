@@ -1,6 +1,6 @@
 export { conformanceCases, MLP_REFERENCE, MLP_ROWS } from './cases.js'
 export { runConformance } from './runner.js'
-export { fixturePath } from './fixtures.js'
+export { fixturePath } from './fixture-path.js'
 export type {
   CaseBody,
   CheckedResponse,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { conformanceCases } from './cases.js'
-import { fixturePath } from './fixtures.js'
+import { fixturePath } from './fixture-path.js'
 import { runConformance } from './runner.js'
 import type { ConformanceCase } from './types.js'
 

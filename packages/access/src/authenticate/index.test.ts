@@ -2,7 +2,7 @@ import { createGate, MemoryStore, type IncomingRequest, type Plugin } from '@mod
 import { exportJWK, generateKeyPair, jwtVerify, importJWK, SignJWT, type JWK } from 'jose'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  CountingBackend,
+  countingBackend,
   fixtures,
   inferBody,
   inferRequest,
@@ -24,7 +24,7 @@ const fixtureJwt: JwtVerifierOptions = {
 }
 
 function gateWith(plugin: Plugin) {
-  const backend = new CountingBackend()
+  const backend = countingBackend()
   const seen: Record<string, unknown>[] = []
   const spy: Plugin = async function record(ctx, next) {
     await next()
@@ -433,7 +433,7 @@ describe('a principal set by an outer plugin', () => {
       }
       await next()
     }
-    const backend = new CountingBackend()
+    const backend = countingBackend()
     const inner = createGate({
       models: [{ name: 'credit', backend }],
       plugins: [nestedJwt, authenticate({ jwt: fixtureJwt })],

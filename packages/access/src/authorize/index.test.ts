@@ -2,7 +2,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs'
 import { createGate, type Plugin, type Principal, type RouteDefinition } from '@modelgate/core'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { CountingBackend, inferRequest } from '../../test/helpers.js'
+import { countingBackend, inferRequest, type CountingBackend } from '../../test/helpers.js'
 import { authenticate } from '../authenticate/index.js'
 import type { PolicyDocument, PolicyRequest } from '../types.js'
 import { createCedarEngine } from './cedar.js'
@@ -310,7 +310,7 @@ describe('authorize in the gate', () => {
   })
 
   function setup(authz: Plugin) {
-    const backend = new CountingBackend()
+    const backend = countingBackend()
     const decisions: unknown[] = []
     const record: Plugin = async function record(ctx, next) {
       await next()
@@ -382,7 +382,7 @@ describe('authorize in the gate', () => {
   })
 
   it('answers 401 when no principal was established', async () => {
-    const backend = new CountingBackend()
+    const backend = countingBackend()
     const gate = createGate({
       models: [{ name: 'credit-risk', backend }],
       plugins: [authorize({ policy })],
@@ -477,7 +477,7 @@ describe('what exists and what is public', () => {
         .setIssuedAt()
         .setExpirationTime('5m')
         .sign(privateKey)
-    backend = new CountingBackend()
+    backend = countingBackend()
     const gate = createGate({
       models: [{ name: 'credit', backend }],
       routes: [page('metrics', 'metrics'), page('console', 'console')],
@@ -564,7 +564,7 @@ describe('what exists and what is public', () => {
 
   it('makes model readiness public only together with metadata', async () => {
     const gate = createGate({
-      models: [{ name: 'credit', backend: new CountingBackend() }],
+      models: [{ name: 'credit', backend: countingBackend() }],
       plugins: [
         authenticate({
           apiKeys: { pepper: 'p'.repeat(32), records: [] },
@@ -576,7 +576,7 @@ describe('what exists and what is public', () => {
     expect((await gate.fetch(new Request('http://gate/v2/models/credit/ready'))).status).toBe(401)
     expect((await gate.fetch(new Request('http://gate/v2/health/ready'))).status).toBe(200)
     const open = createGate({
-      models: [{ name: 'credit', backend: new CountingBackend() }],
+      models: [{ name: 'credit', backend: countingBackend() }],
       plugins: [
         authenticate({
           apiKeys: { pepper: 'p'.repeat(32), records: [] },
@@ -614,7 +614,7 @@ describe('authorize in any plugin order', () => {
     const pepper = 'a-pepper-of-at-least-thirty-two-bytes!'
     const analyst = await createApiKey({ pepper, principal: { id: 'ann', roles: ['analyst'] } })
     const guest = await createApiKey({ pepper, principal: { id: 'gus', roles: ['guest'] } })
-    const backend = new CountingBackend()
+    const backend = countingBackend()
     const gate = createGate({
       models: [{ name: 'credit', backend }],
       plugins: [

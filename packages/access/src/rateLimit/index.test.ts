@@ -1,6 +1,6 @@
 import { createGate, MemoryStore, type Plugin } from '@modelgate/core'
 import { describe, expect, it } from 'vitest'
-import { CountingBackend, inferRequest } from '../../test/helpers.js'
+import { countingBackend, inferRequest } from '../../test/helpers.js'
 import { authenticate } from '../authenticate/index.js'
 import { createApiKey } from '../apikeys.js'
 import type { RateLimitRule } from '../types.js'
@@ -17,7 +17,7 @@ async function setup(
   const alice = await createApiKey({ pepper, principal: { id: 'alice', tenant: 'acme' } })
   const bob = await createApiKey({ pepper, principal: { id: 'bob', tenant: 'acme' } })
   const carol = await createApiKey({ pepper, principal: { id: 'carol', tenant: 'globex' } })
-  const backend = new CountingBackend()
+  const backend = countingBackend()
   const plugins: Plugin[] = [
     authenticate({ apiKeys: { pepper, records: [alice.record, bob.record, carol.record] } }),
     rateLimit({ rules, store }),
@@ -147,7 +147,7 @@ describe('rateLimit', () => {
     }
     const alice = await createApiKey({ pepper, principal: { id: 'alice' } })
     const gate = createGate({
-      models: [{ name: 'credit', backend: new CountingBackend() }],
+      models: [{ name: 'credit', backend: countingBackend() }],
       plugins: [
         authenticate({ apiKeys: { pepper, records: [alice.record] } }),
         rateLimit({ rules: [{ by: 'model', capacity: 5, refillPerSecond: 1 }], store }),

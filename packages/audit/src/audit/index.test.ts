@@ -14,12 +14,13 @@ import {
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
 import { maskText } from '@modelgate/mask'
+import { doublingBackend } from '@modelgate/testkit/fixtures'
 import { audit } from './index.js'
 import { createAuditTrail } from '../trail.js'
 import { jsonlSink } from '../node/sinks/jsonl.js'
 import { verifyAuditFile } from '../node/verify.js'
 import type { AuditRecord, AuditSink } from '../types.js'
-import { doubler, memorySink } from '../../test/helpers.js'
+import { memorySink } from '../../test/helpers.js'
 
 declare module '@modelgate/core' {
   interface GateFacts {
@@ -27,6 +28,8 @@ declare module '@modelgate/core' {
     loyalty?: unknown
   }
 }
+
+const doubler = doublingBackend()
 
 /** Bearer tokens `user:<id>` stand for principals; `deny` in the id is refused by policy. */
 const auth: Plugin = async function auth(ctx, next) {

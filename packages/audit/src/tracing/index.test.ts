@@ -7,7 +7,8 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
-import { createGate, UnauthorizedError, type ModelBackend, type Plugin } from '@modelgate/core'
+import { createGate, UnauthorizedError, type Plugin } from '@modelgate/core'
+import { echoBackend } from '@modelgate/testkit/fixtures'
 import { traced, tracedBackend, tracing } from './index.js'
 
 const exporter = new InMemorySpanExporter()
@@ -24,21 +25,8 @@ afterAll(() => {
   propagation.disable()
 })
 
-const backend: ModelBackend = {
-  async metadata() {
-    return {
-      platform: 't',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    return inputs
-  },
-}
+const backend = echoBackend([{ name: 'x', datatype: 'FP32', shape: [-1, 2] }])
+
 declare module '@modelgate/core' {
   interface GateFacts {
     masking?: Record<string, number>

@@ -1,4 +1,5 @@
-import type { GateReply, Plugin, RouteDefinition } from '@modelgate/core'
+import type { GateReply, Plugin } from '@modelgate/core'
+import { echoRoute, inputsAsAttributions } from '@modelgate/testkit/fixtures'
 import type { JWK } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -12,53 +13,7 @@ import {
 } from '../index.js'
 import { gateWith, inferBody, responseKey, type ResponseKey } from '../../test/helpers.js'
 
-/** Explains the adder exactly: attributions are the inputs, base value 0. */
-const explainer: Plugin = Object.assign(
-  async function explainer(ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
-    ctx.provideExplainer(async (ctx, request) => {
-      const outputs = await ctx.runModel(request.inputs)
-      const x = request.inputs[0]!
-      const rows = x.shape[0]!
-      const values = Array.from({ length: rows }, (_, r) => [
-        Number(x.data[2 * r]),
-        Number(x.data[2 * r + 1]),
-      ])
-      return {
-        outputs,
-        explanation: {
-          model: 'adder',
-          method: 'exact_shap',
-          cached: false,
-          explanations: [
-            {
-              output: 'y',
-              method: 'exact_shap',
-              link: 'identity',
-              base_value: 0,
-              base_values: [0],
-              values,
-              feature_names: ['a', 'b'],
-              data: values,
-              additivity: { ok: true, max_relative_error: 0, tolerance: 1e-6 },
-            },
-          ],
-        },
-      }
-    })
-    await next()
-  },
-  { extensions: ['explain'] },
-)
-
-const echoRoute: RouteDefinition = {
-  name: 'echo',
-  methods: ['POST'],
-  path: '/echo',
-  operation: 'custom',
-  async terminal(ctx) {
-    ctx.body = { echoed: await ctx.json() }
-  },
-}
+const explainer = inputsAsAttributions({ model: 'adder', output: 'y', featureNames: ['a', 'b'] })
 const routes: Plugin = Object.assign(
   async function routes(_ctx: Parameters<Plugin>[0], next: () => Promise<void>) {
     await next()

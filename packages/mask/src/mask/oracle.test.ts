@@ -3,12 +3,12 @@ import {
   createGate,
   type FeatureSchemaDefinition,
   type Gate,
-  type ModelBackend,
   type RouteDefinition,
 } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
 import { serveListener, serveNode, type NodeServer } from '@modelgate/edge/node'
 import { createExpressApp, protect } from '@modelgate/express'
+import { echoBackend } from '@modelgate/testkit/fixtures'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mask } from './index.js'
@@ -65,22 +65,9 @@ const routes: RouteDefinition[] = [
 ]
 
 /** A model answering its BYTES inputs under the same names. */
-const echo: ModelBackend = {
-  async metadata() {
-    const io = ['case_ref', 'note'].map((name) => ({
-      name,
-      datatype: 'BYTES' as const,
-      shape: [-1],
-    }))
-    return { platform: 'echo', inputs: io, outputs: io }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    return inputs
-  },
-}
+const echo = echoBackend(
+  ['case_ref', 'note'].map((name) => ({ name, datatype: 'BYTES' as const, shape: [-1] })),
+)
 
 let gate: Gate
 const keys: Record<string, string> = {}

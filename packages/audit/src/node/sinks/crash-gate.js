@@ -3,6 +3,7 @@ import { createPrivateKey } from 'node:crypto'
 import { createGate } from '@modelgate/core'
 import { toFetchModule } from '@modelgate/edge'
 import { serveNode } from '@modelgate/edge/node'
+import { doublingBackend } from '@modelgate/testkit/fixtures'
 import { audit, createAuditTrail } from '../../../dist/index.js'
 import { jsonlSink } from '../../../dist/node/index.js'
 
@@ -10,30 +11,8 @@ const trail = createAuditTrail({
   sink: jsonlSink({ path: process.env.AUDIT_FILE, fsync: 'always' }),
   checkpoint: { key: createPrivateKey(process.env.AUDIT_KEY_PEM), alg: 'EdDSA', every: 25 },
 })
-const doubler = {
-  async metadata() {
-    return {
-      platform: 'test',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    return [
-      {
-        name: 'y',
-        datatype: 'FP32',
-        shape: inputs[0].shape,
-        data: inputs[0].data.map((v) => v * 2),
-      },
-    ]
-  },
-}
 const gate = createGate({
-  models: [{ name: 'm', backend: doubler }],
+  models: [{ name: 'm', backend: doublingBackend() }],
   plugins: [audit({ trail, failClosed: true })],
 })
 await gate.ready()

@@ -4,28 +4,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
-import { createGate, type ModelBackend } from '@modelgate/core'
+import { createGate } from '@modelgate/core'
+import { echoBackend } from '@modelgate/testkit/fixtures'
 import { audit } from '../../audit/index.js'
 import { createAuditTrail } from '../../trail.js'
 import { verifyAuditFile } from '../verify.js'
 import { sqliteSink } from './sqlite.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-const echo: ModelBackend = {
-  async metadata() {
-    return {
-      platform: 't',
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-      outputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
-    }
-  },
-  async ready() {
-    return true
-  },
-  async infer(inputs) {
-    return inputs
-  },
-}
+const echo = echoBackend([{ name: 'x', datatype: 'FP32', shape: [-1] }])
 const infer = (valid: boolean) =>
   new Request('http://gate/v2/models/m/infer', {
     method: 'POST',
