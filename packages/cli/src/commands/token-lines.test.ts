@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_AUDIENCE, DEV_ISSUER, issueDevToken, loadOrCreateDevKeys } from './dev-token.js'
+import { DEV_AUDIENCE, DEV_ISSUER, issueDevToken, loadOrCreateDevKeys } from '../dev/index.js'
 import { verifyTokenLines } from './token-lines.js'
 
 const collect = async (it: AsyncIterable<string>) => {

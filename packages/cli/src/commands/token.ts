@@ -11,7 +11,7 @@ import {
   positionals,
   stringOption,
 } from './args.js'
-import { DEV_USERS, issueDevToken, loadOrCreateDevKeys, type DevUser } from './dev-token.js'
+import { DEV_USERS, issueDevToken, loadOrCreateDevKeys, type DevUser } from '../dev/index.js'
 import { verifyTokenLines } from './token-lines.js'
 import type { Command } from './types.js'
 

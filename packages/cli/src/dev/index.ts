@@ -23,7 +23,8 @@ export const DEV_ISSUER = 'https://dev.modelgate.invalid'
 export const DEV_AUDIENCE = 'modelgate-dev'
 
 /**
- * DEVELOPMENT ONLY. The credit-risk demo users `modelgate token issue --user` knows.
+ * DEVELOPMENT ONLY. The credit-risk demo users: `modelgate token issue --user` knows them, and the
+ * demo (`examples/credit-risk`) signs in with them.
  *
  * @example
  * ```ts
@@ -93,6 +94,25 @@ export function refuseInProduction(what: string, env: NodeJS.ProcessEnv = proces
 }
 
 /**
+ * DEVELOPMENT ONLY. A fresh ES256 key pair for development tokens, kept in memory (a demo that
+ * makes its keys at every start); {@link loadOrCreateDevKeys} keeps one in a file.
+ *
+ * @example
+ * ```ts
+ * const keys = await generateDevKeys()
+ * ```
+ */
+export async function generateDevKeys(): Promise<DevKeys> {
+  refuseInProduction('generateDevKeys')
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
+  const kid = `dev-${crypto.randomUUID().slice(0, 8)}`
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' },
+    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
+  }
+}
+
+/**
  * DEVELOPMENT ONLY. Reads development keys from a JSON file, creating the file (mode 0600, a
  * fresh ES256 key) when it does not exist.
  *
@@ -111,12 +131,7 @@ export async function loadOrCreateDevKeys(path: string): Promise<DevKeys> {
   } catch (error) {
     if ((error as { code?: string }).code !== 'ENOENT') throw error
   }
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
-  const kid = `dev-${crypto.randomUUID().slice(0, 8)}`
-  const keys: DevKeys = {
-    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' },
-    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
-  }
+  const keys = await generateDevKeys()
   await mkdir(dirname(path), { recursive: true })
   await writeFile(path, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
   return keys
@@ -138,7 +153,7 @@ export async function issueDevToken(options: {
   /** Seconds since the epoch. */
   now?: number
 }): Promise<string> {
-  refuseInProduction('token issue')
+  refuseInProduction('issueDevToken')
   const user = DEV_USERS[options.user]
   if (!user) throw new TypeError(`unknown development user "${String(options.user)}"`)
   const ttl = options.ttlSeconds ?? 3600

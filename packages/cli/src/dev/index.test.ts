@@ -9,7 +9,7 @@ import {
   issueDevToken,
   loadOrCreateDevKeys,
   refuseInProduction,
-} from './dev-token.js'
+} from './index.js'
 
 const dirs: string[] = []
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
