@@ -41,7 +41,7 @@ export { matchRoute, createRouter } from './router.js'
 export type { RouteMatch } from './router.js'
 export { MemoryStore } from './stores.js'
 export { checkOptionKeys } from './options.js'
-export { sha256, sha256Hex } from './sha256.js'
+export { hmacSha256, sha256, sha256Hex } from './sha256.js'
 export type { OptionsShape } from './options.js'
 export type { KeyValueStore, RateLimitStore, TokenBucket, TakeResult } from './stores.js'
 export type {

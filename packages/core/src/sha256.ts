@@ -111,18 +111,28 @@ export function sha256(data: Uint8Array): Uint8Array {
 const encoder = new TextEncoder()
 
 type NodeHash = (algorithm: string, data: string, encoding: 'hex') => string
+interface NodeCrypto {
+  hash?: NodeHash
+  createHmac?: (
+    algorithm: string,
+    key: Uint8Array,
+  ) => { update(data: Uint8Array): { digest(): Uint8Array } }
+}
 
-function nodeHash(): NodeHash | undefined {
+/** Node's crypto module where the runtime offers it without an import (Node, workerd). */
+function nodeCrypto(): NodeCrypto | undefined {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
   try {
-    const crypto = proc?.getBuiltinModule?.('node:crypto') as { hash?: NodeHash } | undefined
-    return typeof crypto?.hash === 'function' ? crypto.hash : undefined
+    return proc?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
   } catch {
     return undefined
   }
 }
 
-const native = nodeHash()
+const nodeCryptoModule = nodeCrypto()
+const native = typeof nodeCryptoModule?.hash === 'function' ? nodeCryptoModule.hash : undefined
+const nativeHmac =
+  typeof nodeCryptoModule?.createHmac === 'function' ? nodeCryptoModule.createHmac : undefined
 
 function sha256HexPortable(text: string): string {
   let hex = ''
@@ -145,3 +155,43 @@ function sha256HexPortable(text: string): string {
 export const sha256Hex: (text: string) => string = native
   ? (text) => native('sha256', text, 'hex')
   : sha256HexPortable
+
+const IPAD = new Uint8Array(64)
+const OPAD = new Uint8Array(64)
+
+function hmacSha256Portable(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const k = key.length > 64 ? sha256(key) : key
+  IPAD.fill(0x36)
+  OPAD.fill(0x5c)
+  for (let i = 0; i < k.length; i++) {
+    IPAD[i]! ^= k[i]!
+    OPAD[i]! ^= k[i]!
+  }
+  const inner = new Uint8Array(64 + data.length)
+  inner.set(IPAD)
+  inner.set(data, 64)
+  const outer = new Uint8Array(96)
+  outer.set(OPAD)
+  outer.set(sha256(inner), 64)
+  return sha256(outer)
+}
+
+/**
+ * HMAC-SHA-256 (RFC 2104), synchronously: Node's `createHmac` where the runtime offers it through
+ * `process.getBuiltinModule('node:crypto')`, else over {@link sha256} in JavaScript. For keyed
+ * lookups that run once per request or per value (placeholders, scope ids), where WebCrypto's
+ * asynchronous `sign` costs a trip to a thread pool each time.
+ *
+ * @example
+ * ```ts
+ * import { hmacSha256 } from '@modelgate/core'
+ *
+ * const tag = hmacSha256(key, new TextEncoder().encode('scope\u0000acme')) // 32 bytes
+ * ```
+ */
+export const hmacSha256: (key: Uint8Array, data: Uint8Array) => Uint8Array = nativeHmac
+  ? (key, data) => new Uint8Array(nativeHmac('sha256', key).update(data).digest())
+  : hmacSha256Portable
+
+/** @internal The JavaScript implementation, for tests on runtimes that have Node's. */
+export const hmacSha256InJavaScript = hmacSha256Portable
