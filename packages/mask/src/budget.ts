@@ -96,7 +96,8 @@ export class ScanBudget {
   readonly maxMs: number
   private bytes = 0
   private ms = 0
-  private sliceStart = performance.now()
+  /** Scanning time since the last break, so a request that waited in a queue never yields early. */
+  private sinceBreak = 0
 
   constructor(limits: { maxScanBytes?: number; maxScanMs?: number } = {}) {
     this.maxBytes = limits.maxScanBytes ?? DEFAULT_SCAN_BYTES
@@ -115,16 +116,18 @@ export class ScanBudget {
   time<T>(scan: () => T): T {
     const start = performance.now()
     const result = scan()
-    this.ms += performance.now() - start
+    const spent = performance.now() - start
+    this.ms += spent
+    this.sinceBreak += spent
     if (this.ms > this.maxMs) throw new MaskingBudgetError('cpu', this.ms, this.maxMs)
     return result
   }
 
-  /** Yields to the event loop when masking has run for a while without a break. */
+  /** Yields to the event loop once scanning has run for a while without a break. */
   async pause(): Promise<void> {
-    if (performance.now() - this.sliceStart < SLICE_MS) return
+    if (this.sinceBreak < SLICE_MS) return
     await new Promise((resolve) => setTimeout(resolve, 0))
-    this.sliceStart = performance.now()
+    this.sinceBreak = 0
   }
 }
 

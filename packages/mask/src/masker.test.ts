@@ -319,6 +319,29 @@ describe('ScanBudget', () => {
     }
     expect(() => slow.time(spin)).toThrow(expect.objectContaining({ status: 422 }))
   })
+
+  it('breaks for the event loop after 10 ms of scanning, not after 10 ms of waiting', async () => {
+    /** Whether `pause()` let a macrotask run before it resolved. */
+    const yielded = async (b: ScanBudget) => {
+      let ran = false
+      const immediate = setImmediate(() => (ran = true))
+      await b.pause()
+      clearImmediate(immediate)
+      return ran
+    }
+    const queued = new ScanBudget()
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    queued.time(() => 1)
+    expect(await yielded(queued)).toBe(false)
+    const busy = new ScanBudget()
+    for (let i = 0; i < 3; i++)
+      busy.time(() => {
+        const end = performance.now() + 4
+        while (performance.now() < end);
+      })
+    expect(await yielded(busy)).toBe(true)
+    expect(await yielded(busy)).toBe(false)
+  })
 })
 
 describe('TokenVault', () => {
