@@ -1,4 +1,4 @@
-import { MemoryStore, type KeyValueStore } from '@modelgate/core'
+import { hmacSha256, MemoryStore, type KeyValueStore } from '@modelgate/core'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -50,9 +50,9 @@ function fromB64url(text: string): Uint8Array<ArrayBuffer> {
 }
 
 interface Keys {
-  mac: CryptoKey
+  mac: Uint8Array
   seal: CryptoKey
-  conversation: CryptoKey
+  conversation: Uint8Array
 }
 
 async function deriveKeys(root: Uint8Array): Promise<Keys> {
@@ -74,22 +74,19 @@ async function deriveKeys(root: Uint8Array): Promise<Keys> {
       master,
       256,
     )
-  const hmacKey = async (info: string) =>
-    crypto.subtle.importKey('raw', await bits(info), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-    ])
   return {
-    mac: await hmacKey('placeholder'),
+    mac: new Uint8Array(await bits('placeholder')),
     seal: await crypto.subtle.importKey('raw', await bits('seal'), 'AES-GCM', false, [
       'encrypt',
       'decrypt',
     ]),
-    conversation: await hmacKey('conversation'),
+    conversation: new Uint8Array(await bits('conversation')),
   }
 }
 
-async function mac(key: CryptoKey, ...parts: string[]): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(parts.join('\u0000'))))
+/** HMAC-SHA-256 of the parts joined by NUL, synchronously (one per request or value). */
+function mac(key: Uint8Array, ...parts: string[]): Uint8Array {
+  return hmacSha256(key, enc.encode(parts.join('\u0000')))
 }
 
 /**
@@ -161,7 +158,7 @@ export class PlaceholderVault {
     conversation: string
   }): Promise<string> {
     const k = await this.keys
-    const id = await mac(k.mac, 'scope', parts.tenant, parts.principal ?? '', parts.conversation)
+    const id = mac(k.mac, 'scope', parts.tenant, parts.principal ?? '', parts.conversation)
     return b64url(id.subarray(0, 18))
   }
 
@@ -169,7 +166,7 @@ export class PlaceholderVault {
   async issueConversation(): Promise<string> {
     const nonce = b64url(crypto.getRandomValues(new Uint8Array(15)))
     const k = await this.keys
-    return `${nonce}.${b64url((await mac(k.conversation, nonce)).subarray(0, 12))}`
+    return `${nonce}.${b64url((mac(k.conversation, nonce)).subarray(0, 12))}`
   }
 
   /** Whether this vault's key issued a conversation id. */
@@ -177,7 +174,7 @@ export class PlaceholderVault {
     const dot = id.indexOf('.')
     if (dot !== 20 || id.length !== 37) return false
     const k = await this.keys
-    const want = b64url((await mac(k.conversation, id.slice(0, dot))).subarray(0, 12))
+    const want = b64url((mac(k.conversation, id.slice(0, dot))).subarray(0, 12))
     let diff = 0
     for (let i = 0; i < want.length; i++) diff |= want.charCodeAt(i) ^ id.charCodeAt(dot + 1 + i)
     return diff === 0
@@ -189,7 +186,7 @@ export class PlaceholderVault {
    */
   async token(tenant: string, type: string, value: string): Promise<string> {
     const k = await this.keys
-    const h = await mac(k.mac, 'token', tenant, type, value)
+    const h = mac(k.mac, 'token', tenant, type, value)
     let hex = ''
     for (const b of h.subarray(0, 5)) hex += b.toString(16).padStart(2, '0')
     return `<${labelOf(type)}_${hex}>`
@@ -207,7 +204,7 @@ export class PlaceholderVault {
     const prefix = `llm:ph:${scope}:`
     const forward = this.local
       ? `${prefix}f:${type}\u0000${value}`
-      : `${prefix}f:${b64url((await mac(k.mac, scope, type, value)).subarray(0, 18))}`
+      : `${prefix}f:${b64url((mac(k.mac, scope, type, value)).subarray(0, 18))}`
     const known = await this.store.get(forward)
     if (known !== undefined) {
       const n = Number(known)

@@ -1,0 +1,1 @@
+export { nodeFetch, type NodeFetchOptions } from './fetch.js'
