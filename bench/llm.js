@@ -1,20 +1,24 @@
 // LLM routes: added time to first token and throughput of streamed chat completions through the
-// gate (mask + llm plugins, serveNode) against direct calls to the stand-in upstream, at 1 and 64
-// concurrent streams; and the cost of masking one 2 KB prompt. The stand-in (an n-gram model over
-// o200k, one token every --token-delay ms) and the gate run in their own processes on loopback;
-// the client runs here. Every prompt holds personal data, so each request through the gate is
-// masked and each answer restored; direct calls send the prompt as the gate sends it on (masked),
-// so the upstream does the same work on both paths.
+// gate (mask + llm plugins, serveNode, upstream calls with nodeFetch as `modelgate serve` makes
+// them) against direct calls to the upstream, at 1 and 64 concurrent streams, and at 64 with the
+// gate calling its upstream through Node's global fetch; and the cost of masking one 2 KB prompt.
+// The upstream replays the stand-in's answer (an n-gram model over o200k) one token every
+// --token-delay ms over node:http; it and each gate run in their own processes on loopback, the
+// client runs here and reports each process's CPU share and event-loop delay. Every prompt holds
+// personal data, so each request through the gate is masked and each answer restored; direct
+// calls send the prompt as the gate sends it on (masked) and get the same answer.
 // Prompt attributions: random retrieval questions (attributionCase: 4 to 16 sentences, one of
 // which holds the answer) explained through the gate within 32 upstream calls by each method and
 // score, against the stand-in reading its prompt like a base model: how often the deciding
 // sentence ranks first, the calls taken, and the time of one explanation against one plain
 // completion of the same prompt through the same gate.
-//   node bench/llm.js [--rounds N] [--token-delay MS] [--cases N] [--only attributions]
+//   node bench/llm.js [--rounds N] [--token-delay MS] [--cases N]
+//                     [--only http|in-process|masking|attributions]
 // Writes bench/llm-results.json (--only updates its section of it).
 import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -26,6 +30,7 @@ const { values: args } = parseArgs({
     'token-delay': { type: 'string', default: '10' },
     cases: { type: 'string', default: '100' },
     only: { type: 'string' },
+    fetch: { type: 'string', default: 'node' },
   },
 })
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -39,12 +44,43 @@ function child(role, extra = []) {
   const proc = spawn(
     process.execPath,
     [...flags, script, '--role', role, '--token-delay', args['token-delay'], ...extra],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   )
+  /** The CPU time and event-loop delay of the child since the last call. */
+  const usage = () =>
+    new Promise((resolve) => {
+      proc.once('message', resolve)
+      proc.send('usage')
+    })
   return new Promise((resolve, reject) => {
     proc.once('error', reject)
-    proc.stdout.once('data', (d) => resolve({ proc, url: String(d).trim() }))
+    proc.stdout.once('data', (d) => resolve({ proc, url: String(d).trim(), usage }))
   })
+}
+
+/**
+ * Measures this process's CPU time and event-loop delay from now; the returned function reads
+ * them (CPU in ms, delay percentiles in ms) and starts over.
+ */
+function usageMeter() {
+  const resolutionMs = 1
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs })
+  histogram.enable()
+  let cpu = process.cpuUsage()
+  // The histogram holds the intervals between timer turns: the delay is what exceeds the period.
+  const late = (ns) => round(Math.max(0, ns / 1e6 - resolutionMs))
+  return () => {
+    const used = process.cpuUsage(cpu)
+    cpu = process.cpuUsage()
+    const out = {
+      cpu_ms: round((used.user + used.system) / 1000),
+      loop_delay_p50_ms: late(histogram.percentile(50)),
+      loop_delay_p99_ms: late(histogram.percentile(99)),
+      loop_delay_max_ms: late(histogram.max),
+    }
+    histogram.reset()
+    return out
+  }
 }
 
 const percentile = (sorted, p) =>
@@ -83,8 +119,12 @@ async function stream(call) {
  * spread over one stream's duration, as streams of independent users overlap in steady state,
  * rather than all starting in the same millisecond.
  */
+// The load generator reads over node:http (nodeFetch) rather than the global fetch: at 64 streams
+// the global fetch costs this client about 0.1 core more, taken from the gate on a 2-core machine.
+const clientFetch = (await import('../packages/llm/dist/node/index.js')).nodeFetch()
+
 const overHttp = (url, prompt) => () =>
-  fetch(`${url}/v1/chat/completions`, {
+  clientFetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -118,6 +158,26 @@ function compare(direct, gated) {
   }
 }
 
+/**
+ * Each process's share of one core over runs (its CPU time over their wall time) and its mean
+ * event-loop delay percentiles.
+ */
+function processesOf(runs) {
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0)
+  const out = {}
+  for (const name of Object.keys(runs[0].processes)) {
+    const of = runs.map((r) => r.processes[name])
+    const mean = (k) => round(of.reduce((a, p) => a + p[k], 0) / of.length)
+    out[name] = {
+      cpu_share: round(of.reduce((a, p) => a + p.cpu_ms, 0) / (seconds * 1000)),
+      loop_delay_p50_ms: mean('loop_delay_p50_ms'),
+      loop_delay_p99_ms: mean('loop_delay_p99_ms'),
+      loop_delay_max_ms: round(Math.max(...of.map((p) => p.loop_delay_max_ms))),
+    }
+  }
+  return out
+}
+
 async function loadWith(call, concurrency, rounds) {
   const ttfts = []
   let tokens = 0
@@ -136,6 +196,7 @@ async function loadWith(call, concurrency, rounds) {
   const seconds = (performance.now() - started) / 1000
   const sorted = ttfts.sort((a, b) => a - b)
   return {
+    seconds,
     streams: ttfts.length,
     ttft_p50_ms: round(percentile(sorted, 50)),
     ttft_p99_ms: round(percentile(sorted, 99)),
@@ -349,7 +410,8 @@ async function attributions(cases) {
   return out
 }
 
-async function onlyAttributions() {
+/** Runs one part of the bench (`--only`) and updates its section of the results file. */
+async function only(part) {
   const file = `${here}llm-results.json`
   let results = {}
   try {
@@ -357,78 +419,163 @@ async function onlyAttributions() {
   } catch {
     // a first run writes the file
   }
-  results.attributions = {
-    load_average_1m: round(os.loadavg()[0]),
-    runs: await attributions(Number(args.cases)),
-  }
+  await PARTS[part](results)
   await writeFile(file, JSON.stringify(results, null, 2) + '\n')
 }
 
-async function main() {
+/** Streams over loopback HTTP: stand-in, gate and this client in three processes. */
+async function overLoopback(results) {
   const rounds = Number(args.rounds)
   const upstream = await child('upstream')
   const gate = await child('gate', ['--upstream', upstream.url])
+  // The same gate calling its upstream with Node's global fetch (undici), for comparison.
+  const gateGlobalFetch = await child('gate', ['--upstream', upstream.url, '--fetch', 'global'])
   const masked = await (await textMasker())(PROMPT)
+  const client = usageMeter()
+  /** One load run, with the CPU time and event-loop delay of each process during it. */
+  const measured = async (through, prompt, concurrency, n) => {
+    await Promise.all([upstream.usage(), through?.usage()])
+    client()
+    const run = await load((through ?? upstream).url, prompt, concurrency, n)
+    const [u, g] = await Promise.all([upstream.usage(), through?.usage()])
+    run.processes = { client: client(), upstream: u, ...(through ? { gate: g } : {}) }
+    return run
+  }
+  /** Direct and gated runs, alternated so that drift in machine load hits both. */
+  const side = async (through, concurrency, n) => {
+    const direct = []
+    const gated = []
+    for (let i = 0; i < 2; i++) {
+      direct.push(await measured(undefined, masked, concurrency, n))
+      gated.push(await measured(through, PROMPT, concurrency, n))
+    }
+    return {
+      ...compare(direct, gated),
+      processes: { direct: processesOf(direct), gate: processesOf(gated) },
+    }
+  }
   try {
     await load(upstream.url, masked, 4, 2)
     await load(gate.url, PROMPT, 4, 2)
-    const results = {
-      machine: {
-        cpus: os.cpus().length,
-        model: os.cpus()[0]?.model,
-        node: process.version,
-        load_average_1m: round(os.loadavg()[0]),
-      },
-      token_delay_ms: Number(args['token-delay']),
+    await load(gateGlobalFetch.url, PROMPT, 4, 2)
+    results.machine = {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      node: process.version,
+      load_average_1m: round(os.loadavg()[0]),
     }
+    results.token_delay_ms = Number(args['token-delay'])
     for (const concurrency of [1, 64]) {
       const n = concurrency === 1 ? rounds * 4 : rounds
-      // Alternate direct and gated runs so drift in machine load hits both.
-      const direct = []
-      const gated = []
-      for (let i = 0; i < 2; i++) {
-        direct.push(await load(upstream.url, masked, concurrency, n))
-        gated.push(await load(gate.url, PROMPT, concurrency, n))
-      }
-      results[`streams_${concurrency}`] = compare(direct, gated)
+      results[`streams_${concurrency}`] = await side(gate, concurrency, n)
       console.log(`${concurrency} stream(s):`, JSON.stringify(results[`streams_${concurrency}`]))
     }
-    results.in_process = await inProcess(masked)
+    results.streams_64_global_fetch = await side(gateGlobalFetch, 64, rounds)
+    console.log(
+      '64 streams, global fetch upstream:',
+      JSON.stringify(results.streams_64_global_fetch),
+    )
+  } finally {
+    for (const c of [upstream, gate, gateGlobalFetch]) c.proc.kill('SIGINT')
+  }
+}
+
+const PARTS = {
+  http: overLoopback,
+  'in-process': async (results) => {
+    results.in_process = await inProcess(await (await textMasker())(PROMPT))
     for (const [k, v] of Object.entries(results.in_process))
       console.log(`in process (gate.fetch), ${k}:`, JSON.stringify(v))
+  },
+  masking: async (results) => {
     results.masking_2kb = await maskingCost()
     console.log('masking a 2 KB prompt:', JSON.stringify(results.masking_2kb))
+  },
+  attributions: async (results) => {
     results.attributions = {
       load_average_1m: round(os.loadavg()[0]),
       runs: await attributions(Number(args.cases)),
     }
-    const s64 = results.streams_64
-    console.log(
-      `goals at 64 streams: added TTFT p50 ${s64.added_ttft_p50_ms} ms (≤ 5), p99 ${s64.added_ttft_p99_ms} ms (≤ 20), throughput ${s64.throughput_ratio}x (≥ 0.9)`,
-    )
-    await writeFile(`${here}llm-results.json`, JSON.stringify(results, null, 2) + '\n')
-  } finally {
-    upstream.proc.kill('SIGINT')
-    gate.proc.kill('SIGINT')
-  }
+  },
 }
 
-if (args.role) process.on('SIGINT', () => process.exit(0))
+async function main() {
+  const results = {}
+  for (const part of Object.values(PARTS)) await part(results)
+  const s64 = results.streams_64
+  console.log(
+    `goals at 64 streams: added TTFT p50 ${s64.added_ttft_p50_ms} ms (≤ 5), p99 ${s64.added_ttft_p99_ms} ms (≤ 20), throughput ${s64.throughput_ratio}x (≥ 0.9)`,
+  )
+  await writeFile(`${here}llm-results.json`, JSON.stringify(results, null, 2) + '\n')
+}
+
+if (args.role) {
+  process.on('SIGINT', () => process.exit(0))
+  const meter = usageMeter()
+  process.on('message', () => process.send(meter()))
+  process.channel?.unref()
+}
 if (args.role === 'upstream') {
+  // The stand-in's streamed answer to the masked prompt, recorded once and replayed over
+  // node:http one event per token at the token pace, as a model server streams: the upstream
+  // process then costs little CPU, as a model server on its own machine costs the gate's host
+  // none. Gated and direct calls get the same answer (direct calls send the masked prompt).
   const { createStandIn } = await import('../packages/llm/dist/testing/index.js')
-  const { serveNode } = await import('../packages/edge/dist/node/index.js')
-  const standIn = createStandIn({ tokenDelayMs: Number(args['token-delay']), maxSplit: 64 })
-  console.log((await serveNode(standIn, { port: 0 })).url)
+  const http = await import('node:http')
+  const recorded = await (
+    await createStandIn({ maxSplit: 1 << 20 }).fetch(
+      new Request('http://standin/v1/chat/completions', {
+        method: 'POST',
+        body: JSON.stringify({
+          model: 'chat',
+          stream: true,
+          stream_options: { include_usage: true },
+          max_tokens: 60,
+          messages: [{ role: 'user', content: await (await textMasker())(PROMPT) }],
+        }),
+      }),
+    )
+  ).text()
+  const events = recorded.split(/(?<=\n\n)/).map((e) => Buffer.from(e))
+  const delay = Number(args['token-delay'])
+  const server = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      let i = 0
+      const next = () => {
+        if (res.destroyed) return
+        if (i >= events.length) return res.end()
+        res.write(events[i++])
+        if (i < 2) next()
+        else setTimeout(next, delay)
+      }
+      next()
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  console.log(`http://127.0.0.1:${server.address().port}`)
 } else if (args.role === 'gate') {
   const { createGate } = await import('../packages/core/dist/index.js')
   const { mask } = await import('../packages/mask/dist/index.js')
   const { llm } = await import('../packages/llm/dist/index.js')
   const { serveNode } = await import('../packages/edge/dist/node/index.js')
-  const models = [{ name: 'chat', upstream: { type: 'openai', url: `${args.upstream}/v1` } }]
-  const gate = createGate({ models: [], plugins: [mask(), llm({ models })] })
+  const { nodeFetch } = await import('../packages/llm/dist/node/index.js')
+  // Upstream calls over node:http, as `modelgate serve` makes them (`--fetch global`: undici).
+  const upstream = {
+    type: 'openai',
+    url: `${args.upstream}/v1`,
+    ...(args.fetch === 'global' ? {} : { fetch: nodeFetch() }),
+  }
+  const gate = createGate({
+    models: [],
+    plugins: [mask(), llm({ models: [{ name: 'chat', upstream }] })],
+  })
   console.log((await serveNode(gate, { port: 0 })).url)
-} else if (args.only === 'attributions') {
-  await onlyAttributions()
+} else if (args.only !== undefined) {
+  if (!(args.only in PARTS)) throw new Error(`--only takes one of ${Object.keys(PARTS).join(', ')}`)
+  await only(args.only)
 } else {
   await main()
 }
