@@ -96,8 +96,11 @@ export class ScanBudget {
   readonly maxMs: number
   private bytes = 0
   private ms = 0
-  /** Scanning time since the last break, so a request that waited in a queue never yields early. */
-  private sinceBreak = 0
+  /**
+   * When the first scan after the last break began: a slice starts with work, not when the budget
+   * was made, so a request that waited in a busy process does not break before its first scan.
+   */
+  private sliceStart: number | undefined
 
   constructor(limits: { maxScanBytes?: number; maxScanMs?: number } = {}) {
     this.maxBytes = limits.maxScanBytes ?? DEFAULT_SCAN_BYTES
@@ -115,19 +118,23 @@ export class ScanBudget {
   /** Runs a synchronous scan, counting its time; throws (422) once `maxMs` is spent. */
   time<T>(scan: () => T): T {
     const start = performance.now()
+    this.sliceStart ??= start
     const result = scan()
-    const spent = performance.now() - start
-    this.ms += spent
-    this.sinceBreak += spent
+    this.ms += performance.now() - start
     if (this.ms > this.maxMs) throw new MaskingBudgetError('cpu', this.ms, this.maxMs)
     return result
   }
 
-  /** Yields to the event loop once scanning has run for a while without a break. */
+  /**
+   * Yields to the event loop when masking has run for a while without a break. A slice starts
+   * with the first scan or pause after the last break.
+   */
   async pause(): Promise<void> {
-    if (this.sinceBreak < SLICE_MS) return
+    const now = performance.now()
+    this.sliceStart ??= now
+    if (now - this.sliceStart < SLICE_MS) return
     await new Promise((resolve) => setTimeout(resolve, 0))
-    this.sinceBreak = 0
+    this.sliceStart = undefined
   }
 }
 
