@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nodeFetch } from './fetch.js'
 
@@ -98,11 +98,32 @@ describe('nodeFetch', () => {
   })
 
   it('fails as fetch does: a refused connection rejects, a cut-off body errors', async () => {
-    await expect(fetch('http://127.0.0.1:9/', { method: 'POST' })).rejects.toBeInstanceOf(
-      TypeError,
-    )
+    await expect(fetch('http://127.0.0.1:9/', { method: 'POST' })).rejects.toBeInstanceOf(TypeError)
     await expect(fetch('ftp://127.0.0.1/')).rejects.toThrow(/protocol/)
     const cut = await fetch(`${base}/cut`)
     await expect(cut.text()).rejects.toThrow()
+  })
+
+  it('rejects an answer the Fetch standard refuses (status 600) with a TypeError, without throwing elsewhere', async () => {
+    const raw = createTcpServer((socket) =>
+      socket.once('data', () => socket.end('HTTP/1.1 600 Odd\r\ncontent-length: 2\r\n\r\nok')),
+    )
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve))
+    const port = (raw.address() as AddressInfo).port
+    const uncaught: unknown[] = []
+    const record = (error: unknown) => uncaught.push(error)
+    process.on('uncaughtException', record)
+    try {
+      const answer = fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' })
+      await expect(answer).rejects.toBeInstanceOf(TypeError)
+      await expect(answer).rejects.toThrow('fetch failed')
+      const later = await fetch(`${base}/echo`, { method: 'POST', body: 'still works' })
+      expect((await later.json()).body).toBe('still works')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', record)
+      raw.close()
+    }
   })
 })

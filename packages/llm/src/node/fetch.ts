@@ -71,7 +71,7 @@ export function nodeFetch(
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       const detach = () => signal?.removeEventListener('abort', onAbort)
-      req.once('error', (error) => {
+      req.on('error', (error) => {
         detach()
         if (!settled) {
           settled = true
@@ -81,18 +81,26 @@ export function nodeFetch(
       req.once('response', (res) => {
         response = res
         settled = true
-        const out = new Headers()
-        for (let i = 0; i < res.rawHeaders.length; i += 2)
-          out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
         const status = res.statusCode ?? 502
         const empty = status === 204 || status === 304 || init.method === 'HEAD'
-        resolve(
-          new Response(empty ? null : streamOf(res, detach), {
-            status,
-            statusText: res.statusMessage ?? '',
-            headers: out,
-          }),
-        )
+        try {
+          const out = new Headers()
+          for (let i = 0; i < res.rawHeaders.length; i += 2)
+            out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
+          resolve(
+            new Response(empty ? null : streamOf(res, detach), {
+              status,
+              statusText: res.statusMessage ?? '',
+              headers: out,
+            }),
+          )
+        } catch (error) {
+          // A header or status the Fetch standard refuses: the answer is unusable, as with fetch.
+          res.destroy()
+          detach()
+          reject(new TypeError('fetch failed', { cause: error }))
+          return
+        }
         if (empty) {
           res.resume()
           detach()
@@ -125,13 +133,18 @@ function streamOf(res: IncomingMessage, done: () => void): ReadableStream<Uint8A
         })
         res.once('end', () => {
           done()
-          controller.close()
+          try {
+            controller.close()
+          } catch {
+            // cancelled meanwhile
+          }
         })
-        res.once('error', (error) => {
+        res.on('error', (error) => {
           done()
           controller.error(error)
         })
         res.once('close', () => {
+          done()
           // A connection closed before the end is an error of the stream, not a short answer.
           if (!res.complete) controller.error(new TypeError('terminated'))
         })
