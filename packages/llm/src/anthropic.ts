@@ -119,8 +119,9 @@ export function restoreMessagesAnswer(answer: unknown, s: PlaceholderSession): u
 
 /**
  * Relays Anthropic stream events: restores `text_delta` text and `input_json_delta` partial JSON
- * per content block, and fails closed (an `error` event) when a block stops inside a
- * placeholder. Usage comes from `message_start` and `message_delta`.
+ * per content block (a delta whose text is held back whole is not sent), and fails closed (an
+ * `error` event) when a block stops inside a placeholder. Usage comes from `message_start` and
+ * `message_delta`.
  *
  * @example
  * ```ts
@@ -173,10 +174,16 @@ export function anthropicHandler(
         case 'content_block_delta': {
           const d = data.delta
           if (!isObject(d)) break
-          if (d.type === 'text_delta' && typeof d.text === 'string')
+          if (d.type === 'text_delta' && typeof d.text === 'string') {
+            const held = d.text !== ''
             d.text = channels.push(`${data.index}:text`, d.text, false)
-          else if (d.type === 'input_json_delta' && typeof d.partial_json === 'string')
+            // A delta whose text is all held back says nothing: it is not sent.
+            if (held && d.text === '') return ''
+          } else if (d.type === 'input_json_delta' && typeof d.partial_json === 'string') {
+            const held = d.partial_json !== ''
             d.partial_json = channels.push(`${data.index}:json`, d.partial_json, true)
+            if (held && d.partial_json === '') return ''
+          }
           break
         }
         case 'content_block_stop':

@@ -282,7 +282,7 @@ const USAGE = /"usage"\s*:\s*\{/
 /**
  * Relays OpenAI stream events (chat completion chunks or completion chunks): restores each
  * choice's content, refusal, reasoning and completion text, and each tool call's arguments, as
- * separate channels; fails closed (an `error` event, no `[DONE]`) when a choice finishes inside a
+ * separate channels (a chunk that says nothing once its text is held back is not sent); fails closed (an `error` event, no `[DONE]`) when a choice finishes inside a
  * placeholder; takes usage from the chunk that carries it, and drops that chunk when the gate
  * asked for usage and the client did not (`stripUsage`). With `countText` every chunk is read,
  * so the relayed text can be counted when the upstream reports no usage.
@@ -314,6 +314,7 @@ export function openAiHandler(
         return encodeSse(e)
       const chunk = parseEvent(e)
       if (!chunk) return encodeSse(e)
+      let held = false
       if (isObject(chunk.error) && typeof chunk.error.message === 'string' && session)
         chunk.error = { ...chunk.error, message: session.restore(chunk.error.message) }
       if (Array.isArray(chunk.choices)) {
@@ -322,10 +323,15 @@ export function openAiHandler(
           const index = typeof c.index === 'number' ? c.index : i
           const d = c.delta
           if (isObject(d)) {
-            if (typeof d.content === 'string')
+            if (typeof d.content === 'string') {
+              held ||= d.content !== ''
               d.content = channels.push(`${index}:content`, d.content, false)
-            for (const f of TEXT_FIELDS)
-              if (typeof d[f] === 'string') d[f] = channels.push(`${index}:${f}`, d[f], false)
+            }
+            for (const f of TEXT_FIELDS) {
+              if (typeof d[f] !== 'string') continue
+              held ||= d[f] !== ''
+              d[f] = channels.push(`${index}:${f}`, d[f], false)
+            }
             if (Array.isArray(d.tool_calls)) {
               for (const tc of d.tool_calls) {
                 if (
@@ -346,7 +352,10 @@ export function openAiHandler(
             if (isObject(fc) && typeof fc.arguments === 'string')
               fc.arguments = channels.push(`${index}:function`, fc.arguments, true)
           }
-          if (typeof c.text === 'string') c.text = channels.push(`${index}:text`, c.text, false)
+          if (typeof c.text === 'string') {
+            held ||= c.text !== ''
+            c.text = channels.push(`${index}:text`, c.text, false)
+          }
           if (
             c.finish_reason !== null &&
             c.finish_reason !== undefined &&
@@ -355,6 +364,9 @@ export function openAiHandler(
             return undefined
         }
       }
+      // A chunk whose only text is held back now carries nothing: it is not sent, the held text
+      // goes out with the chunk that completes or rules out the placeholder.
+      if (held && onlyEmptyText(chunk)) return ''
       if (isObject(chunk.usage)) {
         if (typeof chunk.usage.prompt_tokens === 'number')
           usage.promptTokens = chunk.usage.prompt_tokens
@@ -372,4 +384,29 @@ export function openAiHandler(
       return encodeSse({ data: JSON.stringify({ error: { message, type: code, code } }) })
     },
   }
+}
+
+const CHUNK_KEYS = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'choices'])
+const CHOICE_KEYS = new Set(['index', 'delta', 'text', 'logprobs', 'finish_reason'])
+const DELTA_TEXT = new Set(['content', ...TEXT_FIELDS])
+
+/**
+ * Whether a stream chunk says nothing once its text is held back: every text empty, and no role,
+ * tool call, log-probabilities, finish reason, usage or other member a client could read.
+ */
+function onlyEmptyText(chunk: Json): boolean {
+  for (const k of Object.keys(chunk))
+    if (!CHUNK_KEYS.has(k) && chunk[k] !== null && chunk[k] !== undefined) return false
+  if (!Array.isArray(chunk.choices) || chunk.choices.length === 0) return false
+  for (const c of chunk.choices) {
+    if (!isObject(c)) return false
+    for (const k of Object.keys(c)) if (!CHOICE_KEYS.has(k)) return false
+    if ((c.logprobs ?? null) !== null || (c.finish_reason ?? null) !== null) return false
+    if (c.text !== undefined && c.text !== '') return false
+    if (c.delta === undefined) continue
+    if (!isObject(c.delta)) return false
+    for (const [k, v] of Object.entries(c.delta))
+      if (v !== null && v !== undefined && (!DELTA_TEXT.has(k) || v !== '')) return false
+  }
+  return true
 }

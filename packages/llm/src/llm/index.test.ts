@@ -197,6 +197,24 @@ describe('chat completions', () => {
     }
   })
 
+  it('sends no chunk whose text is all held back: held text goes out with the chunk that completes it', async () => {
+    const { gate, standIn } = setup({}, { standIn: createStandIn({ seed: 3, maxSplit: 2 }) })
+    const res = await post(gate, '/v1/chat/completions', {
+      model: 'chat',
+      stream: true,
+      messages: [{ role: 'user', content: PROMPT }],
+    })
+    const all = (await events(res))
+      .filter((e) => e.data !== '[DONE]')
+      .map((e) => JSON.parse(e.data))
+    const said = (c: any) =>
+      c.delta.role !== undefined || c.finish_reason !== null || c.delta.content !== ''
+    expect(all.filter((chunk) => !chunk.choices.some(said))).toEqual([])
+    expect(all.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(PROMPT)
+    // The upstream split its placeholders over chunks, so some were held back whole.
+    expect(standIn.calls[0]!.answer).toMatch(/<CARD_\d+>/)
+  })
+
   it('restores tool-call arguments, plain and streamed, as valid JSON', async () => {
     const tricky = `${PROMPT} "quoted" back\\slash`
     for (const stream of [false, true]) {
@@ -676,7 +694,10 @@ describe('other routes', () => {
     let text = ''
     for (const e of await events(streamed)) {
       const d = JSON.parse(e.data)
-      if (d.type === 'content_block_delta') text += d.delta.text
+      if (d.type !== 'content_block_delta') continue
+      // A delta whose text is held back whole is not sent.
+      expect(d.delta.text).not.toBe('')
+      text += d.delta.text
     }
     expect(text).toBe(PROMPT)
     const tools = [
