@@ -165,6 +165,7 @@ export function relay(
             finish('upstream_error')
             return
           }
+          const wasIdle = decoder.idle
           const events = read.done ? decoder.end() : decoder.push(read.value)
           let out = ''
           let stop = false
@@ -197,7 +198,11 @@ export function relay(
             return
           }
           if (out) {
-            controller.enqueue(encoder.encode(out))
+            // Events relayed as they came, whole: the upstream's own bytes go on, not a copy.
+            const bytes = read.value
+            const same =
+              wasIdle && decoder.idle && bytes[bytes.length - 1]! < 0x80 && out === decoder.lastText
+            controller.enqueue(same ? bytes : encoder.encode(out))
             return
           }
         }

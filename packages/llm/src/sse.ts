@@ -40,10 +40,28 @@ export class SseDecoder {
   private id: string | undefined
   private retry: number | undefined
   private started = false
+  /** The text the last `push` decoded. */
+  lastText = ''
 
   /** The events completed by these bytes. */
   push(bytes: Uint8Array): SseEvent[] {
-    return this.lines(this.text.decode(bytes, { stream: true }), false)
+    this.lastText = this.text.decode(bytes, { stream: true })
+    return this.lines(this.lastText, false)
+  }
+
+  /**
+   * Whether the decoder holds nothing back: the bytes so far ended at an event's end (no part of
+   * a line, event or UTF-8 character is waiting for the next read).
+   */
+  get idle(): boolean {
+    return (
+      this.buffer === '' &&
+      !this.skipLf &&
+      this.data.length === 0 &&
+      this.event === undefined &&
+      this.id === undefined &&
+      this.retry === undefined
+    )
   }
 
   /** The events left when the body ended (an event without its closing blank line included). */
