@@ -166,7 +166,7 @@ export class PlaceholderVault {
   async issueConversation(): Promise<string> {
     const nonce = b64url(crypto.getRandomValues(new Uint8Array(15)))
     const k = await this.keys
-    return `${nonce}.${b64url((mac(k.conversation, nonce)).subarray(0, 12))}`
+    return `${nonce}.${b64url(mac(k.conversation, nonce).subarray(0, 12))}`
   }
 
   /** Whether this vault's key issued a conversation id. */
@@ -174,7 +174,7 @@ export class PlaceholderVault {
     const dot = id.indexOf('.')
     if (dot !== 20 || id.length !== 37) return false
     const k = await this.keys
-    const want = b64url((mac(k.conversation, id.slice(0, dot))).subarray(0, 12))
+    const want = b64url(mac(k.conversation, id.slice(0, dot)).subarray(0, 12))
     let diff = 0
     for (let i = 0; i < want.length; i++) diff |= want.charCodeAt(i) ^ id.charCodeAt(dot + 1 + i)
     return diff === 0
@@ -204,7 +204,7 @@ export class PlaceholderVault {
     const prefix = `llm:ph:${scope}:`
     const forward = this.local
       ? `${prefix}f:${type}\u0000${value}`
-      : `${prefix}f:${b64url((mac(k.mac, scope, type, value)).subarray(0, 18))}`
+      : `${prefix}f:${b64url(mac(k.mac, scope, type, value).subarray(0, 18))}`
     const known = await this.store.get(forward)
     if (known !== undefined) {
       const n = Number(known)
