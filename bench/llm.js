@@ -6,19 +6,20 @@
 // --token-delay ms over node:http; it and each gate run in their own processes on loopback, the
 // client runs here and reports each process's CPU share and event-loop delay. Every prompt holds
 // personal data, so each request through the gate is masked and each answer restored; direct
-// calls send the prompt as the gate sends it on (masked) and get the same answer.
+// calls send the prompt as the gate sends it on (masked) and get the same answer. A pass-through
+// proxy in plain node:http stands in the gate's place once more, as a floor for any Node relay.
 // Prompt attributions: random retrieval questions (attributionCase: 4 to 16 sentences, one of
 // which holds the answer) explained through the gate within 32 upstream calls by each method and
 // score, against the stand-in reading its prompt like a base model: how often the deciding
 // sentence ranks first, the calls taken, and the time of one explanation against one plain
 // completion of the same prompt through the same gate.
-//   node bench/llm.js [--rounds N] [--token-delay MS] [--cases N]
+//   node bench/llm.js [--rounds N] [--pairs N] [--token-delay MS] [--cases N]
 //                     [--only http|in-process|masking|attributions]
 // Writes bench/llm-results.json (--only updates its section of it).
 import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     role: { type: 'string' },
     upstream: { type: 'string' },
     rounds: { type: 'string', default: '4' },
+    pairs: { type: 'string', default: '4' },
     'token-delay': { type: 'string', default: '10' },
     cases: { type: 'string', default: '100' },
     only: { type: 'string' },
@@ -59,14 +61,23 @@ function child(role, extra = []) {
 }
 
 /**
- * Measures this process's CPU time and event-loop delay from now; the returned function reads
- * them (CPU in ms, delay percentiles in ms) and starts over.
+ * Measures this process's CPU time, event-loop delay and GC pauses from now; the returned function
+ * reads them (CPU in ms, delay percentiles in ms, pauses) and starts over.
  */
 function usageMeter() {
   const resolutionMs = 1
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs })
   histogram.enable()
   let cpu = process.cpuUsage()
+  // Garbage-collection pauses: how many, the longest, and their total.
+  let gc = { count: 0, max: 0, total: 0 }
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++
+      gc.total += e.duration
+      gc.max = Math.max(gc.max, e.duration)
+    }
+  }).observe({ entryTypes: ['gc'] })
   // The histogram holds the intervals between timer turns: the delay is what exceeds the period.
   const late = (ns) => round(Math.max(0, ns / 1e6 - resolutionMs))
   return () => {
@@ -77,8 +88,12 @@ function usageMeter() {
       loop_delay_p50_ms: late(histogram.percentile(50)),
       loop_delay_p99_ms: late(histogram.percentile(99)),
       loop_delay_max_ms: late(histogram.max),
+      gc_pauses: gc.count,
+      gc_pause_max_ms: round(gc.max),
+      gc_pause_total_ms: round(gc.total),
     }
     histogram.reset()
+    gc = { count: 0, max: 0, total: 0 }
     return out
   }
 }
@@ -88,9 +103,10 @@ const percentile = (sorted, p) =>
 const round = (v) => Math.round(v * 100) / 100
 
 /**
- * One streamed chat completion: time to the first non-empty content delta, and the token chunks
- * (events with a content delta; the gate relays every upstream chunk, holding back at most the
- * text of an unfinished placeholder, so both paths count the same chunks).
+ * One streamed chat completion: time to the first non-empty content delta, and the completion
+ * tokens the upstream reports in the stream's usage chunk (asked for with `include_usage`), which
+ * counts the same tokens on both paths whether or not the gate sends a chunk whose text it holds
+ * back whole.
  */
 async function stream(call) {
   const started = performance.now()
@@ -106,11 +122,14 @@ async function stream(call) {
     while ((at = buffer.indexOf('\n\n')) >= 0) {
       const event = buffer.slice(0, at)
       buffer = buffer.slice(at + 2)
-      if (!event.includes('"content":"') || event.includes('"role"')) continue
-      tokens++
-      if (ttft === undefined && !event.includes('"content":""')) ttft = performance.now() - started
+      if (event.includes('"completion_tokens"'))
+        tokens = JSON.parse(event.slice('data: '.length)).usage.completion_tokens
+      const content = event.includes('"content":"') && !event.includes('"content":""')
+      if (ttft === undefined && content && !event.includes('"role"'))
+        ttft = performance.now() - started
     }
   }
+  if (tokens === 0) throw new Error('the stream carried no usage')
   return { ttft, tokens }
 }
 
@@ -130,6 +149,7 @@ const overHttp = (url, prompt) => () =>
     body: JSON.stringify({
       model: 'chat',
       stream: true,
+      stream_options: { include_usage: true },
       max_tokens: 60,
       messages: [{ role: 'user', content: prompt }],
     }),
@@ -154,13 +174,15 @@ function compare(direct, gated) {
     gate: g,
     added_ttft_p50_ms: round(g.ttft_p50_ms - d.ttft_p50_ms),
     added_ttft_p99_ms: round(g.ttft_p99_ms - d.ttft_p99_ms),
+    // Each direct/gated pair's own figure, to show how far runs on one machine spread.
+    added_ttft_p99_ms_per_pair: gated.map((r, i) => round(r.ttft_p99_ms - direct[i].ttft_p99_ms)),
     throughput_ratio: round(g.tokens_per_s / d.tokens_per_s),
   }
 }
 
 /**
- * Each process's share of one core over runs (its CPU time over their wall time) and its mean
- * event-loop delay percentiles.
+ * Each process's share of one core over runs (its CPU time over their wall time), its mean
+ * event-loop delay percentiles, and the share of the time and longest of its GC pauses.
  */
 function processesOf(runs) {
   const seconds = runs.reduce((a, r) => a + r.seconds, 0)
@@ -173,6 +195,8 @@ function processesOf(runs) {
       loop_delay_p50_ms: mean('loop_delay_p50_ms'),
       loop_delay_p99_ms: mean('loop_delay_p99_ms'),
       loop_delay_max_ms: round(Math.max(...of.map((p) => p.loop_delay_max_ms))),
+      gc_pause_share: round(of.reduce((a, p) => a + p.gc_pause_total_ms, 0) / (seconds * 1000)),
+      gc_pause_max_ms: round(Math.max(...of.map((p) => p.gc_pause_max_ms))),
     }
   }
   return out
@@ -256,6 +280,7 @@ async function inProcess(masked) {
     JSON.stringify({
       model: 'chat',
       stream: true,
+      stream_options: { include_usage: true },
       max_tokens: 60,
       messages: [{ role: 'user', content: prompt }],
     })
@@ -430,6 +455,7 @@ async function overLoopback(results) {
   const gate = await child('gate', ['--upstream', upstream.url])
   // The same gate calling its upstream with Node's global fetch (undici), for comparison.
   const gateGlobalFetch = await child('gate', ['--upstream', upstream.url, '--fetch', 'global'])
+  const proxy = await child('proxy', ['--upstream', upstream.url])
   const masked = await (await textMasker())(PROMPT)
   const client = usageMeter()
   /** One load run, with the CPU time and event-loop delay of each process during it. */
@@ -445,7 +471,7 @@ async function overLoopback(results) {
   const side = async (through, concurrency, n) => {
     const direct = []
     const gated = []
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < Number(args.pairs); i++) {
       direct.push(await measured(undefined, masked, concurrency, n))
       gated.push(await measured(through, PROMPT, concurrency, n))
     }
@@ -458,6 +484,7 @@ async function overLoopback(results) {
     await load(upstream.url, masked, 4, 2)
     await load(gate.url, PROMPT, 4, 2)
     await load(gateGlobalFetch.url, PROMPT, 4, 2)
+    await load(proxy.url, masked, 4, 2)
     results.machine = {
       cpus: os.cpus().length,
       model: os.cpus()[0]?.model,
@@ -467,16 +494,28 @@ async function overLoopback(results) {
     results.token_delay_ms = Number(args['token-delay'])
     for (const concurrency of [1, 64]) {
       const n = concurrency === 1 ? rounds * 4 : rounds
+      // Warm-up at the concurrency measured, right before it, so that the measured runs see the
+      // steady state of a process under that load (JIT-compiled paths, a young generation grown
+      // to the allocation rate) rather than one coming out of the quieter runs before.
+      for (const target of [upstream, gate])
+        await load(target.url, target === upstream ? masked : PROMPT, concurrency, 2)
       results[`streams_${concurrency}`] = await side(gate, concurrency, n)
       console.log(`${concurrency} stream(s):`, JSON.stringify(results[`streams_${concurrency}`]))
     }
+    await load(gateGlobalFetch.url, PROMPT, 64, 2)
     results.streams_64_global_fetch = await side(gateGlobalFetch, 64, rounds)
     console.log(
       '64 streams, global fetch upstream:',
       JSON.stringify(results.streams_64_global_fetch),
     )
+    await load(proxy.url, PROMPT, 64, 2)
+    results.streams_64_passthrough_proxy = await side(proxy, 64, rounds)
+    console.log(
+      '64 streams, pass-through proxy:',
+      JSON.stringify(results.streams_64_passthrough_proxy),
+    )
   } finally {
-    for (const c of [upstream, gate, gateGlobalFetch]) c.proc.kill('SIGINT')
+    for (const c of [upstream, gate, gateGlobalFetch, proxy]) c.proc.kill('SIGINT')
   }
 }
 
@@ -551,6 +590,31 @@ if (args.role === 'upstream') {
         else setTimeout(next, delay)
       }
       next()
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  console.log(`http://127.0.0.1:${server.address().port}`)
+} else if (args.role === 'proxy') {
+  // A pass-through proxy in plain node:http, for a floor: what relaying these streams through
+  // any Node process costs on this machine, with no guard at all.
+  const http = await import('node:http')
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 })
+  const target = new URL(args.upstream)
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks)
+      const headers = { 'content-type': 'application/json', 'content-length': body.length }
+      const out = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: 'POST', agent, headers },
+        (answer) => {
+          res.writeHead(answer.statusCode, { 'content-type': 'text/event-stream' })
+          answer.pipe(res)
+        },
+      )
+      out.end(body)
     })
   })
   server.keepAliveTimeout = 60_000
