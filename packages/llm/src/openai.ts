@@ -282,10 +282,11 @@ const USAGE = /"usage"\s*:\s*\{/
 /**
  * Relays OpenAI stream events (chat completion chunks or completion chunks): restores each
  * choice's content, refusal, reasoning and completion text, and each tool call's arguments, as
- * separate channels (a chunk that says nothing once its text is held back is not sent); fails closed (an `error` event, no `[DONE]`) when a choice finishes inside a
- * placeholder; takes usage from the chunk that carries it, and drops that chunk when the gate
- * asked for usage and the client did not (`stripUsage`). With `countText` every chunk is read,
- * so the relayed text can be counted when the upstream reports no usage.
+ * separate channels (a chunk that says nothing once its text is held back is not sent); fails
+ * closed (an `error` event, no `[DONE]`) when a choice finishes inside a placeholder; takes usage
+ * from the chunk that carries it, and drops that chunk when the gate asked for usage and the
+ * client did not (`stripUsage`). With `countText` every chunk is read, so the relayed text can be
+ * counted when the upstream reports no usage.
  *
  * @example
  * ```ts

@@ -40,18 +40,23 @@ export class SseDecoder {
   private id: string | undefined
   private retry: number | undefined
   private started = false
-  /** The text the last `push` decoded. */
-  lastText = ''
+  private decoded = ''
+
+  /** The text the last `push` decoded from its bytes. */
+  get lastText(): string {
+    return this.decoded
+  }
 
   /** The events completed by these bytes. */
   push(bytes: Uint8Array): SseEvent[] {
-    this.lastText = this.text.decode(bytes, { stream: true })
-    return this.lines(this.lastText, false)
+    this.decoded = this.text.decode(bytes, { stream: true })
+    return this.lines(this.decoded, false)
   }
 
   /**
-   * Whether the decoder holds nothing back: the bytes so far ended at an event's end (no part of
-   * a line, event or UTF-8 character is waiting for the next read).
+   * Whether the text so far ended at an event's end: no part of a line or event is waiting for
+   * the next read. (The first bytes of a character split at the end of a read are not text yet,
+   * so they are not seen here.)
    */
   get idle(): boolean {
     return (
