@@ -497,8 +497,8 @@ async function overLoopback(results) {
       // Warm-up at the concurrency measured, right before it, so that the measured runs see the
       // steady state of a process under that load (JIT-compiled paths, a young generation grown
       // to the allocation rate) rather than one coming out of the quieter runs before.
-      for (const target of [upstream, gate])
-        await load(target.url, target === upstream ? masked : PROMPT, concurrency, 2)
+      await load(upstream.url, masked, concurrency, 2)
+      await load(gate.url, PROMPT, concurrency, 2)
       results[`streams_${concurrency}`] = await side(gate, concurrency, n)
       console.log(`${concurrency} stream(s):`, JSON.stringify(results[`streams_${concurrency}`]))
     }
