@@ -12,6 +12,7 @@ import {
 import { encodeModelMetadata } from './oip.js'
 import { ModelRegistry } from './registry.js'
 import { createRouter, type RouteMatch } from './router.js'
+import { pushSourceFor, pushStream } from './push.js'
 import type {
   ExplainerResult,
   GateLimits,
@@ -415,32 +416,27 @@ function observedStream(
   body: ReadableStream<Uint8Array>,
   ended: (end: { code: string; cause: unknown } | undefined) => Promise<void>,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
   let called = false
   const end = (code?: string, cause?: unknown): Promise<void> => {
     if (called) return Promise.resolve()
     called = true
     return ended(code ? { code, cause } : undefined).catch(() => undefined)
   }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>
-      try {
-        chunk = await reader.read()
-      } catch (error) {
-        await end('stream_failed', error)
-        controller.error(error)
-        return
-      }
-      if (chunk.done) {
-        await end()
-        controller.close()
-      } else controller.enqueue(chunk.value)
-    },
-    async cancel(reason) {
-      await end('client_closed', reason)
-      await reader.cancel(reason)
-    },
+  // A push source, so a reader that takes the source (the Node adapter) gets the body's own.
+  return pushStream((sink) => {
+    const control = pushSourceFor(body)({
+      write: (chunk) => sink.write(chunk),
+      close: () => void end().then(() => sink.close()),
+      error: (error) => void end('stream_failed', error).then(() => sink.error(error)),
+    })
+    return {
+      resume: () => control.resume(),
+      cancel(reason) {
+        // The body's own end first (a relay settles its facts), then the observers.
+        Promise.resolve(control.cancel(reason)).catch(() => undefined)
+        return end('client_closed', reason)
+      },
+    }
   })
 }
 

@@ -316,8 +316,17 @@ export function openAiHandler(
       const chunk = parseEvent(e)
       if (!chunk) return encodeSse(e)
       let held = false
-      if (isObject(chunk.error) && typeof chunk.error.message === 'string' && session)
+      // Whether the chunk must be written anew; unchanged, its own data goes on as it came.
+      let changed = false
+      const push = (channel: string, text: string, json: boolean): string => {
+        const out = channels.push(channel, text, json)
+        if (out !== text) changed = true
+        return out
+      }
+      if (isObject(chunk.error) && typeof chunk.error.message === 'string' && session) {
         chunk.error = { ...chunk.error, message: session.restore(chunk.error.message) }
+        changed = true
+      }
       if (Array.isArray(chunk.choices)) {
         for (const [i, c] of chunk.choices.entries()) {
           if (!isObject(c)) continue
@@ -326,12 +335,12 @@ export function openAiHandler(
           if (isObject(d)) {
             if (typeof d.content === 'string') {
               held ||= d.content !== ''
-              d.content = channels.push(`${index}:content`, d.content, false)
+              d.content = push(`${index}:content`, d.content, false)
             }
             for (const f of TEXT_FIELDS) {
               if (typeof d[f] !== 'string') continue
               held ||= d[f] !== ''
-              d[f] = channels.push(`${index}:${f}`, d[f], false)
+              d[f] = push(`${index}:${f}`, d[f], false)
             }
             if (Array.isArray(d.tool_calls)) {
               for (const tc of d.tool_calls) {
@@ -342,20 +351,16 @@ export function openAiHandler(
                 )
                   continue
                 const at = typeof tc.index === 'number' ? tc.index : 0
-                tc.function.arguments = channels.push(
-                  `${index}:tool:${at}`,
-                  tc.function.arguments,
-                  true,
-                )
+                tc.function.arguments = push(`${index}:tool:${at}`, tc.function.arguments, true)
               }
             }
             const fc = d.function_call
             if (isObject(fc) && typeof fc.arguments === 'string')
-              fc.arguments = channels.push(`${index}:function`, fc.arguments, true)
+              fc.arguments = push(`${index}:function`, fc.arguments, true)
           }
           if (typeof c.text === 'string') {
             held ||= c.text !== ''
-            c.text = channels.push(`${index}:text`, c.text, false)
+            c.text = push(`${index}:text`, c.text, false)
           }
           if (
             c.finish_reason !== null &&
@@ -367,7 +372,7 @@ export function openAiHandler(
       }
       // A chunk whose only text is held back now carries nothing: it is not sent, the held text
       // goes out with the chunk that completes or rules out the placeholder.
-      if (held && onlyEmptyText(chunk)) return ''
+      if (held && changed && onlyEmptyText(chunk)) return ''
       if (isObject(chunk.usage)) {
         if (typeof chunk.usage.prompt_tokens === 'number')
           usage.promptTokens = chunk.usage.prompt_tokens
@@ -376,9 +381,10 @@ export function openAiHandler(
         if (stripUsage) {
           if (!Array.isArray(chunk.choices) || chunk.choices.length === 0) return ''
           delete chunk.usage
+          changed = true
         }
       }
-      return withData(e, chunk)
+      return changed ? withData(e, chunk) : encodeSse(e)
     },
     end: () => (channels.holding() ? undefined : ''),
     fail(code, message) {

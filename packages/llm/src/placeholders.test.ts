@@ -1,4 +1,6 @@
 import { MemoryStore, type KeyValueStore } from '@modelgate/core'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { PLACEHOLDER_PATTERN, PlaceholderVault } from './placeholders.js'
 
@@ -67,6 +69,28 @@ describe('PlaceholderVault', () => {
     const theirs = stranger.session(scope)
     await theirs.adopt('<SSN_1>')
     expect(theirs.restore('<SSN_1>')).toBe('<SSN_1>')
+  })
+
+  it('keeps its own copy of each value in memory, not the prompt the value was cut from', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const vault = new PlaceholderVault()
+    const scope = await vault.scope({ tenant: 't', conversation: 'c' })
+    gc()
+    const before = process.memoryUsage().heapUsed
+    for (let i = 0; i < 100; i++) {
+      // A distinct 256 KB prompt each time, of which the vault keeps a 20-character value.
+      const prompt = `${i} ${'lorem ipsum '.repeat(22_000)} name${String(i).padStart(4, '0')}@example.org`
+      const value = prompt.slice(prompt.lastIndexOf(' ') + 1)
+      // One request each: its session ends with it, the conversation stays in the vault.
+      const s = vault.session(scope)
+      expect(await s.placeholder('EMAIL_ADDRESS', value)).toBe(`<EMAIL_${i + 1}>`)
+    }
+    gc()
+    // Holding the prompts would take 100 × 256 KB = 25 MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(5_000_000)
+    const later = vault.session(scope)
+    expect(await later.placeholder('EMAIL_ADDRESS', 'name0006@example.org')).toBe('<EMAIL_7>')
   })
 
   it('issues conversation ids only it accepts', async () => {

@@ -202,6 +202,9 @@ export class PlaceholderVault {
     const k = await this.keys
     const label = labelOf(type)
     const prefix = `llm:ph:${scope}:`
+    // A value cut from a prompt is a slice that keeps the whole prompt in memory: the store
+    // keeps its own copy, for as long as the conversation lives.
+    if (this.local) value = copyOf(value)
     const forward = this.local
       ? `${prefix}f:${type}\u0000${value}`
       : `${prefix}f:${b64url(mac(k.mac, scope, type, value).subarray(0, 18))}`
@@ -273,6 +276,11 @@ export class PlaceholderVault {
       return undefined
     }
   }
+}
+
+/** A string with the same text that shares no memory with the one given. */
+function copyOf(value: string): string {
+  return JSON.parse(JSON.stringify(value)) as string
 }
 
 function jsonEscape(value: string): string {

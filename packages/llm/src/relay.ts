@@ -1,4 +1,5 @@
 import type { PlaceholderSession, StreamRestorer } from './placeholders.js'
+import { pushSourceFor, pushStream, type ByteSink, type PushControl } from '@modelgate/core'
 import { encodeSse, SseDecoder, type SseEvent } from './sse.js'
 import type { UpstreamResult } from './types.js'
 
@@ -97,11 +98,14 @@ export interface EventHandler {
 }
 
 const INCOMPLETE = 'the answer ended inside a placeholder; the gate cannot restore it'
+const UNRELAYABLE = 'the gate could not relay the answer'
 
 /**
  * Relays an upstream's SSE answer as it arrives, each event through `handler`, with the
  * upstream's idle timeout between reads; cancelling the relayed stream aborts the upstream call.
- * `onEnd` is called once, however the stream ends.
+ * `onEnd` is called once, however the stream ends. The relayed stream is a push source
+ * (`pushStream`): a reader on the same runtime that takes it, as the Node adapter does, gets
+ * every event the moment the upstream's bytes arrive, with no Web stream read in between.
  *
  * @example
  * ```ts
@@ -113,108 +117,120 @@ export function relay(
   handler: EventHandler,
   onEnd: (summary: StreamSummary) => void,
 ): ReadableStream<Uint8Array> {
-  const body = result.response.body
-  const reader = body?.getReader()
+  return pushStream((sink) => relaySource(result, handler, onEnd, sink))
+}
+
+function relaySource(
+  result: UpstreamResult,
+  handler: EventHandler,
+  onEnd: (summary: StreamSummary) => void,
+  sink: ByteSink,
+): PushControl {
   const decoder = new SseDecoder()
   const encoder = new TextEncoder()
   let ended = false
-  const finish = (end: StreamSummary['end']) => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const finish = (end: StreamSummary['end'], last: string) => {
     if (ended) return
     ended = true
     clearTimeout(timer)
+    if (last) sink.write(encoder.encode(last))
     result.done()
+    // Facts first: what observes the stream's end (the audit) reads them.
     onEnd({ end, usage: handler.usage, text: handler.channels.text })
+    sink.close()
   }
-  // One timer per stream, re-armed only when it fires early: no timer churn per read.
+  const body = result.response.body
+  if (!body) {
+    finish('upstream_error', handler.fail('upstream_error', 'empty upstream answer'))
+    return { resume() {}, cancel() {} }
+  }
+  let upstream: PushControl | undefined
+  let cancelUpstream = false
+  /** Stops the upstream and ends the relayed stream with `out` and an error event. */
+  const failClosed = (out: string, end: StreamSummary['end'], message: string) => {
+    result.abort(new Error('relay failed closed'))
+    if (upstream) upstream.cancel()
+    else cancelUpstream = true
+    finish(end, out + handler.fail(end, message))
+  }
+  // One timer per stream, re-armed only when it fires early: no timer churn per read. While the
+  // reader is behind (paused) the upstream is not idle, the client is.
   let lastRead = Date.now()
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let paused = false
   const watch = () => {
-    const silent = Date.now() - lastRead
+    const silent = paused ? 0 : Date.now() - lastRead
     if (silent >= result.idleTimeoutMs) result.abort(new Error('upstream idle timeout'))
     else timer = setTimeout(watch, result.idleTimeoutMs - silent)
   }
-  const readIdle = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
-    timer ??= setTimeout(watch, result.idleTimeoutMs)
-    const read = await reader!.read()
-    lastRead = Date.now()
-    return read
+  timer = setTimeout(watch, result.idleTimeoutMs)
+  /** The text for these events; `failed` when the handler failed closed on one of them. */
+  const relayed = (events: SseEvent[]): { out: string; failed: boolean } => {
+    let out = ''
+    for (const e of events) {
+      const piece = handler.event(e)
+      if (piece === undefined) return { out, failed: true }
+      out += piece
+    }
+    return { out, failed: false }
   }
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (!reader) {
-          controller.enqueue(
-            encoder.encode(handler.fail('upstream_error', 'empty upstream answer')),
-          )
-          controller.close()
-          finish('upstream_error')
-          return
+  upstream = pushSourceFor(body)({
+    write(bytes) {
+      if (ended) return false
+      lastRead = Date.now()
+      const wasIdle = decoder.idle
+      let out: string
+      try {
+        const r = relayed(decoder.push(bytes))
+        out = r.out
+        if (r.failed) {
+          failClosed(out, 'placeholder_incomplete', INCOMPLETE)
+          return false
         }
-        for (;;) {
-          let read: ReadableStreamReadResult<Uint8Array>
-          try {
-            read = await readIdle()
-          } catch {
-            if (ended) return
-            controller.enqueue(
-              encoder.encode(
-                handler.fail('upstream_error', 'the model server broke off the answer'),
-              ),
-            )
-            controller.close()
-            finish('upstream_error')
-            return
-          }
-          const wasIdle = decoder.idle
-          const events = read.done ? decoder.end() : decoder.push(read.value)
-          let out = ''
-          let stop = false
-          for (const e of events) {
-            const piece = handler.event(e)
-            if (piece === undefined) {
-              stop = true
-              break
-            }
-            out += piece
-          }
-          if (!stop && read.done) {
-            const tail = handler.end()
-            if (tail === undefined) stop = true
-            else out += tail
-          }
-          if (stop) {
-            out += handler.fail('placeholder_incomplete', INCOMPLETE)
-            if (out) controller.enqueue(encoder.encode(out))
-            controller.close()
-            result.abort(new Error('relay failed closed'))
-            await reader.cancel().catch(() => undefined)
-            finish('placeholder_incomplete')
-            return
-          }
-          if (read.done) {
-            if (out) controller.enqueue(encoder.encode(out))
-            controller.close()
-            finish('done')
-            return
-          }
-          if (out) {
-            // Events relayed as they came, whole: the upstream's own bytes go on, not a copy.
-            const bytes = read.value
-            const same =
-              wasIdle && decoder.idle && bytes[bytes.length - 1]! < 0x80 && out === decoder.lastText
-            controller.enqueue(same ? bytes : encoder.encode(out))
-            return
-          }
-        }
-      },
-      async cancel(reason) {
-        result.abort(reason)
-        await reader?.cancel(reason).catch(() => undefined)
-        finish('client_closed')
-      },
+      } catch {
+        failClosed('', 'upstream_error', UNRELAYABLE)
+        return false
+      }
+      if (out === '') return true
+      // Events relayed as they came, whole: the upstream's own bytes go on, not a copy.
+      const same =
+        wasIdle && decoder.idle && bytes[bytes.length - 1]! < 0x80 && out === decoder.lastText
+      paused = !sink.write(same ? bytes : encoder.encode(out))
+      return !paused
     },
-    { highWaterMark: 0 },
-  )
+    close() {
+      if (ended) return
+      try {
+        const { out, failed } = relayed(decoder.end())
+        const tail = failed ? undefined : handler.end()
+        if (tail === undefined) failClosed(out, 'placeholder_incomplete', INCOMPLETE)
+        else finish('done', out + tail)
+      } catch {
+        failClosed('', 'upstream_error', UNRELAYABLE)
+      }
+    },
+    error() {
+      if (ended) return
+      finish('upstream_error', handler.fail('upstream_error', 'the model server broke off the answer'))
+    },
+  })
+  if (cancelUpstream) upstream.cancel()
+  return {
+    resume() {
+      paused = false
+      lastRead = Date.now()
+      upstream.resume()
+    },
+    cancel(reason) {
+      if (ended) return
+      ended = true
+      clearTimeout(timer)
+      result.abort(reason)
+      upstream!.cancel(reason)
+      result.done()
+      onEnd({ end: 'client_closed', usage: handler.usage, text: handler.channels.text })
+    },
+  }
 }
 
 /**

@@ -5,9 +5,11 @@ import {
   errorReply,
   GateError,
   PayloadTooLargeError,
+  takePushSource,
   type BodySource,
   type GateReply,
   type IncomingRequest,
+  type PushSource,
 } from '@modelgate/core'
 import type { FetchHandler } from '../types.js'
 import type { NodeRequestOptions, NodeServer, ServeNodeOptions } from './types.js'
@@ -369,6 +371,11 @@ async function writeReply(
     res.end(body ?? undefined)
     return
   }
+  const source = takePushSource(body)
+  if (source) {
+    await writePushed(source, res)
+    return
+  }
   const reader = body.getReader()
   try {
     for (;;) {
@@ -389,6 +396,44 @@ async function writeReply(
   } finally {
     reader.releaseLock()
   }
+}
+
+/**
+ * Writes a pushed body as its chunks come, pausing it while the socket's buffer is full and
+ * cancelling it when the client goes away first; a body that breaks off drops the connection.
+ */
+function writePushed(source: PushSource, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      res.off('drain', onDrain).off('close', onClose)
+      resolve()
+    }
+    const onDrain = () => control.resume()
+    const onClose = () => {
+      if (done) return
+      finish()
+      const reason = new Error('the client closed the connection')
+      Promise.resolve(control.cancel(reason)).catch(() => undefined)
+    }
+    res.on('drain', onDrain).once('close', onClose)
+    const control = source({
+      write: (chunk) => !res.destroyed && res.write(chunk),
+      close() {
+        if (done) return
+        finish()
+        res.end()
+      },
+      error() {
+        if (done) return
+        finish()
+        res.destroy()
+      },
+    })
+    if (res.destroyed) onClose()
+  })
 }
 
 /**

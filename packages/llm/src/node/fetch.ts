@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { pushStream, type ByteSink } from '@modelgate/core'
 
 /**
  * Options of {@link nodeFetch}.
@@ -118,45 +119,44 @@ function bodyBytes(body: RequestInit['body']): Uint8Array | undefined {
   throw new TypeError('nodeFetch: the body must be a string or bytes')
 }
 
-/** The response's bytes as a Web stream, pausing the socket while the reader is behind. */
+/**
+ * The response's bytes as a Web stream that a relay on Node can also take as a push source
+ * (`takePushSource`), pausing the socket while the reader is behind.
+ */
 function streamOf(res: IncomingMessage, done: () => void): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        res.on('data', (chunk: Buffer) => {
-          try {
-            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-          } catch {
-            return // cancelled: the socket is being destroyed
-          }
-          if ((controller.desiredSize ?? 0) <= 0) res.pause()
-        })
-        res.once('end', () => {
-          done()
-          try {
-            controller.close()
-          } catch {
-            // cancelled meanwhile
-          }
-        })
-        res.on('error', (error) => {
-          done()
-          controller.error(error)
-        })
-        res.once('close', () => {
-          done()
-          // A connection closed before the end is an error of the stream, not a short answer.
-          if (!res.complete) controller.error(new TypeError('terminated'))
-        })
-      },
-      pull() {
-        res.resume()
-      },
+  // Heard from the start: a connection that fails before anyone reads is not missed.
+  let failure: unknown
+  let sink: ByteSink | undefined
+  const fail = (error: unknown) => {
+    done()
+    failure ??= error
+    sink?.error(failure)
+  }
+  res.on('error', fail)
+  res.once('close', () => {
+    // A connection closed before the end is an error of the stream, not a short answer.
+    if (!res.complete) fail(new TypeError('terminated'))
+  })
+  return pushStream((to) => {
+    sink = to
+    if (failure !== undefined) {
+      to.error(failure)
+    } else {
+      res.on('data', (chunk: Buffer) => {
+        if (!to.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
+          res.pause()
+      })
+      res.once('end', () => {
+        done()
+        to.close()
+      })
+    }
+    return {
+      resume: () => res.resume(),
       cancel(reason) {
         done()
         res.destroy(reason instanceof Error ? reason : undefined)
       },
-    },
-    { highWaterMark: 16 },
-  )
+    }
+  }, 16)
 }
