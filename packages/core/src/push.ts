@@ -180,7 +180,10 @@ export function pushSourceFor(stream: ReadableStream<Uint8Array>): PushSource {
           if (!sink.write(value)) paused = true
         }
       } catch (error) {
-        if (!stopped) sink.error(error)
+        if (stopped) return
+        stopped = true
+        reader.cancel(error).catch(() => undefined)
+        sink.error(error)
       }
     })()
     return {

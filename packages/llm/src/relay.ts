@@ -211,7 +211,10 @@ function relaySource(
     },
     error() {
       if (ended) return
-      finish('upstream_error', handler.fail('upstream_error', 'the model server broke off the answer'))
+      finish(
+        'upstream_error',
+        handler.fail('upstream_error', 'the model server broke off the answer'),
+      )
     },
   })
   if (cancelUpstream) upstream.cancel()
@@ -226,7 +229,7 @@ function relaySource(
       ended = true
       clearTimeout(timer)
       result.abort(reason)
-      upstream!.cancel(reason)
+      upstream.cancel(reason)
       result.done()
       onEnd({ end: 'client_closed', usage: handler.usage, text: handler.channels.text })
     },

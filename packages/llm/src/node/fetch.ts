@@ -143,8 +143,7 @@ function streamOf(res: IncomingMessage, done: () => void): ReadableStream<Uint8A
       to.error(failure)
     } else {
       res.on('data', (chunk: Buffer) => {
-        if (!to.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
-          res.pause()
+        if (!to.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) res.pause()
       })
       res.once('end', () => {
         done()
