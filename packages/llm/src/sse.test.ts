@@ -45,6 +45,25 @@ describe('SseDecoder', () => {
     }
   })
 
+  it('reads one whole event per read as it reads the same bytes in one piece', () => {
+    const events = [
+      'data: {"a":1}\n\n',
+      'data: \n\n',
+      'data:x\n\n',
+      'data:  two spaces\n\n',
+      'data: a\n\ndata: b\n\n',
+      'data: a\ndata: b\n\n',
+      'event: ping\ndata: {}\n\n',
+      'data: [DONE]\n\n',
+    ]
+    const whole = decodeIn([bytes(events.join(''))])
+    expect(decodeIn(events.map(bytes))).toEqual(whole)
+    expect(whole).toContainEqual({ data: '' })
+    expect(whole).toContainEqual({ data: ' two spaces' })
+    // A read that only ends an event opened by the one before it is not an event of its own.
+    expect(decodeIn([bytes('data: a\n'), bytes('data: b\n\n')])).toEqual([{ data: 'a\nb' }])
+  })
+
   it('dispatches an event left without its blank line when the body ends', () => {
     expect(decodeIn([bytes('data: tail')])).toEqual([{ data: 'tail' }])
   })

@@ -49,8 +49,14 @@ export class SseDecoder {
 
   /** The events completed by these bytes. */
   push(bytes: Uint8Array): SseEvent[] {
-    this.decoded = this.text.decode(bytes, { stream: true })
-    return this.lines(this.decoded, false)
+    const text = this.text.decode(bytes, { stream: true })
+    this.decoded = text
+    // The common read of a token stream: one whole one-line `data:` event, nothing else open.
+    if (this.started && this.idle && text.startsWith('data: ') && text.endsWith('\n\n')) {
+      const data = text.slice(6, -2)
+      if (!data.includes('\n') && !data.includes('\r')) return [{ data }]
+    }
+    return this.lines(text, false)
   }
 
   /**
