@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { openAiHandler } from './openai.js'
-import { relay } from './relay.js'
+import { relay, type EventHandler, type StreamSummary } from './relay.js'
 import type { UpstreamResult } from './types.js'
 
 const bytes = (...parts: Array<string | number[]>) =>
@@ -58,5 +58,44 @@ describe('relay', () => {
     expect(out[0]).not.toBe(first)
     // "é: comment" is a line of an unknown field, which the event-stream format ignores.
     expect(text(out)).toBe('data: {"a":1}\n\ndata: {"b":2}\n\n')
+  })
+})
+
+describe('relay failing closed', () => {
+  it('ends with an error event, stops the upstream and says so once when a handler throws', async () => {
+    let cancelled: unknown
+    let aborted: unknown
+    const body = new ReadableStream<Uint8Array>({
+      pull: (c) => c.enqueue(new TextEncoder().encode('data: {"n":1}\n\n')),
+      cancel: (reason) => void (cancelled = reason ?? true),
+    })
+    const result: UpstreamResult = {
+      response: new Response(body),
+      attempts: 1,
+      idleTimeoutMs: 10_000,
+      abort: (reason) => void (aborted = reason ?? true),
+      done() {},
+    }
+    const inner = openAiHandler(undefined, { stripUsage: false, countText: false })
+    let events = 0
+    const handler: EventHandler = {
+      ...inner,
+      usage: inner.usage,
+      channels: inner.channels,
+      event(e) {
+        if (++events === 3) throw new Error('a bug in a handler')
+        return inner.event(e)
+      },
+    }
+    const ends: StreamSummary[] = []
+    const out = await new Response(relay(result, handler, (s) => ends.push(s))).text()
+    expect(out.split('\n\n').filter(Boolean)).toEqual([
+      'data: {"n":1}',
+      'data: {"n":1}',
+      'data: {"error":{"message":"the gate could not relay the answer","type":"upstream_error","code":"upstream_error"}}',
+    ])
+    expect(aborted).toBeTruthy()
+    expect(cancelled).toBeTruthy()
+    expect(ends.map((e) => e.end)).toEqual(['upstream_error'])
   })
 })
