@@ -72,6 +72,15 @@ describe('pushStream', () => {
     expect(log).toContain('resumed')
   })
 
+  it('serves two reads made at once without losing the second', async () => {
+    const { source } = counting(3)
+    const reader = pushStream(source).getReader()
+    const [a, b] = await Promise.all([reader.read(), reader.read()])
+    expect([a.value![0], b.value![0]]).toEqual([0, 1])
+    expect((await reader.read()).value![0]).toBe(2)
+    expect((await reader.read()).done).toBe(true)
+  })
+
   it('produces one chunk per read with no queue', async () => {
     const { source, log } = counting(3)
     expect(await readAll(pushStream(source))).toEqual([0, 1, 2])

@@ -82,9 +82,17 @@ export function pushStream(source: PushSource, queue = 0): ReadableStream<Uint8A
   let state: 'waiting' | 'read' | 'taken' = 'waiting'
   let control: PushControl | undefined
   let finished = false
+  // A chunk handed to a waiting read can make the stream pull again at once (another read is
+  // waiting): that pull must not be lost as a resume before `write` has even answered.
+  let writing = false
+  let pulledWhileWriting = false
   const stream: WithPushSource = new ReadableStream<Uint8Array>(
     {
       pull(controller) {
+        if (writing) {
+          pulledWhileWriting = true
+          return
+        }
         if (control) {
           control.resume()
           return
@@ -93,8 +101,14 @@ export function pushStream(source: PushSource, queue = 0): ReadableStream<Uint8A
         control = source({
           write(chunk) {
             if (finished) return false
-            controller.enqueue(chunk)
-            return (controller.desiredSize ?? 0) > -queue
+            writing = true
+            pulledWhileWriting = false
+            try {
+              controller.enqueue(chunk)
+            } finally {
+              writing = false
+            }
+            return pulledWhileWriting || (controller.desiredSize ?? 0) > -queue
           },
           close() {
             if (finished) return
@@ -159,8 +173,11 @@ export function pushSourceFor(stream: ReadableStream<Uint8Array>): PushSource {
     const reader = stream.getReader()
     let paused = false
     let stopped = false
+    let writing = false
+    let resumedWhileWriting = false
     let wake: (() => void) | undefined
     const resume = () => {
+      if (writing) resumedWhileWriting = true
       paused = false
       const w = wake
       wake = undefined
@@ -174,16 +191,26 @@ export function pushSourceFor(stream: ReadableStream<Uint8Array>): PushSource {
           const { done, value } = await reader.read()
           if (stopped) return
           if (done) {
+            stopped = true
             sink.close()
             return
           }
-          if (!sink.write(value)) paused = true
+          writing = true
+          resumedWhileWriting = false
+          const more = sink.write(value)
+          writing = false
+          if (!more && !resumedWhileWriting) paused = true
         }
       } catch (error) {
+        writing = false
         if (stopped) return
         stopped = true
         reader.cancel(error).catch(() => undefined)
-        sink.error(error)
+        try {
+          sink.error(error)
+        } catch {
+          // the sink is gone as well
+        }
       }
     })()
     return {

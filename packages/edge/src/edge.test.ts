@@ -3,6 +3,7 @@ import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createGate,
+  pushStream,
   UnauthorizedError,
   type ModelBackend,
   type Plugin,
@@ -348,6 +349,94 @@ describe('nodeListener and serveNode', () => {
       serveNode({ fetch: async () => new Response() }, { port: 0, requestTimeoutMs: 5 }),
     ).rejects.toThrow(/requestTimeoutMs/)
     expect(() => nodeListener({} as FetchHandler)).toThrow(TypeError)
+  })
+})
+
+describe('pushed bodies on Node', () => {
+  /** A handler with the gate's fast path (`handle`) answering with `body`. */
+  const answering = (body: () => ReadableStream<Uint8Array>): FetchHandler => ({
+    fetch: async () => new Response(body()),
+    handle: async () => ({ status: 200, headers: new Headers(), body: body() }),
+  })
+  /** GETs `/` and resolves with the status and body, or the client's error code. */
+  const get = (url: string, onData?: (req: ReturnType<typeof httpRequest>) => void) =>
+    new Promise<string>((resolve) => {
+      const req = httpRequest(`${url}/`, (res) => {
+        let text = ''
+        res.on('data', (d) => {
+          text += d
+          onData?.(req)
+        })
+        res.on('end', () => resolve(`${res.statusCode} ${text}`))
+        res.on('error', () => resolve(`${res.statusCode} ${text} (cut)`))
+      })
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
+      req.end()
+    })
+
+  it('answers 500 when the source throws as it starts', async () => {
+    const server = await serve(
+      answering(() =>
+        pushStream(() => {
+          throw new Error('cannot start')
+        }),
+      ),
+    )
+    expect(await get(server.url)).toMatch(/^500 .*"internal"/)
+  })
+
+  it('lets go of a source whose cancel throws when the client leaves', async () => {
+    let cancelled = false
+    const server = await serve(
+      answering(() =>
+        pushStream((sink) => {
+          const timer = setInterval(() => sink.write(new TextEncoder().encode('tick\n')), 5)
+          return {
+            resume() {},
+            cancel() {
+              clearInterval(timer)
+              cancelled = true
+              throw new Error('cancel failed')
+            },
+          }
+        }),
+      ),
+    )
+    expect(await get(server.url, (req) => req.destroy())).toMatch(/cut|ECONNRESET|^200/)
+    await sleep(50)
+    expect(cancelled).toBe(true)
+  })
+
+  it('answers 500 when a streamed answer fails before its first byte, observers or not', async () => {
+    for (const observed of [false, true]) {
+      const outcomes: Array<string | undefined> = []
+      const observer = Object.assign(
+        async function observer(_ctx: unknown, next: () => Promise<void>) {
+          await next()
+        },
+        { onResponse: (_ctx: unknown, o: { error?: string }) => void outcomes.push(o.error) },
+      ) as Plugin
+      const gate = createGate({
+        models: [],
+        plugins: observed ? [observer] : [],
+        routes: [
+          {
+            name: 'fails',
+            methods: ['GET'],
+            path: '/',
+            operation: 'health',
+            async terminal(ctx) {
+              ctx.body = new ReadableStream<Uint8Array>({
+                pull: (c) => c.error(new Error('the backend broke before any byte')),
+              })
+            },
+          },
+        ],
+      })
+      const server = await serve(toFetchModule(gate))
+      expect(await get(server.url)).toMatch(/^500 /)
+      if (observed) expect(outcomes).toEqual(['stream_failed'])
+    }
   })
 })
 

@@ -98,4 +98,30 @@ describe('relay failing closed', () => {
     expect(cancelled).toBeTruthy()
     expect(ends.map((e) => e.end)).toEqual(['upstream_error'])
   })
+  it('ends the stream even when the summary callback throws', async () => {
+    for (const upstreamFails of [false, true]) {
+      let reads = 0
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (reads++ === 0) c.enqueue(new TextEncoder().encode('data: {"n":1}\n\n'))
+          else if (upstreamFails) c.error(new Error('reset'))
+          else c.close()
+        },
+      })
+      const result: UpstreamResult = {
+        response: new Response(body),
+        attempts: 1,
+        idleTimeoutMs: 10_000,
+        abort() {},
+        done() {},
+      }
+      const handler = openAiHandler(undefined, { stripUsage: false, countText: false })
+      const stream = relay(result, handler, () => {
+        throw new Error('a bug in onEnd')
+      })
+      const out = await new Response(stream).text()
+      expect(out.startsWith('data: {"n":1}\n\n')).toBe(true)
+      expect(out.includes('upstream_error')).toBe(upstreamFails)
+    }
+  })
 })

@@ -130,36 +130,59 @@ function relaySource(
   const encoder = new TextEncoder()
   let ended = false
   let timer: ReturnType<typeof setTimeout> | undefined
+  let upstream: PushControl | undefined
+  let cancelUpstream = false
+  // What follows runs inside the upstream socket's events: nothing may throw out of it.
+  const summary = (end: StreamSummary['end']) => {
+    try {
+      onEnd({ end, usage: handler.usage, text: handler.channels.text })
+    } catch {
+      // the stream ends all the same
+    }
+  }
+  const failText = (code: string, message: string) => {
+    try {
+      return handler.fail(code, message)
+    } catch {
+      return ''
+    }
+  }
+  /** Ends once: the last text, the summary (facts first: observers of the end read them), the end. */
   const finish = (end: StreamSummary['end'], last: string) => {
     if (ended) return
     ended = true
     clearTimeout(timer)
-    if (last) sink.write(encoder.encode(last))
+    try {
+      if (last) sink.write(encoder.encode(last))
+    } catch {
+      // the reader is gone; it is told the end below
+    }
     result.done()
-    // Facts first: what observes the stream's end (the audit) reads them.
-    onEnd({ end, usage: handler.usage, text: handler.channels.text })
-    sink.close()
+    summary(end)
+    try {
+      sink.close()
+    } catch {
+      // nothing is left to tell
+    }
   }
   const body = result.response.body
   if (!body) {
-    finish('upstream_error', handler.fail('upstream_error', 'empty upstream answer'))
+    finish('upstream_error', failText('upstream_error', 'empty upstream answer'))
     return { resume() {}, cancel() {} }
   }
-  let upstream: PushControl | undefined
-  let cancelUpstream = false
   /** Stops the upstream and ends the relayed stream with `out` and an error event. */
   const failClosed = (out: string, end: StreamSummary['end'], message: string) => {
     result.abort(new Error('relay failed closed'))
     if (upstream) upstream.cancel()
     else cancelUpstream = true
-    finish(end, out + handler.fail(end, message))
+    finish(end, out + failText(end, message))
   }
-  // One timer per stream, re-armed only when it fires early: no timer churn per read. While the
-  // reader is behind (paused) the upstream is not idle, the client is.
+  // One timer per stream, re-armed only when it fires early: no timer churn per read. It counts
+  // from the last read or resume, so an upstream that falls silent and a client that takes
+  // nothing more both end the call after `idleTimeoutMs`.
   let lastRead = Date.now()
-  let paused = false
   const watch = () => {
-    const silent = paused ? 0 : Date.now() - lastRead
+    const silent = Date.now() - lastRead
     if (silent >= result.idleTimeoutMs) result.abort(new Error('upstream idle timeout'))
     else timer = setTimeout(watch, result.idleTimeoutMs - silent)
   }
@@ -174,29 +197,30 @@ function relaySource(
     }
     return { out, failed: false }
   }
+  /** Relays one read; false when the reader wants no more for now (or the relay ended). */
+  const read = (bytes: Uint8Array): boolean => {
+    lastRead = Date.now()
+    const wasIdle = decoder.idle
+    const { out, failed } = relayed(decoder.push(bytes))
+    if (failed) {
+      failClosed(out, 'placeholder_incomplete', INCOMPLETE)
+      return false
+    }
+    if (out === '') return true
+    // Events relayed as they came, whole: the upstream's own bytes go on, not a copy.
+    const same =
+      wasIdle && decoder.idle && bytes[bytes.length - 1]! < 0x80 && out === decoder.lastText
+    return sink.write(same ? bytes : encoder.encode(out))
+  }
   upstream = pushSourceFor(body)({
     write(bytes) {
       if (ended) return false
-      lastRead = Date.now()
-      const wasIdle = decoder.idle
-      let out: string
       try {
-        const r = relayed(decoder.push(bytes))
-        out = r.out
-        if (r.failed) {
-          failClosed(out, 'placeholder_incomplete', INCOMPLETE)
-          return false
-        }
+        return read(bytes)
       } catch {
         failClosed('', 'upstream_error', UNRELAYABLE)
         return false
       }
-      if (out === '') return true
-      // Events relayed as they came, whole: the upstream's own bytes go on, not a copy.
-      const same =
-        wasIdle && decoder.idle && bytes[bytes.length - 1]! < 0x80 && out === decoder.lastText
-      paused = !sink.write(same ? bytes : encoder.encode(out))
-      return !paused
     },
     close() {
       if (ended) return
@@ -210,17 +234,12 @@ function relaySource(
       }
     },
     error() {
-      if (ended) return
-      finish(
-        'upstream_error',
-        handler.fail('upstream_error', 'the model server broke off the answer'),
-      )
+      finish('upstream_error', failText('upstream_error', 'the model server broke off the answer'))
     },
   })
   if (cancelUpstream) upstream.cancel()
   return {
     resume() {
-      paused = false
       lastRead = Date.now()
       upstream.resume()
     },
@@ -231,7 +250,7 @@ function relaySource(
       result.abort(reason)
       upstream.cancel(reason)
       result.done()
-      onEnd({ end: 'client_closed', usage: handler.usage, text: handler.channels.text })
+      summary('client_closed')
     },
   }
 }

@@ -48,7 +48,7 @@ export interface UpstreamConfig {
   headers?: Record<string, string>
   /** Milliseconds until the answer's headers arrive. Default 600,000. */
   timeoutMs?: number
-  /** Milliseconds a stream may stay silent before the call is abandoned. Default 120,000. */
+  /** Milliseconds a stream may go without a read (the upstream silent, or the client taking nothing) before the call is abandoned. Default 120,000. */
   idleTimeoutMs?: number
   /** Retries when the upstream certainly did not run the call (connect failure, 408, 429, 502-504). Default 2. */
   retries?: number

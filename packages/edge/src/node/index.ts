@@ -9,6 +9,7 @@ import {
   type BodySource,
   type GateReply,
   type IncomingRequest,
+  type PushControl,
   type PushSource,
 } from '@modelgate/core'
 import type { FetchHandler } from '../types.js'
@@ -344,6 +345,8 @@ export async function writeNodeReply(
   try {
     await writeReply(reply, req, res)
   } catch {
+    // A streamed body that never went out is cancelled, so what feeds it (an upstream) lets go.
+    if (reply.body instanceof ReadableStream) reply.body.cancel().catch(() => undefined)
     if (res.headersSent) {
       res.destroy()
       return
@@ -400,38 +403,58 @@ async function writeReply(
 
 /**
  * Writes a pushed body as its chunks come, pausing it while the socket's buffer is full and
- * cancelling it when the client goes away first; a body that breaks off drops the connection.
+ * cancelling it when the client goes away first. Rejects when the body fails (or its source
+ * throws), so the caller answers 500 when no byte went out yet and drops the connection after.
  */
 function writePushed(source: PushSource, res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve) => {
+  return new Promise<void>((resolve, reject) => {
     let done = false
-    const finish = () => {
+    let control: PushControl | undefined
+    const finish = (failure?: { error: unknown }) => {
       if (done) return
       done = true
       res.off('drain', onDrain).off('close', onClose)
-      resolve()
+      if (failure) reject(failure.error)
+      else resolve()
     }
-    const onDrain = () => control.resume()
+    const cancel = (reason: unknown) => {
+      try {
+        Promise.resolve(control?.cancel(reason)).catch(() => undefined)
+      } catch {
+        // the source let go of what it could
+      }
+    }
+    const onDrain = () => {
+      try {
+        control?.resume()
+      } catch (error) {
+        finish({ error })
+        cancel(error)
+      }
+    }
     const onClose = () => {
       if (done) return
       finish()
-      const reason = new Error('the client closed the connection')
-      Promise.resolve(control.cancel(reason)).catch(() => undefined)
+      cancel(new Error('the client closed the connection'))
     }
+    try {
+      control = source({
+        write: (chunk) => !res.destroyed && res.write(chunk),
+        close() {
+          if (done) return
+          finish()
+          res.end()
+        },
+        error(error) {
+          finish({ error })
+        },
+      })
+    } catch (error) {
+      finish({ error })
+      return
+    }
+    if (done) return
     res.on('drain', onDrain).once('close', onClose)
-    const control = source({
-      write: (chunk) => !res.destroyed && res.write(chunk),
-      close() {
-        if (done) return
-        finish()
-        res.end()
-      },
-      error() {
-        if (done) return
-        finish()
-        res.destroy()
-      },
-    })
     if (res.destroyed) onClose()
   })
 }

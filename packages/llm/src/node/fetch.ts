@@ -140,7 +140,9 @@ function streamOf(res: IncomingMessage, done: () => void): ReadableStream<Uint8A
   return pushStream((to) => {
     sink = to
     if (failure !== undefined) {
-      to.error(failure)
+      // Told after `start` returns, as a socket event would be: a reader that cancels at once
+      // (its client left too) is not told of a failure it caused.
+      queueMicrotask(() => to.error(failure))
     } else {
       res.on('data', (chunk: Buffer) => {
         if (!to.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) res.pause()

@@ -1,4 +1,10 @@
-import { createServer, request, type IncomingMessage, type Server } from 'node:http'
+import {
+  createServer,
+  request,
+  type ClientRequest,
+  type IncomingMessage,
+  type Server,
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   createGate,
@@ -69,7 +75,9 @@ afterAll(async () => {
 })
 
 /** A gate on loopback with an observer, and what the observer saw. */
-async function gateOnNode(): Promise<{
+async function gateOnNode(
+  options: { observerDelayMs?: number; idleTimeoutMs?: number } = {},
+): Promise<{
   server: NodeServer
   gate: Gate
   seen: Array<{ outcome: GateOutcome; facts: GateFacts }>
@@ -78,6 +86,8 @@ async function gateOnNode(): Promise<{
   const observer: Plugin = Object.assign(
     async function observer(_ctx: unknown, next: () => Promise<void>) {
       await next()
+      // A plugin still at work after the answer came: the reply is written after it.
+      if (options.observerDelayMs) await new Promise((r) => setTimeout(r, options.observerDelayMs))
     },
     {
       onResponse(ctx: { facts: GateFacts }, outcome: GateOutcome) {
@@ -86,6 +96,7 @@ async function gateOnNode(): Promise<{
     },
   ) as Plugin
   const fetch = nodeFetch()
+  const idle = options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}
   const gate = createGate({
     models: [],
     plugins: [
@@ -93,10 +104,13 @@ async function gateOnNode(): Promise<{
       mask(),
       llm({
         models: [
-          { name: 'fast', upstream: { type: 'openai', url: `${upstreamUrl}/fast/v1`, fetch } },
+          {
+            name: 'fast',
+            upstream: { type: 'openai', url: `${upstreamUrl}/fast/v1`, fetch, ...idle },
+          },
           {
             name: 'endless',
-            upstream: { type: 'openai', url: `${upstreamUrl}/endless/v1`, fetch },
+            upstream: { type: 'openai', url: `${upstreamUrl}/endless/v1`, fetch, ...idle },
           },
         ],
       }),
@@ -106,7 +120,11 @@ async function gateOnNode(): Promise<{
 }
 
 /** Starts a streamed chat completion over node:http; resolves with the answer, unread. */
-function streamFrom(url: string, model: string): Promise<IncomingMessage> {
+function streamFrom(
+  url: string,
+  model: string,
+  started?: (req: ClientRequest) => void,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({
       model,
@@ -119,6 +137,7 @@ function streamFrom(url: string, model: string): Promise<IncomingMessage> {
     })
     req.once('response', resolve).once('error', reject)
     req.end(body)
+    started?.(req)
   })
 }
 
@@ -176,6 +195,41 @@ describe('streamed answers on Node', () => {
       await waitFor(() => seen.length === 1)
       expect(seen[0]!.outcome.error).toBe('client_closed')
       expect(seen[0]!.facts.llm).toMatchObject({ stream: true, end: 'client_closed' })
+    } finally {
+      await server.close()
+      await gate.close()
+    }
+  })
+  it('stop the upstream call when the client left before the reply was written, and say so', async () => {
+    const { server, gate, seen } = await gateOnNode({ observerDelayMs: 300 })
+    try {
+      const closedBefore = endlessClosed
+      await new Promise<void>((resolve) => {
+        streamFrom(server.url, 'endless', (req) => {
+          req.on('error', () => resolve())
+          setTimeout(() => req.destroy(), 100)
+        }).catch(() => resolve())
+      })
+      await waitFor(() => endlessClosed !== closedBefore)
+      await endlessClosed
+      await waitFor(() => seen.length === 1)
+      expect(seen[0]!.outcome.error).toBe('client_closed')
+      expect(seen[0]!.facts.llm).toMatchObject({ end: 'client_closed' })
+    } finally {
+      await server.close()
+      await gate.close()
+    }
+  })
+
+  it('end the call when the client takes nothing for the idle timeout', async () => {
+    const { server, gate, seen } = await gateOnNode({ idleTimeoutMs: 400 })
+    try {
+      // A long answer, unread: once the sockets' buffers are full nothing moves for 400 ms.
+      const res = await streamFrom(server.url, 'fast')
+      res.pause()
+      await waitFor(() => seen.length === 1)
+      expect(seen[0]!.facts.llm).toMatchObject({ end: 'upstream_error' })
+      res.destroy()
     } finally {
       await server.close()
       await gate.close()
