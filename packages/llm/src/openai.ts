@@ -315,7 +315,6 @@ export function openAiHandler(
         return encodeSse(e)
       const chunk = parseEvent(e)
       if (!chunk) return encodeSse(e)
-      let held = false
       // Whether the chunk must be written anew; unchanged, its own data goes on as it came.
       let changed = false
       const push = (channel: string, text: string, json: boolean): string => {
@@ -333,15 +332,10 @@ export function openAiHandler(
           const index = typeof c.index === 'number' ? c.index : i
           const d = c.delta
           if (isObject(d)) {
-            if (typeof d.content === 'string') {
-              held ||= d.content !== ''
+            if (typeof d.content === 'string')
               d.content = push(`${index}:content`, d.content, false)
-            }
-            for (const f of TEXT_FIELDS) {
-              if (typeof d[f] !== 'string') continue
-              held ||= d[f] !== ''
-              d[f] = push(`${index}:${f}`, d[f], false)
-            }
+            for (const f of TEXT_FIELDS)
+              if (typeof d[f] === 'string') d[f] = push(`${index}:${f}`, d[f], false)
             if (Array.isArray(d.tool_calls)) {
               for (const tc of d.tool_calls) {
                 if (
@@ -358,10 +352,7 @@ export function openAiHandler(
             if (isObject(fc) && typeof fc.arguments === 'string')
               fc.arguments = push(`${index}:function`, fc.arguments, true)
           }
-          if (typeof c.text === 'string') {
-            held ||= c.text !== ''
-            c.text = push(`${index}:text`, c.text, false)
-          }
+          if (typeof c.text === 'string') c.text = push(`${index}:text`, c.text, false)
           if (
             c.finish_reason !== null &&
             c.finish_reason !== undefined &&
@@ -370,9 +361,10 @@ export function openAiHandler(
             return undefined
         }
       }
-      // A chunk whose only text is held back now carries nothing: it is not sent, the held text
-      // goes out with the chunk that completes or rules out the placeholder.
-      if (held && changed && onlyEmptyText(chunk)) return ''
+      // A chunk whose text changed and is now all empty had it held back whole: it carries
+      // nothing and is not sent; the held text goes out with the chunk that completes or rules
+      // out the placeholder.
+      if (changed && onlyEmptyText(chunk)) return ''
       if (isObject(chunk.usage)) {
         if (typeof chunk.usage.prompt_tokens === 'number')
           usage.promptTokens = chunk.usage.prompt_tokens
