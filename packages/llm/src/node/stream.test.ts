@@ -6,14 +6,8 @@ import {
   type Server,
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import {
-  createGate,
-  type Gate,
-  type GateFacts,
-  type GateOutcome,
-  type Plugin,
-} from '@modelgate/core'
-import { serveNode, type NodeServer } from '@modelgate/edge/node'
+import { createGate, type GateFacts, type GateOutcome, type Plugin } from '@modelgate/core'
+import { serveNode } from '@modelgate/edge/node'
 import { mask } from '@modelgate/mask'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { llm } from '../llm/index.js'
@@ -74,14 +68,18 @@ afterAll(async () => {
   await new Promise((resolve) => upstream.close(resolve))
 })
 
-/** A gate on loopback with an observer, and what the observer saw. */
-async function gateOnNode(
-  options: { observerDelayMs?: number; idleTimeoutMs?: number } = {},
-): Promise<{
-  server: NodeServer
-  gate: Gate
+interface Observed {
+  /** The gate's address. */
+  url: string
+  /** What the observer saw of each request. */
   seen: Array<{ outcome: GateOutcome; facts: GateFacts }>
-}> {
+}
+
+/** Runs `test` against a gate with an observer on loopback, closed after it. */
+async function onNode(
+  options: { observerDelayMs?: number; idleTimeoutMs?: number },
+  test: (gate: Observed) => Promise<void>,
+): Promise<void> {
   const seen: Array<{ outcome: GateOutcome; facts: GateFacts }> = []
   const observer: Plugin = Object.assign(
     async function observer(_ctx: unknown, next: () => Promise<void>) {
@@ -116,7 +114,13 @@ async function gateOnNode(
       }),
     ],
   })
-  return { server: await serveNode(gate, { port: 0 }), gate, seen }
+  const server = await serveNode(gate, { port: 0 })
+  try {
+    await test({ url: server.url, seen })
+  } finally {
+    await server.close()
+    await gate.close()
+  }
 }
 
 /** Starts a streamed chat completion over node:http; resolves with the answer, unread. */
@@ -151,9 +155,8 @@ const waitFor = async (check: () => boolean, ms = 5000) => {
 
 describe('streamed answers on Node', () => {
   it('hold the upstream back while the client reads slowly, then relay all of it restored', async () => {
-    const { server, gate } = await gateOnNode()
-    try {
-      const res = await streamFrom(server.url, 'fast')
+    await onNode({}, async ({ url }) => {
+      const res = await streamFrom(url, 'fast')
       expect(res.statusCode).toBe(200)
       res.pause()
       // Unread, the answer piles up no further than the sockets' buffers: the upstream stalls
@@ -173,16 +176,12 @@ describe('streamed answers on Node', () => {
       expect(text.endsWith('data: [DONE]\n\n')).toBe(true)
       expect(text).not.toContain('EMAIL_1')
       expect(text.split(EMAIL).length - 1).toBe(EVENTS / 1000)
-    } finally {
-      await server.close()
-      await gate.close()
-    }
+    })
   })
 
   it('stop the upstream call when the client goes away, and observers see client_closed', async () => {
-    const { server, gate, seen } = await gateOnNode()
-    try {
-      const res = await streamFrom(server.url, 'endless')
+    await onNode({}, async ({ url, seen }) => {
+      const res = await streamFrom(url, 'endless')
       let events = 0
       await new Promise<void>((resolve) => {
         res.on('data', (bytes: Buffer) => {
@@ -195,17 +194,13 @@ describe('streamed answers on Node', () => {
       await waitFor(() => seen.length === 1)
       expect(seen[0]!.outcome.error).toBe('client_closed')
       expect(seen[0]!.facts.llm).toMatchObject({ stream: true, end: 'client_closed' })
-    } finally {
-      await server.close()
-      await gate.close()
-    }
+    })
   })
   it('stop the upstream call when the client left before the reply was written, and say so', async () => {
-    const { server, gate, seen } = await gateOnNode({ observerDelayMs: 300 })
-    try {
+    await onNode({ observerDelayMs: 300 }, async ({ url, seen }) => {
       const closedBefore = endlessClosed
       await new Promise<void>((resolve) => {
-        streamFrom(server.url, 'endless', (req) => {
+        streamFrom(url, 'endless', (req) => {
           req.on('error', () => resolve())
           setTimeout(() => req.destroy(), 100)
         }).catch(() => resolve())
@@ -215,24 +210,17 @@ describe('streamed answers on Node', () => {
       await waitFor(() => seen.length === 1)
       expect(seen[0]!.outcome.error).toBe('client_closed')
       expect(seen[0]!.facts.llm).toMatchObject({ end: 'client_closed' })
-    } finally {
-      await server.close()
-      await gate.close()
-    }
+    })
   })
 
   it('end the call when the client takes nothing for the idle timeout', async () => {
-    const { server, gate, seen } = await gateOnNode({ idleTimeoutMs: 400 })
-    try {
+    await onNode({ idleTimeoutMs: 400 }, async ({ url, seen }) => {
       // A long answer, unread: once the sockets' buffers are full nothing moves for 400 ms.
-      const res = await streamFrom(server.url, 'fast')
+      const res = await streamFrom(url, 'fast')
       res.pause()
       await waitFor(() => seen.length === 1)
       expect(seen[0]!.facts.llm).toMatchObject({ end: 'upstream_error' })
       res.destroy()
-    } finally {
-      await server.close()
-      await gate.close()
-    }
+    })
   })
 })
