@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { memorySink } from '../../audit/test/helpers.js'
 import { llm } from './llm/index.js'
 import { nodeFetch } from './node/index.js'
-import { createStandIn, SAMPLE_PII as PII, SAMPLE_PROMPT as PROMPT } from './testing/index.js'
+import { createStandIn, SAMPLE_PII as PII, SAMPLE_REQUESTS } from './testing/index.js'
 
 // The LLM routes at the seams: the guards that meet on a streamed answer (audit observing its end,
 // a rate limit, masking, the relay) together in more than one order, on every LLM route, plain
@@ -26,22 +26,6 @@ beforeAll(async () => {
   upstream = await serveNode(standIn, { port: 0 })
 })
 afterAll(() => upstream?.close())
-
-const BODIES: Record<string, (stream: boolean) => Record<string, unknown>> = {
-  '/v1/chat/completions': (stream) => ({
-    model: 'chat',
-    stream,
-    messages: [{ role: 'user', content: PROMPT }],
-  }),
-  '/v1/completions': (stream) => ({ model: 'chat', stream, max_tokens: 64, prompt: PROMPT }),
-  '/v1/responses': (stream) => ({ model: 'chat', stream, input: PROMPT }),
-  '/v1/messages': (stream) => ({
-    model: 'claude',
-    stream,
-    max_tokens: 64,
-    messages: [{ role: 'user', content: PROMPT }],
-  }),
-}
 
 type Guard = 'audit' | 'rateLimit' | 'mask' | 'llm'
 const ORDERS: Array<[string, Guard[]]> = [
@@ -113,7 +97,7 @@ describe('LLM routes at the seams', () => {
       try {
         let requests = 0
         for (const [adapter, send] of sends) {
-          for (const [path, body] of Object.entries(BODIES)) {
+          for (const [path, body] of Object.entries(SAMPLE_REQUESTS)) {
             for (const stream of [false, true]) {
               const where = `${adapter} ${path} stream=${stream}`
               const calls = standIn.calls.length

@@ -2,7 +2,7 @@ import { audit, createAuditTrail } from '@modelgate/audit'
 import { createGate, type Gate, type Plugin } from '@modelgate/core'
 import { mask } from '@modelgate/mask'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createStandIn, SAMPLE_PII as PII, SAMPLE_PROMPT as PROMPT } from '../testing/index.js'
+import { createStandIn, SAMPLE_PII as PII, SAMPLE_REQUESTS } from '../testing/index.js'
 import type { LlmOptions } from '../types.js'
 import { memorySink } from '../../../audit/test/helpers.js'
 import { llm } from './index.js'
@@ -48,22 +48,6 @@ const post = (gate: Gate, path: string, body: unknown) =>
     }),
   )
 
-const bodies: Record<string, (stream: boolean) => Record<string, unknown>> = {
-  '/v1/chat/completions': (stream) => ({
-    model: 'chat',
-    stream,
-    messages: [{ role: 'user', content: PROMPT }],
-  }),
-  '/v1/completions': (stream) => ({ model: 'chat', stream, max_tokens: 64, prompt: PROMPT }),
-  '/v1/responses': (stream) => ({ model: 'chat', stream, input: PROMPT }),
-  '/v1/messages': (stream) => ({
-    model: 'claude',
-    stream,
-    max_tokens: 64,
-    messages: [{ role: 'user', content: PROMPT }],
-  }),
-}
-
 interface Usage {
   prompt_tokens?: number
   completion_tokens?: number
@@ -72,13 +56,13 @@ interface Usage {
 }
 
 describe('audit records of LLM requests', () => {
-  it.each(Object.keys(bodies))(
+  it.each(Object.keys(SAMPLE_REQUESTS))(
     'hold the token usage of streamed answers as of plain ones (%s)',
     async (path) => {
       const { gate, records, trail, standIn } = setup()
-      const plain = await post(gate, path, bodies[path]!(false))
+      const plain = await post(gate, path, SAMPLE_REQUESTS[path]!(false))
       const usage = ((await plain.json()) as { usage: Usage }).usage
-      const res = await post(gate, path, bodies[path]!(true))
+      const res = await post(gate, path, SAMPLE_REQUESTS[path]!(true))
       expect(res.status).toBe(200)
       const text = await res.text()
       expect(text).toContain(PII.email)
@@ -112,7 +96,11 @@ describe('audit records of LLM requests', () => {
         },
       ],
     })
-    const res = await post(gate, '/v1/chat/completions', bodies['/v1/chat/completions']!(true))
+    const res = await post(
+      gate,
+      '/v1/chat/completions',
+      SAMPLE_REQUESTS['/v1/chat/completions']!(true),
+    )
     await res.text()
     expect(standIn.calls[0]!.body.stream_options).toBeUndefined()
     await trail.flush()

@@ -26,3 +26,37 @@ export const SAMPLE_PII = Object.freeze({
  * ```
  */
 export const SAMPLE_PROMPT = `Hello, my name is ${SAMPLE_PII.name}, mail ${SAMPLE_PII.email} or call ${SAMPLE_PII.phone}. Card ${SAMPLE_PII.card}, SSN ${SAMPLE_PII.ssn}, IBAN ${SAMPLE_PII.iban}. Thanks!`
+
+/**
+ * One request body per LLM route, each carrying {@link SAMPLE_PROMPT} where that route carries a
+ * prompt, for the model names `chat` (OpenAI-compatible) and `claude` (Anthropic), plain or
+ * streamed.
+ *
+ * @example
+ * ```ts
+ * for (const [path, body] of Object.entries(SAMPLE_REQUESTS))
+ *   await fetch(`${gateUrl}${path}`, { method: 'POST', body: JSON.stringify(body(true)) })
+ * ```
+ */
+export const SAMPLE_REQUESTS: Readonly<
+  Record<string, (stream: boolean) => Record<string, unknown>>
+> = Object.freeze({
+  '/v1/chat/completions': (stream: boolean) => ({
+    model: 'chat',
+    stream,
+    messages: [{ role: 'user', content: SAMPLE_PROMPT }],
+  }),
+  '/v1/completions': (stream: boolean) => ({
+    model: 'chat',
+    stream,
+    max_tokens: 64,
+    prompt: SAMPLE_PROMPT,
+  }),
+  '/v1/responses': (stream: boolean) => ({ model: 'chat', stream, input: SAMPLE_PROMPT }),
+  '/v1/messages': (stream: boolean) => ({
+    model: 'claude',
+    stream,
+    max_tokens: 64,
+    messages: [{ role: 'user', content: SAMPLE_PROMPT }],
+  }),
+})
